@@ -1,0 +1,204 @@
+"""Everything a running bot may touch, handed to ``Bot.run`` as ``ctx``.
+
+A bot never reads config files or environment variables itself: it asks the context for a system
+(``ctx.http("billing")``), a secret (``ctx.secret(ref)``), a place to write (``ctx.artifact(name)``),
+durable state (``ctx.checkpoint``), and reports through ``ctx.log``, ``ctx.progress`` and
+``ctx.notify``. The runner builds one per run; tests build one with :func:`bots.testing.make_context`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from bots.checkpoint import Checkpoint
+from bots.errors import ConfigError
+from bots.secrets import SecretResolver
+from bots.systems.base import SystemSettings
+from bots.systems.notify import Notifier
+
+if TYPE_CHECKING:
+    import httpx
+    from playwright.sync_api import Page
+
+__all__ = ["Context", "Progress", "ProgressSink"]
+
+ProgressSink = Callable[[str, int, int | None], None]
+
+
+class Progress:
+    """A progress bar a bot advances; the runner shows it live and stores the last state."""
+
+    def __init__(self, label: str, total: int | None, sink: ProgressSink | None) -> None:
+        self.label, self.total, self.done = label, total, 0
+        self._sink = sink
+        self._emit()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        self._emit()
+
+    def _emit(self) -> None:
+        if self._sink is not None:
+            self._sink(self.label, self.done, self.total)
+
+
+class Context:
+    """The run's view of the world. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        bot: str,
+        run_dir: Path,
+        database_url: str,
+        systems: Mapping[str, SystemSettings] | None = None,
+        config: BaseModel | None = None,
+        secrets: SecretResolver | None = None,
+        notify_targets: Sequence[str] = (),
+        timezone: str = "Asia/Shanghai",
+        clock: Callable[[], dt.datetime] | None = None,
+        logger: logging.Logger | None = None,
+        progress_sink: ProgressSink | None = None,
+        cancel_event: threading.Event | None = None,
+        dry_run: bool = False,
+        home: Path | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.bot = bot
+        self.run_dir = Path(run_dir)
+        self.database_url = database_url
+        self.systems = dict(systems or {})
+        self.config = config
+        self.secrets = secrets or SecretResolver()
+        self.timezone = ZoneInfo(timezone)
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.log = logger or logging.getLogger(f"backroom.run.{bot}")
+        self._progress_sink = progress_sink
+        self._cancel = cancel_event or threading.Event()
+        self.dry_run = dry_run
+        self.home = Path(home) if home else self.run_dir.parent
+        self._notifier = Notifier(notify_targets, self.secret)
+        self._checkpoint: Checkpoint | None = None
+        self._engine: Any = None
+
+    # -- time -------------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        """The current time, aware, in UTC (tests move the clock instead of sleeping)."""
+        return self._clock()
+
+    def local_now(self) -> dt.datetime:
+        return self.now().astimezone(self.timezone)
+
+    # -- secrets and systems -----------------------------------------------------------------
+    def secret(self, ref: str) -> str:
+        """Resolve ``env:NAME`` / ``keyring:service/user``; the value is redacted from all records."""
+        return self.secrets.resolve(ref)
+
+    def system(self, name: str) -> SystemSettings:
+        try:
+            return self.systems[name]
+        except KeyError:
+            known = ", ".join(sorted(self.systems)) or "none"
+            raise ConfigError(f"system {name!r} is not configured (known: {known})") from None
+
+    def http(self, system: str, **kwargs: Any) -> httpx.Client:
+        """An httpx client for ``[systems.<system>]`` with timeouts, retries and auth. Close it."""
+        from bots.systems.http import make_client
+
+        return make_client(self.system(system), self.secret, **kwargs)
+
+    def async_http(self, system: str, **kwargs: Any) -> httpx.AsyncClient:
+        from bots.systems.http import make_async_client
+
+        return make_async_client(self.system(system), self.secret, **kwargs)
+
+    @contextmanager
+    def browser(self, *, headless: bool = True) -> Iterator[Page]:
+        """A Playwright page; if the block fails, a screenshot and the HTML become artifacts."""
+        from bots.systems.browser import open_page
+
+        with open_page(self.artifacts_dir, headless=headless) as page:
+            yield page
+
+    # -- files -------------------------------------------------------------------------------
+    @property
+    def artifacts_dir(self) -> Path:
+        path = self.run_dir / "artifacts"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def artifact(self, name: str) -> Path:
+        """A path inside this run's artifact folder; the name may not climb out of it."""
+        target = (self.artifacts_dir / name).resolve()
+        if not target.is_relative_to(self.artifacts_dir.resolve()):
+            raise ValueError(f"artifact name {name!r} escapes the run folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def inputs(self, folder: Path | str, patterns: Sequence[str] = ("*",)) -> list[Path]:
+        """Files directly inside ``folder`` matching any pattern (case-insensitive), sorted by name."""
+        folder = Path(folder)
+        if not folder.is_absolute():
+            folder = self.home / folder
+        if not folder.is_dir():
+            return []
+        lowered = [p.lower() for p in patterns]
+        return sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_file() and any(fnmatch.fnmatch(p.name.lower(), pat) for pat in lowered)
+        )
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Any:
+        """SQLAlchemy engine of Backroom's own database (for bot state tables)."""
+        if self._engine is None:
+            from sqlalchemy import create_engine
+
+            self._engine = create_engine(self.database_url)
+        return self._engine
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        if self._checkpoint is None:
+            self._checkpoint = Checkpoint(self.engine, self.bot)
+        return self._checkpoint
+
+    # -- reporting ---------------------------------------------------------------------------
+    @contextmanager
+    def progress(self, label: str, total: int | None = None) -> Iterator[Progress]:
+        yield Progress(label, total, self._progress_sink)
+
+    def notify(
+        self, title: str, body: str, attachments: Sequence[Path] = (), *, targets: Sequence[str] | None = None
+    ) -> None:
+        """Send a message to the bot's configured targets (or ``targets``); secrets stay references."""
+        self._notifier.send(title, body, attachments, targets=targets)
+
+    # -- cancellation ------------------------------------------------------------------------
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise RunCancelled(f"run {self.run_id} was cancelled")
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+class RunCancelled(Exception):
+    """Raised inside a bot that noticed its run was cancelled."""

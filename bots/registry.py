@@ -1,0 +1,73 @@
+"""Finding bots: modules of the ``bots`` package and the ``backroom.bots`` entry-point group.
+
+Bot modules must import heavy libraries (OCR models, browsers) inside functions, so that listing
+bots stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import pkgutil
+from importlib.metadata import entry_points
+
+from bots.bot import Bot
+
+__all__ = ["BotNotFound", "discover", "get_bot"]
+
+log = logging.getLogger(__name__)
+
+_SKIP = {"bot", "context", "errors", "registry", "secrets", "checkpoint", "testing", "reports", "systems"}
+
+
+class BotNotFound(LookupError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"unknown bot {name!r}; known bots: {', '.join(known) or 'none'}")
+        self.name = name
+
+
+def _bots_in_module(module: object) -> list[type[Bot]]:
+    found = []
+    for _, obj in inspect.getmembers(module, inspect.isclass):
+        owner = getattr(module, "__name__", "")
+        defined_here = obj.__module__ == owner or obj.__module__.startswith(owner + ".")
+        if issubclass(obj, Bot) and obj is not Bot and getattr(obj, "name", None) and defined_here:
+            found.append(obj)
+    return found
+
+
+def discover() -> dict[str, type[Bot]]:
+    """All bots by name. A bot module that fails to import is logged and left out."""
+    import bots
+
+    result: dict[str, type[Bot]] = {}
+    for info in pkgutil.iter_modules(bots.__path__):
+        if info.name in _SKIP or info.name.startswith("_"):
+            continue
+        try:
+            module = importlib.import_module(f"bots.{info.name}")
+        except Exception:  # noqa: BLE001 - one broken bot must not hide the others
+            log.exception("could not import bot module bots.%s", info.name)
+            continue
+        for cls in _bots_in_module(module):
+            result[cls.name] = cls
+    for ep in entry_points(group="backroom.bots"):
+        try:
+            obj = ep.load()
+        except Exception:  # noqa: BLE001
+            log.exception("could not load bot entry point %s", ep.name)
+            continue
+        if inspect.isclass(obj) and issubclass(obj, Bot):
+            result[obj.name] = obj
+        else:
+            for cls in _bots_in_module(obj):
+                result[cls.name] = cls
+    return dict(sorted(result.items()))
+
+
+def get_bot(name: str) -> type[Bot]:
+    found = discover()
+    if name not in found:
+        raise BotNotFound(name, list(found))
+    return found[name]

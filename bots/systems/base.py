@@ -1,0 +1,57 @@
+"""How a remote system is described in config: ``[systems.NAME]``.
+
+``kind`` picks the adapter backend (``rt-rest``, ``browser``, ``http``, ``sql`` ...). Credentials are
+secret references, resolved only when a run needs them. Anything else a backend needs goes in
+``options`` (or directly in the table: unknown keys are kept as options).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bots.secrets import is_secret_ref
+
+__all__ = ["SECRET_FIELDS", "SystemSettings"]
+
+SECRET_FIELDS = ("token", "password", "username_ref", "otp")
+
+
+class SystemSettings(BaseModel):
+    """One remote system. Secret-bearing fields must be references (``env:`` / ``keyring:``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    url: str | None = None
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    timeout: float = Field(default=30.0, gt=0, description="seconds per request")
+    retries: int = Field(default=4, ge=0, description="retries on 429/5xx/connection errors")
+    rate_limit: float | None = Field(default=None, gt=0, description="requests per second, at most")
+    concurrency: int = Field(default=8, ge=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_options(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = set(cls.model_fields)
+            extra = {k: v for k, v in data.items() if k not in known}
+            if extra:
+                data = {k: v for k, v in data.items() if k in known}
+                data["options"] = {**extra, **(data.get("options") or {})}
+        return data
+
+    @field_validator("token", "password")
+    @classmethod
+    def _must_be_reference(cls, value: str | None) -> str | None:
+        if value is not None and not is_secret_ref(value):
+            raise ValueError("must be a secret reference such as 'env:NAME' or 'keyring:service/user', not a value")
+        return value
+
+    def secret_refs(self) -> list[str]:
+        return [v for v in (self.token, self.password) if v]

@@ -1,0 +1,55 @@
+"""Building a :class:`Context` without the runner, for tests and notebooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from bots.context import Context
+from bots.secrets import SecretResolver
+from bots.systems.base import SystemSettings
+
+__all__ = ["make_context"]
+
+
+def make_context(
+    tmp_path: Path,
+    bot: str = "test",
+    *,
+    systems: Mapping[str, SystemSettings | Mapping[str, Any]] | None = None,
+    config: BaseModel | None = None,
+    environ: Mapping[str, str] | None = None,
+    notify_targets: Sequence[str] = (),
+    clock: Callable[[], dt.datetime] | None = None,
+    database_url: str | None = None,
+    dry_run: bool = False,
+    timezone: str = "Asia/Shanghai",
+) -> Context:
+    """A context rooted in ``tmp_path`` with a SQLite state database there."""
+    run_dir = tmp_path / "runs" / uuid.uuid4().hex[:12]
+    run_dir.mkdir(parents=True)
+    resolved = {
+        name: s if isinstance(s, SystemSettings) else SystemSettings.model_validate(dict(s))
+        for name, s in (systems or {}).items()
+    }
+    return Context(
+        run_id=run_dir.name,
+        bot=bot,
+        run_dir=run_dir,
+        database_url=database_url or f"sqlite:///{tmp_path / 'backroom.db'}",
+        systems=resolved,
+        config=config,
+        secrets=SecretResolver(environ=environ),
+        notify_targets=notify_targets,
+        clock=clock,
+        logger=logging.getLogger(f"backroom.test.{bot}"),
+        dry_run=dry_run,
+        home=tmp_path,
+        timezone=timezone,
+    )
