@@ -59,13 +59,9 @@ class Checkpoint:
         with self.engine.begin() as conn:
             for key, value in items.items():
                 conn.execute(
-                    delete(checkpoint_table).where(
-                        checkpoint_table.c.bot == self.bot, checkpoint_table.c.key == key
-                    )
+                    delete(checkpoint_table).where(checkpoint_table.c.bot == self.bot, checkpoint_table.c.key == key)
                 )
-                conn.execute(
-                    checkpoint_table.insert().values(bot=self.bot, key=key, value=value, updated_at=now)
-                )
+                conn.execute(checkpoint_table.insert().values(bot=self.bot, key=key, value=value, updated_at=now))
 
     def delete(self, key: str) -> None:
         with self.engine.begin() as conn:

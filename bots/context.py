@@ -80,7 +80,7 @@ class Context:
         self.database_url = database_url
         self.systems = dict(systems or {})
         self.config = config
-        self.secrets = secrets or SecretResolver()
+        self.secrets = secrets if secrets is not None else SecretResolver()
         self.timezone = ZoneInfo(timezone)
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.log = logger or logging.getLogger(f"backroom.run.{bot}")
@@ -155,9 +155,7 @@ class Context:
             return []
         lowered = [p.lower() for p in patterns]
         return sorted(
-            p
-            for p in folder.iterdir()
-            if p.is_file() and any(fnmatch.fnmatch(p.name.lower(), pat) for pat in lowered)
+            p for p in folder.iterdir() if p.is_file() and any(fnmatch.fnmatch(p.name.lower(), pat) for pat in lowered)
         )
 
     # -- state -------------------------------------------------------------------------------

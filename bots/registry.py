@@ -10,6 +10,7 @@ import importlib
 import inspect
 import logging
 import pkgutil
+from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from bots.bot import Bot
@@ -37,17 +38,29 @@ def _bots_in_module(module: object) -> list[type[Bot]]:
     return found
 
 
-def discover() -> dict[str, type[Bot]]:
-    """All bots by name. A bot module that fails to import is logged and left out."""
+def discover(extra_modules: Sequence[str] = ()) -> dict[str, type[Bot]]:
+    """All bots by name. A bot module that fails to import is logged and left out.
+
+    ``extra_modules`` are importable module names holding bots that are not packaged with an entry
+    point (config key ``bot_modules``).
+    """
     import bots
 
     result: dict[str, type[Bot]] = {}
+    for name in extra_modules:
+        try:
+            module = importlib.import_module(name)
+        except Exception:
+            log.exception("could not import bot module %s (from bot_modules)", name)
+            continue
+        for cls in _bots_in_module(module):
+            result[cls.name] = cls
     for info in pkgutil.iter_modules(bots.__path__):
         if info.name in _SKIP or info.name.startswith("_"):
             continue
         try:
             module = importlib.import_module(f"bots.{info.name}")
-        except Exception:  # noqa: BLE001 - one broken bot must not hide the others
+        except Exception:
             log.exception("could not import bot module bots.%s", info.name)
             continue
         for cls in _bots_in_module(module):
@@ -55,7 +68,7 @@ def discover() -> dict[str, type[Bot]]:
     for ep in entry_points(group="backroom.bots"):
         try:
             obj = ep.load()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not load bot entry point %s", ep.name)
             continue
         if inspect.isclass(obj) and issubclass(obj, Bot):
@@ -66,8 +79,8 @@ def discover() -> dict[str, type[Bot]]:
     return dict(sorted(result.items()))
 
 
-def get_bot(name: str) -> type[Bot]:
-    found = discover()
+def get_bot(name: str, extra_modules: Sequence[str] = ()) -> type[Bot]:
+    found = discover(extra_modules)
     if name not in found:
         raise BotNotFound(name, list(found))
     return found[name]

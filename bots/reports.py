@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-__all__ = ["HEADER_FILL", "RED_FILL", "YELLOW_FILL", "GREEN_FILL", "cell_value", "highlight_rows", "write_table"]
+__all__ = ["GREEN_FILL", "HEADER_FILL", "RED_FILL", "YELLOW_FILL", "cell_value", "highlight_rows", "write_table"]
 
 HEADER_FILL = PatternFill("solid", start_color="1F4E78")
 RED_FILL = PatternFill("solid", start_color="F8CBAD")

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from bots.errors import MissingSecretError
 
-__all__ = ["REDACTED", "Redactor", "RedactingFilter", "SecretResolver", "is_secret_ref", "parse_ref"]
+__all__ = ["REDACTED", "RedactingFilter", "Redactor", "SecretResolver", "is_secret_ref", "parse_ref"]
 
 REDACTED = "***"
 _REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|keyring:[^/\s]+/[^\s]+)$")
@@ -92,7 +92,7 @@ class SecretResolver:
     """Resolves references against the environment and the keyring, feeding a redactor."""
 
     def __init__(self, redactor: Redactor | None = None, environ: Mapping[str, str] | None = None) -> None:
-        self.redactor = redactor or Redactor()
+        self.redactor = redactor if redactor is not None else Redactor()
         self._environ = environ if environ is not None else os.environ
 
     def resolve(self, ref: str) -> str:

@@ -51,7 +51,9 @@ def chromium_available() -> None:
     from bots.systems.browser import chromium_executable
 
     if chromium_executable() is None:
-        pytest.skip("no Chromium found: install Debian's chromium (backroom setup) or run 'playwright install chromium'")
+        pytest.skip(
+            "no Chromium found: install Debian's chromium (backroom setup) or run 'playwright install chromium'"
+        )
 
 
 # -- a real SMTP server ------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-__all__ = ["CHROMIUM_ARGS", "chromium_executable", "capture_failure", "launch", "open_page"]
+__all__ = ["CHROMIUM_ARGS", "capture_failure", "chromium_executable", "launch", "open_page"]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -70,12 +70,12 @@ def capture_failure(page: Page, folder: Path, stem: str = "failure") -> list[Pat
     try:
         page.screenshot(path=str(shot), full_page=True)
         kept.append(shot)
-    except Exception:  # noqa: BLE001 - evidence is best effort; the original error matters more
+    except Exception:
         pass
     try:
         html.write_text(page.content(), encoding="utf-8")
         kept.append(html)
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     return kept
 

@@ -54,9 +54,7 @@ def make_client(system: SystemSettings, secret: Callable[[str], str], **kwargs: 
     )
 
 
-def make_async_client(
-    system: SystemSettings, secret: Callable[[str], str], **kwargs: object
-) -> httpx.AsyncClient:
+def make_async_client(system: SystemSettings, secret: Callable[[str], str], **kwargs: object) -> httpx.AsyncClient:
     """An asyncio client like :func:`make_client`, with a connection pool sized to ``concurrency``."""
     transport = RetryTransport(
         transport=httpx.AsyncHTTPTransport(

@@ -1,0 +1,178 @@
+"""Fetching statements from a corporate online bank with a real browser (Playwright).
+
+Banks rarely offer an API to mid-sized companies; their portals want a password and an SMS code.
+This adapter logs in (password by secret reference), reads the one-time code from a configured
+source, queries an account and date range, downloads the statement and checks that the download
+is complete: the file parses and holds as many lines, and the closing balance, that the portal's
+result page announced.
+
+``[systems.bank]`` (kind = "bank-portal"):
+
+* ``url``, ``username``, ``password = "env:BANK_PASSWORD"``;
+* ``otp_source``: ``url:/_sandbox/otp?username={username}`` (JSON ``code`` or plain text; relative to
+  ``url`` or absolute — an SMS gateway's API), ``file:/var/sms/latest.txt`` (the newest 6-digit
+  code in a file an SMS forwarder writes) or a secret reference ``env:NAME`` / ``keyring:...``;
+* ``format``: xlsx | csv | mt940 | camt053 (default xlsx); ``otp_timeout`` seconds (default 60).
+
+Fields are found by their visible labels (账号, 起始日期...), which survive portal redesigns better
+than element ids do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bots.errors import ApplicationError, ConfigError, TransientError
+from bots.systems.base import SystemSettings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+__all__ = ["BankPortal", "FetchedStatement"]
+
+_CODE = re.compile(r"\b(\d{6})\b")
+
+
+@dataclass(frozen=True)
+class FetchedStatement:
+    path: Path
+    account: str
+    start: dt.date
+    end: dt.date
+    announced_lines: int
+    announced_closing: Decimal | None
+
+
+class BankPortal:
+    def __init__(self, settings: SystemSettings, secret: Callable[[str], str]) -> None:
+        if not settings.url:
+            raise ConfigError("[systems.bank] needs url")
+        self.settings = settings
+        self.secret = secret
+        self.base = settings.url.rstrip("/")
+        self.options = settings.options
+
+    # -- one-time code --------------------------------------------------------------------------
+    def one_time_code(self, username: str, not_before: float) -> str:
+        source = str(self.options.get("otp_source", ""))
+        if not source:
+            raise ConfigError("[systems.bank] needs otp_source (url:..., file:... or a secret reference)")
+        deadline = time.monotonic() + float(self.options.get("otp_timeout", 60))
+        while True:
+            code = self._read_code(source, username, not_before)
+            if code:
+                return code
+            if time.monotonic() > deadline:
+                raise TransientError(f"no one-time code arrived from {source.split('?')[0]} in time")
+            time.sleep(0.5)
+
+    def _read_code(self, source: str, username: str, not_before: float) -> str | None:
+        if source.startswith("url:"):
+            import httpx
+
+            target = source[4:].format(username=username)
+            if target.startswith("/"):
+                target = self.base + target
+            response = httpx.get(target, timeout=self.settings.timeout)
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+            try:
+                return str(json.loads(response.text)["code"])
+            except (ValueError, KeyError, TypeError):
+                m = _CODE.search(response.text)
+                return m.group(1) if m else None
+        if source.startswith("file:"):
+            path = Path(source[5:])
+            if not path.exists() or path.stat().st_mtime < not_before - 1:
+                return None
+            codes = _CODE.findall(path.read_text(encoding="utf-8", errors="replace"))
+            return codes[-1] if codes else None
+        return self.secret(source)
+
+    # -- the browser flow -----------------------------------------------------------------------
+    def login(self, page: Page) -> None:
+        username = self.settings.username or ""
+        if not self.settings.password:
+            raise ConfigError("[systems.bank] needs password (a secret reference)")
+        page.goto(f"{self.base}/login")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(self.secret(self.settings.password))
+        started = time.time()
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_load_state()
+        if "reason=bad" in page.url:
+            raise ApplicationError("the bank portal rejected the username or password")
+        page.get_by_label("短信验证码").fill(self.one_time_code(username, started))
+        page.get_by_role("button", name=re.compile("确认|提交")).click()
+        page.wait_for_load_state()
+        if "/accounts" not in page.url:
+            raise TransientError("the one-time code was not accepted (expired or already used)")
+
+    def accounts(self, page: Page) -> list[str]:
+        page.goto(f"{self.base}/accounts")
+        return [t.strip() for t in page.locator("#accounts td.acct").all_inner_texts()]
+
+    def fetch(
+        self, page: Page, account: str, start: dt.date, end: dt.date, folder: Path, fmt: str | None = None
+    ) -> FetchedStatement:
+        """Query, download and verify one statement; logs in again once if the session expired."""
+        fmt = fmt or str(self.options.get("format", "xlsx"))
+        for attempt in (1, 2):
+            page.goto(f"{self.base}/statement?account={account}")
+            if "/login" in page.url:
+                if attempt == 2:
+                    raise TransientError("the bank portal keeps ending the session")
+                self.login(page)
+                continue
+            page.get_by_label("账号").select_option(account)
+            page.get_by_label("起始日期").fill(start.isoformat())
+            page.get_by_label("截止日期").fill(end.isoformat())
+            page.get_by_label("文件格式").select_option(fmt)
+            page.get_by_role("button", name=re.compile(r"查\s*询")).click()
+            page.wait_for_load_state()
+            if "/login" in page.url:
+                if attempt == 2:
+                    raise TransientError("the bank portal keeps ending the session")
+                self.login(page)
+                continue
+            announced = int(page.locator("#r-count").inner_text().strip())
+            closing_text = page.locator("#r-closing").inner_text().strip()
+            with page.expect_download() as info:
+                page.locator("#download").click()
+            download = info.value
+            if download.failure():
+                raise TransientError(f"the statement download failed: {download.failure()}")
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / download.suggested_filename
+            download.save_as(target)
+            result = FetchedStatement(
+                target, account, start, end, announced, Decimal(closing_text) if closing_text else None
+            )
+            verify_download(result)
+            return result
+        raise TransientError("could not fetch the statement")  # pragma: no cover - loop always returns/raises
+
+
+def verify_download(fetched: FetchedStatement) -> None:
+    """The file must parse and agree with what the portal announced, or the download is incomplete."""
+    from bots.systems.statements import StatementError, parse_statement
+
+    try:
+        statements = parse_statement(fetched.path, account=fetched.account)
+    except StatementError as exc:
+        raise TransientError(f"the downloaded statement is incomplete or damaged: {exc}") from exc
+    lines = sum(len(s.lines) for s in statements)
+    closing = statements[-1].closing_balance if statements else None
+    if lines != fetched.announced_lines:
+        raise TransientError(f"downloaded {lines} lines but the portal announced {fetched.announced_lines}")
+    if fetched.announced_closing is not None and closing is not None and closing != fetched.announced_closing:
+        raise TransientError(f"downloaded closing balance {closing} ≠ announced {fetched.announced_closing}")

@@ -1,0 +1,144 @@
+"""``backroom check``: everything wrong with a configuration, each problem located.
+
+Schema problems come from :mod:`schedules.settings`; this module adds what needs the bots and the
+environment: unknown bots, bad schedules and calendars, unknown systems, secrets that are referenced
+but not set, bot config and parameters their models reject, chains that point nowhere or in a circle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from bots.secrets import SecretResolver, is_secret_ref
+from schedules.calendars import known_calendars
+from schedules.execution import _systems_used
+from schedules.settings import ConfigProblem, InvalidConfig, Settings, load_settings
+from schedules.triggers import parse_schedule
+
+__all__ = ["check_settings", "load_checked"]
+
+
+def _pydantic_problems(file: str, prefix: str, exc: ValidationError) -> list[ConfigProblem]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key for this bot"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        out.append(ConfigProblem(file, f"{prefix}.{loc}" if loc else prefix, message))
+    return out
+
+
+def check_settings(
+    settings: Settings, bots: dict[str, Any], resolver: SecretResolver | None = None
+) -> list[ConfigProblem]:
+    """Every semantic problem in ``settings`` (the schema was validated when it was loaded)."""
+    file = str(settings.source or "<config>")
+    resolver = resolver or SecretResolver()
+    problems: list[ConfigProblem] = []
+
+    def secret(location: str, ref: str) -> None:
+        if not resolver.exists(ref):
+            problems.append(ConfigProblem(file, location, f"secret {ref!r} is referenced but not set"))
+
+    for name, system in settings.systems.items():
+        for key in ("token", "password"):
+            ref = getattr(system, key)
+            if ref:
+                secret(f"systems.{name}.{key}", ref)
+    for index, target in enumerate(settings.notify.on_failure):
+        if is_secret_ref(target):
+            secret(f"notify.on_failure[{index}]", target)
+    for index, user in enumerate(settings.console.users):
+        if user.token:
+            secret(f"console.users[{index}].token", user.token)
+    if settings.console.secret_key:
+        secret("console.secret_key", settings.console.secret_key)
+
+    for name, bot in settings.bots.items():
+        table = f"bots.{name}"
+        bot_cls = bots.get(name)
+        if bot_cls is None:
+            problems.append(ConfigProblem(file, table, f"unknown bot; known bots: {', '.join(sorted(bots)) or 'none'}"))
+            continue
+        schedules = [("schedule", bot.schedule, bot.calendar)] if bot.schedule else []
+        schedules += [(f"jobs[{i}].schedule", j.schedule, j.calendar or bot.calendar) for i, j in enumerate(bot.jobs)]
+        for key, text, calendar in schedules:
+            try:
+                parse_schedule(text, settings.zone, None)
+            except ValueError as exc:
+                problems.append(ConfigProblem(file, f"{table}.{key}", str(exc)))
+            if calendar and calendar not in known_calendars():
+                problems.append(
+                    ConfigProblem(file, f"{table}.calendar",
+                                  f"unknown calendar {calendar!r}; known: {', '.join(known_calendars())}")
+                )
+        try:
+            bot_cls.Config.model_validate(bot.config)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(file, f"{table}.config", exc))
+        for key, params in [("params", bot.params)] + [
+            (f"jobs[{i}].params", {**bot.params, **j.params}) for i, j in enumerate(bot.jobs)
+        ]:
+            try:
+                bot_cls.Params.model_validate(params)
+            except ValidationError as exc:
+                problems.extend(_pydantic_problems(file, f"{table}.{key}", exc))
+        for system in _systems_used(settings, name, bot_cls):
+            if system not in settings.systems:
+                known = ", ".join(sorted(settings.systems)) or "none"
+                problems.append(
+                    ConfigProblem(file, f"{table}.config", f"unknown system {system!r}; configured systems: {known}")
+                )
+        for index, target in enumerate(bot.notify):
+            if is_secret_ref(target):
+                secret(f"{table}.notify[{index}]", target)
+        for index, chain in enumerate(bot.after):
+            if chain.bot not in settings.bots and chain.bot not in bots:
+                problems.append(ConfigProblem(file, f"{table}.after[{index}].bot", f"unknown bot {chain.bot!r}"))
+        if bot.watch is not None and bot.watch.param not in bot_cls.Params.model_fields:
+            problems.append(
+                ConfigProblem(file, f"{table}.watch.param",
+                              f"bot {name} has no parameter {bot.watch.param!r} to receive the file")
+            )
+    problems.extend(_chain_cycles(settings, file))
+    return problems
+
+
+def _chain_cycles(settings: Settings, file: str) -> list[ConfigProblem]:
+    graph: dict[str, set[str]] = {}
+    for name, bot in settings.bots.items():
+        for chain in bot.after:
+            graph.setdefault(chain.bot, set()).add(name)
+    problems = []
+    seen: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in path:
+            cycle = path[path.index(node):] + [node]
+            problems.append(ConfigProblem(file, f"bots.{node}.after", "chains form a loop: " + " → ".join(cycle)))
+            return
+        if node in seen:
+            return
+        seen.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, [*path, node])
+
+    for start in sorted(graph):
+        visit(start, [])
+    return problems
+
+
+def load_checked(path: Any, bots: dict[str, Any] | None = None) -> Settings:
+    """Load and fully check a config; raise :class:`InvalidConfig` with every problem."""
+    from bots.registry import discover
+
+    settings = load_settings(path)
+    problems = check_settings(settings, bots if bots is not None else discover(settings.bot_modules))
+    if problems:
+        raise InvalidConfig(problems)
+    return settings

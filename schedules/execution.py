@@ -1,0 +1,331 @@
+"""Running one bot in a child process: hard timeout, cancel, crash isolation.
+
+Why a process per run: a bot stuck in a browser or in C code (OCR) cannot be stopped from a thread,
+and a segfaulting bot must not take the runner down. Forking from a *forkserver* whose modules are
+preloaded makes a process cheap (milliseconds, not the second a fresh interpreter takes).
+
+The supervisor (this module, in the runner's process) streams the child's log lines into history,
+keeps the latest progress, enforces the timeout, passes a cancel on (first politely, then SIGKILL to
+the child's whole process group), and records the outcome.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schedules.history import History, Run, process_owner, utcnow
+from schedules.settings import BotSettings, Settings
+
+__all__ = ["ProcessExecutor", "RunOutcome", "required_secret_refs"]
+
+CANCEL_GRACE_S = 5.0
+LOG_FLUSH_S = 0.5
+
+_mp_context: Any = None
+_mp_lock = threading.Lock()
+
+
+def _context() -> Any:
+    """The forkserver context, with Backroom's modules preloaded into the server."""
+    global _mp_context
+    with _mp_lock:
+        if _mp_context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["schedules.preload"])
+            _mp_context = ctx
+        return _mp_context
+
+
+@dataclass
+class RunOutcome:
+    status: str
+    summary: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    traceback: str | None = None
+    transient: bool = False
+
+
+def required_secret_refs(settings: Settings, bot: str, bot_cls: Any) -> list[str]:
+    """Secret references a run of ``bot`` needs, so a missing one fails before the bot starts."""
+    refs: list[str] = []
+    for name in _systems_used(settings, bot, bot_cls):
+        system = settings.systems.get(name)
+        if system is not None:
+            refs.extend(system.secret_refs())
+    return refs
+
+
+def _systems_used(settings: Settings, bot: str, bot_cls: Any) -> list[str]:
+    bot_settings = settings.bots.get(bot, BotSettings())
+    declared = getattr(bot_cls, "required_systems", None)
+    if callable(declared):
+        try:
+            config = bot_cls.Config.model_validate(bot_settings.config)
+            return list(declared(config))
+        except Exception:
+            return []
+    return _system_names_in(bot_settings.config, set(settings.systems))
+
+
+def _system_names_in(value: Any, known: set[str], key: str = "") -> list[str]:
+    """System names referenced by config keys named ``system``/``*_system``/``systems``."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found.extend(_system_names_in(v, known, str(k)))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(_system_names_in(v, known, key))
+    elif isinstance(value, str) and (key == "system" or key.endswith("_system") or key == "systems"):
+        found.append(value)
+    return found
+
+
+class ProcessExecutor:
+    """Executes runs in child processes and records them in history."""
+
+    def __init__(self, settings: Settings, history: History, bots: dict[str, Any]) -> None:
+        self.settings = settings
+        self.history = history
+        self.bots = bots
+        self._cancel_events: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Start the forkserver now, so the first run does not pay for it."""
+        ctx = _context()
+        proc = ctx.Process(target=_noop)
+        proc.start()
+        proc.join()
+
+    def cancel(self, run_id: str) -> bool:
+        with self._lock:
+            event = self._cancel_events.get(run_id)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    def payload(self, run: Run, run_dir: Path) -> dict[str, Any]:
+        bot_settings = self.settings.bots.get(run.bot, BotSettings())
+        bot_cls = self.bots[run.bot]
+        return {
+            "run_id": run.id,
+            "bot": run.bot,
+            "params": run.params,
+            "config": bot_settings.config,
+            "systems": {n: s.model_dump(mode="json") for n, s in self.settings.systems.items()},
+            "secret_refs": required_secret_refs(self.settings, run.bot, bot_cls),
+            "database_url": self.settings.database_url,
+            "timezone": self.settings.timezone,
+            "home": str(self.settings.home_path),
+            "run_dir": str(run_dir),
+            "dry_run": run.dry_run,
+            "attempt": run.attempt,
+            "notify": bot_settings.notify,
+            "environ": dict(os.environ),
+            "bot_modules": self.settings.bot_modules,
+        }
+
+    def execute(
+        self,
+        run: Run,
+        *,
+        on_progress: Callable[[str, int, int | None], None] | None = None,
+        on_log: Callable[[str, str], None] | None = None,
+    ) -> RunOutcome:
+        """Run ``run`` to its end in a child process; blocks. The run must be ``queued``."""
+        bot_settings = self.settings.bots.get(run.bot, BotSettings())
+        run_dir = self.settings.runs_path / run.queued_at.strftime("%Y/%m/%d") / run.id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not self.history.mark_running(run.id, str(run_dir), process_owner()):
+            return RunOutcome("cancelled", error="cancelled before it started")
+        if run.bot not in self.bots:
+            outcome = RunOutcome("failed", error=f"unknown bot {run.bot!r}")
+            self._finish(run, run_dir, outcome)
+            return outcome
+
+        cancel_event = threading.Event()
+        with self._lock:
+            self._cancel_events[run.id] = cancel_event
+        try:
+            outcome = self._supervise(run, run_dir, bot_settings.timeout, cancel_event, on_progress, on_log)
+        finally:
+            with self._lock:
+                self._cancel_events.pop(run.id, None)
+        self._finish(run, run_dir, outcome)
+        return outcome
+
+    def _supervise(
+        self,
+        run: Run,
+        run_dir: Path,
+        timeout: float,
+        cancel_event: threading.Event,
+        on_progress: Callable[[str, int, int | None], None] | None,
+        on_log: Callable[[str, str], None] | None,
+    ) -> RunOutcome:
+        ctx = _context()
+        parent_conn, child_conn = ctx.Pipe(duplex=True)
+        from schedules.worker import child_main
+
+        process = ctx.Process(target=_child_entry, args=(child_conn, self.payload(run, run_dir)), daemon=False)
+        process.start()
+        child_conn.close()
+        started = time.monotonic()
+        deadline = started + timeout
+        logs: list[tuple[Any, str, str, str]] = []
+        last_flush = started
+        last_cancel_check = started
+        outcome: RunOutcome | None = None
+        cancel_sent_at: float | None = None
+        progress_state: dict[str, Any] | None = None
+        _ = child_main  # imported here so the parent fails early if the worker module is broken
+
+        def flush() -> None:
+            nonlocal logs, last_flush
+            if logs:
+                self.history.append_logs(run.id, logs)
+                logs = []
+            if progress_state is not None:
+                self.history.update_run(run.id, progress=progress_state)
+            last_flush = time.monotonic()
+
+        while True:
+            now = time.monotonic()
+            if now - last_cancel_check >= 1.0:
+                last_cancel_check = now
+                if not cancel_event.is_set() and self.history.cancel_requested(run.id):
+                    cancel_event.set()
+            if cancel_event.is_set() and cancel_sent_at is None:
+                cancel_sent_at = now
+                logs.append((utcnow(), "WARNING", "backroom.runner", "cancel requested; stopping the run"))
+                try:
+                    parent_conn.send("cancel")
+                except OSError:
+                    pass
+            if cancel_sent_at is not None and now - cancel_sent_at > CANCEL_GRACE_S:
+                _kill_group(process)
+                outcome = RunOutcome("cancelled", error="cancelled by request")
+                break
+            if now > deadline:
+                _kill_group(process)
+                outcome = RunOutcome("timed_out", error=f"killed after its timeout of {timeout:.0f} s")
+                logs.append((utcnow(), "ERROR", "backroom.runner", outcome.error or ""))
+                break
+            try:
+                ready = parent_conn.poll(0.1)
+            except (EOFError, OSError):
+                ready = False
+            if ready:
+                try:
+                    message = parent_conn.recv()
+                except (EOFError, OSError):
+                    break
+                kind = message[0]
+                if kind == "log":
+                    _, at, level, name, text = message
+                    logs.append((at, level, name, text))
+                    if on_log:
+                        on_log(level, text)
+                elif kind == "progress":
+                    _, label, done, total = message
+                    progress_state = {"label": label, "done": done, "total": total}
+                    if on_progress:
+                        on_progress(label, done, total)
+                elif kind == "result":
+                    data = message[1]
+                    outcome = RunOutcome(
+                        data.get("status", "succeeded"),
+                        summary=data.get("summary"),
+                        counts=data.get("counts") or {},
+                        outputs=data.get("outputs") or {},
+                    )
+                elif kind in ("error", "cancelled"):
+                    _, text, tb, transient = message
+                    status = "cancelled" if kind == "cancelled" or cancel_sent_at is not None else "failed"
+                    outcome = RunOutcome(status, error=text, traceback=tb, transient=bool(transient))
+            elif not process.is_alive():
+                break
+            if time.monotonic() - last_flush >= LOG_FLUSH_S:
+                flush()
+        # drain what the child sent before it ended
+        try:
+            while parent_conn.poll(0):
+                message = parent_conn.recv()
+                if message[0] == "log":
+                    logs.append(tuple(message[1:]))  # type: ignore[arg-type]
+        except (EOFError, OSError):
+            pass
+        process.join(timeout=10)
+        if process.is_alive():
+            _kill_group(process)
+            process.join(timeout=5)
+        if outcome is None:
+            code = process.exitcode
+            if code is not None and code < 0:
+                name = signal.Signals(-code).name
+                outcome = RunOutcome("failed", error=f"the bot's process died with signal {name}")
+            else:
+                outcome = RunOutcome("failed", error=f"the bot's process exited with code {code} without a result")
+        flush()
+        parent_conn.close()
+        return outcome
+
+    def _finish(self, run: Run, run_dir: Path, outcome: RunOutcome) -> None:
+        artifacts_dir = run_dir / "artifacts"
+        items = []
+        if artifacts_dir.is_dir():
+            for path in sorted(artifacts_dir.rglob("*")):
+                if path.is_file():
+                    items.append((str(path.relative_to(artifacts_dir)), path.stat().st_size))
+        if items:
+            self.history.set_artifacts(run.id, items)
+        self.history.finish_run(
+            run.id,
+            outcome.status,
+            summary=outcome.summary,
+            counts=outcome.counts,
+            outputs=outcome.outputs,
+            error=outcome.error,
+            traceback=outcome.traceback,
+            transient=outcome.transient,
+        )
+
+
+def _child_entry(conn: Any, payload: dict[str, Any]) -> None:
+    environ = payload.pop("environ", None)
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
+    from schedules.worker import child_main
+
+    child_main(conn, payload)
+
+
+def _noop() -> None:
+    return None
+
+
+def _kill_group(process: Any) -> None:
+    """SIGKILL the child and everything it started (it leads its own process group)."""
+    pid = process.pid
+    if pid is None:
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            process.kill()
+        except (ProcessLookupError, AttributeError):
+            pass

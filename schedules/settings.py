@@ -1,0 +1,256 @@
+"""``config/backroom.toml`` → validated settings, with errors that name file, table and key.
+
+Git is the source of truth for schedules: the runner makes its job store match these settings on
+every start. Secrets appear here only as references (``env:NAME``, ``keyring:service/user``).
+
+A reference of every key lives in README.md ("Configuration reference").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from bots.secrets import is_secret_ref
+from bots.systems.base import SystemSettings
+from schedules.durations import parse_duration
+
+__all__ = [
+    "BotSettings",
+    "ChainSettings",
+    "ConfigProblem",
+    "InvalidConfig",
+    "JobSettings",
+    "Settings",
+    "WatchSettings",
+    "load_settings",
+    "parse_settings",
+]
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+DEFAULT_CONFIG = Path("config/backroom.toml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NotifySettings(_Strict):
+    """Where failures of any bot are announced, and the console address used in links."""
+
+    on_failure: list[str] = Field(default_factory=list)
+    console_url: str | None = None
+
+
+class ConsoleUser(_Strict):
+    name: str
+    role: Literal["viewer", "operator", "admin"] = "viewer"
+    password_hash: str | None = None  # argon2 hash (`backroom hash-password`), never a password
+    token: str | None = None  # API token, by secret reference
+
+    @field_validator("token")
+    @classmethod
+    def _token_is_reference(cls, value: str | None) -> str | None:
+        if value is not None and not is_secret_ref(value):
+            raise ValueError("must be a secret reference such as 'env:NAME' or 'keyring:service/user'")
+        return value
+
+
+class ConsoleSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8600, ge=0, le=65535)
+    session_minutes: int = Field(default=480, ge=1)
+    secret_key: str | None = None  # signs session cookies; by reference; random per start if unset
+    users: list[ConsoleUser] = Field(default_factory=list)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _key_is_reference(cls, value: str | None) -> str | None:
+        if value is not None and not is_secret_ref(value):
+            raise ValueError("must be a secret reference such as 'env:NAME' or 'keyring:service/user'")
+        return value
+
+
+class WatchSettings(_Strict):
+    """File arrival: each new file in ``folder`` starts the bot once with the file as ``param``."""
+
+    folder: str
+    patterns: list[str] = Field(default_factory=lambda: ["*"])
+    param: str = "file"
+    poll: Duration = 5.0
+    settle: Duration = 1.0  # a file must keep its size this long before it counts as arrived
+
+
+class ChainSettings(_Strict):
+    """Run this bot after ``bot`` ends with one of the statuses in ``on``."""
+
+    bot: str
+    on: list[Literal["succeeded", "failed", "timed_out", "any"]] = Field(default_factory=lambda: ["succeeded"])
+    if_output: str | None = None  # run only when the upstream result's outputs[if_output] is truthy
+    params: dict[str, str] = Field(default_factory=dict)  # param -> "outputs.KEY" | "run_id" | "status"
+
+
+class JobSettings(_Strict):
+    """An extra schedule of the same bot with its own parameters."""
+
+    id: str
+    schedule: str
+    calendar: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class BotSettings(_Strict):
+    enabled: bool = True
+    schedule: str | None = None
+    calendar: str | None = None
+    timeout: Duration = 3600.0
+    retries: int = Field(default=0, ge=0, le=20)
+    retry_backoff: Duration = 60.0
+    max_instances: int = Field(default=1, ge=1)
+    misfire_grace: Duration = 3600.0
+    notify: list[str] = Field(default_factory=list)
+    notify_on: list[Literal["failure", "success", "always"]] = Field(default_factory=lambda: ["failure"])
+    on_interrupted: Literal["leave", "requeue"] = "leave"
+    params: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    jobs: list[JobSettings] = Field(default_factory=list)
+    watch: WatchSettings | None = None
+    after: list[ChainSettings] = Field(default_factory=list)
+
+
+class Settings(_Strict):
+    timezone: str = "Asia/Shanghai"
+    database: str = "sqlite:///var/backroom.db"
+    home: str | None = None  # base of relative paths; the current directory when unset
+    runs_dir: str = "var/runs"
+    max_parallel_runs: int = Field(default=4, ge=1, le=256)
+    retention_days: int = Field(default=90, ge=1)
+    bot_modules: list[str] = Field(default_factory=list)  # extra modules holding bots (no entry point)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    systems: dict[str, SystemSettings] = Field(default_factory=dict)
+    bots: dict[str, BotSettings] = Field(default_factory=dict)
+
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (expected an IANA name such as 'Asia/Shanghai')") from None
+        return value
+
+    # -- derived values ------------------------------------------------------------------------
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def home_path(self) -> Path:
+        if self.home is None:
+            return Path.cwd()
+        home = Path(self.home)
+        if not home.is_absolute() and self.source is not None:
+            home = self.source.parent / home
+        return home.resolve()
+
+    def path(self, value: str | Path) -> Path:
+        """A config path resolved against ``home``."""
+        p = Path(value)
+        return p if p.is_absolute() else self.home_path / p
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path made absolute under ``home``."""
+        url = self.database
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            db_path = self.path(url[len(prefix) :])
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            return prefix + str(db_path)
+        return url
+
+    @property
+    def runs_path(self) -> Path:
+        return self.path(self.runs_dir)
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the configuration, located by file, table and key."""
+
+    file: str
+    location: str  # e.g. "bots.tickets.schedule"
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        if self.location:
+            table, _, key = self.location.rpartition(".")
+            if table:
+                return f"{where}: [{table}] {key}: {self.message}"
+            return f"{where}: {key}: {self.message}"
+        return f"{where}: {self.message}"
+
+
+class InvalidConfig(Exception):
+    """The configuration has problems; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def parse_settings(data: dict[str, Any], source: Path | str = "<config>") -> Settings:
+    """Validate a parsed TOML document; raise :class:`InvalidConfig` listing every problem."""
+    file = str(source)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (check its spelling against the configuration reference)"
+            elif err["type"] == "missing":
+                message = "required key is missing"
+            problems.append(ConfigProblem(file, _location(loc), message))
+        raise InvalidConfig(problems) from None
+    settings.source = Path(source) if source != "<config>" else None
+    return settings
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read and validate a TOML config file (``BACKROOM_CONFIG`` or config/backroom.toml by default)."""
+    path = Path(path or os.environ.get("BACKROOM_CONFIG") or DEFAULT_CONFIG)
+    if not path.is_file():
+        raise InvalidConfig([ConfigProblem(str(path), "", "configuration file not found")])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise InvalidConfig([ConfigProblem(str(path), "", f"not valid TOML: {exc}", line)]) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidConfig([ConfigProblem(str(path), "", f"not UTF-8 text: {exc}")]) from None
+    return parse_settings(data, path.resolve())
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
