@@ -39,6 +39,8 @@ def format_duration(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(seconds), 60)
     if minutes < 60:
-        return f"{minutes} min {secs} s"
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    if hours >= 24 and not minutes and hours % 24 == 0:
+        return f"{hours // 24} d"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

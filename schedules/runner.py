@@ -30,6 +30,7 @@ import json
 import logging
 import queue
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -157,7 +158,7 @@ class Runner:
     # -- life cycle --------------------------------------------------------------------------
     def start(self, *, schedule: bool = True, watch: bool = True) -> None:
         """Recover from a crash, sync jobs from config, start scheduling and dispatching."""
-        owner = process_owner()
+        owner = f"{process_owner()}#{uuid.uuid4().hex[:8]}"
         self._acquire_lock(owner)
         self._paused = self.history.paused_bots()
         self._recover()
@@ -215,7 +216,7 @@ class Runner:
                 beat = row.heartbeat if row.heartbeat.tzinfo else row.heartbeat.replace(tzinfo=dt.UTC)
                 from schedules.history import _owner_alive
 
-                if (now - beat).total_seconds() < LOCK_STALE_S and _owner_alive(row.owner):
+                if (now - beat).total_seconds() < LOCK_STALE_S and _owner_alive(row.owner.split("#")[0]):
                     raise RunnerBusy(f"another runner ({row.owner}) owns this job store; only one scheduler may own it")
             conn.execute(table.delete().where(table.c.name == "main"))
             conn.execute(table.insert().values(name="main", owner=owner, heartbeat=now))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,6 +247,9 @@ def load_settings(path: Path | str | None = None) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
+        if line is None:  # Python 3.11's tomllib puts the position in the message only
+            found = re.search(r"at line (\d+)", str(exc))
+            line = int(found.group(1)) if found else None
         raise InvalidConfig([ConfigProblem(str(path), "", f"not valid TOML: {exc}", line)]) from None
     except UnicodeDecodeError as exc:
         raise InvalidConfig([ConfigProblem(str(path), "", f"not UTF-8 text: {exc}")]) from None

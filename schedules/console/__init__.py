@@ -1,0 +1,12 @@
+"""The operator console: HTTP API and server-rendered dashboard over a :class:`schedules.runner.Runner`.
+
+``create_app(runner)`` builds the FastAPI application that ``backroom serve`` runs with uvicorn;
+``check_bind(host, settings)`` is the guard that keeps an unauthenticated console on loopback.
+"""
+
+from __future__ import annotations
+
+from schedules.console.app import create_app
+from schedules.console.auth import UnsafeBind, check_bind
+
+__all__ = ["UnsafeBind", "check_bind", "create_app"]

@@ -1,0 +1,141 @@
+"""``create_app(runner)``: the console's FastAPI application, as ``backroom serve`` runs it.
+
+    /api/v1/...   JSON API (bearer tokens or the session cookie), OpenAPI at /api/openapi.json
+    /...          server-rendered pages (session cookie, CSRF-protected forms)
+    /metrics      Prometheus text format
+    /health       for a load balancer or a systemd watchdog (no authentication)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.sessions import SessionMiddleware
+
+from schedules.console import api, pages
+from schedules.console.auth import Auth, UnsafeBind, check_bind
+from schedules.console.metrics import make_registry, render
+from schedules.console.state import ConsoleState, Denied, LoginRequired, api_user
+from schedules.runner import Runner
+
+__all__ = ["UnsafeBind", "check_bind", "create_app"]
+
+HERE = Path(__file__).parent
+
+
+def create_app(
+    runner: Runner,
+    *,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+    https_only: bool = False,
+) -> FastAPI:
+    """The console for ``runner`` (started or not: an unstarted runner still queues and lists runs).
+
+    ``environ`` replaces ``os.environ`` for resolving token and secret-key references (tests);
+    ``clock`` is the time source for session expiry.
+    """
+    auth = Auth(runner.settings.console, environ=environ)
+    state = ConsoleState(runner=runner, auth=auth, clock=clock)
+    app = FastAPI(
+        title="Backroom console API",
+        version="1",
+        description="Trigger, watch and audit Backroom's bots. Authenticate with `Authorization: Bearer <token>`.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.console = state
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=auth.session_secret(),
+        session_cookie="backroom_session",
+        max_age=state.session_seconds,
+        same_site="lax",
+        https_only=https_only,
+    )
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    registry = make_registry(runner)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.exception_handler(api.InvalidParams)
+    async def invalid_params(request: Request, exc: api.InvalidParams) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, "errors": exc.errors}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "(request)",
+                "message": str(e.get("msg", "invalid")),
+                "type": str(e.get("type", "value_error")),
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    @app.exception_handler(Denied)
+    async def denied(request: Request, exc: Denied) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return pages.forbidden(request, exc)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return pages.to_login(request, exc.expired)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if not request.url.path.startswith(("/api/", "/metrics", "/health")) and exc.status_code == 404:
+            return pages.not_found(request, str(exc.detail))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.get("/health", response_model=api.Health, tags=["operations"], responses={503: {"model": api.Health}})
+    async def health() -> JSONResponse:
+        """200 when the database answers (and the scheduler runs, where it was started); 503 otherwise."""
+
+        def probe() -> dict[str, Any]:
+            try:
+                with runner.history.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                database = "ok"
+                active = len(runner.history.active_runs())
+            except Exception as exc:  # noqa: BLE001 - any failure is "down" for a health check
+                database, active = f"error: {type(exc).__name__}", 0
+            scheduler = getattr(runner, "scheduler", None)
+            sched = "off" if scheduler is None else ("running" if scheduler.running else "stopped")
+            ok = database == "ok" and sched != "stopped"
+            return {"status": "ok" if ok else "degraded", "database": database, "scheduler": sched,
+                    "bots": len(runner.bots), "active_runs": active}
+
+        body = await run_in_threadpool(probe)
+        return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+    @app.get("/metrics", tags=["operations"], response_class=Response,
+             responses={200: {"content": {"text/plain": {}}}, 401: {"model": api.ErrorOut}})
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics; needs a viewer token when users are configured."""
+        if state.auth.enabled:
+            api_user(request)
+        body = await run_in_threadpool(render, registry)
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return app

@@ -1,0 +1,154 @@
+"""Who is asking, and may they: users, API tokens, roles, sessions and CSRF tokens.
+
+Users come from ``[[console.users]]`` in config: a password *hash* (argon2) for the web pages, an
+API token by secret *reference* for scripts. Three roles, each including the one before::
+
+    viewer   ─ read everything but the audit log
+    operator ─ + trigger, cancel, pause, resume
+    admin    ─ + the audit log
+
+With no users configured the console is a single-person tool: everyone is the ``local`` admin, which
+is why :func:`check_bind` refuses to listen beyond loopback in that case.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from bots.errors import MissingSecretError
+from bots.secrets import SecretResolver
+from schedules.settings import ConsoleSettings, Settings
+
+__all__ = [
+    "ANONYMOUS",
+    "ROLES",
+    "Auth",
+    "Role",
+    "UnsafeBind",
+    "User",
+    "check_bind",
+    "is_loopback",
+    "role_allows",
+]
+
+Role = Literal["viewer", "operator", "admin"]
+ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+
+    def can(self, needed: Role) -> bool:
+        return role_allows(self.role, needed)
+
+
+ANONYMOUS = User("local", "admin")
+
+
+def role_allows(have: str, needed: str) -> bool:
+    """True when role ``have`` includes the rights of ``needed``."""
+    return ROLES.index(have) >= ROLES.index(needed)  # type: ignore[arg-type]
+
+
+class UnsafeBind(ValueError):
+    """The console was asked to listen beyond loopback with nobody able to log in."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, settings: Settings | ConsoleSettings) -> None:
+    """Refuse a non-loopback address unless console users are configured.
+
+    Without users every visitor is an admin, so such a console must only be reachable from this
+    machine. Raise :class:`UnsafeBind` saying how to fix it.
+    """
+    console = settings.console if isinstance(settings, Settings) else settings
+    if is_loopback(host):
+        return
+    usable = [u for u in console.users if u.password_hash or u.token]
+    if not usable:
+        raise UnsafeBind(
+            f"refusing to serve the console on {host!r}: no [[console.users]] with a password_hash or token "
+            "are configured, so anyone who can reach it would be an admin. Add users (backroom hash-password) "
+            "or bind to 127.0.0.1."
+        )
+
+
+class Auth:
+    """Checks passwords and tokens against the configured users."""
+
+    def __init__(self, console: ConsoleSettings, *, environ: Mapping[str, str] | None = None) -> None:
+        self.console = console
+        self.enabled = bool(console.users)
+        self._hasher = PasswordHasher()
+        self._users = {u.name: u for u in console.users}
+        self._resolver = SecretResolver(environ=environ)
+        self._tokens: list[tuple[str, User]] = []
+        self.token_problems: list[str] = []
+        for u in console.users:
+            if u.token:
+                try:
+                    self._tokens.append((self._resolver.resolve(u.token), User(u.name, u.role)))
+                except MissingSecretError as exc:
+                    self.token_problems.append(f"user {u.name!r}: token {exc}")
+        # a real hash to verify against for unknown users, so timing does not reveal who exists
+        self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
+
+    def session_secret(self) -> str:
+        """The key that signs session cookies: from config when given, else random per start."""
+        if self.console.secret_key:
+            return self._resolver.resolve(self.console.secret_key)
+        return secrets.token_urlsafe(32)
+
+    def user(self, name: str | None) -> User | None:
+        """The configured user called ``name`` with their current role (None if removed)."""
+        if not self.enabled:
+            return ANONYMOUS
+        found = self._users.get(name or "")
+        return User(found.name, found.role) if found else None
+
+    def by_token(self, token: str) -> User | None:
+        match = None
+        for value, user in self._tokens:
+            if hmac.compare_digest(value.encode(), token.encode()):
+                match = user
+        return match
+
+    def by_password(self, name: str, password: str) -> User | None:
+        found = self._users.get(name)
+        stored = found.password_hash if found and found.password_hash else None
+        try:
+            self._hasher.verify(stored or self._dummy_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if found is None or stored is None:
+            return None
+        return User(found.name, found.role)
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def csrf_matches(session_token: str | None, given: str | None) -> bool:
+    return bool(session_token) and bool(given) and hmac.compare_digest(str(session_token), str(given))
+
+
+Clock = Callable[[], float]

@@ -1,0 +1,196 @@
+"""``backroom demo``: the whole toolkit working on the sandbox systems, on a fresh machine.
+
+Each bot area contributes ``sandbox/demo_<bot>.py`` (see :mod:`sandbox.demo_base`). The demo starts
+their systems on loopback, writes one config that points every bot at them (``<workdir>/backroom.toml``,
+a real config you can read and reuse), checks it like ``backroom check`` would, runs each bot once
+through the real runner (child processes, history, artifacts), prints what each did and where its
+report is, and — unless ``--once`` — leaves the console running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from schedules.durations import format_duration
+from schedules.settings import InvalidConfig
+
+__all__ = ["run_demo", "write_toml"]
+
+log = logging.getLogger(__name__)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if value is None:
+        raise ValueError("TOML has no null; leave the key out")
+    return _toml_value(str(value))
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else _toml_value(key)
+
+
+def write_toml(data: dict[str, Any]) -> str:
+    """A small TOML writer for the demo's config (nested tables as [a.b] headers, None values dropped)."""
+    lines: list[str] = []
+
+    def emit(prefix: str, table: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict) and v is not None}
+        tables = {k: v for k, v in table.items() if isinstance(v, dict)}
+        if prefix and (scalars or not tables):
+            lines.append(f"\n[{prefix}]")
+        for key, value in scalars.items():
+            lines.append(f"{_toml_key(key)} = {_toml_value(_drop_none(value))}")
+        for key, value in tables.items():
+            emit(f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key), value)
+
+    emit("", data)
+    return "\n".join(lines).lstrip() + "\n"
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value if v is not None]
+    return value
+
+
+def _demo_modules() -> list[Any]:
+    import sandbox
+
+    modules = []
+    for info in pkgutil.iter_modules(sandbox.__path__):
+        if info.name.startswith("demo_") and info.name != "demo_base":
+            modules.append(importlib.import_module(f"sandbox.{info.name}"))
+    return modules
+
+
+def run_demo(workdir: Path, *, once: bool, port: int = 8600, out: Console | None = None) -> int:
+    """Returns the exit code: 0 when every bot succeeded."""
+    import os
+
+    from bots.registry import discover
+    from schedules.check import load_checked
+    from schedules.runner import Runner
+    from schedules.triggers import describe_schedule
+
+    out = out or Console()
+    workdir = workdir.resolve()
+    if workdir.exists():
+        shutil.rmtree(workdir / "runs", ignore_errors=True)
+        (workdir / "backroom.db").unlink(missing_ok=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.WARNING)
+
+    parts = []
+    with out.status("starting the sandbox systems…"):
+        for module in _demo_modules():
+            try:
+                parts.append(module.prepare(workdir))
+            except Exception as exc:  # noqa: BLE001 - one broken part must not hide the others
+                out.print(f"[red]could not prepare {module.__name__}: {exc}[/]")
+                log.exception("demo part %s", module.__name__)
+    try:
+        config: dict[str, Any] = {
+            "timezone": "Asia/Shanghai",
+            "database": f"sqlite:///{workdir / 'backroom.db'}",
+            "home": str(workdir),
+            "runs_dir": "runs",
+            "max_parallel_runs": 2,
+            "notify": {"console_url": f"http://127.0.0.1:{port}"},
+            "systems": {},
+            "bots": {"housekeeping": {"schedule": "cron: 30 3 * * *", "params": {"runs_dir": "runs"}}},
+        }
+        for part in parts:
+            config["systems"].update(part.systems)
+            config["bots"][part.bot] = part.bot_table
+            os.environ.update(part.env)
+        path = workdir / "backroom.toml"
+        path.write_text("# written by `backroom demo`: every bot pointed at the sandbox systems\n"
+                        + write_toml(config), encoding="utf-8")
+        try:
+            settings = load_checked(path)
+        except InvalidConfig as exc:
+            out.print(f"[red]the demo's own config is invalid:[/]\n{exc}")
+            return 2
+        bots = discover(settings.bot_modules)
+        runner = Runner(settings, bots=bots)
+        runner.start(schedule=True, watch=False)
+        try:
+            return _run_all(runner, parts, settings, out, once, port, describe_schedule)
+        finally:
+            runner.shutdown(wait=False)
+    finally:
+        for part in parts:
+            part.stop()
+
+
+def _run_all(runner: Any, parts: list[Any], settings: Any, out: Console, once: bool, port: int,
+             describe_schedule: Any) -> int:
+    todo = [(part.bot, part.params, part.description) for part in parts]
+    todo.append(("housekeeping", {}, "prune run history older than the retention period"))
+    started = {}
+    for bot, params, _ in todo:
+        if bot not in runner.bots:
+            out.print(f"[yellow]skipping {bot}: bot not installed[/]")
+            continue
+        started[bot] = runner.trigger(bot, params, actor="demo", trigger="manual")
+    with out.status("running every bot once…"):
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            states = {b: runner.history.get_run(r.id).status for b, r in started.items()}
+            if all(s not in ("queued", "running") for s in states.values()):
+                break
+            time.sleep(0.3)
+    table = Table("bot", "what it did", "status", "time", "schedule it would follow", "report")
+    failed = 0
+    for bot, _, description in todo:
+        if bot not in started:
+            continue
+        run = runner.history.get_run(started[bot].id)
+        bot_settings = settings.bots.get(bot)
+        schedule = describe_schedule(bot_settings.schedule, settings.timezone, bot_settings.calendar)
+        artifacts = runner.history.artifacts(run.id)
+        report = ""
+        if artifacts and run.run_dir:
+            report = str(Path(run.run_dir) / "artifacts" / artifacts[0].name)
+            if len(artifacts) > 1:
+                report += f" (+{len(artifacts) - 1} more)"
+        style = "green" if run.status == "succeeded" else "red"
+        if run.status != "succeeded":
+            failed += 1
+        what = run.summary or run.error or description
+        table.add_row(bot, what[:120], f"[{style}]{run.status}[/]", format_duration(run.duration_s), schedule, report)
+    out.print(table)
+    out.print(f"config: {settings.source}   history: backroom --config {settings.source} history")
+    if once:
+        return 1 if failed else 0
+    from schedules.cli import serve_console
+
+    stop = threading.Event()
+    try:
+        serve_console(runner, "127.0.0.1", port, stop)
+    except KeyboardInterrupt:
+        pass
+    return 1 if failed else 0
