@@ -38,7 +38,18 @@ def _bots_in_module(module: object) -> list[type[Bot]]:
     return found
 
 
-def discover(extra_modules: Sequence[str] = ()) -> dict[str, type[Bot]]:
+_CACHE: dict[tuple[str, ...], dict[str, type[Bot]]] = {}
+
+
+def discover(extra_modules: Sequence[str] = (), *, fresh: bool = False) -> dict[str, type[Bot]]:
+    """All bots by name (cached per process; ``fresh=True`` looks again). See :func:`_discover`."""
+    key = tuple(extra_modules)
+    if fresh or key not in _CACHE:
+        _CACHE[key] = _discover(key)
+    return dict(_CACHE[key])
+
+
+def _discover(extra_modules: Sequence[str] = ()) -> dict[str, type[Bot]]:
     """All bots by name. A bot module that fails to import is logged and left out.
 
     ``extra_modules`` are importable module names holding bots that are not packaged with an entry

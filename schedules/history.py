@@ -407,12 +407,27 @@ class History:
             )
             return result.rowcount == 1
 
-    def finish_run(self, run_id: str, status: str, **values: Any) -> None:
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        logs: Sequence[tuple[dt.datetime, str, str, str]] = (),
+        artifacts: Sequence[tuple[str, int]] = (),
+        **values: Any,
+    ) -> None:
+        """Record the outcome, the last log lines and the artifacts together (one transaction)."""
         now = utcnow()
         with self.session() as s, s.begin():
             run = s.get(Run, run_id)
             if run is None:
                 return
+            if logs:
+                s.add_all(LogLine(run_id=run_id, at=at, level=level, logger=name, message=msg)
+                          for at, level, name, msg in logs)
+            if artifacts:
+                s.execute(delete(Artifact).where(Artifact.run_id == run_id))
+                s.add_all(Artifact(run_id=run_id, name=name, size=size) for name, size in artifacts)
             run.status = status
             run.finished_at = now
             if run.started_at:
@@ -616,7 +631,9 @@ class History:
             gone = list(removed) + list(upserts)
             for chunk_start in range(0, len(gone), 500):
                 s.execute(delete(JobDefinition).where(JobDefinition.job_id.in_(gone[chunk_start : chunk_start + 500])))
-            s.add_all(JobDefinition(job_id=j, bot=b, digest=d) for j, (b, d) in upserts.items())
+            if upserts:
+                s.execute(JobDefinition.__table__.insert(),
+                          [{"job_id": j, "bot": b, "digest": d} for j, (b, d) in upserts.items()])
 
     # -- retention ------------------------------------------------------------------------------
     def prune(self, before: dt.datetime) -> list[Run]:

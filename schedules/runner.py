@@ -162,7 +162,9 @@ class Runner:
         self._acquire_lock(owner)
         self._paused = self.history.paused_bots()
         self._recover()
-        self.executor.warm()
+        # the forkserver (with every bot module preloaded) starts in the background: start-up does not
+        # wait for it, and the first run waits only for whatever is left of it
+        self._start_thread(self.executor.warm, "warm-forkserver")
         self._start_thread(self._dispatch_loop, "dispatcher")
         self._start_thread(self._intake_loop, "intake")
         self._start_thread(self._control_loop, "control")

@@ -7,6 +7,7 @@ Errors are JSON ``{"detail": ...}``; a 422 also carries ``errors`` as ``[{field,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import mimetypes
@@ -250,11 +251,16 @@ def trigger_run(request: Request, bot: str, body: TriggerIn, user: Caller) -> Ru
     require(request, user, "operator", "trigger", bot, "api")
     cls = _bot_or_404(request, bot)
     if body.dry_run and not getattr(cls, "supports_dry_run", False):
-        raise _invalid(request, user, bot, [{"field": "dry_run", "message": "this bot does not support dry runs",
-                                             "type": "unsupported"}])
+        raise _invalid(
+            request,
+            user,
+            bot,
+            [{"field": "dry_run", "message": "this bot does not support dry runs", "type": "unsupported"}],
+        )
     try:
-        run = state.runner.trigger(bot, body.params, actor=user.name, source=source_of(request, "api"),
-                                   dry_run=body.dry_run)
+        run = state.runner.trigger(
+            bot, body.params, actor=user.name, source=source_of(request, "api"), dry_run=body.dry_run
+        )
     except ParamsInvalid as exc:
         raise _invalid(request, user, bot, exc.errors) from None
     return RunOut(**run_json(run))
@@ -307,7 +313,9 @@ def _check_cursor(cursor: str | None) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise InvalidParams([{"field": "cursor", "message": "not a cursor returned by this API", "type": "value_error"}])
+        raise InvalidParams(
+            [{"field": "cursor", "message": "not a cursor returned by this API", "type": "value_error"}]
+        )
 
 
 @router.get("/runs", response_model=RunList, summary="Runs, newest first (keyset-paginated)")
@@ -369,8 +377,12 @@ def get_logs(
     )
 
 
-@router.post("/runs/{run_id}/cancel", response_model=RunOut, responses={**NOT_FOUND, 409: {"model": ErrorOut}},
-             summary="Cancel a queued or running run (operator)")
+@router.post(
+    "/runs/{run_id}/cancel",
+    response_model=RunOut,
+    responses={**NOT_FOUND, 409: {"model": ErrorOut}},
+    summary="Cancel a queued or running run (operator)",
+)
 def cancel_run(request: Request, run_id: str, user: Caller) -> RunOut:
     require(request, user, "operator", "cancel", run_id, "api")
     run = _run_or_404(request, run_id)
@@ -408,9 +420,7 @@ INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "text/plai
     response_class=FileResponse,
     summary="Download one artifact",
 )
-def download_artifact(
-    request: Request, run_id: str, name: str, user: Caller, inline: bool = False
-) -> FileResponse:
+def download_artifact(request: Request, run_id: str, name: str, user: Caller, inline: bool = False) -> FileResponse:
     run = _run_or_404(request, run_id)
     recorded = {a.name for a in console(request).history.artifacts(run.id)}
     path = artifact_path(run, name) if name in recorded else None
@@ -445,10 +455,8 @@ async def run_events(
     """
     history = console(request).history
     run = await run_in_threadpool(_run_or_404, request, run_id)
-    try:
+    with contextlib.suppress(ValueError):
         after = max(after, int(request.headers.get("last-event-id", "0") or 0))
-    except ValueError:
-        pass
     poll = float(console(request).extra.get("sse_poll", 0.4))
     return StreamingResponse(
         _event_stream(request, history, run.id, after, poll),
@@ -470,13 +478,22 @@ async def _event_stream(request: Request, history: Any, run_id: str, after: int,
         lines = await run_in_threadpool(history.logs, run_id, after, 500)
         for line in lines:
             after = line.id
-            yield _sse("log", {"id": line.id, "at": line.at.isoformat(), "level": line.level,
-                               "message": line.message}, line.id)
+            yield _sse(
+                "log", {"id": line.id, "at": line.at.isoformat(), "level": line.level, "message": line.message}, line.id
+            )
         state = (run.status, json.dumps(run.progress, sort_keys=True, default=str))
         if state != last_state:
             last_state = state
-            yield _sse("status", {"status": run.status, "progress": run.progress, "duration_s": run.duration_s,
-                                  "summary": run.summary, "error": run.error})
+            yield _sse(
+                "status",
+                {
+                    "status": run.status,
+                    "progress": run.progress,
+                    "duration_s": run.duration_s,
+                    "summary": run.summary,
+                    "error": run.error,
+                },
+            )
         if run.status not in ACTIVE and len(lines) < 500:
             yield _sse("end", {"status": run.status})
             return
@@ -495,7 +512,15 @@ def audit_log(
 ) -> list[AuditOut]:
     require(request, user, "admin", "read-audit", "audit", "api")
     return [
-        AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, source=e.source,
-                 outcome=e.outcome, detail=e.detail or {})
+        AuditOut(
+            id=e.id,
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            target=e.target,
+            source=e.source,
+            outcome=e.outcome,
+            detail=e.detail or {},
+        )
         for e in console(request).history.audit_log(limit=limit, offset=offset)
     ]

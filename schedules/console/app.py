@@ -1,9 +1,9 @@
 """``create_app(runner)``: the console's FastAPI application, as ``backroom serve`` runs it.
 
-    /api/v1/...   JSON API (bearer tokens or the session cookie), OpenAPI at /api/openapi.json
-    /...          server-rendered pages (session cookie, CSRF-protected forms)
-    /metrics      Prometheus text format
-    /health       for a load balancer or a systemd watchdog (no authentication)
+/api/v1/...   JSON API (bearer tokens or the session cookie), OpenAPI at /api/openapi.json
+/...          server-rendered pages (session cookie, CSRF-protected forms)
+/metrics      Prometheus text format
+/health       for a load balancer or a systemd watchdog (no authentication)
 """
 
 from __future__ import annotations
@@ -118,19 +118,28 @@ def create_app(
                     conn.execute(text("SELECT 1"))
                 database = "ok"
                 active = len(runner.history.active_runs())
-            except Exception as exc:  # noqa: BLE001 - any failure is "down" for a health check
+            except Exception as exc:
                 database, active = f"error: {type(exc).__name__}", 0
             scheduler = getattr(runner, "scheduler", None)
             sched = "off" if scheduler is None else ("running" if scheduler.running else "stopped")
             ok = database == "ok" and sched != "stopped"
-            return {"status": "ok" if ok else "degraded", "database": database, "scheduler": sched,
-                    "bots": len(runner.bots), "active_runs": active}
+            return {
+                "status": "ok" if ok else "degraded",
+                "database": database,
+                "scheduler": sched,
+                "bots": len(runner.bots),
+                "active_runs": active,
+            }
 
         body = await run_in_threadpool(probe)
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
-    @app.get("/metrics", tags=["operations"], response_class=Response,
-             responses={200: {"content": {"text/plain": {}}}, 401: {"model": api.ErrorOut}})
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}, 401: {"model": api.ErrorOut}},
+    )
     async def metrics(request: Request) -> Response:
         """Prometheus metrics; needs a viewer token when users are configured."""
         if state.auth.enabled:

@@ -98,6 +98,7 @@ ZH: dict[str, str] = {
     "login": "登录",
     "logout": "退出",
     "upload": "上传文件",
+    "read-audit": "查看审计日志",
     "ok": "成功",
     "denied": "拒绝",
     "rejected": "参数无效",

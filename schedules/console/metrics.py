@@ -42,7 +42,9 @@ class HistoryCollector(Collector):
                 select(Run.bot, func.max(Run.finished_at)).where(Run.status == "succeeded").group_by(Run.bot)
             ).all()
 
-        runs = CounterMetricFamily("backroom_runs", "Runs recorded in history, by bot and status", labels=["bot", "status"])
+        runs = CounterMetricFamily(
+            "backroom_runs", "Runs recorded in history, by bot and status", labels=["bot", "status"]
+        )
         active = {"running": {}, "queued": {}}
         for bot, status, count in by_status:
             runs.add_metric([bot, status], count)

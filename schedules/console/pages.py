@@ -54,7 +54,7 @@ def _local(request: Request, value: dt.datetime | None) -> str:
     return value.astimezone(console(request).settings.zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _render(request: Request, name: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+def _render(request: Request, template: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     t = translator(request)
     base = {
         "request": request,
@@ -69,7 +69,7 @@ def _render(request: Request, name: str, user: User | None, status_code: int = 2
         "zone": console(request).settings.timezone,
         "path": request.url.path,
     }
-    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
 
 
 def _safe_next(target: str | None) -> str:
@@ -88,8 +88,15 @@ def to_login(request: Request, expired: bool = False) -> Response:
 
 
 def forbidden(request: Request, exc: Denied) -> HTMLResponse:
-    return _render(request, "error.html", exc.user, status_code=403, title="Forbidden",
-                   message="Your role does not allow this action.", detail=str(exc))
+    return _render(
+        request,
+        "error.html",
+        exc.user,
+        status_code=403,
+        title="Forbidden",
+        message="Your role does not allow this action.",
+        detail=str(exc),
+    )
 
 
 def not_found(request: Request, detail: str) -> HTMLResponse:
@@ -98,8 +105,15 @@ def not_found(request: Request, detail: str) -> HTMLResponse:
 
 
 def _form_expired(request: Request, user: User) -> HTMLResponse:
-    return _render(request, "error.html", user, status_code=403, title="Forbidden",
-                   message="The form expired; please try again.", detail="")
+    return _render(
+        request,
+        "error.html",
+        user,
+        status_code=403,
+        title="Forbidden",
+        message="The form expired; please try again.",
+        detail="",
+    )
 
 
 # -- log in / out, language --------------------------------------------------------------------------
@@ -107,8 +121,14 @@ def _form_expired(request: Request, user: User) -> HTMLResponse:
 def login_form(request: Request, next: str = "/", expired: int = 0) -> Response:
     if not console(request).auth.enabled:
         return RedirectResponse("/", status_code=303)
-    return _render(request, "login.html", None, next=_safe_next(next),
-                   error="Your session has expired; please log in again." if expired else None, name="")
+    return _render(
+        request,
+        "login.html",
+        None,
+        next=_safe_next(next),
+        error="Your session has expired; please log in again." if expired else None,
+        name="",
+    )
 
 
 @router.post("/login")
@@ -117,15 +137,23 @@ async def login(request: Request) -> Response:
     form = await request.form()
     target = _safe_next(str(form.get("next") or "/"))
     if not check_csrf(request, str(form.get("csrf") or "")):
-        return _render(request, "login.html", None, status_code=403, next=target,
-                       error="The form expired; please try again.", name="")
+        return _render(
+            request,
+            "login.html",
+            None,
+            status_code=403,
+            next=target,
+            error="The form expired; please try again.",
+            name="",
+        )
     name = str(form.get("name") or "")[:100]
     user = await run_in_threadpool(state.auth.by_password, name, str(form.get("password") or ""))
     source = source_of(request, "web")
     if user is None:
         state.history.audit(name or "?", "login", "console", source=source, outcome="denied")
-        return _render(request, "login.html", None, status_code=401, next=target,
-                       error="Wrong user name or password.", name=name)
+        return _render(
+            request, "login.html", None, status_code=401, next=target, error="Wrong user name or password.", name=name
+        )
     request.session.clear()
     request.session.update({"user": user.name, "login_at": state.clock()})
     csrf_token(request)  # a fresh token for the new session
@@ -175,8 +203,14 @@ def _bot_context(request: Request, bot: str) -> dict[str, Any]:
     fires = next_fires(runner)
     for job_id, words, calendar in schedule_words(runner, bot):
         spec = runner.specs[job_id]
-        schedules.append({"job_id": job_id, "words": _words(request, t, spec.schedule, calendar, words),
-                          "raw": spec.schedule, "next": fires.get(job_id)})
+        schedules.append(
+            {
+                "job_id": job_id,
+                "words": _words(request, t, spec.schedule, calendar, words),
+                "raw": spec.schedule,
+                "next": fires.get(job_id),
+            }
+        )
     defaults = state.settings.bots.get(bot, BotSettings()).params
     fields = form_fields(cls.Params.model_json_schema())
     for f in fields:
@@ -231,8 +265,9 @@ async def run_now(request: Request, bot: str) -> Response:
         item = form.get(f.name)
         if f.widget == "file" and isinstance(item, UploadFile) and item.filename:
             uploads[f.name] = item
-    planned = {name: save_upload_target(_inbox(request, bot), item.filename or "upload")
-               for name, item in uploads.items()}
+    planned = {
+        name: save_upload_target(_inbox(request, bot), item.filename or "upload") for name, item in uploads.items()
+    }
     dry_run = str(form.get("__dry_run", "")) in ("on", "true", "1")
     defaults = state.settings.bots.get(bot, BotSettings()).params
     if not errors:
@@ -241,17 +276,26 @@ async def run_now(request: Request, bot: str) -> Response:
         except ParamsInvalid as exc:
             errors = {e["field"].split(".")[0]: e["message"] for e in exc.errors}
     if errors:
-        state.history.audit(user.name, "trigger", bot, source=source_of(request, "web"), outcome="rejected",
-                            detail={"errors": errors})
-        ctx.update(values=answers, errors=errors,
-                   form_error="The parameters were not accepted; see the fields marked below.")
+        state.history.audit(
+            user.name, "trigger", bot, source=source_of(request, "web"), outcome="rejected", detail={"errors": errors}
+        )
+        ctx.update(
+            values=answers, errors=errors, form_error="The parameters were not accepted; see the fields marked below."
+        )
         return _render(request, "bot.html", user, status_code=422, **ctx)
     for name, item in uploads.items():
         saved = await _save_upload(item, _inbox(request, bot))
         params[name] = str(saved)
-        state.history.audit(user.name, "upload", bot, source=source_of(request, "web"),
-                            detail={"param": name, "file": str(saved), "size": saved.stat().st_size})
-    run = state.runner.trigger(bot, params, actor=user.name, source=source_of(request, "web"), dry_run=dry_run)
+        state.history.audit(
+            user.name,
+            "upload",
+            bot,
+            source=source_of(request, "web"),
+            detail={"param": name, "file": str(saved), "size": saved.stat().st_size},
+        )
+    run = state.runner.trigger(
+        bot, params, actor=user.name, source=source_of(request, "web"), trigger="manual", dry_run=dry_run
+    )
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 
@@ -287,7 +331,9 @@ async def pause_resume(request: Request, bot: str, action: str) -> Response:
 
 # -- runs -------------------------------------------------------------------------------------------------
 @router.get("/runs", response_class=HTMLResponse)
-def runs_page(request: Request, bot: str | None = None, status: str | None = None, cursor: str | None = None) -> Response:
+def runs_page(
+    request: Request, bot: str | None = None, status: str | None = None, cursor: str | None = None
+) -> Response:
     user = page_user(request)
     state = console(request)
     status = status if status in STATUSES else None
@@ -296,8 +342,17 @@ def runs_page(request: Request, bot: str | None = None, status: str | None = Non
         page = state.history.list_runs(bot=bot, status=status, limit=50, cursor=cursor)
     except ValueError:
         page = state.history.list_runs(bot=bot, status=status, limit=50)
-    return _render(request, "runs.html", user, runs=page.runs, next_cursor=page.next_cursor,
-                   bots=sorted(state.runner.bots), bot=bot, status=status, statuses=STATUSES)
+    return _render(
+        request,
+        "runs.html",
+        user,
+        runs=page.runs,
+        next_cursor=page.next_cursor,
+        bots=sorted(state.runner.bots),
+        bot=bot,
+        status=status,
+        statuses=STATUSES,
+    )
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
@@ -311,8 +366,14 @@ def run_page(request: Request, run_id: str) -> Response:
     arts = []
     for a in state.history.artifacts(run.id):
         suffix = Path(a.name).suffix.lower()
-        arts.append({"name": a.name, "size": a.size, "image": suffix in IMAGE_SUFFIXES,
-                     "url": f"/api/v1/runs/{run.id}/artifacts/{quote(a.name)}"})
+        arts.append(
+            {
+                "name": a.name,
+                "size": a.size,
+                "image": suffix in IMAGE_SUFFIXES,
+                "url": f"/api/v1/runs/{run.id}/artifacts/{quote(a.name)}",
+            }
+        )
     return _render(
         request,
         "run.html",
@@ -324,6 +385,7 @@ def run_page(request: Request, run_id: str) -> Response:
         active=run.status in ACTIVE,
         params_json=json.dumps(run.params or {}, ensure_ascii=False, indent=2),
         inline_types=INLINE_TYPES,
+        status_labels={s: translator(request)(s) for s in STATUSES},
     )
 
 

@@ -51,8 +51,9 @@ def schedule_words(runner: Runner, bot: str) -> list[tuple[str, str, str | None]
     out = []
     for spec in runner.specs.values():
         if spec.bot == bot:
-            out.append((spec.job_id, describe_schedule(spec.schedule, runner.settings.timezone, spec.calendar),
-                        spec.calendar))
+            out.append(
+                (spec.job_id, describe_schedule(spec.schedule, runner.settings.timezone, spec.calendar), spec.calendar)
+            )
     return out
 
 

@@ -9,17 +9,29 @@
   source.addEventListener("log", function (e) {
     var line = JSON.parse(e.data);
     var at = new Date(line.at);
+    var clock;
+    try {
+      clock = at.toLocaleTimeString("en-GB", { timeZone: log.dataset.zone, hour12: false });
+    } catch (err) {
+      clock = at.toTimeString().slice(0, 8);
+    }
     var span = document.createElement("span");
     span.className = "lv-" + line.level;
-    span.textContent = at.toTimeString().slice(0, 8) + " " + pad(line.level) + " " + line.message + "\n";
+    span.textContent = clock + " " + pad(line.level) + " " + line.message + "\n";
     var atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
     log.appendChild(span);
     if (atBottom) log.scrollTop = log.scrollHeight;
   });
+  var labels = {};
+  try { labels = JSON.parse(document.getElementById("status-labels").textContent); } catch (err) { labels = {}; }
   source.addEventListener("status", function (e) {
     var st = JSON.parse(e.data);
     var badge = document.querySelector("#status .badge");
-    if (badge) { badge.className = "badge s-" + st.status; badge.dataset.status = st.status; }
+    if (badge) { badge.className = "badge s-" + st.status; badge.textContent = labels[st.status] || st.status; }
+    if (st.status !== "queued" && st.status !== "running") {
+      var cancel = document.getElementById("cancel");
+      if (cancel) cancel.closest("form").remove();
+    }
     var progress = document.getElementById("progress");
     if (progress && st.progress) {
       progress.textContent = st.progress.label + " " + st.progress.done + (st.progress.total ? "/" + st.progress.total : "");
