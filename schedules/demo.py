@@ -163,7 +163,9 @@ def _run_all(runner: Any, parts: list[Any], settings: Any, out: Console, once: b
             if all(s not in ("queued", "running") for s in states.values()):
                 break
             time.sleep(0.3)
-    table = Table("bot", "what it did", "status", "time", "schedule it would follow", "report")
+    table = Table("bot", "status", "time", "what it did", title="Backroom demo: every bot, once",
+                  show_lines=True)
+    details = Table("bot", "schedule it would follow", "report", box=None, pad_edge=False)
     failed = 0
     for bot, _, description in todo:
         if bot not in started:
@@ -172,17 +174,20 @@ def _run_all(runner: Any, parts: list[Any], settings: Any, out: Console, once: b
         bot_settings = settings.bots.get(bot)
         schedule = describe_schedule(bot_settings.schedule, settings.timezone, bot_settings.calendar)
         artifacts = runner.history.artifacts(run.id)
-        report = ""
+        report = "-"
         if artifacts and run.run_dir:
-            report = str(Path(run.run_dir) / "artifacts" / artifacts[0].name)
+            preferred = [a for a in artifacts if a.name.endswith((".xlsx", ".html", ".pdf"))] or artifacts
+            report = str(Path(run.run_dir) / "artifacts" / preferred[0].name)
             if len(artifacts) > 1:
-                report += f" (+{len(artifacts) - 1} more)"
+                report += f"  (+{len(artifacts) - 1} more)"
         style = "green" if run.status == "succeeded" else "red"
         if run.status != "succeeded":
             failed += 1
         what = run.summary or run.error or description
-        table.add_row(bot, what[:120], f"[{style}]{run.status}[/]", format_duration(run.duration_s), schedule, report)
+        table.add_row(bot, f"[{style}]{run.status}[/]", format_duration(run.duration_s), what)
+        details.add_row(bot, schedule, report)
     out.print(table)
+    out.print(details)
     out.print(f"config: {settings.source}   history: backroom --config {settings.source} history")
     if once:
         return 1 if failed else 0

@@ -179,3 +179,22 @@ def test_failure_notifications_reach_webhook_and_smtp(make_settings, start_runne
     assert f"/runs/{run.id}" in body["message"]
     message = smtp_server.wait_for(1)[0]
     assert "failer failed" in str(message["Subject"]) or "failer" in message.as_string()
+
+
+def test_interrupted_runs_are_requeued_only_for_idempotent_bots(make_settings, start_runner) -> None:
+    import socket
+
+    settings = make_settings(bots={"echo": {"on_interrupted": "requeue"}, "failer": {"on_interrupted": "requeue"}})
+    history = History(settings.database_url)
+    dead = f"{socket.gethostname()}:999999"
+    echo = history.create_run("echo", trigger="schedule", params={"text": "again"}, owner=dead)
+    history.update_run(echo.id, status="running")
+    failer = history.create_run("failer", trigger="schedule", owner=dead)
+    history.update_run(failer.id, status="running")
+    runner = start_runner(settings, schedule=False)
+    assert history.get_run(echo.id).status == "interrupted"
+    assert history.get_run(failer.id).status == "interrupted"
+    again = wait_for(lambda: runs_of(history, "echo", "succeeded"))
+    assert again[0].trigger == "requeue" and again[0].parent_run_id == echo.id and again[0].params["text"] == "again"
+    assert [r.id for r in runs_of(history, "failer")] == [failer.id]  # not idempotent: left for a human
+    assert runner.history is not None

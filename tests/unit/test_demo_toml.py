@@ -1,0 +1,26 @@
+"""The demo writes a real config file; what it writes must read back as the same data."""
+
+from __future__ import annotations
+
+import tomllib
+
+from schedules.demo import write_toml
+
+
+def test_written_toml_reads_back_identically() -> None:
+    data = {
+        "timezone": "Asia/Shanghai",
+        "systems": {"crm": {"kind": "browser", "url": "http://127.0.0.1:1", "options": {"客户": "名称 \"引号\""}}},
+        "bots": {
+            "migrate": {
+                "schedule": "cron: 0 1 * * *",
+                "config": {"migrations": {"bills_to_crm": {"mapping": [{"from": "a", "to": "b"}], "ratio": 0.05}}},
+                "params": {"name": "bills_to_crm", "dry": False},
+            }
+        },
+    }
+    assert tomllib.loads(write_toml(data)) == data
+
+
+def test_none_values_are_left_out() -> None:
+    assert tomllib.loads(write_toml({"a": None, "b": {"c": None, "d": 1}})) == {"b": {"d": 1}}
