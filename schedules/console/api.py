@@ -23,9 +23,10 @@ from starlette.concurrency import run_in_threadpool
 
 from schedules.console.auth import User
 from schedules.console.state import api_user, console, require, source_of
-from schedules.console.views import next_fires, run_json, schedule_words
+from schedules.console.views import last_runs, next_fires, run_json
 from schedules.history import ACTIVE, STATUSES, Run
 from schedules.runner import ParamsInvalid
+from schedules.triggers import describe_schedule
 
 __all__ = ["artifact_path", "router"]
 
@@ -183,21 +184,20 @@ def _bot_or_404(request: Request, bot: str) -> type:
     return cls
 
 
-def _schedules(request: Request, bot: str | None = None) -> list[ScheduleOut]:
+def _schedules(request: Request, bot: str | None = None, fires: dict[str, Any] | None = None) -> list[ScheduleOut]:
     runner = console(request).runner
-    fires = next_fires(runner)
+    fires = next_fires(runner) if fires is None else fires
     out = []
     for job_id, spec in runner.specs.items():
         if bot and spec.bot != bot:
             continue
-        words = [w for j, w, _ in schedule_words(runner, spec.bot) if j == job_id]
         out.append(
             ScheduleOut(
                 job_id=job_id,
                 bot=spec.bot,
                 schedule=spec.schedule,
                 calendar=spec.calendar,
-                description=words[0] if words else spec.schedule,
+                description=describe_schedule(spec.schedule, runner.settings.timezone, spec.calendar),
                 next_fire=fires.get(job_id),
                 paused=runner.is_paused(spec.bot),
             )
@@ -205,7 +205,7 @@ def _schedules(request: Request, bot: str | None = None) -> list[ScheduleOut]:
     return out
 
 
-def _bot_out(request: Request, name: str, last: Run | None) -> BotOut:
+def _bot_out(request: Request, name: str, last: Run | None, fires: dict[str, Any] | None = None) -> BotOut:
     runner = console(request).runner
     info = runner.bots[name].describe()
     return BotOut(
@@ -215,7 +215,7 @@ def _bot_out(request: Request, name: str, last: Run | None) -> BotOut:
         idempotent=bool(info.get("idempotent")),
         supports_dry_run=bool(info.get("supports_dry_run")),
         paused=runner.is_paused(name),
-        schedules=_schedules(request, name),
+        schedules=_schedules(request, name, fires),
         last_run=RunOut(**run_json(last)) if last else None,
     )
 
@@ -223,15 +223,17 @@ def _bot_out(request: Request, name: str, last: Run | None) -> BotOut:
 # -- bots and schedules --------------------------------------------------------------------------
 @router.get("/bots", response_model=list[BotOut], summary="Every bot with its parameter schema and schedules")
 def list_bots(request: Request, user: Caller) -> list[BotOut]:
-    names = sorted(console(request).runner.bots)
-    last = console(request).history.last_runs(names)
-    return [_bot_out(request, n, last.get(n)) for n in names]
+    runner = console(request).runner
+    names = sorted(runner.bots)
+    last = last_runs(runner.history, names)
+    fires = next_fires(runner)
+    return [_bot_out(request, n, last.get(n), fires) for n in names]
 
 
 @router.get("/bots/{bot}", response_model=BotOut, responses=NOT_FOUND, summary="One bot")
 def get_bot(request: Request, bot: str, user: Caller) -> BotOut:
     _bot_or_404(request, bot)
-    return _bot_out(request, bot, console(request).history.last_runs([bot]).get(bot))
+    return _bot_out(request, bot, last_runs(console(request).history, [bot]).get(bot))
 
 
 @router.get("/schedules", response_model=list[ScheduleOut], summary="Scheduled jobs with their next fire times")

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,6 +31,7 @@ from schedules.runner import Runner
 __all__ = ["UnsafeBind", "check_bind", "create_app"]
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -45,6 +47,8 @@ def create_app(
     ``clock`` is the time source for session expiry.
     """
     auth = Auth(runner.settings.console, environ=environ)
+    for problem in auth.token_problems:
+        log.warning("console API token not usable, so it is refused: %s", problem)
     state = ConsoleState(runner=runner, auth=auth, clock=clock)
     app = FastAPI(
         title="Backroom console API",

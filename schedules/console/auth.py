@@ -143,6 +143,40 @@ class Auth:
         return User(found.name, found.role)
 
 
+class LoginThrottle:
+    """Refuses log-ins for a (address, user name) pair after ``limit`` failures within ``window`` s.
+
+    In memory, per process: it slows down password guessing against one account from one place,
+    which is what an office-network console meets; it is no substitute for a network boundary.
+    """
+
+    def __init__(self, clock: Callable[[], float], limit: int = 5, window: float = 300.0) -> None:
+        self.clock, self.limit, self.window = clock, limit, window
+        self._failures: dict[tuple[str, str], list[float]] = {}
+
+    def _recent(self, key: tuple[str, str]) -> list[float]:
+        now = self.clock()
+        recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+        if recent:
+            self._failures[key] = recent
+        else:
+            self._failures.pop(key, None)
+        return recent
+
+    def blocked(self, address: str, name: str) -> bool:
+        return len(self._recent((address, name))) >= self.limit
+
+    def failed(self, address: str, name: str) -> None:
+        key = (address, name)
+        self._failures[key] = [*self._recent(key), self.clock()]
+        if len(self._failures) > 10_000:  # forget the oldest pairs rather than grow without bound
+            for old in list(self._failures)[:1000]:
+                self._failures.pop(old, None)
+
+    def succeeded(self, address: str, name: str) -> None:
+        self._failures.pop((address, name), None)
+
+
 def new_csrf_token() -> str:
     return secrets.token_urlsafe(24)
 

@@ -23,6 +23,8 @@ ZH: dict[str, str] = {
     "Password": "密码",
     "Wrong user name or password.": "用户名或密码错误。",
     "Your session has expired; please log in again.": "会话已过期，请重新登录。",
+    "Too many failed log-ins; wait a few minutes and try again.": "登录失败次数过多，请几分钟后再试。",
+    "throttled": "已限制",
     "Bot": "机器人",
     "Last run": "上次运行",
     "Next run": "下次运行",

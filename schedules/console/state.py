@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from schedules.console.auth import ANONYMOUS, Auth, Role, User, csrf_matches, new_csrf_token
+from schedules.console.auth import ANONYMOUS, Auth, LoginThrottle, Role, User, csrf_matches, new_csrf_token
 from schedules.console.i18n import Translator, negotiate
 from schedules.runner import Runner
 
@@ -29,6 +29,11 @@ class ConsoleState:
     auth: Auth
     clock: Callable[[], float] = time.time
     extra: dict[str, Any] = field(default_factory=dict)
+    throttle: LoginThrottle | None = None
+
+    def __post_init__(self) -> None:
+        if self.throttle is None:
+            self.throttle = LoginThrottle(self.clock)
 
     @property
     def settings(self) -> Any:

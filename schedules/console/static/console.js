@@ -28,6 +28,8 @@
     var st = JSON.parse(e.data);
     var badge = document.querySelector("#status .badge");
     if (badge) { badge.className = "badge s-" + st.status; badge.textContent = labels[st.status] || st.status; }
+    var duration = document.getElementById("duration");
+    if (duration && st.duration_s != null) duration.textContent = st.duration_s.toFixed(1) + " s";
     if (st.status !== "queued" && st.status !== "running") {
       var cancel = document.getElementById("cancel");
       if (cancel) cancel.closest("form").remove();
