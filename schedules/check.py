@@ -74,8 +74,11 @@ def check_settings(
                 problems.append(ConfigProblem(file, f"{table}.{key}", str(exc)))
             if calendar and calendar not in known_calendars():
                 problems.append(
-                    ConfigProblem(file, f"{table}.calendar",
-                                  f"unknown calendar {calendar!r}; known: {', '.join(known_calendars())}")
+                    ConfigProblem(
+                        file,
+                        f"{table}.calendar",
+                        f"unknown calendar {calendar!r}; known: {', '.join(known_calendars())}",
+                    )
                 )
         try:
             bot_cls.Config.model_validate(bot.config)
@@ -102,8 +105,9 @@ def check_settings(
                 problems.append(ConfigProblem(file, f"{table}.after[{index}].bot", f"unknown bot {chain.bot!r}"))
         if bot.watch is not None and bot.watch.param not in bot_cls.Params.model_fields:
             problems.append(
-                ConfigProblem(file, f"{table}.watch.param",
-                              f"bot {name} has no parameter {bot.watch.param!r} to receive the file")
+                ConfigProblem(
+                    file, f"{table}.watch.param", f"bot {name} has no parameter {bot.watch.param!r} to receive the file"
+                )
             )
     problems.extend(_chain_cycles(settings, file))
     return problems
@@ -119,7 +123,7 @@ def _chain_cycles(settings: Settings, file: str) -> list[ConfigProblem]:
 
     def visit(node: str, path: list[str]) -> None:
         if node in path:
-            cycle = path[path.index(node):] + [node]
+            cycle = [*path[path.index(node) :], node]
             problems.append(ConfigProblem(file, f"bots.{node}.after", "chains form a loop: " + " → ".join(cycle)))
             return
         if node in seen:

@@ -11,7 +11,6 @@ Exit codes a shell script can rely on:
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import json
 import logging
@@ -36,10 +35,23 @@ console = Console()
 err_console = Console(stderr=True)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_CANCELLED = 0, 1, 2, 3, 4
-STATUS_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "interrupted": EXIT_FAILED, "timed_out": EXIT_TIMEOUT,
-               "cancelled": EXIT_CANCELLED}
-STATUS_STYLE = {"succeeded": "green", "failed": "red", "timed_out": "red", "interrupted": "yellow",
-                "cancelled": "yellow", "running": "cyan", "queued": "blue", "skipped": "dim"}
+STATUS_EXIT = {
+    "succeeded": EXIT_OK,
+    "failed": EXIT_FAILED,
+    "interrupted": EXIT_FAILED,
+    "timed_out": EXIT_TIMEOUT,
+    "cancelled": EXIT_CANCELLED,
+}
+STATUS_STYLE = {
+    "succeeded": "green",
+    "failed": "red",
+    "timed_out": "red",
+    "interrupted": "yellow",
+    "cancelled": "yellow",
+    "running": "cyan",
+    "queued": "blue",
+    "skipped": "dim",
+}
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="configuration file", envvar="BACKROOM_CONFIG")]
 
@@ -47,7 +59,7 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="configuratio
 def _actor() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "unknown"
 
 
@@ -120,10 +132,12 @@ def list_bots(config: ConfigOption = DEFAULT_CONFIG) -> None:
 @app.command()
 def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Validate the configuration; report every problem with file, table and key."""
-    settings, bots = _load(config)
+    settings, _bots = _load(config)
     scheduled = sum(1 for b in settings.bots.values() if b.schedule)
-    console.print(f"[green]OK[/] {config}: {len(settings.bots)} bot(s) configured, {scheduled} scheduled, "
-                  f"{len(settings.systems)} system(s)")
+    console.print(
+        f"[green]OK[/] {config}: {len(settings.bots)} bot(s) configured, {scheduled} scheduled, "
+        f"{len(settings.systems)} system(s)"
+    )
 
 
 @app.command()
@@ -155,13 +169,20 @@ def run(
         raise typer.Exit(EXIT_USAGE) from None
     history = _history(settings)
     record = history.create_run(bot, trigger="manual", params=params, triggered_by=_actor(), dry_run=dry_run)
-    history.audit(_actor(), "run", bot, source="cli", detail={"run_id": record.id, "params": params,
-                                                              "dry_run": dry_run})
+    history.audit(
+        _actor(), "run", bot, source="cli", detail={"run_id": record.id, "params": params, "dry_run": dry_run}
+    )
     executor = ProcessExecutor(settings, history, bots)
     console.print(f"[bold]{bot}[/] run [cyan]{record.id[:8]}[/] started" + (" (dry run)" if dry_run else ""))
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, transient=False)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
     tasks: dict[str, Any] = {}
 
     def on_progress(label: str, done: int, total: int | None) -> None:
@@ -200,8 +221,10 @@ def _print_outcome(run: Any, tb: str | None = None) -> None:
     from schedules.durations import format_duration
 
     style = STATUS_STYLE.get(run.status, "white")
-    console.print(f"[{style}]{run.status}[/] in {format_duration(run.duration_s)} — {run.summary or run.error or ''}",
-                  highlight=False)
+    console.print(
+        f"[{style}]{run.status}[/] in {format_duration(run.duration_s)} — {run.summary or run.error or ''}",
+        highlight=False,
+    )
     if run.counts:
         console.print("  " + ", ".join(f"{k}: {v}" for k, v in run.counts.items()), highlight=False)
     if run.run_dir:
@@ -226,8 +249,15 @@ def history(
     for run in page.runs:
         local = run.queued_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S")
         style = STATUS_STYLE.get(run.status, "white")
-        table.add_row(run.id[:8], run.bot, run.trigger, f"[{style}]{run.status}[/]", local,
-                      format_duration(run.duration_s), (run.summary or run.error or "")[:80])
+        table.add_row(
+            run.id[:8],
+            run.bot,
+            run.trigger,
+            f"[{style}]{run.status}[/]",
+            local,
+            format_duration(run.duration_s),
+            (run.summary or run.error or "")[:80],
+        )
     console.print(table)
 
 
@@ -240,8 +270,9 @@ def show(run_id: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
     if run is None:
         err_console.print(f"[red]no run {run_id!r}[/]")
         raise typer.Exit(EXIT_USAGE)
-    console.print(f"[bold]{run.bot}[/] run {run.id}  trigger={run.trigger}  by={run.triggered_by or '-'}  "
-                  f"attempt={run.attempt}")
+    console.print(
+        f"[bold]{run.bot}[/] run {run.id}  trigger={run.trigger}  by={run.triggered_by or '-'}  attempt={run.attempt}"
+    )
     _print_outcome(run)
     console.print(f"  params: {json.dumps(run.params, ensure_ascii=False)}", highlight=False)
     if run.error:
@@ -321,8 +352,9 @@ def serve(
             while not stop.wait(1):
                 pass
         else:
-            serve_console(runner, host or settings.console.host, port if port is not None else settings.console.port,
-                          stop)
+            serve_console(
+                runner, host or settings.console.host, port if port is not None else settings.console.port, stop
+            )
     except KeyboardInterrupt:
         pass
     finally:
@@ -349,8 +381,7 @@ def serve_console(runner: Any, host: str, port: int, stop: threading.Event) -> N
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 

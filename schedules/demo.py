@@ -9,6 +9,7 @@ report is, and — unless ``--once`` — leaves the console running until Ctrl-C
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import pkgutil
@@ -108,7 +109,7 @@ def run_demo(workdir: Path, *, once: bool, port: int = 8600, out: Console | None
         for module in _demo_modules():
             try:
                 parts.append(module.prepare(workdir))
-            except Exception as exc:  # noqa: BLE001 - one broken part must not hide the others
+            except Exception as exc:
                 out.print(f"[red]could not prepare {module.__name__}: {exc}[/]")
                 log.exception("demo part %s", module.__name__)
     try:
@@ -127,8 +128,10 @@ def run_demo(workdir: Path, *, once: bool, port: int = 8600, out: Console | None
             config["bots"][part.bot] = part.bot_table
             os.environ.update(part.env)
         path = workdir / "backroom.toml"
-        path.write_text("# written by `backroom demo`: every bot pointed at the sandbox systems\n"
-                        + write_toml(config), encoding="utf-8")
+        path.write_text(
+            "# written by `backroom demo`: every bot pointed at the sandbox systems\n" + write_toml(config),
+            encoding="utf-8",
+        )
         try:
             settings = load_checked(path)
         except InvalidConfig as exc:
@@ -146,8 +149,9 @@ def run_demo(workdir: Path, *, once: bool, port: int = 8600, out: Console | None
             part.stop()
 
 
-def _run_all(runner: Any, parts: list[Any], settings: Any, out: Console, once: bool, port: int,
-             describe_schedule: Any) -> int:
+def _run_all(
+    runner: Any, parts: list[Any], settings: Any, out: Console, once: bool, port: int, describe_schedule: Any
+) -> int:
     todo = [(part.bot, part.params, part.description) for part in parts]
     todo.append(("housekeeping", {}, "prune run history older than the retention period"))
     started = {}
@@ -163,8 +167,7 @@ def _run_all(runner: Any, parts: list[Any], settings: Any, out: Console, once: b
             if all(s not in ("queued", "running") for s in states.values()):
                 break
             time.sleep(0.3)
-    table = Table("bot", "status", "time", "what it did", title="Backroom demo: every bot, once",
-                  show_lines=True)
+    table = Table("bot", "status", "time", "what it did", title="Backroom demo: every bot, once", show_lines=True)
     details = Table("bot", "schedule it would follow", "report", box=None, pad_edge=False)
     failed = 0
     for bot, _, description in todo:
@@ -193,9 +196,6 @@ def _run_all(runner: Any, parts: list[Any], settings: Any, out: Console, once: b
         return 1 if failed else 0
     from schedules.cli import serve_console
 
-    stop = threading.Event()
-    try:
-        serve_console(runner, "127.0.0.1", port, stop)
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_console(runner, "127.0.0.1", port, threading.Event())
     return 1 if failed else 0

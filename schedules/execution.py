@@ -11,6 +11,7 @@ the child's whole process group), and records the outcome.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -161,8 +162,9 @@ class ProcessExecutor:
         with self._lock:
             self._cancel_events[run.id] = cancel_event
         try:
-            outcome, logs, progress = self._supervise(run, run_dir, bot_settings.timeout, cancel_event, on_progress,
-                                                      on_log)
+            outcome, logs, progress = self._supervise(
+                run, run_dir, bot_settings.timeout, cancel_event, on_progress, on_log
+            )
         finally:
             with self._lock:
                 self._cancel_events.pop(run.id, None)
@@ -213,10 +215,8 @@ class ProcessExecutor:
             if cancel_event.is_set() and cancel_sent_at is None:
                 cancel_sent_at = now
                 logs.append((utcnow(), "WARNING", "backroom.runner", "cancel requested; stopping the run"))
-                try:
+                with contextlib.suppress(OSError):
                     parent_conn.send("cancel")
-                except OSError:
-                    pass
             if cancel_sent_at is not None and now - cancel_sent_at > CANCEL_GRACE_S:
                 _kill_group(process)
                 outcome = RunOutcome("cancelled", error="cancelled by request")
@@ -284,8 +284,9 @@ class ProcessExecutor:
         parent_conn.close()
         return outcome, logs, progress_state  # written with the outcome in one transaction
 
-    def _finish(self, run: Run, run_dir: Path, outcome: RunOutcome, logs: list | None = None,
-                progress: dict | None = None) -> None:
+    def _finish(
+        self, run: Run, run_dir: Path, outcome: RunOutcome, logs: list | None = None, progress: dict | None = None
+    ) -> None:
         artifacts_dir = run_dir / "artifacts"
         items = []
         if artifacts_dir.is_dir():
@@ -330,7 +331,5 @@ def _kill_group(process: Any) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        try:
+        with contextlib.suppress(ProcessLookupError, AttributeError):
             process.kill()
-        except (ProcessLookupError, AttributeError):
-            pass

@@ -357,12 +357,17 @@ class History:
                 if (job_id, fire_time) in taken:
                     continue
                 taken.add((job_id, fire_time))
-                runs.append(self._new_run(bot, "schedule", params, job_id, "scheduler", fire_time, 1, None, False,
-                                          "queued", None, None))
+                runs.append(
+                    self._new_run(
+                        bot, "schedule", params, job_id, "scheduler", fire_time, 1, None, False, "queued", None, None
+                    )
+                )
             if runs:  # Core inserts: a burst of 1,000 fires is two statements, not 2,000 ORM objects
                 s.execute(Run.__table__.insert(), [r.as_dict() for r in runs])
-                s.execute(Fire.__table__.insert(),
-                          [{"job_id": r.job_id, "fire_time": r.scheduled_for, "run_id": r.id} for r in runs])
+                s.execute(
+                    Fire.__table__.insert(),
+                    [{"job_id": r.job_id, "fire_time": r.scheduled_for, "run_id": r.id} for r in runs],
+                )
         return runs
 
     def record_skipped(
@@ -425,8 +430,10 @@ class History:
             if run is None:
                 return
             if logs:
-                s.add_all(LogLine(run_id=run_id, at=at, level=level, logger=name, message=msg)
-                          for at, level, name, msg in logs)
+                s.add_all(
+                    LogLine(run_id=run_id, at=at, level=level, logger=name, message=msg)
+                    for at, level, name, msg in logs
+                )
             if artifacts:
                 s.execute(delete(Artifact).where(Artifact.run_id == run_id))
                 s.add_all(Artifact(run_id=run_id, name=name, size=size) for name, size in artifacts)
@@ -634,8 +641,10 @@ class History:
             for chunk_start in range(0, len(gone), 500):
                 s.execute(delete(JobDefinition).where(JobDefinition.job_id.in_(gone[chunk_start : chunk_start + 500])))
             if upserts:
-                s.execute(JobDefinition.__table__.insert(),
-                          [{"job_id": j, "bot": b, "digest": d} for j, (b, d) in upserts.items()])
+                s.execute(
+                    JobDefinition.__table__.insert(),
+                    [{"job_id": j, "bot": b, "digest": d} for j, (b, d) in upserts.items()],
+                )
 
     # -- retention ------------------------------------------------------------------------------
     def prune(self, before: dt.datetime) -> list[Run]:

@@ -26,7 +26,7 @@ def _playwright_browser_present() -> bool:
 
         with sync_playwright() as pw:
             return os.path.exists(pw.chromium.executable_path)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -47,8 +47,9 @@ def ensure_system_packages(*, check_only: bool = False, out: Any = None) -> int:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         say("installing Debian packages: " + " ".join(DEBIAN_PACKAGES))
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-        done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *DEBIAN_PACKAGES],
-                              check=False, env=env)
+        done = subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *DEBIAN_PACKAGES], check=False, env=env
+        )
         if done.returncode == 0 and chromium_executable():
             say(f"browser: {chromium_executable()}")
             return 0

@@ -84,7 +84,7 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer("127.0.0.1", free_port())
 
     class Handler:
-        async def handle_DATA(self, _server, _session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        async def handle_DATA(self, _server, _session, envelope):
             server.messages.append(message_from_bytes(envelope.original_content or envelope.content))
             return "250 OK"
 
@@ -117,7 +117,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     received: list = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             raw = self.rfile.read(length)
             try:

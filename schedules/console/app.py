@@ -33,6 +33,12 @@ __all__ = ["UnsafeBind", "check_bind", "create_app"]
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 
+#: pages load only their own script and styles (inline style attributes draw the success meters)
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
 
 def create_app(
     runner: Runner,
@@ -78,6 +84,8 @@ def create_app(
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.headers.get("content-type", "").startswith("text/html") and request.url.path != "/api/docs":
+            response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         return response
 
     @app.exception_handler(api.InvalidParams)

@@ -147,13 +147,22 @@ async def login(request: Request) -> Response:
             name="",
         )
     name = str(form.get("name") or "")[:100]
-    user = await run_in_threadpool(state.auth.by_password, name, str(form.get("password") or ""))
     source = source_of(request, "web")
+    address = request.client.host if request.client else "?"
+    throttle = state.throttle
+    assert throttle is not None
+    if throttle.blocked(address, name):
+        state.history.audit(name or "?", "login", "console", source=source, outcome="throttled")
+        error = "Too many failed log-ins; wait a few minutes and try again."
+        return _render(request, "login.html", None, status_code=429, next=target, error=error, name=name)
+    user = await run_in_threadpool(state.auth.by_password, name, str(form.get("password") or ""))
     if user is None:
+        throttle.failed(address, name)
         state.history.audit(name or "?", "login", "console", source=source, outcome="denied")
         return _render(
             request, "login.html", None, status_code=401, next=target, error="Wrong user name or password.", name=name
         )
+    throttle.succeeded(address, name)
     request.session.clear()
     request.session.update({"user": user.name, "login_at": state.clock()})
     csrf_token(request)  # a fresh token for the new session

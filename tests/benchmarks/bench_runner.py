@@ -33,12 +33,13 @@ def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def settings_for(home: Path, database: str, **tables: Any):
-    return parse_settings({"home": str(home), "database": database, "bot_modules": BOTS, **tables},
-                          home / "backroom.toml")
+    return parse_settings(
+        {"home": str(home), "database": database, "bot_modules": BOTS, **tables}, home / "backroom.toml"
+    )
 
 
 def fresh_pg(url: str) -> tuple[str, Any]:
@@ -59,8 +60,9 @@ def fresh_pg(url: str) -> tuple[str, Any]:
 
 # -- 1. isolated runs per second ---------------------------------------------------------------
 def bench_throughput(home: Path, runs: int) -> dict[str, Any]:
-    settings = settings_for(home, f"sqlite:///{home / 'tp.db'}", max_parallel_runs=4,
-                            bots={"noop": {"max_instances": 4}})
+    settings = settings_for(
+        home, f"sqlite:///{home / 'tp.db'}", max_parallel_runs=4, bots={"noop": {"max_instances": 4}}
+    )
     runner = Runner(settings)
     runner.start(schedule=False, watch=False)
     try:
@@ -101,10 +103,15 @@ def bench_throughput(home: Path, runs: int) -> dict[str, Any]:
     done.wait(120)
     bare = runs / (time.perf_counter() - t0)
     sched.shutdown()
-    return {"runs": runs, "succeeded": ok - 10, "isolated_runs_per_s": round(backroom_rate, 1),
-            "bare_apscheduler_in_process_runs_per_s": round(bare, 1),
-            "ratio_vs_bare": round(backroom_rate / bare, 4), "goal_runs_per_s": 20,
-            "goal_met": backroom_rate >= 20}
+    return {
+        "runs": runs,
+        "succeeded": ok - 10,
+        "isolated_runs_per_s": round(backroom_rate, 1),
+        "bare_apscheduler_in_process_runs_per_s": round(bare, 1),
+        "ratio_vs_bare": round(backroom_rate / bare, 4),
+        "goal_runs_per_s": 20,
+        "goal_met": backroom_rate >= 20,
+    }
 
 
 # -- 2. burst of fires due in the same second ---------------------------------------------------
@@ -112,8 +119,12 @@ def bench_burst(home: Path, database: str, n: int) -> dict[str, Any]:
     due = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=8)
     local = due.astimezone(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None).isoformat()
     jobs = [{"id": f"b{i}", "schedule": f"date: {local}"} for i in range(n)]
-    settings = settings_for(home, database, max_parallel_runs=1,
-                            bots={"noop": {"max_instances": n + 10, "misfire_grace": "1h", "jobs": jobs}})
+    settings = settings_for(
+        home,
+        database,
+        max_parallel_runs=1,
+        bots={"noop": {"max_instances": n + 10, "misfire_grace": "1h", "jobs": jobs}},
+    )
     runner = Runner(settings)
     t0 = time.perf_counter()
     runner.start(watch=False)
@@ -137,8 +148,9 @@ def bench_burst(home: Path, database: str, n: int) -> dict[str, Any]:
     seen = _BARE_SEEN
     seen.clear()
     store = SQLAlchemyJobStore(url=database.replace("burst.db", "burst-bare.db"), tablename="bare_jobs")
-    sched = BackgroundScheduler(jobstores={"default": store},
-                                job_defaults={"misfire_grace_time": None, "coalesce": True})
+    sched = BackgroundScheduler(
+        jobstores={"default": store}, job_defaults={"misfire_grace_time": None, "coalesce": True}
+    )
     sched.start(paused=True)
     due2 = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2 + n / 300)
     for i in range(n):
@@ -148,11 +160,20 @@ def bench_burst(home: Path, database: str, n: int) -> dict[str, Any]:
     while len(seen) < n and time.monotonic() < deadline:
         time.sleep(0.1)
     sched.shutdown(wait=False)
-    return {"schedules": n, "queued": len(lags), "skipped": skipped, "missed": n - len(lags),
-            "lag_p50_s": round(pct(lags, 0.5), 3), "lag_p99_s": round(pct(lags, 0.99), 3),
-            "bare_apscheduler_called": len(seen), "bare_lag_p50_s": round(pct(seen, 0.5), 3),
-            "bare_lag_p99_s": round(pct(seen, 0.99), 3), "runner_start_s": round(startup, 3),
-            "goal_p99_s": 1.0, "goal_met": len(lags) == n and pct(lags, 0.99) < 1.0}
+    return {
+        "schedules": n,
+        "queued": len(lags),
+        "skipped": skipped,
+        "missed": n - len(lags),
+        "lag_p50_s": round(pct(lags, 0.5), 3),
+        "lag_p99_s": round(pct(lags, 0.99), 3),
+        "bare_apscheduler_called": len(seen),
+        "bare_lag_p50_s": round(pct(seen, 0.5), 3),
+        "bare_lag_p99_s": round(pct(seen, 0.99), 3),
+        "runner_start_s": round(startup, 3),
+        "goal_p99_s": 1.0,
+        "goal_met": len(lags) == n and pct(lags, 0.99) < 1.0,
+    }
 
 
 _BARE_SEEN: list[float] = []
@@ -167,8 +188,12 @@ def _bare_hit(when: float) -> None:
 # -- 3. dispatch lag with 1,000 schedules in the store ------------------------------------------
 def bench_dispatch(home: Path, samples: int) -> dict[str, Any]:
     jobs = [{"id": f"idle{i}", "schedule": "cron: 0 3 1 1 *"} for i in range(1000)]
-    settings = settings_for(home, f"sqlite:///{home / 'dispatch.db'}", max_parallel_runs=2,
-                            bots={"noop": {"jobs": jobs}, "echo": {"schedule": "interval: 1s", "max_instances": 2}})
+    settings = settings_for(
+        home,
+        f"sqlite:///{home / 'dispatch.db'}",
+        max_parallel_runs=2,
+        bots={"noop": {"jobs": jobs}, "echo": {"schedule": "interval: 1s", "max_instances": 2}},
+    )
     runner = Runner(settings)
     runner.start(watch=False)
     try:
@@ -185,15 +210,19 @@ def bench_dispatch(home: Path, samples: int) -> dict[str, Any]:
         first = next((x for x in history.logs(run.id) if "started (run" in x.message), None)
         if first and run.scheduled_for:
             lags.append((first.at - run.scheduled_for).total_seconds() * 1000)
-    return {"schedules_in_store": 1001, "samples": len(lags), "first_line_lag_p50_ms": round(pct(lags, 0.5), 1),
-            "first_line_lag_p99_ms": round(pct(lags, 0.99), 1), "goal_p99_ms": 250,
-            "goal_met": pct(lags, 0.99) < 250}
+    return {
+        "schedules_in_store": 1001,
+        "samples": len(lags),
+        "first_line_lag_p50_ms": round(pct(lags, 0.5), 1),
+        "first_line_lag_p99_ms": round(pct(lags, 0.99), 1),
+        "goal_p99_ms": 250,
+        "goal_met": pct(lags, 0.99) < 250,
+    }
 
 
 # -- 4. sync and start-up with 10,000 schedules --------------------------------------------------
 def bench_startup(home: Path, n: int) -> dict[str, Any]:
-    jobs = [{"id": f"j{i}", "schedule": f"cron: {i % 60} {i % 24} * * *", "params": {"text": str(i)}}
-            for i in range(n)]
+    jobs = [{"id": f"j{i}", "schedule": f"cron: {i % 60} {i % 24} * * *", "params": {"text": str(i)}} for i in range(n)]
     data = {"bots": {"echo": {"jobs": jobs}}}
     db = f"sqlite:///{home / 'startup.db'}"
     first = Runner(settings_for(home, db, **data))
@@ -209,10 +238,17 @@ def bench_startup(home: Path, n: int) -> dict[str, Any]:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     idle_rss = _current_rss_mb()
     again.shutdown()
-    return {"schedules": n, "sync_into_empty_store_s": round(sync_s, 2), "goal_sync_s": 10,
-            "start_with_full_store_s": round(start_s, 2), "goal_start_s": 3,
-            "idle_runner_rss_mb": round(idle_rss, 1), "peak_rss_mb": round(rss_mb, 1), "goal_idle_rss_mb": 150,
-            "goal_met": sync_s < 10 and start_s < 3 and idle_rss < 150}
+    return {
+        "schedules": n,
+        "sync_into_empty_store_s": round(sync_s, 2),
+        "goal_sync_s": 10,
+        "start_with_full_store_s": round(start_s, 2),
+        "goal_start_s": 3,
+        "idle_runner_rss_mb": round(idle_rss, 1),
+        "peak_rss_mb": round(rss_mb, 1),
+        "goal_idle_rss_mb": 150,
+        "goal_met": sync_s < 10 and start_s < 3 and idle_rss < 150,
+    }
 
 
 def _current_rss_mb() -> float:

@@ -36,7 +36,10 @@ def start_serve(config: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(root)}
     return subprocess.Popen(
         [sys.executable, "-m", "schedules.cli", "serve", "--no-console", "--config", str(config)],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -63,6 +66,7 @@ def test_kill_9_then_restart(tmp_path: Path) -> None:
         wait_for(lambda: history.list_runs(bot="echo", status="succeeded").runs)
         serve.send_signal(signal.SIGKILL)
         serve.wait(timeout=10)
+
         # the bot's process goes down with its runner rather than running on unsupervised
         def child_gone() -> bool:
             try:

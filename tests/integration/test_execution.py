@@ -28,7 +28,7 @@ def env(tmp_path, monkeypatch):
 
 
 def run(env, bot, params=None):
-    settings, history, executor = env
+    _, history, executor = env
     record = history.create_run(bot, trigger="manual", params=params or {})
     outcome = executor.execute(record)
     return history.get_run(record.id), outcome
@@ -76,7 +76,7 @@ def test_hanging_bot_is_killed_at_timeout(env) -> None:
 
 def test_cancel_kills_a_bot_that_ignores_it(env, monkeypatch) -> None:
     monkeypatch.setattr("schedules.execution.CANCEL_GRACE_S", 0.3)
-    settings, history, executor = env
+    _, history, executor = env
     record = history.create_run("sleeper", trigger="manual", params={"seconds": 60})
     result = {}
     thread = threading.Thread(target=lambda: result.update(o=executor.execute(record)))

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.postgres
 
 
 def test_runs_and_schedules_on_postgres(tmp_path, pg_schema_url) -> None:
-    settings = build_settings(tmp_path, database=pg_schema_url,
-                              bots={"echo": {"schedule": "interval: 1s", "params": {"text": "pg"}}})
+    settings = build_settings(
+        tmp_path, database=pg_schema_url, bots={"echo": {"schedule": "interval: 1s", "params": {"text": "pg"}}}
+    )
     runner = Runner(settings)
     runner.start(watch=False)
     try:

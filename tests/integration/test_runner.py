@@ -38,10 +38,12 @@ def test_interval_schedule_runs_through_history(make_settings, start_runner) -> 
 def test_one_off_fire_missed_beyond_grace_is_recorded_skipped(make_settings, start_runner) -> None:
     long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).astimezone(dt.timezone(dt.timedelta(hours=8)))
     recent = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
-    settings = make_settings(bots={
-        "echo": {"schedule": f"date: {long_ago.isoformat()}", "misfire_grace": "1h"},
-        "noop": {"schedule": f"date: {recent.isoformat()}", "misfire_grace": "10m"},
-    })
+    settings = make_settings(
+        bots={
+            "echo": {"schedule": f"date: {long_ago.isoformat()}", "misfire_grace": "1h"},
+            "noop": {"schedule": f"date: {recent.isoformat()}", "misfire_grace": "10m"},
+        }
+    )
     runner = start_runner(settings)
     skipped = wait_for(lambda: runs_of(runner.history, "echo", "skipped"))
     assert "beyond misfire_grace of 3600 s" in skipped[0].error
@@ -78,10 +80,12 @@ def test_transient_failure_is_retried_with_backoff(make_settings, start_runner) 
 
 
 def test_chain_runs_next_bot_with_values_from_result(make_settings, start_runner) -> None:
-    settings = make_settings(bots={
-        "echo": {"after": [{"bot": "failer", "on": ["failed"], "params": {"text": "status"}}]},
-        "failer": {},
-    })
+    settings = make_settings(
+        bots={
+            "echo": {"after": [{"bot": "failer", "on": ["failed"], "params": {"text": "status"}}]},
+            "failer": {},
+        }
+    )
     runner = start_runner(settings, schedule=False)
     runner.trigger("failer", {})
     chained = wait_for(lambda: [r for r in runs_of(runner.history, "echo") if r.status == "succeeded"])
@@ -136,8 +140,12 @@ def test_pause_survives_restart_and_resume_fires_again(make_settings, start_runn
 
 
 def test_sync_touches_only_changed_jobs(tmp_path) -> None:
-    bots = {"echo": {"schedule": "cron: 0 22 * * *", "jobs": [
-        {"id": f"j{i}", "schedule": "cron: 0 3 * * *", "params": {"text": str(i)}} for i in range(50)]}}
+    bots = {
+        "echo": {
+            "schedule": "cron: 0 22 * * *",
+            "jobs": [{"id": f"j{i}", "schedule": "cron: 0 3 * * *", "params": {"text": str(i)}} for i in range(50)],
+        }
+    }
     settings = build_settings(tmp_path, bots=bots)
     first = Runner(settings)
     first.start(watch=False)
@@ -162,10 +170,13 @@ def test_a_second_runner_on_the_same_store_refuses(make_settings, start_runner) 
         Runner(settings).start(schedule=False)
 
 
-def test_failure_notifications_reach_webhook_and_smtp(make_settings, start_runner, webhook_receiver,
-                                                      smtp_server) -> None:
-    mail = (f"mailto://{smtp_server.host}:{smtp_server.port}?smtp={smtp_server.host}"
-            "&from=backroom@example.com&to=ops@example.com&mode=insecure")
+def test_failure_notifications_reach_webhook_and_smtp(
+    make_settings, start_runner, webhook_receiver, smtp_server
+) -> None:
+    mail = (
+        f"mailto://{smtp_server.host}:{smtp_server.port}?smtp={smtp_server.host}"
+        "&from=backroom@example.com&to=ops@example.com&mode=insecure"
+    )
     settings = make_settings(
         notify={"on_failure": [mail], "console_url": "http://127.0.0.1:8600"},
         bots={"failer": {"notify": [f"json://{webhook_receiver.url.removeprefix('http://')}/hook"]}},

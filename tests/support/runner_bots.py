@@ -31,8 +31,11 @@ class Echo(Bot[EchoParams]):
                 ctx.log.info("echo: %s", params.text)
                 bar.advance()
         ctx.artifact("echo.txt").write_text(params.text * params.repeat, encoding="utf-8")
-        return Result(summary=f"echoed {params.text!r}", counts={"lines": params.repeat},
-                      outputs={"text": params.text, "file": params.file, "dry_run": ctx.dry_run})
+        return Result(
+            summary=f"echoed {params.text!r}",
+            counts={"lines": params.repeat},
+            outputs={"text": params.text, "file": params.file, "dry_run": ctx.dry_run},
+        )
 
 
 class Noop(Bot[Params]):

@@ -10,7 +10,7 @@ from schedules.demo import write_toml
 def test_written_toml_reads_back_identically() -> None:
     data = {
         "timezone": "Asia/Shanghai",
-        "systems": {"crm": {"kind": "browser", "url": "http://127.0.0.1:1", "options": {"客户": "名称 \"引号\""}}},
+        "systems": {"crm": {"kind": "browser", "url": "http://127.0.0.1:1", "options": {"客户": '名称 "引号"'}}},
         "bots": {
             "migrate": {
                 "schedule": "cron: 0 1 * * *",

@@ -1,0 +1,46 @@
+"""The metrics bot's configuration: the shipped example validates; mistakes are named."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bots.errors import ConfigError
+from bots.metrics import Config, Metrics, Params
+from bots.systems.metric_sources import validate_options
+from bots.testing import make_context
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "metrics.toml"
+
+
+def test_example_config_validates() -> None:
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    config = Config.model_validate(data["bots"]["metrics"]["config"])
+    assert {s.kind for s in config.sources} == {"json", "prometheus", "sql", "files", "dashboard"}
+    for source in config.sources:
+        validate_options(source)
+    Params.model_validate(data["bots"]["metrics"]["params"])
+    assert Metrics.required_systems(config) == ["acd_api", "bi_dashboard", "prometheus"]
+
+
+def test_config_mistakes_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="repeated: a"):
+        Config.model_validate({"sources": [{"name": "a", "kind": "json"}, {"name": "a", "kind": "files"}]})
+    with pytest.raises(ValidationError, match="secret reference"):
+        Config.model_validate({"group_webhooks": [{"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"}]})
+    with pytest.raises(ValidationError, match="needs 'min' or 'max'"):
+        Config.model_validate({"rules": [{"kind": "threshold", "kpi": "aht"}]})
+    with pytest.raises(ValidationError, match="resolution_minutes"):
+        Config.model_validate({"resolution_minutes": 7})
+    with pytest.raises(ConfigError, match="bad options"):
+        validate_options(Config.model_validate({"sources": [{"name": "x", "kind": "sql", "options": {}}]}).sources[0])
+    bad_rule = Config.model_validate(
+        {"sources": [{"name": "x", "kind": "json", "system": "s"}], "rules": [{"kind": "robust", "kpi": "nps"}]}
+    )
+    with pytest.raises(ConfigError, match="unknown KPI 'nps'"):
+        Metrics().run(make_context(tmp_path, "metrics", config=bad_rule), Params())
+    with pytest.raises(ConfigError, match="no sources"):
+        Metrics().run(make_context(tmp_path, "metrics", config=Config()), Params())

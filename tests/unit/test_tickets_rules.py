@@ -1,0 +1,110 @@
+"""Selection rules and calling hours of the autoclose job, decided without any server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bots.systems.helpdesk_base import TicketRecord
+from bots.tickets.autoclose import Autoclose, calling_allowed
+from bots.tickets.config import AutocloseConfig, TicketsConfig
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH).astimezone(dt.UTC)
+
+
+def at(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SH)
+
+
+@pytest.mark.parametrize(
+    ("when", "allowed", "why"),
+    [
+        (at(2026, 11, 24, 10, 0), True, ""),
+        (at(2026, 11, 24, 8, 59), False, "quiet hours"),
+        (at(2026, 11, 24, 20, 0), False, "quiet hours"),
+        (at(2026, 10, 1, 10, 0), False, "public holiday"),
+        (at(2026, 11, 28, 10, 0), True, ""),  # a plain Saturday: allowed unless call_on_weekends is off
+    ],
+)
+def test_calling_hours_and_holidays(when: dt.datetime, allowed: bool, why: str) -> None:
+    ok, reason = calling_allowed(when, AutocloseConfig(), SH)
+    assert ok is allowed
+    assert why in reason
+
+
+def test_weekend_switch_respects_adjusted_workdays() -> None:
+    cfg = AutocloseConfig(call_on_weekends=False)
+    assert calling_allowed(at(2026, 11, 28, 10, 0), cfg, SH) == (False, "weekend: no calls")
+
+
+def _ticket(**fields: str) -> TicketRecord:
+    base = {"Category": "network", "Mobile": "13812345678", "Amount": "100"}
+    base.update(fields)
+    return TicketRecord(
+        id=7,
+        subject="s",
+        status="resolved",
+        queue="Complaints",
+        resolved=NOW - dt.timedelta(days=2),
+        last_updated=NOW - dt.timedelta(days=2),
+        fields={k: v for k, v in base.items() if v},
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "taken", "reason"),
+    [
+        ({}, True, "all rules passed"),
+        ({"Category": "billing"}, False, "not in the simple list"),
+        ({"Regulator": "yes"}, False, "Regulator flag"),
+        ({"Escalated": "1"}, False, "Escalated flag"),
+        ({"Amount": "600"}, False, "not under 500"),
+        ({"Amount": "abc"}, False, "not a number"),
+        ({"Mobile": "1381234"}, False, "malformed"),
+        ({"Mobile": ""}, False, "missing or malformed"),
+        ({"VIP": "yes"}, False, "VIP"),
+        ({"Mobile": "13900000000"}, False, "do-not-call"),
+        ({"Mobile": "+86 139-0000-0001"}, False, "VIP"),
+    ],
+)
+def test_selection_rules_explain_each_decision(fields: dict[str, str], taken: bool, reason: str) -> None:
+    cfg = TicketsConfig().autoclose.model_copy(update={"vip_numbers": ["13900000001"]})
+    job = Autoclose.__new__(Autoclose)
+    job.cfg = cfg
+    ok, why, _ = job.decide(_ticket(**fields), {"13900000000"}, NOW)
+    assert ok is taken
+    assert reason in why
+
+
+def test_too_young_and_wrong_status() -> None:
+    job = Autoclose.__new__(Autoclose)
+    job.cfg = AutocloseConfig(min_age_hours=72)
+    assert "less than 72 h" in job.decide(_ticket(), set(), NOW)[1]
+    ticket = _ticket()
+    ticket.status = "open"
+    assert "status is open" in job.decide(ticket, set(), NOW)[1]
+
+
+def test_bad_pattern_in_config_is_a_clear_error() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="pattern 'order_no' is not a valid regular expression"):
+        TicketsConfig.model_validate({"fill": {"patterns": {"order_no": "(DD"}}})
+
+
+def test_equal_start_and_end_means_no_quiet_hours() -> None:
+    cfg = AutocloseConfig(quiet_start=dt.time(0, 0), quiet_end=dt.time(0, 0), skip_public_holidays=False)
+    assert calling_allowed(at(2026, 11, 24, 23, 59), cfg, SH)[0]
+    assert calling_allowed(at(2026, 10, 1, 3, 0), cfg, SH)[0]
+    assert not calling_allowed(at(2026, 10, 1, 10, 0), AutocloseConfig(), SH)[0]
+
+
+def test_holiday_fallback_for_years_the_official_calendar_lacks() -> None:
+    from bots.tickets.autoclose import public_holiday
+
+    assert public_holiday(dt.date(2026, 10, 1))  # from chinese_calendar
+    assert public_holiday(dt.date(2030, 10, 1))  # statutory date from the holidays package
+    assert public_holiday(dt.date(2026, 11, 24)) is None
