@@ -1,0 +1,31 @@
+"""Bank statements in every common format, normalised to one model and checked.
+
+    parse_statement(path, profiles)  -> list[Statement]   (format detected from the content)
+    check_statement(statement, previous, seen_digests=..., seen_line_keys=...) -> list[Finding]
+
+Formats: Chinese bank CSV/XLSX/XLS (profiles, auto-detected), MT940/MT942, camt.052/053, OFX, BAI2.
+"""
+
+from __future__ import annotations
+
+from bots.systems.statements.amounts import AmountError, parse_amount, parse_date
+from bots.systems.statements.checks import Finding, PreviousStatement, check_statement
+from bots.systems.statements.detect import detect_format, parse_statement
+from bots.systems.statements.model import Statement, StatementError, StatementLine
+from bots.systems.statements.profiles import BUILTIN_PROFILES, Profile
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "AmountError",
+    "Finding",
+    "PreviousStatement",
+    "Profile",
+    "Statement",
+    "StatementError",
+    "StatementLine",
+    "check_statement",
+    "detect_format",
+    "parse_amount",
+    "parse_date",
+    "parse_statement",
+]

@@ -1,0 +1,112 @@
+"""ISO 20022 camt.053 (statement) and camt.052 (intraday report), read with lxml.
+
+Namespaces differ by version (camt.053.001.02 ... .08), so elements are found by local name.
+Balances: OPBD/PRCD open, CLBD close (camt.052 often has ITBD/none: no balance check then).
+For a credit the counterparty is the debtor; for a debit it is the creditor.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from bots.systems.statements.amounts import parse_date
+from bots.systems.statements.model import Statement, StatementError, StatementLine, file_digest
+
+__all__ = ["parse_camt"]
+
+
+def _find(node, path: str):  # type: ignore[no-untyped-def]
+    """First descendant along ``a/b/c`` by local names (``.//`` at the start searches deep)."""
+    xp = "./" + "/".join(f"*[local-name()='{p}']" for p in path.split("/"))
+    found = node.xpath(xp)
+    return found[0] if found else None
+
+
+def _text(node, path: str) -> str:  # type: ignore[no-untyped-def]
+    el = _find(node, path)
+    return (el.text or "").strip() if el is not None else ""
+
+
+def parse_camt(path: Path, data: bytes | None = None) -> list[Statement]:
+    from lxml import etree
+
+    path = Path(path)
+    data = path.read_bytes() if data is None else data
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise StatementError(path, f"XML is malformed or truncated: {exc.msg}", line=exc.lineno) from exc
+    reports = root.xpath(".//*[local-name()='Stmt' or local-name()='Rpt']")
+    if not reports:
+        raise StatementError(path, "no <Stmt> or <Rpt> element: expected camt.053 or camt.052")
+    statements = []
+    for rpt in reports:
+        kind = "camt.053" if etree.QName(rpt).localname == "Stmt" else "camt.052"
+        account = _text(rpt, "Acct/Id/IBAN") or _text(rpt, "Acct/Id/Othr/Id")
+        currency = _text(rpt, "Acct/Ccy") or "CNY"
+        opening = closing = None
+        for bal in rpt.xpath("./*[local-name()='Bal']"):
+            code = _text(bal, "Tp/CdOrPrtry/Cd")
+            amount = _signed(bal)
+            if code in ("OPBD", "PRCD") and opening is None:
+                opening = amount
+            elif code in ("CLBD",):
+                closing = amount
+        lines = []
+        for index, entry in enumerate(rpt.xpath("./*[local-name()='Ntry']"), start=1):
+            credit = _text(entry, "CdtDbtInd") == "CRDT"
+            party = "Dbtr" if credit else "Cdtr"
+            tx = _find(entry, "NtryDtls/TxDtls")
+            scope = tx if tx is not None else entry
+            name = _text(scope, f"RltdPties/{party}/Nm") or _text(scope, f"RltdPties/{party}/Pty/Nm")
+            acct = _text(scope, f"RltdPties/{party}Acct/Id/Othr/Id") or _text(scope, f"RltdPties/{party}Acct/Id/IBAN")
+            try:
+                amount = _signed(entry)
+                booking = parse_date(_text(entry, "BookgDt/Dt") or _text(entry, "BookgDt/DtTm"))
+                value = _text(entry, "ValDt/Dt")
+            except (ValueError, ArithmeticError) as exc:
+                raise StatementError(path, str(exc), line=entry.sourceline, field="Ntry") from exc
+            lines.append(
+                StatementLine(
+                    account=account,
+                    booking_date=booking,
+                    value_date=parse_date(value) if value else None,
+                    amount=amount,
+                    currency=_find(entry, "Amt").get("Ccy", currency),
+                    counterparty_name=name,
+                    counterparty_account=acct,
+                    reference=_text(scope, "Refs/EndToEndId").replace("NOTPROVIDED", ""),
+                    purpose=" ".join(t.text or "" for t in scope.xpath(".//*[local-name()='Ustrd']")).strip()
+                    or _text(entry, "AddtlNtryInf"),
+                    bank_line_id=_text(entry, "AcctSvcrRef") or _text(entry, "NtryRef") or f"{index}",
+                    source_line=entry.sourceline,
+                )
+            )
+        start = _text(rpt, "FrToDt/FrDtTm") or _text(rpt, "FrToDt/FrDt")
+        end = _text(rpt, "FrToDt/ToDtTm") or _text(rpt, "FrToDt/ToDt")
+        statements.append(
+            Statement(
+                account=account,
+                currency=currency,
+                lines=lines,
+                opening_balance=opening,
+                closing_balance=closing,
+                period_start=parse_date(start) if start else None,
+                period_end=parse_date(end) if end else None,
+                source=str(path),
+                format=kind,
+                digest=file_digest(data),
+                statement_id=_text(rpt, "Id"),
+            )
+        )
+    return statements
+
+
+def _signed(node) -> Decimal:  # type: ignore[no-untyped-def]
+    amt = _find(node, "Amt")
+    if amt is None or not (amt.text or "").strip():
+        raise ValueError("expected <Amt> with a value")
+    value = Decimal(amt.text.strip())
+    return value if _text(node, "CdtDbtInd") == "CRDT" else -value
