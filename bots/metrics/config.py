@@ -1,0 +1,93 @@
+"""The metrics bot's settings (``[bots.metrics.config]``) and run parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bots.bot import Params as BaseParams
+from bots.metrics.anomaly import Rule
+from bots.secrets import is_secret_ref
+from bots.systems.metric_sources.base import SourceConfig
+
+__all__ = ["DEFAULT_RULES", "DEFAULT_TARGETS", "Config", "GroupWebhook", "Params"]
+
+DEFAULT_TARGETS = {
+    "service_level": 0.80,
+    "abandonment_rate": 0.05,
+    "aht": 360.0,
+    "fcr": 0.70,
+    "occupancy": 0.75,
+    "csat": 0.85,
+}
+
+DEFAULT_RULES = [
+    Rule(kind="threshold", kpi="abandonment_rate", max=0.12),
+    Rule(kind="threshold", kpi="service_level", min=0.60),
+    Rule(kind="change", kpi="abandonment_rate", compare="last_week", min_change=1.0, min_abs=0.05, min_volume=100),
+    Rule(kind="robust", kpi="abandonment_rate", z=4.0),
+    Rule(kind="robust", kpi="service_level", z=4.0),
+    Rule(kind="robust", kpi="aht", z=4.0),
+    Rule(kind="robust", kpi="offered", z=5.0, direction="both"),
+]
+
+
+class GroupWebhook(BaseModel):
+    """A WeCom / DingTalk / Feishu group robot, posted to directly (markdown and an image).
+
+    ``url`` is the robot's full webhook URL — a secret, so normally a reference such as
+    ``env:WECOM_BOT_URL`` (``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    style: Literal["wecom", "dingtalk", "feishu"] = "wecom"
+    send_image: bool = True  # WeCom only: the dashboard screenshot as an image message
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[SourceConfig] = Field(default_factory=list)
+    service_level_seconds: int = Field(default=20, ge=1, description="T in 'answered within T seconds'")
+    resolution_minutes: int = Field(default=60, description="grid on which anomalies are judged")
+    min_volume: float = Field(default=20, ge=0, description="intervals below this volume are not judged")
+    rules: list[Rule] = Field(default_factory=lambda: [r.model_copy() for r in DEFAULT_RULES])
+    targets: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    history_days: int = Field(default=63, ge=1, description="first pull backfills this far")
+    repull_hours: float = Field(default=6, ge=0, description="later pulls re-read this much (corrections)")
+    evaluate_max_hours: float = Field(default=48, gt=0, description="longest window judged in one run")
+    report_day: Literal["today", "yesterday"] = "yesterday"
+    trend_days: int = Field(default=14, ge=2, le=92)
+    group_webhooks: list[GroupWebhook] = Field(default_factory=list)
+    attach_workbook: bool = True  # to ctx.notify targets (e-mail); group robots get text only
+    fail_when_all_sources_fail: bool = True
+
+    @field_validator("resolution_minutes")
+    @classmethod
+    def _divides_day(cls, value: int) -> int:
+        if value <= 0 or 1440 % value:
+            raise ValueError("resolution_minutes must divide a day (15, 30, 60, 120 ...)")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metric source names must be unique; repeated: {', '.join(dupes)}")
+        for hook in self.group_webhooks:
+            if not (is_secret_ref(hook.url) or hook.url.startswith(("http://127.", "http://localhost"))):
+                raise ValueError("group_webhooks url must be a secret reference (it embeds the robot's key)")
+        return self
+
+
+class Params(BaseParams):
+    day: dt.date | None = None  # the report's day (local); default from config.report_day
+    report: bool = True  # False: pull and alert only (an intraday schedule)
+    backfill_days: int | None = Field(default=None, ge=1, le=400)  # pull this far back this time
+    sources: list[str] = Field(default_factory=list)  # only these sources (default all)
+    resend: bool = False  # send the day's digest again even if it went out

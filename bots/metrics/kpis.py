@@ -1,0 +1,108 @@
+"""Contact-centre KPIs and their standard definitions, computed from raw counts.
+
+Sources deliver *sums* (calls offered, seconds of handle time ...), never averages, so that any
+grouping — an hour, a day, a queue, the whole centre — is a sum of numerators over a sum of
+denominators and never an average of averages.
+
+Raw metrics (what adapters store):
+
+=====================  ===========================================================================
+``offered``            contacts that reached the queue (answered + abandoned)
+``answered``           contacts an agent answered
+``abandoned``          contacts the caller gave up on while waiting
+``answered_within_Ts`` contacts answered within T seconds of queueing (e.g. ``answered_within_20s``)
+``handle_seconds``     talk + hold + after-call work, summed over answered contacts
+``fcr_resolved``       answered contacts resolved on first contact (no repeat within the window)
+``csat_responses``     satisfaction survey responses
+``csat_satisfied``     responses scoring 4 or 5 of 5 ("top-two box")
+``staffed_seconds``    agent time logged in and available or busy (excludes breaks)
+=====================  ===========================================================================
+
+KPIs (``KPI = numerator / denominator``):
+
+* **服务水平 service level** = answered within T s / offered (T configurable, 20 s by default;
+  the "80/20" convention; abandoned calls count against it);
+* **放弃率 abandonment rate** = abandoned / offered;
+* **平均处理时长 AHT** = handle seconds / answered;
+* **首解率 first-contact resolution** = resolved on first contact / answered;
+* **占用率 occupancy** = handle seconds / staffed seconds;
+* **满意度 CSAT** = satisfied responses / responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["KPI_NAMES", "RAW_METRICS", "Kpi", "compute", "definitions", "format_value"]
+
+RAW_METRICS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "handle_seconds",
+    "fcr_resolved",
+    "csat_responses",
+    "csat_satisfied",
+    "staffed_seconds",
+)
+KPI_NAMES = ("service_level", "abandonment_rate", "aht", "fcr", "occupancy", "csat")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    label: str  # Chinese label used in reports and messages
+    numerator: str
+    denominator: str
+    unit: Literal["ratio", "seconds", "count"]
+    higher_is_better: bool
+    volume: str = "offered"  # the count the minimum-volume guard looks at
+
+    def format(self, value: float | None) -> str:
+        return format_value(value, self.unit)
+
+
+def definitions(service_level_seconds: int = 20) -> dict[str, Kpi]:
+    """The KPI set, with service level measured at ``service_level_seconds``."""
+    t = service_level_seconds
+    kpis = [
+        Kpi("offered", "呼入量", "offered", "", "count", True),
+        Kpi("service_level", f"服务水平({t}秒)", f"answered_within_{t}s", "offered", "ratio", True),
+        Kpi("abandonment_rate", "放弃率", "abandoned", "offered", "ratio", False),
+        Kpi("aht", "平均处理时长", "handle_seconds", "answered", "seconds", False, "answered"),
+        Kpi("fcr", "首解率", "fcr_resolved", "answered", "ratio", True, "answered"),
+        Kpi("occupancy", "占用率", "handle_seconds", "staffed_seconds", "ratio", True, "answered"),
+        Kpi("csat", "满意度", "csat_satisfied", "csat_responses", "ratio", True, "csat_responses"),
+    ]
+    return {k.name: k for k in kpis}
+
+
+def compute(kpi: Kpi, sums: Mapping[str, np.ndarray]) -> np.ndarray:
+    """KPI values from summed raw metrics (arrays of one shape); NaN where undefined or missing."""
+    import numpy as np
+
+    shape = next(iter(sums.values())).shape if sums else (0,)
+    nan = np.full(shape, np.nan)
+    num = sums.get(kpi.numerator, nan)
+    if not kpi.denominator:
+        return np.asarray(num, dtype=float)
+    den = sums.get(kpi.denominator, nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def format_value(value: float | None, unit: str) -> str:
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if unit == "ratio":
+        return f"{value * 100:.1f}%"
+    if unit == "seconds":
+        return f"{value:.0f}秒"
+    return f"{value:,.0f}"
