@@ -336,8 +336,17 @@ def serve(
     """Run the scheduler (and the web console) until stopped. Refuses to start on invalid config."""
     from schedules.runner import Runner, RunnerBusy
 
+    from schedules.console.app import UnsafeBind, check_bind
+
     _setup_logging()
     settings, bots = _load(config)
+    bind_host = host or settings.console.host
+    if not no_console:
+        try:
+            check_bind(bind_host, settings)
+        except UnsafeBind as exc:
+            err_console.print(f"[red]{exc}[/]")
+            raise typer.Exit(EXIT_USAGE) from None
     runner = Runner(settings, bots=bots)
     try:
         runner.start()

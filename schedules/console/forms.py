@@ -2,7 +2,9 @@
 
 Each property becomes one :class:`Field` with an HTML widget chosen from its schema: dates get date
 pickers, enums selects, booleans checkboxes, numbers number inputs, lists and objects a JSON text
-area, and a *file* parameter an upload that is saved into the bot's inbox (``var/inbox/<bot>/``).
+area, and a *file* parameter (a name like ``statement_file``, ``x-upload`` in its schema, or an
+optional ``Path`` with no default such as ``statement: Path | None = None``) an upload that is saved
+into the bot's inbox (``var/inbox/<bot>/``), with a text box beside it for a path already on the server.
 The values sent back are converted only as far as HTML forces (checkbox → bool, empty → default);
 validation stays with the bot's pydantic model, so the console and the CLI reject the same things.
 """
@@ -15,7 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Field", "form_fields", "form_to_params", "is_upload", "safe_upload_name", "save_upload_target"]
+__all__ = [
+    "PATH_SUFFIX",
+    "Field",
+    "form_fields",
+    "form_to_params",
+    "is_upload",
+    "safe_upload_name",
+    "save_upload_target",
+]
+
+
+#: the text input beside a file upload, for a path already on the server, is named ``<param>__path``
+PATH_SUFFIX = "__path"
 
 
 @dataclass
@@ -119,7 +133,9 @@ def form_fields(schema: dict[str, Any]) -> list[Field]:
             out.append(Field(widget="datetime-local", **common))
         elif typ == "string" and fmt == "time":
             out.append(Field(widget="time", **common))
-        elif is_upload(name, {**prop, **{k: v for k, v in raw.items() if k.startswith("x-")}}):
+        elif is_upload(name, {**prop, **{k: v for k, v in raw.items() if k.startswith("x-")}}) or (
+            fmt in ("path", "file-path") and "default" in raw and raw["default"] is None and prop.get("x-upload", True)
+        ):
             out.append(Field(widget="file", **common))
         else:
             out.append(Field(widget="text", **common))
@@ -137,7 +153,10 @@ def form_to_params(fields: list[Field], form: dict[str, Any]) -> tuple[dict[str,
     errors: dict[str, str] = {}
     for f in fields:
         if f.widget == "file":
-            continue  # filled in from the saved upload
+            typed = str(form.get(f"{f.name}{PATH_SUFFIX}") or "").strip()
+            if typed:
+                params[f.name] = typed  # a path on the server; an upload, when given, replaces it
+            continue
         if f.widget == "checkbox":
             params[f.name] = str(form.get(f.name, "")).lower() in ("on", "true", "1", "yes")
             continue

@@ -100,3 +100,9 @@ def test_housekeeping_prunes_old_runs_and_their_folders(config: Path) -> None:
     assert history.get_run(old.id) is None
     assert not Path(old.run_dir).exists()
     assert history.list_runs(bot="housekeeping").runs  # recent runs stay
+
+
+def test_serve_refuses_a_public_address_without_users(config: Path) -> None:
+    result = cli.invoke(app, ["serve", "--host", "0.0.0.0", "-c", str(config)])
+    assert result.exit_code == 2
+    assert "0.0.0.0" in result.output

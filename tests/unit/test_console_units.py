@@ -94,3 +94,23 @@ def test_fast_last_runs_agrees_with_history(tmp_path: Path) -> None:
     fast = {bot: run.id for bot, run in last_runs(history, ["a", "b", "c", "d", "o'quote"]).items()}
     assert fast == {bot: run.id for bot, run in history.last_runs(["a", "b", "c", "d"]).items()}
     assert set(fast) == {"a", "b"} and last_runs(history, []) == {}
+
+
+def test_optional_paths_are_uploads_and_folders_are_text() -> None:
+    import datetime as dt
+    from pathlib import Path as P
+
+    from bots import Params
+
+    class LikeReconcile(Params):
+        statement: P | None = None
+        inbox: P = P("var/inbox/expenses")
+        start: dt.date | None = None
+        sources: list[str] = []
+
+    fields = {f.name: f for f in form_fields(LikeReconcile.model_json_schema())}
+    assert fields["statement"].widget == "file" and fields["inbox"].widget == "text"
+    assert fields["start"].widget == "date" and fields["sources"].widget == "json"
+    params, _ = form_to_params(list(fields.values()), {"statement__path": "/srv/in/s.csv", "inbox": "x"})
+    assert params == {"statement": "/srv/in/s.csv", "inbox": "x"}
+    assert LikeReconcile.model_validate(params).statement == P("/srv/in/s.csv")

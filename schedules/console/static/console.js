@@ -37,6 +37,8 @@
     var progress = document.getElementById("progress");
     if (progress && st.progress) {
       progress.textContent = st.progress.label + " " + st.progress.done + (st.progress.total ? "/" + st.progress.total : "");
+      var bar = document.getElementById("progress-bar");
+      if (bar && st.progress.total) { bar.max = st.progress.total; bar.value = st.progress.done; }
     }
   });
   source.addEventListener("end", function () {
