@@ -38,34 +38,35 @@ def _bots_in_module(module: object) -> list[type[Bot]]:
     return found
 
 
-_CACHE: dict[tuple[str, ...], dict[str, type[Bot]]] = {}
+_PACKAGE_CACHE: dict[str, dict[str, type[Bot]]] = {}
 
 
 def discover(extra_modules: Sequence[str] = (), *, fresh: bool = False) -> dict[str, type[Bot]]:
-    """All bots by name (cached per process; ``fresh=True`` looks again). See :func:`_discover`."""
-    key = tuple(extra_modules)
-    if fresh or key not in _CACHE:
-        _CACHE[key] = _discover(key)
-    return dict(_CACHE[key])
-
-
-def _discover(extra_modules: Sequence[str] = ()) -> dict[str, type[Bot]]:
     """All bots by name. A bot module that fails to import is logged and left out.
 
     ``extra_modules`` are importable module names holding bots that are not packaged with an entry
-    point (config key ``bot_modules``).
+    point (config key ``bot_modules``). The bots of the ``bots`` package and of entry points are
+    looked up once per process (``fresh=True`` looks again): each run's process inherits them from
+    the pre-warmed forkserver instead of scanning every installed distribution again.
     """
-    import bots
-
-    result: dict[str, type[Bot]] = {}
+    if fresh or "base" not in _PACKAGE_CACHE:
+        _PACKAGE_CACHE["base"] = _package_and_entry_point_bots()
+    result = dict(_PACKAGE_CACHE["base"])
     for name in extra_modules:
         try:
             module = importlib.import_module(name)
-        except Exception:
+        except Exception:  # noqa: BLE001
             log.exception("could not import bot module %s (from bot_modules)", name)
             continue
         for cls in _bots_in_module(module):
             result[cls.name] = cls
+    return dict(sorted(result.items()))
+
+
+def _package_and_entry_point_bots() -> dict[str, type[Bot]]:
+    import bots
+
+    result: dict[str, type[Bot]] = {}
     for info in pkgutil.iter_modules(bots.__path__):
         if info.name in _SKIP or info.name.startswith("_"):
             continue

@@ -334,9 +334,8 @@ def serve(
     no_console: Annotated[bool, typer.Option("--no-console", help="run schedules only, no web console")] = False,
 ) -> None:
     """Run the scheduler (and the web console) until stopped. Refuses to start on invalid config."""
-    from schedules.runner import Runner, RunnerBusy
-
     from schedules.console.app import UnsafeBind, check_bind
+    from schedules.runner import Runner, RunnerBusy
 
     _setup_logging()
     settings, bots = _load(config)

@@ -24,6 +24,7 @@ from typing import Any
 
 from schedules.history import History, Run, process_owner, utcnow
 from schedules.settings import BotSettings, Settings
+from schedules.worker import child_entry, noop
 
 __all__ = ["ProcessExecutor", "RunOutcome", "required_secret_refs"]
 
@@ -107,7 +108,7 @@ class ProcessExecutor:
     def warm(self) -> None:
         """Start the forkserver now, so the first run does not pay for it."""
         ctx = _context(tuple(self.settings.bot_modules))
-        proc = ctx.Process(target=_noop)
+        proc = ctx.Process(target=noop)
         proc.start()
         proc.join()
 
@@ -182,9 +183,7 @@ class ProcessExecutor:
     ) -> tuple[RunOutcome, list, dict | None]:
         ctx = _context(tuple(self.settings.bot_modules))
         parent_conn, child_conn = ctx.Pipe(duplex=True)
-        from schedules.worker import child_main
-
-        process = ctx.Process(target=_child_entry, args=(child_conn, self.payload(run, run_dir)), daemon=False)
+        process = ctx.Process(target=child_entry, args=(child_conn, self.payload(run, run_dir)), daemon=False)
         process.start()
         child_conn.close()
         started = time.monotonic()
@@ -195,7 +194,6 @@ class ProcessExecutor:
         outcome: RunOutcome | None = None
         cancel_sent_at: float | None = None
         progress_state: dict[str, Any] | None = None
-        _ = child_main  # imported here so the parent fails early if the worker module is broken
 
         def flush() -> None:
             nonlocal logs, last_flush
@@ -307,20 +305,6 @@ class ProcessExecutor:
             traceback=outcome.traceback,
             transient=outcome.transient,
         )
-
-
-def _child_entry(conn: Any, payload: dict[str, Any]) -> None:
-    environ = payload.pop("environ", None)
-    if environ is not None:
-        os.environ.clear()
-        os.environ.update(environ)
-    from schedules.worker import child_main
-
-    child_main(conn, payload)
-
-
-def _noop() -> None:
-    return None
 
 
 def _kill_group(process: Any) -> None:
