@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import threading
 from dataclasses import asdict, dataclass, field, fields
@@ -108,7 +109,8 @@ class FaultMiddleware:
             faults.bump(str(status))
             headers = [(b"content-type", b"application/json")]
             if status == 429:
-                headers.append((b"retry-after", str(faults.retry_after_s).encode()))
+                # whole seconds, as HTTP says (RFC 9110 §10.2.3); clients ignore "1.0"
+                headers.append((b"retry-after", str(math.ceil(faults.retry_after_s)).encode()))
             body = json.dumps({"error": "sandbox fault", "status": status}).encode()
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})

@@ -38,6 +38,8 @@ CRM_FIELDS = {
     "note": "备注",
 }
 _SELECTS = {"level", "last_bill_status"}
+#: what the CRM says when a form's CSRF token belongs to an older session (retry, do not reject)
+_STALE_PAGE = ("页面已过期", "CSRF")
 
 
 class FormRejected(BusinessError):
@@ -70,13 +72,23 @@ class CrmForm:
 
     async def _goto(self, page: Page, path: str) -> None:
         try:
-            resp = await page.goto(self.base + path)
+            resp = await page.goto(self.base + path, wait_until="domcontentloaded")
         except Exception as exc:
             raise TransientError(f"CRM page {path} did not load: {exc}") from None
         if (resp is not None and resp.status >= 500) or (resp is not None and resp.status == 429):
             raise TransientError(f"CRM page {path} answered {resp.status}")
         if "/login" in page.url and not path.startswith("/login"):
             raise SessionLost("CRM session expired")
+
+    async def _ready(self, page: Page, wanted: Any) -> None:
+        """Wait for ``wanted`` — or the login screen, which means the session ended (no 15 s timeout)."""
+        await wanted.or_(page.get_by_role("button", name="登录")).first.wait_for()
+        if "/login" in page.url:
+            raise SessionLost("CRM session expired")
+
+    async def _click(self, page: Page, wanted: Any) -> None:
+        await self._ready(page, wanted)
+        await wanted.click()
 
     async def save(self, page: Page, customer_no: str, values: Mapping[str, Any]) -> str:
         """Create or update one customer; returns "inserted" or "updated", or raises FormRejected."""
@@ -94,21 +106,20 @@ class CrmForm:
         raise AssertionError("unreachable")
 
     async def _save_once(self, page: Page, customer_no: str, values: Mapping[str, Any]) -> str:
+        # Playwright waits for the navigation a click starts and for each control to appear, so no
+        # explicit load waits are needed between steps (each one costs a round trip on a busy box).
         await self._goto(page, f"/customers?q={customer_no}")
         link = page.locator(f'a.customer[data-no="{customer_no}"]')
         if await link.count():
             await link.first.click()
-            await page.wait_for_load_state()
-            await page.get_by_role("button", name="编辑").click()
-            await page.wait_for_load_state()
+            await self._click(page, page.get_by_role("button", name="编辑"))
             created = False
         else:
-            await page.get_by_role("link", name="新建客户").click()
-            await page.wait_for_load_state()
+            await self._click(page, page.get_by_role("link", name="新建客户"))
+            await self._ready(page, page.get_by_label("客户编号"))
             await page.get_by_label("客户编号").fill(customer_no)
             created = True
-        if "/login" in page.url:
-            raise SessionLost("CRM session expired")
+        await self._ready(page, page.get_by_role("button", name=re.compile("保存")))
         for name, value in values.items():
             label = CRM_FIELDS[name]
             text = "" if value is None else str(value)
@@ -118,7 +129,8 @@ class CrmForm:
             else:
                 await control.fill(text)
         await page.get_by_role("button", name=re.compile("保存")).click()
-        await page.wait_for_load_state()
+        answer = page.get_by_role("status").or_(page.get_by_role("alert"))
+        await answer.first.wait_for()
         if "/login" in page.url:
             raise SessionLost("CRM session expired during save")
         status = page.get_by_role("status")
@@ -127,5 +139,8 @@ class CrmForm:
         alert = page.get_by_role("alert")
         if await alert.count():
             message = " ".join(t.strip() for t in await alert.all_inner_texts())
+            if any(sign in message for sign in _STALE_PAGE):
+                # another page logged in again meanwhile: this form's token is stale, not the data
+                raise SessionLost(f"CRM form went stale: {message}")
             raise FormRejected(message)
         raise TransientError(f"CRM showed neither a confirmation nor an error after Save ({page.url})")

@@ -179,7 +179,10 @@ def headers_of(path: Path, **kwargs: Any) -> list[str]:
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         from openpyxl import load_workbook
 
-        book = load_workbook(path, data_only=True)
+        try:
+            book = load_workbook(path, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a bad file
+            raise TabularFileError(f"{path.name}: not a readable Excel workbook: {exc}") from None
         try:
             sheet = kwargs.get("sheet")
             ws = book[sheet] if sheet else book.worksheets[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -120,3 +121,25 @@ def test_canonical_values_and_checksums() -> None:
     assert checksum(rows, ["id", "a"], ["id"]) != checksum([rows[0], {"id": 2, "a": ""}], ["id", "a"], ["id"])
     pos = [dt.datetime(2024, 1, 1, tzinfo=dt.UTC), Decimal("1.5"), dt.date(2024, 2, 1), 7, "x"]
     assert decode_position(encode_position(pos)) == pos
+
+
+def test_unknown_migration_name_lists_the_known_ones(tmp_path: Path) -> None:
+    from bots.errors import ConfigError
+    from bots.migrate import Migrate, MigrateParams
+    from bots.testing import make_context
+
+    cfg = Config.model_validate(
+        {
+            "migrations": {
+                "a": {
+                    "source": {"kind": "sql", "system": "db", "table": "t"},
+                    "target": {"kind": "sql", "system": "db", "table": "u"},
+                    "key": "id",
+                    "fields": {"id": "id"},
+                }
+            }
+        }
+    )
+    ctx = make_context(tmp_path, "migrate", config=cfg)
+    with pytest.raises(ConfigError, match=r"no migration named 'nope' .* \(known: a\)"):
+        Migrate().run(ctx, MigrateParams(name="nope"))

@@ -1,0 +1,53 @@
+"""The migrate bot: move records between systems safely, repeatably and fast.
+
+Migrations are declared in ``[bots.migrate.config.migrations.NAME]`` (see
+:mod:`bots.migrate.config`); a run picks one by name::
+
+    backroom run migrate --param name=bills_to_crm [--dry-run]
+
+Importing this package stays cheap: SQLAlchemy reflection, openpyxl and Playwright are imported
+inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from bots.bot import Bot, Params, Result
+from bots.errors import ConfigError
+from bots.migrate.config import Config, Migration
+
+if TYPE_CHECKING:
+    from bots.context import Context
+
+__all__ = ["Config", "Migrate", "MigrateParams", "Migration"]
+
+
+class MigrateParams(Params):
+    name: str = Field(
+        default="", description="which migration of [bots.migrate.config.migrations] to run ('' = the only one)"
+    )
+    full: bool = Field(default=False, description="ignore the incremental cursor and read everything")
+    max_batches: int = Field(default=0, ge=0, description="stop after this many batches (0 = all)")
+
+
+class Migrate(Bot[MigrateParams]):
+    name = "migrate"
+    summary = "Move records between systems (SQL, REST, files, web forms): incremental, resumable, proved"
+    Params = MigrateParams
+    Config = Config
+    idempotent = True
+    supports_dry_run = True
+
+    def run(self, ctx: Context, params: MigrateParams) -> Result:
+        from bots.migrate.engine import run_migration
+
+        config = ctx.config if isinstance(ctx.config, Config) else Config.model_validate(ctx.config or {})
+        name = params.name or (next(iter(config.migrations)) if len(config.migrations) == 1 else "")
+        mig = config.migrations.get(name)
+        if mig is None:
+            known = ", ".join(sorted(config.migrations)) or "none"
+            raise ConfigError(f"no migration named {name!r} in [bots.migrate.config.migrations] (known: {known})")
+        return run_migration(ctx, name, mig, full=params.full, limit_batches=params.max_batches)

@@ -1,0 +1,201 @@
+"""How migrations are declared: ``[bots.migrate.config.migrations.NAME]`` in backroom.toml.
+
+A migration is data, not code: a source, a target, the key that names a record on both sides, a
+field mapping with transforms and validation, and a write mode. Everything here is validated when
+the config loads (``backroom check``), so a typo fails before the night run, not during it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Config",
+    "FieldSpec",
+    "FileSource",
+    "FormTarget",
+    "Lookup",
+    "Migration",
+    "RestSource",
+    "RestTarget",
+    "SqlSource",
+    "SqlTarget",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SqlSource(_Strict):
+    """A table or query on a ``kind = "sql"`` system. ``cursor`` makes runs incremental."""
+
+    kind: Literal["sql"] = "sql"
+    system: str
+    table: str | None = None
+    query: str | None = None
+    cursor: str | None = Field(default=None, description="updated-at or increasing-id column")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SqlSource:
+        if bool(self.table) == bool(self.query):
+            raise ValueError("give exactly one of 'table' or 'query'")
+        return self
+
+
+class RestSource(_Strict):
+    """A REST collection with cursor pagination (``?cursor=...`` → ``next_cursor``)."""
+
+    kind: Literal["rest"] = "rest"
+    system: str
+    path: str
+    items_key: str = "items"
+    next_key: str = "next_cursor"
+    cursor_param: str = "cursor"
+    limit_param: str = "limit"
+    since_param: str | None = Field(default="updated_since", description="query parameter for increments")
+    cursor: str | None = Field(default=None, description="record field whose maximum becomes the next 'since'")
+    page_size: int = Field(default=200, ge=1)
+
+
+class FileSource(_Strict):
+    """Excel/CSV files in a folder; the file name is the cursor (each file is read once)."""
+
+    kind: Literal["files"] = "files"
+    folder: str
+    patterns: list[str] = Field(default_factory=lambda: ["*.csv", "*.xlsx"])
+    encoding: str | None = Field(default=None, description="None = detect (UTF-8, BOM, GB18030)")
+    delimiter: str = ","
+    sheet: str | None = None
+    header_rows: int = Field(default=1, ge=1, le=5, description="rows the (merged) header spans")
+
+
+class SqlTarget(_Strict):
+    kind: Literal["sql"] = "sql"
+    system: str
+    table: str
+    fast_path: bool = Field(default=True, description="PostgreSQL: COPY into staging + one INSERT..ON CONFLICT")
+
+
+class RestTarget(_Strict):
+    """Records are sent one request each (``PUT path/{key}``), concurrently under a rate limit."""
+
+    kind: Literal["rest"] = "rest"
+    system: str
+    path: str = Field(description="collection path; '{key}' is appended unless present")
+    method: Literal["PUT", "POST", "PATCH"] = "PUT"
+
+
+class FormTarget(_Strict):
+    """A web form driven through the browser, for systems with no write API (the CRM)."""
+
+    kind: Literal["form"] = "form"
+    system: str
+    adapter: Literal["crm"] = "crm"
+    pages: int = Field(default=3, ge=1, le=16, description="browser pages working in parallel")
+    newer_by: str | None = Field(
+        default=None,
+        description="a field that never goes backwards (e.g. last_bill_month): older records are skipped as stale",
+    )
+
+
+class Lookup(_Strict):
+    """Replace a value with one found in another table (``SELECT value FROM table WHERE key = ?``)."""
+
+    system: str
+    table: str
+    key: str
+    value: str
+    required: bool = True
+
+
+FieldType = Literal["str", "int", "decimal", "date", "datetime", "bool"]
+
+
+class FieldSpec(_Strict):
+    """One target field: where its value comes from, how it is converted and what makes it valid."""
+
+    source: str | None = Field(default=None, alias="from")
+    concat: list[str] | None = None
+    sep: str = ""
+    const: Any = None
+    type: FieldType | None = None
+    format: str | None = Field(default=None, description="strptime format for dates given as text")
+    tz: str | None = Field(default=None, description="zone of naive source times; stored as UTC")
+    map: dict[str, Any] | None = None
+    map_default: Any = None
+    map_strict: bool = Field(default=True, description="an unmapped value is a reject, not passed through")
+    phone: str | None = Field(default=None, description="region (CN): normalise to E.164")
+    phone_format: Literal["e164", "national"] = "e164"
+    lookup: Lookup | None = None
+    strip: bool = True
+    upper: bool = False
+    default: Any = None
+    required: bool = False
+    pattern: str | None = None
+    min: Any = None
+    max: Any = None
+    max_length: int | None = None
+    choices: list[Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"from": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _has_origin(self) -> FieldSpec:
+        if self.source is None and not self.concat and self.const is None:
+            raise ValueError("a field needs 'from', 'concat' or 'const'")
+        return self
+
+    def inputs(self) -> list[str]:
+        """Source columns this field reads (for schema-drift checks)."""
+        return [self.source] if self.source else list(self.concat or [])
+
+
+Source = Annotated[SqlSource | RestSource | FileSource, Field(discriminator="kind")]
+Target = Annotated[SqlTarget | RestTarget | FormTarget, Field(discriminator="kind")]
+
+
+class Migration(_Strict):
+    """One named migration. ``key`` names target fields that identify a record."""
+
+    description: str = ""
+    source: Source
+    target: Target
+    key: list[str]
+    fields: dict[str, FieldSpec]
+    mode: Literal["append", "upsert", "mirror"] = "upsert"
+    batch_size: int = Field(default=5000, ge=1, le=200_000)
+    max_delete_ratio: float = Field(default=0.1, ge=0, le=1)
+    max_reject_ratio: float = Field(default=0.05, ge=0, le=1)
+    proof: bool = Field(default=True, description="read each batch back and compare checksums")
+    fingerprints: bool = Field(
+        default=True,
+        description="PostgreSQL sources: a full re-read skips batches whose md5 matches the last successful "
+        "write (false: re-read and re-compare every row, e.g. to repair a target edited by hand)",
+    )
+    diff_samples: int = Field(default=5, ge=0, description="sample changes per field in a dry-run")
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _key_is_mapped(self) -> Migration:
+        missing = [k for k in self.key if k not in self.fields]
+        if missing:
+            raise ValueError(f"key field(s) {missing} are not in 'fields'")
+        if self.mode == "mirror" and self.target.kind != "sql":
+            raise ValueError("mode 'mirror' needs a SQL target (deletes are not sent through forms or REST)")
+        return self
+
+
+class Config(_Strict):
+    """``[bots.migrate.config]``: the named migrations."""
+
+    migrations: dict[str, Migration] = Field(default_factory=dict)

@@ -1,0 +1,395 @@
+"""Running one migration: check schemas, then read → map → validate → write → prove, batch by batch.
+
+The order of things is the safety argument:
+
+1. Schema drift is checked before anything is written: a mapped source column or target column
+   that vanished fails the run at once; a new source column is reported.
+2. The start position is read from the target's own state row when the target is a database (it
+   was committed with the last batch), else from ``ctx.checkpoint``.
+3. Each batch is mapped; a row that fails goes to the rejects book and the rest go on.
+4. The batch is written with its position (atomically for SQL targets), read back and proved.
+5. Mirror deletes happen only after a complete pass, and only below ``max_delete_ratio``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bots.bot import Result
+from bots.errors import ConfigError
+from bots.migrate.config import FormTarget, Lookup, Migration, RestTarget, SqlTarget
+from bots.migrate.proof import canonical, decode_position, encode_position, key_of
+from bots.migrate.rejects import RejectBook
+from bots.migrate.sources import REF, Batch, SqlReader, open_source
+from bots.migrate.targets import SqlWriter, TargetWriter
+from bots.migrate.transforms import FieldError, Mapper
+
+if TYPE_CHECKING:
+    from bots.context import Context
+
+__all__ = ["Totals", "open_target", "run_migration"]
+
+
+@dataclass
+class Totals:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    batches: int = 0
+    samples: dict[str, list[tuple[str, Any, Any]]] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            k: getattr(self, k) for k in ("read", "inserted", "updated", "unchanged", "deleted", "rejected", "batches")
+        }
+
+
+def open_target(ctx: Context, name: str, mig: Migration) -> TargetWriter:
+    spec = mig.target
+    if isinstance(spec, SqlTarget):
+        return SqlWriter(ctx, spec, name, mig.key, mig.mode, mig.proof)
+    if isinstance(spec, RestTarget):
+        from bots.migrate.rest_target import RestWriter
+
+        return RestWriter(ctx, spec, mig.key, mig.proof)
+    if isinstance(spec, FormTarget):
+        from bots.migrate.form_target import FormWriter
+
+        return FormWriter(ctx, spec, mig.key, mig.proof)
+    raise ConfigError(f"unknown target kind {spec!r}")
+
+
+def _load_lookup(ctx: Context, ref: Lookup) -> Any:
+    """A lookup table read once into a dict (reference tables are small)."""
+    import sqlalchemy as sa
+
+    from bots.systems.sql import make_engine
+
+    engine = make_engine(ctx.system(ref.system), ctx.secret)
+    try:
+        schema, _, tname = ref.table.rpartition(".")
+        table = sa.Table(tname, sa.MetaData(), schema=schema or None, autoload_with=engine)
+        with engine.connect() as conn:
+            pairs = conn.execute(sa.select(table.c[ref.key], table.c[ref.value])).all()
+    except (sa.exc.NoSuchTableError, KeyError) as exc:
+        raise ConfigError(f"lookup table {ref.table}.{ref.key}/{ref.value} not usable: {exc}") from None
+    finally:
+        engine.dispose()
+    table_map = {canonical(k): v for k, v in pairs}
+    return lambda value: table_map.get(canonical(value))
+
+
+def _drift(ctx: Context, name: str, mig: Migration, columns: list[str]) -> dict[str, list[str]]:
+    """Compare source columns with the mapping and with the last run; fail on a missing mapped column."""
+    needed: dict[str, list[str]] = {}
+    for fname, spec in mig.fields.items():
+        for col in spec.inputs():
+            needed.setdefault(col, []).append(fname)
+    cursor = getattr(mig.source, "cursor", None)
+    if cursor:
+        needed.setdefault(cursor, []).append("(cursor)")
+    known = set(columns)
+    previous = ctx.checkpoint.get(f"{name}:schema")
+    missing = {c: f for c, f in needed.items() if c not in known}
+    if columns and missing:
+        listed = "; ".join(f"{c!r} (used by {', '.join(f)})" for c, f in missing.items())
+        raise ConfigError(f"migration {name!r}: source column(s) no longer exist: {listed}. Source has: {columns}")
+    report = {
+        "new_since_last_run": [c for c in columns if previous is not None and c not in previous],
+        "gone_since_last_run": [c for c in (previous or []) if c not in known],
+        "unmapped": [c for c in columns if c not in needed and not c.startswith("__")],
+    }
+    for c in report["new_since_last_run"]:
+        ctx.log.warning("migration %s: new source column %r (not mapped)", name, c)
+    for c in report["gone_since_last_run"]:
+        ctx.log.warning("migration %s: source column %r disappeared (it was not mapped)", name, c)
+    return report
+
+
+def _key_only(mapper_fields: dict[str, Any], key: Sequence[str], row: dict[str, Any]) -> tuple[str, ...] | None:
+    try:
+        return tuple(canonical(mapper_fields[k](row)) for k in key)
+    except FieldError:
+        return None
+
+
+def prefetch(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
+    """Read the next batch in a thread while this one is mapped and written.
+
+    The database drivers release the GIL while they wait, so on two cores reading overlaps with
+    the target's work. Positions are still saved strictly in order, by the consumer.
+    """
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        box.put(("batch", item), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", None))
+        except BaseException as exc:
+            box.put(("error", exc))
+
+    worker = threading.Thread(target=pump, name="migrate-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.1)
+
+
+def source_known(source: Any) -> bool:
+    return isinstance(source, SqlReader) and source.known is not None
+
+
+def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False, limit_batches: int = 0) -> Result:
+    """Run migration ``name`` once (honouring ``ctx.dry_run``)."""
+    from bots.migrate.transforms import compile_field
+
+    dry = ctx.dry_run
+    started = time.perf_counter()
+    key_sources = [mig.fields[k].source or k for k in mig.key]
+    source = open_source(ctx, mig.source, key_sources)
+    target = open_target(ctx, name, mig)
+    rejects = RejectBook(ctx.artifact(f"{name}-rejects.xlsx"))
+    totals = Totals()
+    proofs: list[dict[str, Any]] = []
+    mirror_keys: set[tuple[str, ...]] = set()
+    keyless_rejects = 0
+    timings = dict.fromkeys(("wait_for_source", "map_and_validate", "write_and_prove", "checkpoint"), 0.0)
+    try:
+        drift = _drift(ctx, name, mig, source.columns())
+        target.check_schema(list(mig.fields))
+        lookups = {f: _load_lookup(ctx, s.lookup) for f, s in mig.fields.items() if s.lookup}
+        mapper = Mapper(mig.fields, lookups)
+        key_fns = {k: compile_field(k, mig.fields[k], lookups.get(k)) for k in mig.key}
+
+        mirror = mig.mode == "mirror"
+        key_getter = operator.itemgetter(*mig.key)
+        restart = full or mirror
+        if restart:
+            position = None
+        elif target.transactional_state:
+            position = decode_position(target.read_state())
+        else:
+            position = decode_position(ctx.checkpoint.get(f"{name}:position"))
+        ctx.log.info("migration %s: %s from position %s", name, "dry run" if dry else "run", position)
+
+        complete = True
+        fp_key = f"{name}:fingerprints"
+        config_hash = hashlib.sha1(mig.model_dump_json().encode()).hexdigest()[:12]
+        known: dict[str, list[Any]] = {}
+        if isinstance(source, SqlReader) and mig.fingerprints and mig.mode == "upsert" and target.transactional_state:
+            stored = ctx.checkpoint.get(fp_key) or {}
+            known = stored.get("batches", {}) if stored.get("config") == config_hash else {}
+            source.known = known
+        lock = threading.Lock()
+
+        def write(batch: Batch, rows: list[dict[str, Any]], mapping_rejects: int, bar: Any) -> None:
+            """Runs on the writer thread, one batch at a time, in order: write, prove, checkpoint."""
+            clock = time.perf_counter()
+            if batch.skipped:
+                if not dry:
+                    target.write([], batch.position, dry_run=False)  # moves the position only
+                    ctx.checkpoint.set(f"{name}:position", encode_position(batch.position))
+                with lock:
+                    totals.read += batch.skipped
+                    totals.unchanged += batch.skipped
+                    totals.batches += 1
+                bar.advance(batch.skipped)
+                timings["write_and_prove"] += time.perf_counter() - clock
+                return
+            outcome = target.write(rows, batch.position, dry_run=dry)
+            timings["write_and_prove"] += time.perf_counter() - clock
+            clock = time.perf_counter()
+            for row, fld, reason in outcome.rejected:
+                label = "/".join(key_of(row, mig.key))
+                rejects.add(label, label, fld, reason, row)
+            if not dry:
+                state = {f"{name}:position": encode_position(batch.position)}
+                if source_known(source) and batch.fingerprint and not mapping_rejects and not outcome.rejected:
+                    known[batch.start] = [batch.fingerprint, encode_position(batch.position), len(batch.rows)]
+                    state[fp_key] = {"config": config_hash, "batches": dict(known)}
+                ctx.checkpoint.set_many(state)
+            timings["checkpoint"] += time.perf_counter() - clock
+            with lock:
+                totals.read += len(batch.rows) + len(batch.unreadable)
+                totals.inserted += outcome.inserted
+                totals.updated += outcome.updated
+                totals.unchanged += outcome.unchanged
+                totals.batches += 1
+                for key, fld, old, new in outcome.diffs:
+                    samples = totals.samples.setdefault(fld, [])
+                    if len(samples) < mig.diff_samples:
+                        samples.append(("/".join(key), old, new))
+                if outcome.proof:
+                    proofs.append({"batch": totals.batches, **outcome.proof})
+            bar.advance(len(batch.rows))
+
+        # Double buffering: batch N is written (the database works, the GIL is free) while batch
+        # N+1 is mapped. One writer thread keeps writes and positions strictly in order.
+        with ctx.progress(f"migrate {name}") as bar, ThreadPoolExecutor(1, thread_name_prefix="migrate-write") as pool:
+            pending: Future[None] | None = None
+            submitted = 0
+            clock = time.perf_counter()
+            for batch in prefetch(source.batches(position, mig.batch_size)):
+                ctx.raise_if_cancelled()
+                timings["wait_for_source"] += time.perf_counter() - clock
+                clock = time.perf_counter()
+                good: dict[Any, dict[str, Any]] = {}
+                before = rejects.count
+                for ref, reason, raw in batch.unreadable:
+                    rejects.add(ref, "", "(line)", reason, raw)
+                    keyless_rejects += 1
+                for row in batch.rows:
+                    try:
+                        mapped = mapper.map(row)
+                    except FieldError as exc:
+                        k = _key_only(key_fns, mig.key, row)
+                        if k is None:
+                            keyless_rejects += 1
+                        else:
+                            mirror_keys.add(k)
+                        ref = row.get(REF) or "/".join(str(row.get(c)) for c in key_sources)
+                        rejects.add(ref, "/".join(k or ()), exc.field, exc.reason, row)
+                        continue
+                    if mig.mode == "append":
+                        good[len(good)] = mapped
+                        continue
+                    k = key_getter(mapped)
+                    good.pop(k, None)  # a later version of the same record wins
+                    good[k] = mapped
+                    if mirror:
+                        mirror_keys.add(key_of(mapped, mig.key))
+                mapping_rejects = rejects.count - before
+                timings["map_and_validate"] += time.perf_counter() - clock
+                if pending is not None:
+                    pending.result()  # the previous batch is committed (or its error raised here)
+                pending = pool.submit(write, batch, list(good.values()), mapping_rejects, bar)
+                submitted += 1
+                if limit_batches and submitted >= limit_batches:
+                    complete = False
+                    break
+                clock = time.perf_counter()
+            if pending is not None:
+                pending.result()
+        totals.rejected = rejects.count
+
+        delete_note = ""
+        if mig.mode == "mirror" and complete and isinstance(target, SqlWriter):
+            delete_note = _mirror(ctx, target, mig, mirror_keys, keyless_rejects, totals, dry)
+        if not dry:
+            ctx.checkpoint.set(f"{name}:schema", [c for c in source.columns() if not c.startswith("__")])
+    finally:
+        rejects_path = rejects.close()
+        source.close()
+        target.close()
+
+    elapsed = time.perf_counter() - started
+    proof_path = ctx.artifact(f"{name}-proof.json")
+    proof_path.write_text(json.dumps({"migration": name, "batches": proofs}, indent=1), encoding="utf-8")
+    if dry:
+        _write_dry_run(ctx, name, totals)
+
+    ratio = totals.rejected / totals.read if totals.read else 0.0
+    failed = ratio > mig.max_reject_ratio or delete_note.startswith("REFUSED")
+    verb = "would move" if dry else "moved"
+    summary = (
+        f"{name}: {verb} {totals.inserted} new, {totals.updated} changed, {totals.unchanged} unchanged, "
+        f"{totals.deleted} deleted, {totals.rejected} rejected of {totals.read} read in {totals.batches} batches"
+    )
+    if ratio > mig.max_reject_ratio:
+        summary += f"; reject ratio {ratio:.1%} exceeds the allowed {mig.max_reject_ratio:.1%}"
+    if delete_note:
+        summary += f"; {delete_note}"
+    if drift["new_since_last_run"] or drift["gone_since_last_run"]:
+        summary += f"; schema drift: new {drift['new_since_last_run']}, gone {drift['gone_since_last_run']}"
+    ctx.log.info("%s (%.1f s)", summary, elapsed)
+    return Result(
+        status="failed" if failed else "succeeded",
+        summary=summary,
+        counts=totals.counts(),
+        outputs={
+            "migration": name,
+            "dry_run": dry,
+            "seconds": round(elapsed, 3),
+            "timings_s": {k: round(v, 3) for k, v in timings.items()},
+            "rows_per_s": round(totals.read / elapsed, 1) if elapsed else None,
+            "rejects_file": str(rejects_path) if rejects_path else None,
+            "rejects_by_field": rejects.by_field,
+            "proof_file": str(proof_path),
+            "schema": drift,
+            "diff_samples": {f: [list(map(str, s)) for s in v] for f, v in totals.samples.items()},
+        },
+    )
+
+
+def _mirror(
+    ctx: Context,
+    target: SqlWriter,
+    mig: Migration,
+    seen: set[tuple[str, ...]],
+    keyless: int,
+    totals: Totals,
+    dry: bool,
+) -> str:
+    if keyless:
+        return f"REFUSED to delete: {keyless} rejected source rows have no usable key, deletes could be wrong"
+    all_keys = target.all_keys()
+    gone = [k for k in all_keys if tuple(canonical(v) for v in k) not in seen]
+    ratio = len(gone) / len(all_keys) if all_keys else 0.0
+    if ratio > mig.max_delete_ratio:
+        return (
+            f"REFUSED to delete {len(gone)} of {len(all_keys)} target rows ({ratio:.1%} > allowed "
+            f"{mig.max_delete_ratio:.1%}); nothing deleted"
+        )
+    totals.deleted = len(gone) if dry else target.delete_keys(gone)
+    return ""
+
+
+def _write_dry_run(ctx: Context, name: str, totals: Totals) -> None:
+    from openpyxl import Workbook
+
+    from bots.reports import write_table
+
+    book = Workbook()
+    ws = book.active
+    ws.title = "summary"
+    write_table(ws, ["what", "count"], list(totals.counts().items()))
+    diff = book.create_sheet("changes")
+    write_table(
+        diff,
+        ["field", "key", "now in target", "would become"],
+        [(f, k, str(old), str(new)) for f, samples in totals.samples.items() for k, old, new in samples],
+    )
+    book.save(ctx.artifact(f"{name}-dry-run.xlsx"))

@@ -1,0 +1,211 @@
+"""Browser-form targets (the CRM): several pages of one logged-in browser work a batch in parallel.
+
+Before any page opens, the batch is compared with what the CRM's read API returns, so unchanged
+records cost one GET and no browser work — a nightly re-run over the same bills is cheap. Records
+the form refuses are rejected with the form's message; transient faults (a 502 page, a timeout)
+are retried twice per record, then fail the batch so the re-run repeats it (saving the same values
+twice is harmless). Proof reads every written record back through the read API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from bots.errors import ApplicationError, ConfigError, TransientError
+from bots.migrate.proof import canonical, checksum, key_of
+from bots.migrate.targets import Outcome, ProofError, TargetWriter
+
+if TYPE_CHECKING:
+    from bots.context import Context
+    from bots.migrate.config import FormTarget
+
+__all__ = ["FormWriter"]
+
+
+def _form_text(value: Any) -> str:
+    """What a person would type: money keeps its scale (478.60, not 478.6)."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value if isinstance(value, str) else canonical(value)
+
+
+class FormWriter(TargetWriter):
+    def __init__(self, ctx: Context, spec: FormTarget, key: Sequence[str], proof: bool) -> None:
+        if list(key) != ["customer_no"]:
+            raise ConfigError("the CRM form target identifies records by key 'customer_no'")
+        self.ctx, self.spec, self.key, self.proof = ctx, spec, list(key), proof
+        self.system = ctx.system(spec.system)
+        if not (self.system.username and self.system.password and self.system.url):
+            raise ConfigError(f"system {spec.system!r} needs url, username and password (a reference) for its form")
+        self.columns: list[str] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pw: Any = None
+        self._browser: Any = None
+        self._form: Any = None
+        self._pages: list[Any] = []
+
+    def check_schema(self, fields: Sequence[str]) -> None:
+        from bots.systems.crm_browser import CRM_FIELDS
+
+        unknown = [f for f in fields if f not in CRM_FIELDS and f not in self.key]
+        if unknown:
+            raise ConfigError(f"the CRM form has no field(s) {unknown}; it has {sorted(CRM_FIELDS)}")
+        self.columns = list(fields)
+
+    # -- reads through the API -------------------------------------------------------------------
+    def _fetch(self, rows: list[dict[str, Any]]) -> dict[tuple[str, ...], dict[str, Any] | None]:
+        import httpx
+
+        out: dict[tuple[str, ...], dict[str, Any] | None] = {}
+        with self.ctx.http(self.spec.system) as client:
+            for row in rows:
+                no = canonical(row["customer_no"])
+                try:
+                    resp = client.get(f"/api/customers/{no}")
+                except httpx.HTTPError as exc:
+                    raise TransientError(f"CRM read API failed: {exc}") from None
+                if resp.status_code == 404:
+                    out[key_of(row, self.key)] = None
+                elif resp.status_code == 200:
+                    out[key_of(row, self.key)] = resp.json()
+                else:
+                    raise TransientError(f"CRM read API answered {resp.status_code} for {no}")
+        return out
+
+    def _changed(self, row: dict[str, Any], current: dict[str, Any]) -> list[str]:
+        return [c for c in self.columns if _form_text(current.get(c)) != _form_text(row.get(c))]
+
+    # -- writing ---------------------------------------------------------------------------------
+    def write(self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool) -> Outcome:
+        out = Outcome()
+        current = self._fetch(rows)
+        todo = []
+        for row in rows:
+            have = current[key_of(row, self.key)]
+            if have is None:
+                todo.append(row)
+                continue
+            changed = self._changed(row, have)
+            newer = self.spec.newer_by
+            if newer and _form_text(row.get(newer)) < _form_text(have.get(newer)):
+                out.unchanged += 1  # stale: the CRM already shows a later record
+                continue
+            if not changed:
+                out.unchanged += 1
+                continue
+            todo.append(row)
+            for c in changed:
+                out.diffs.append((key_of(row, self.key), c, have.get(c), row.get(c)))
+        if dry_run:
+            out.inserted = sum(1 for r in todo if current[key_of(r, self.key)] is None)
+            out.updated = len(todo) - out.inserted
+            return out
+        out.diffs.clear()
+        if todo:
+            self._loop = self._loop or asyncio.new_event_loop()
+            self._loop.run_until_complete(self._save_all(todo, out))
+        if self.proof and todo:
+            written = [r for r in todo if not any(r is rej[0] for rej in out.rejected)]
+            held = self._fetch(written)
+            back = [dict(held[key_of(r, self.key)] or {}) for r in written]
+            mine = checksum([{c: _form_text(r.get(c)) for c in self.columns} for r in written], self.columns, self.key)
+            theirs = checksum([{c: _form_text(b.get(c)) for c in self.columns} for b in back], self.columns, self.key)
+            out.proof = {
+                "source_count": len(written),
+                "target_count": sum(1 for b in back if b),
+                "source_checksum": mine,
+                "target_checksum": theirs,
+            }
+            if mine != theirs:
+                bad = [key_of(r, self.key) for r, b in zip(written, back, strict=True) if self._changed(r, b)]
+                raise ProofError(f"proof failed on the CRM: records differ after saving: {bad[:20]}", bad)
+        return out
+
+    async def _start(self) -> None:
+        from playwright.async_api import async_playwright
+
+        from bots.systems.browser import CHROMIUM_ARGS, chromium_executable
+        from bots.systems.crm_browser import CrmForm
+
+        self._pw = await async_playwright().start()
+        try:
+            self._browser = await self._pw.chromium.launch(
+                headless=True, executable_path=chromium_executable(), args=CHROMIUM_ARGS
+            )
+        except Exception as exc:
+            raise ApplicationError(
+                f"cannot start Chromium for the {self.spec.system!r} form: {str(exc).splitlines()[0]} "
+                "(install Debian's chromium or run 'playwright install chromium')"
+            ) from None
+        context = await self._browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+        context.set_default_timeout(15_000)
+        assert self.system.password is not None
+        self._form = CrmForm(
+            context, self.system.url or "", self.system.username or "", self.ctx.secret(self.system.password)
+        )
+        first = await context.new_page()
+        more = asyncio.gather(*(context.new_page() for _ in range(self.spec.pages - 1)))
+        await self._form.login(first)  # while the other pages open
+        self._pages = [first, *await more]
+
+    async def _save_all(self, rows: list[dict[str, Any]], out: Outcome) -> None:
+        from bots.systems.crm_browser import FormRejected
+
+        if self._form is None:
+            await self._start()
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        for row in rows:
+            queue.put_nowait(row)
+
+        async def worker(page: Any) -> None:
+            while not queue.empty():
+                row = queue.get_nowait()
+                values = {c: _form_text(row.get(c)) for c in self.columns if c not in self.key}
+                no = _form_text(row["customer_no"])
+                for attempt in range(3):
+                    try:
+                        done = await self._form.save(page, no, values)
+                    except FormRejected as exc:
+                        out.rejected.append((row, "(form)", f"CRM refused on Save: {exc}"))
+                        break
+                    except TransientError:
+                        if attempt == 2:
+                            await self._evidence(page, no)
+                            raise
+                        await asyncio.sleep(0.3 * (attempt + 1))
+                        continue
+                    if done == "inserted":
+                        out.inserted += 1
+                    else:
+                        out.updated += 1
+                    break
+
+        await asyncio.gather(*(worker(p) for p in self._pages))
+
+    async def _evidence(self, page: Any, no: str) -> None:
+        try:
+            await page.screenshot(path=str(self.ctx.artifact(f"crm-failure-{no}.png")), full_page=True)
+            self.ctx.artifact(f"crm-failure-{no}.html").write_text(await page.content(), encoding="utf-8")
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+
+        async def stop() -> None:
+            if self._browser is not None:
+                await self._browser.close()
+            if self._pw is not None:
+                await self._pw.stop()
+
+        try:
+            self._loop.run_until_complete(stop())
+        finally:
+            self._loop.close()
+            self._loop = None

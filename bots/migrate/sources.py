@@ -1,0 +1,303 @@
+"""Where records come from: SQL (keyset batches), REST (cursor pages), Excel/CSV files.
+
+Every source yields :class:`Batch` objects: source rows (dicts keyed by source column), the rows it
+could not even read (malformed CSV lines) and the *position after this batch*. The engine stores
+that position only once the batch is safely in the target, so a run killed anywhere resumes at the
+first batch that did not land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bots.errors import ConfigError, TransientError
+from bots.migrate.config import FileSource, RestSource, SqlSource
+
+if TYPE_CHECKING:
+    from bots.context import Context
+
+__all__ = ["Batch", "SourceReader", "open_source"]
+
+REF = "__ref__"  # each row carries where it came from (file:line, or the key) for the rejects book
+
+
+@dataclass
+class Batch:
+    rows: list[dict[str, Any]]
+    position: Any
+    unreadable: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, reason, raw)
+    start: Any = None  # the position this batch started after (fingerprinted sources)
+    fingerprint: str | None = None  # md5 of the source rows, computed by the source database
+    skipped: int = 0  # rows not fetched because their fingerprint matched the last successful run
+
+
+class SourceReader:
+    """Interface of a source."""
+
+    def columns(self) -> list[str]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def batches(self, position: Any, size: int) -> Iterator[Batch]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+class SqlReader(SourceReader):
+    """Keyset pagination ``WHERE (cursor, key) > (:last) ORDER BY cursor, key LIMIT n``.
+
+    No OFFSET (which re-reads everything before it) and no long-lived server cursor (which a
+    restart loses): each batch is one indexed query starting after the last committed position.
+    """
+
+    def __init__(self, ctx: Context, spec: SqlSource, key_columns: Sequence[str]) -> None:
+        import sqlalchemy as sa
+
+        from bots.systems.sql import make_engine
+
+        self.engine = make_engine(ctx.system(spec.system), ctx.secret)
+        self.spec = spec
+        if spec.table:
+            schema, _, name = spec.table.rpartition(".")
+            try:
+                self.table: Any = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=self.engine)
+            except sa.exc.NoSuchTableError:
+                raise ConfigError(f"source table {spec.table!r} does not exist on system {spec.system!r}") from None
+            except sa.exc.OperationalError as exc:
+                raise TransientError(f"source system {spec.system!r} unreachable: {exc.orig}") from None
+            self._names = [c.name for c in self.table.columns]
+        else:
+            with self.engine.connect() as conn:
+                probe = conn.execute(sa.text(f"SELECT * FROM ({spec.query}) AS src WHERE 1 = 0"))
+                self._names = list(probe.keys())
+            self.table = sa.text(spec.query).columns(*[sa.column(n) for n in self._names]).subquery("src")
+        order = ([spec.cursor] if spec.cursor else []) + [k for k in key_columns if k != spec.cursor]
+        missing = [c for c in order if c not in self._names]
+        if missing:
+            raise ConfigError(
+                f"source {spec.table or 'query'} has no column(s) {missing} needed for ordering "
+                f"(cursor/key); it has {self._names}"
+            )
+        self.order = order
+
+    def columns(self) -> list[str]:
+        return list(self._names)
+
+    #: {json(start position): [fingerprint, end position, rows]} of batches known to be in the target;
+    #: set by the engine for a full re-read on PostgreSQL (see :meth:`_fingerprint`).
+    known: dict[str, list[Any]] | None = None
+
+    def _select(self, last: list[Any] | None, size: int) -> Any:
+        import sqlalchemy as sa
+
+        order_cols = [self.table.c[n] for n in self.order]
+        sel = sa.select(*[self.table.c[n] for n in self._names]).order_by(*order_cols).limit(size)
+        if last is not None:
+            sel = sel.where(sa.tuple_(*order_cols) > sa.tuple_(*[sa.literal(v) for v in last]))
+        return sel
+
+    def _fingerprint(self, conn: Any, last: list[Any] | None, size: int) -> tuple[str | None, int]:
+        """md5 over the batch's rows as text, computed by PostgreSQL: no row leaves the database."""
+        import sqlalchemy as sa
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        sub = self._select(last, size).subquery("fp")
+        text = sa.cast(sa.tuple_(*[sub.c[n] for n in self._names]), sa.Text)
+        ordered = aggregate_order_by(sa.literal_column("','"), *[sub.c[n] for n in self.order])
+        fp, n = conn.execute(sa.select(sa.func.md5(sa.func.string_agg(text, ordered)), sa.func.count())).one()
+        return fp, int(n)
+
+    def batches(self, position: Any, size: int) -> Iterator[Batch]:
+        import json
+
+        import sqlalchemy as sa
+
+        from bots.migrate.proof import decode_position, encode_position
+
+        idx = [self._names.index(n) for n in self.order]
+        names = self._names
+        last = list(position) if position else None
+        fingerprinting = self.known is not None and self.engine.dialect.name == "postgresql"
+        while True:
+            start = json.dumps(encode_position(last))
+            fp = None
+            try:
+                with self.engine.connect() as conn:
+                    if fingerprinting:
+                        fp, count = self._fingerprint(conn, last, size)
+                        seen = (self.known or {}).get(start)
+                        if seen and fp and seen[0] == fp and seen[2] == count:
+                            last = decode_position(seen[1])
+                            yield Batch([], list(last), start=start, fingerprint=fp, skipped=count)
+                            if count < size:
+                                return
+                            continue
+                    fetched = conn.execute(self._select(last, size)).all()
+            except sa.exc.OperationalError as exc:
+                raise TransientError(f"source {self.spec.system!r} failed while reading: {exc.orig}") from None
+            if not fetched:
+                return
+            rows = [dict(zip(names, r, strict=True)) for r in fetched]
+            tail = fetched[-1]
+            last = [tail[i] for i in idx]
+            yield Batch(rows, list(last), start=start, fingerprint=fp)
+            if len(fetched) < size:
+                return
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class RestReader(SourceReader):
+    """Pages of a REST collection. Position: the ``since`` of this pass, the page cursor, the max seen."""
+
+    def __init__(self, ctx: Context, spec: RestSource) -> None:
+        self.ctx, self.spec = ctx, spec
+        self.client = ctx.http(spec.system)
+        self._first: dict[str, Any] | None = None
+
+    def _get(self, params: dict[str, Any]) -> dict[str, Any]:
+        import httpx
+
+        try:
+            resp = self.client.get(self.spec.path, params={k: v for k, v in params.items() if v is not None})
+        except httpx.HTTPError as exc:
+            raise TransientError(f"source {self.spec.system!r} {self.spec.path}: {exc}") from None
+        if resp.status_code in (429, 500, 502, 503, 504):
+            raise TransientError(f"source {self.spec.system!r} {self.spec.path} answered {resp.status_code}")
+        if resp.status_code in (401, 403):
+            raise ConfigError(f"source {self.spec.system!r} refused the token ({resp.status_code})")
+        resp.raise_for_status()
+        return resp.json()
+
+    def columns(self) -> list[str]:
+        page = self._get({self.spec.limit_param: 1})
+        items = page.get(self.spec.items_key) or []
+        return sorted(items[0]) if items else []
+
+    def batches(self, position: Any, size: int) -> Iterator[Batch]:
+        spec = self.spec
+        pos = dict(position or {})
+        since, page_cursor, max_seen = (
+            pos.get("since"),
+            pos.get("page"),
+            pos.get("max_seen", pos.get("since")),
+        )
+        while True:
+            params: dict[str, Any] = {
+                spec.limit_param: min(size, spec.page_size),
+                spec.cursor_param: page_cursor,
+            }
+            if spec.since_param and since:
+                params[spec.since_param] = since
+            page = self._get(params)
+            items = page.get(spec.items_key) or []
+            if spec.cursor:
+                for item in items:
+                    value = item.get(spec.cursor)
+                    if value is not None and (max_seen is None or str(value) > str(max_seen)):
+                        max_seen = value
+            page_cursor = page.get(spec.next_key)
+            done = not page_cursor
+            new_pos = (
+                {"since": max_seen if spec.cursor else None, "page": None}
+                if done
+                else {"since": since, "page": page_cursor, "max_seen": max_seen}
+            )
+            yield Batch(list(items), new_pos)
+            if done:
+                return
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class FileReader(SourceReader):
+    """Files sorted by name; position ``{"file": name, "row": lines done}`` (``row = -1``: whole file)."""
+
+    def __init__(self, ctx: Context, spec: FileSource) -> None:
+        self.ctx, self.spec = ctx, spec
+        folder = Path(spec.folder)
+        folder = folder if folder.is_absolute() else ctx.home / folder
+        if not folder.is_dir():
+            raise ConfigError(f"source folder {str(folder)!r} does not exist")
+        self.files = ctx.inputs(folder, spec.patterns)
+
+    def _kw(self) -> dict[str, Any]:
+        s = self.spec
+        return {
+            "encoding": s.encoding,
+            "delimiter": s.delimiter,
+            "sheet": s.sheet,
+            "header_rows": s.header_rows,
+        }
+
+    def _keep_rejected(self, path: Path, reason: str) -> None:
+        """A copy of the bad file and a ``.why.txt`` beside it in the run's ``rejected/`` folder."""
+        import shutil
+
+        shutil.copy2(path, self.ctx.artifact(f"rejected/{path.name}"))
+        self.ctx.artifact(f"rejected/{path.name}.why.txt").write_text(_why(path, reason), encoding="utf-8")
+
+    def columns(self) -> list[str]:
+        from bots.systems.tabular import TabularFileError, headers_of
+
+        seen: list[str] = []
+        for path in self.files:
+            try:
+                names = headers_of(path, **self._kw())
+            except (TabularFileError, UnicodeDecodeError, StopIteration):
+                continue  # reported when the file is read
+            for name in names:
+                if name not in seen:
+                    seen.append(name)
+        return seen
+
+    def batches(self, position: Any, size: int) -> Iterator[Batch]:
+        from bots.systems.tabular import RowError, TabularFileError, read_rows
+
+        pos = dict(position or {})
+        done_file, done_rows = pos.get("file"), pos.get("row", -1)
+        for path in self.files:
+            if done_file is not None and (path.name < done_file or (path.name == done_file and done_rows == -1)):
+                continue
+            skip = done_rows if path.name == done_file else 0
+            rows: list[dict[str, Any]] = []
+            bad: list[tuple[str, str, str]] = []
+            count = 0
+            try:
+                for line, row in read_rows(path, **self._kw()):
+                    count += 1
+                    if count <= skip:
+                        continue
+                    ref = f"{path.name}:{line}"
+                    if isinstance(row, RowError):
+                        bad.append((ref, row.reason, row.raw))
+                    else:
+                        row[REF] = ref
+                        rows.append(row)
+                    if len(rows) + len(bad) >= size:
+                        yield Batch(rows, {"file": path.name, "row": count}, bad)
+                        rows, bad = [], []
+            except TabularFileError as exc:
+                bad.append((path.name, f"file not readable, skipped from here on: {exc}", ""))
+                self._keep_rejected(path, str(exc))
+            yield Batch(rows, {"file": path.name, "row": -1}, bad)
+
+
+def _why(path: Path, reason: str) -> str:
+    return f"{path.name} was not (fully) migrated.\n\nReason: {reason}\n\nThe original stays where it was.\n"
+
+
+def open_source(ctx: Context, spec: Any, key_columns: Sequence[str]) -> SourceReader:
+    if isinstance(spec, SqlSource):
+        return SqlReader(ctx, spec, key_columns)
+    if isinstance(spec, RestSource):
+        return RestReader(ctx, spec)
+    if isinstance(spec, FileSource):
+        return FileReader(ctx, spec)
+    raise ConfigError(f"unknown source kind {getattr(spec, 'kind', spec)!r}")

@@ -1,0 +1,453 @@
+"""Where records go. The SQL target is here; REST and browser-form targets in their own modules.
+
+A target writes one batch and answers with an :class:`Outcome`: how many rows were inserted,
+updated or left alone because nothing changed, which rows it refused (with the target's own
+message), and the proof — counts and checksums of what was meant and of what the target holds.
+
+SQL writes are transactional: the batch, its proof and the migration's position (a row in
+``backroom_migrate_state`` *in the target database*) commit together, so a kill -9 at any moment
+leaves either the whole batch with its position, or neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bots.errors import ApplicationError, ConfigError, TransientError
+from bots.migrate.proof import canonical, checksum, encode_position, key_of
+
+if TYPE_CHECKING:
+    from bots.context import Context
+    from bots.migrate.config import SqlTarget
+
+__all__ = ["Outcome", "ProofError", "SqlWriter", "TargetWriter"]
+
+STATE_TABLE = "backroom_migrate_state"
+
+
+class ProofError(ApplicationError):
+    """What the target holds after a batch differs from what was written. Names the keys."""
+
+    def __init__(self, message: str, keys: list[tuple[str, ...]]) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
+@dataclass
+class Outcome:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: list[tuple[dict[str, Any], str, str]] = field(default_factory=list)  # (row, field, reason)
+    diffs: list[tuple[tuple[str, ...], str, Any, Any]] = field(default_factory=list)  # dry-run: key, field, old, new
+    proof: dict[str, Any] | None = None
+
+
+class TargetWriter:
+    """Interface of a target."""
+
+    transactional_state = False  # True: the position is committed with the batch in the target
+
+    def check_schema(self, fields: Sequence[str]) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def read_state(self) -> Any:
+        return None
+
+    def write(self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool) -> Outcome:  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+def _is_integrity(exc: BaseException) -> bool:
+    import sqlalchemy as sa
+
+    return isinstance(exc, (sa.exc.IntegrityError, sa.exc.DataError))
+
+
+class SqlWriter(TargetWriter):
+    """Upsert/append/mirror into a table; PostgreSQL fast path, ``executemany`` elsewhere."""
+
+    transactional_state = True
+
+    def __init__(self, ctx: Context, spec: SqlTarget, migration: str, key: Sequence[str], mode: str, proof: bool):
+        import sqlalchemy as sa
+
+        from bots.systems.sql import make_engine
+
+        self.engine = make_engine(ctx.system(spec.system), ctx.secret)
+        self.spec, self.migration, self.key, self.mode, self.proof = spec, migration, list(key), mode, proof
+        schema, _, name = spec.table.rpartition(".")
+        try:
+            self.table = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=self.engine)
+        except sa.exc.NoSuchTableError:
+            raise ConfigError(f"target table {spec.table!r} does not exist on system {spec.system!r}") from None
+        except sa.exc.OperationalError as exc:
+            raise TransientError(f"target system {spec.system!r} unreachable: {exc.orig}") from None
+        self.state = sa.Table(
+            STATE_TABLE,
+            sa.MetaData(),
+            sa.Column("migration", sa.String(200), primary_key=True),
+            sa.Column("position", sa.Text),
+            sa.Column("batches", sa.Integer, nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+            schema=schema or None,
+        )
+        self.fast = spec.fast_path and self.engine.dialect.name == "postgresql"
+        self.columns: list[str] = []
+        self._staging = "_backroom_stg_" + hashlib.sha1(spec.table.encode()).hexdigest()[:10]
+
+    # -- checks ------------------------------------------------------------------------------
+    def check_schema(self, fields: Sequence[str]) -> None:
+        have = {c.name for c in self.table.columns}
+        missing = [f for f in fields if f not in have]
+        if missing:
+            raise ConfigError(
+                f"target table {self.spec.table!r} has no column(s) {missing} (mapping refers to them); "
+                f"it has {sorted(have)}"
+            )
+        self.columns = list(fields)
+        if self.mode in ("upsert", "mirror") and not self._key_is_unique():
+            raise ConfigError(
+                f"target table {self.spec.table!r} has no primary key or unique constraint on {self.key}; "
+                "upsert needs one"
+            )
+
+    def _key_is_unique(self) -> bool:
+        import sqlalchemy as sa
+
+        want = set(self.key)
+        if {c.name for c in self.table.primary_key.columns} == want:
+            return True
+        insp = sa.inspect(self.engine)
+        schema = self.table.schema
+        for uc in insp.get_unique_constraints(self.table.name, schema=schema):
+            if set(uc["column_names"]) == want:
+                return True
+        return any(
+            ix.get("unique") and set(ix["column_names"]) == want
+            for ix in insp.get_indexes(self.table.name, schema=schema)
+        )
+
+    # -- state ---------------------------------------------------------------------------------
+    def read_state(self) -> Any:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table(STATE_TABLE, schema=self.state.schema):
+                return None
+            row = conn.execute(sa.select(self.state.c.position).where(self.state.c.migration == self.migration)).first()
+        return None if row is None or row[0] is None else json.loads(row[0])
+
+    def reset_state(self) -> None:
+        import sqlalchemy as sa
+
+        with self.engine.begin() as conn:
+            if sa.inspect(conn).has_table(STATE_TABLE, schema=self.state.schema):
+                conn.execute(sa.delete(self.state).where(self.state.c.migration == self.migration))
+
+    def _save_state(self, conn: Any, position: Any) -> None:
+        import sqlalchemy as sa
+
+        self.state.create(conn, checkfirst=True)
+        text = json.dumps(encode_position(position))
+        now = dt.datetime.now(dt.UTC)
+        done = conn.execute(
+            sa.update(self.state)
+            .where(self.state.c.migration == self.migration)
+            .values(position=text, batches=self.state.c.batches + 1, updated_at=now)
+        )
+        if done.rowcount == 0:
+            conn.execute(
+                sa.insert(self.state).values(migration=self.migration, position=text, batches=1, updated_at=now)
+            )
+
+    # -- reading -------------------------------------------------------------------------------
+    def _key_clause(self, keys: list[tuple[Any, ...]]) -> Any:
+        import sqlalchemy as sa
+
+        if len(self.key) == 1:
+            return self.table.c[self.key[0]].in_([k[0] for k in keys])
+        return sa.tuple_(*[self.table.c[k] for k in self.key]).in_(keys)
+
+    def _existing(self, conn: Any, rows: list[dict[str, Any]]) -> dict[tuple[str, ...], dict[str, Any]]:
+        import sqlalchemy as sa
+
+        if not rows:
+            return {}
+        keys = [tuple(r[k] for k in self.key) for r in rows]
+        cols = [self.table.c[c] for c in self.columns]
+        out = {}
+        for i in range(0, len(keys), 5000):  # under every driver's bound-parameter limit
+            found = conn.execute(sa.select(*cols).where(self._key_clause(keys[i : i + 5000]))).all()
+            for rec in found:
+                d = dict(zip(self.columns, rec, strict=True))
+                out[key_of(d, self.key)] = d
+        return out
+
+    def all_keys(self) -> list[tuple[Any, ...]]:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.select(*[self.table.c[k] for k in self.key]))]
+
+    def count(self) -> int:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar_one())
+
+    # -- writing -------------------------------------------------------------------------------
+    def _classify(self, rows: list[dict[str, Any]], existing: dict[tuple[str, ...], dict[str, Any]], out: Outcome):
+        inserts, updates = [], []
+        for row in rows:
+            old = existing.get(key_of(row, self.key))
+            if old is None:
+                inserts.append(row)
+                continue
+            changed = [c for c in self.columns if canonical(old.get(c)) != canonical(row.get(c))]
+            if changed:
+                updates.append(row)
+                for c in changed:
+                    out.diffs.append((key_of(row, self.key), c, old.get(c), row.get(c)))
+            else:
+                out.unchanged += 1
+        return inserts, updates
+
+    def write(self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool) -> Outcome:
+        import sqlalchemy as sa
+
+        out = Outcome()
+        if dry_run:
+            with self.engine.connect() as conn:
+                existing = {} if self.mode == "append" else self._existing(conn, rows)
+            inserts, updates = self._classify(rows, existing, out)
+            out.inserted, out.updated = len(inserts), len(updates)
+            return out
+        try:
+            with self.engine.begin() as conn:
+                if rows:
+                    fell_back = False
+                    try:
+                        with conn.begin_nested():
+                            self._write_all(conn, rows, out)
+                    except Exception as exc:
+                        if not _is_integrity(exc):
+                            raise
+                        out, fell_back = Outcome(), True
+                        self._write_one_by_one(conn, rows, out)
+                    if self.proof and self.mode != "append" and self.fast and not fell_back:
+                        out.proof = self._prove_in_database(conn, len(rows))
+                    elif self.proof and self.mode != "append":
+                        written = [r for r in rows if not any(r is rej[0] for rej in out.rejected)]
+                        out.proof = self._prove(conn, written)
+                self._save_state(conn, position)
+        except ProofError:
+            raise
+        except sa.exc.OperationalError as exc:
+            raise TransientError(f"target {self.spec.system!r} failed mid-batch (not committed): {exc.orig}") from None
+        except sa.exc.InterfaceError as exc:
+            raise TransientError(f"target {self.spec.system!r} connection lost mid-batch: {exc.orig}") from None
+        return out
+
+    def _write_all(self, conn: Any, rows: list[dict[str, Any]], out: Outcome) -> None:
+        if self.fast:
+            self._pg_fast(conn, rows, out)
+            return
+        if self.mode == "append":
+            conn.execute(self.table.insert(), rows)
+            out.inserted = len(rows)
+            return
+        inserts, updates = self._classify(rows, self._existing(conn, rows), out)
+        out.diffs.clear()
+        if inserts:
+            conn.execute(self.table.insert(), inserts)
+        if updates:
+            self._update_many(conn, updates)
+        out.inserted, out.updated = len(inserts), len(updates)
+
+    def _update_many(self, conn: Any, rows: list[dict[str, Any]]) -> None:
+        import sqlalchemy as sa
+
+        where = [self.table.c[k] == sa.bindparam(f"_k_{k}") for k in self.key]
+        stmt = (
+            sa.update(self.table)
+            .where(*where)
+            .values({c: sa.bindparam(f"_v_{c}") for c in self.columns if c not in self.key})
+        )
+        params = [
+            {
+                **{f"_k_{k}": r[k] for k in self.key},
+                **{f"_v_{c}": r[c] for c in self.columns if c not in self.key},
+            }
+            for r in rows
+        ]
+        conn.execute(stmt, params)
+
+    def _pg_fast(self, conn: Any, rows: list[dict[str, Any]], out: Outcome) -> None:
+        """COPY into a session-local staging table, then one INSERT ... ON CONFLICT that skips equal rows."""
+        import sqlalchemy as sa
+
+        from bots.systems.sql import copy_rows, quote
+
+        cols = self.columns
+        qcols = ", ".join(quote(conn, c) for c in cols)
+        target = quote(conn, self.spec.table)
+        values = operator.itemgetter(*cols) if len(cols) > 1 else (lambda r: (r[cols[0]],))
+        if self.mode == "append":
+            copy_rows(conn, self.spec.table, cols, map(values, rows))
+            out.inserted = len(rows)
+            return
+        stg = self._staging
+        wide = ", ".join(f"{quote(conn, c)} {self._wide_type(conn, c)}" for c in cols)
+        conn.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {stg} ({wide})"))
+        conn.execute(sa.text(f"TRUNCATE {stg}"))
+        copy_rows(conn, stg, cols, map(values, rows))
+        keys = ", ".join(quote(conn, k) for k in self.key)
+        rest = [c for c in cols if c not in self.key]
+        if rest:
+            sets = ", ".join(f"{quote(conn, c)} = EXCLUDED.{quote(conn, c)}" for c in rest)
+            mine = ", ".join(f"t.{quote(conn, c)}" for c in rest)
+            theirs = ", ".join(f"EXCLUDED.{quote(conn, c)}" for c in rest)
+            action = f"DO UPDATE SET {sets} WHERE ROW({mine}) IS DISTINCT FROM ROW({theirs})"
+        else:
+            action = "DO NOTHING"
+        sql = (
+            f"WITH w AS (INSERT INTO {target} AS t ({qcols}) SELECT {qcols} FROM {stg} "
+            f"ON CONFLICT ({keys}) {action} RETURNING (xmax = 0) AS ins) "
+            "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM w"
+        )
+        ins, upd = conn.execute(sa.text(sql)).one()
+        out.inserted, out.updated = int(ins), int(upd)
+        out.unchanged = len(rows) - out.inserted - out.updated
+
+    def _wide_type(self, conn: Any, column: str) -> str:
+        """Staging keeps what was sent unrounded and untruncated, so proof can see what the target changed."""
+        import sqlalchemy as sa
+
+        kind = self.table.c[column].type
+        if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float):
+            return "numeric"
+        if isinstance(kind, sa.String):
+            return "text"
+        return kind.compile(dialect=conn.dialect)
+
+    def _prove_in_database(self, conn: Any, sent: int) -> dict[str, Any]:
+        """Staging (what was sent) against the table (what it holds), compared inside PostgreSQL.
+
+        Values are compared unrounded (a ``numeric(12,2)`` that turned 12.345 into 12.35 differs);
+        the checksums are md5 over the rows in the target's types, ordered by key.
+        """
+        import sqlalchemy as sa
+
+        from bots.systems.sql import quote
+
+        q = lambda c: quote(conn, c)  # noqa: E731
+        target, stg = quote(conn, self.spec.table), self._staging
+        on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in self.key)
+        first = q(self.key[0])
+        order = ", ".join(f"s.{q(k)}" for k in self.key)
+        t_row = ", ".join(f"t.{q(c)}" for c in self.columns)
+        s_row = ", ".join(f"s.{q(c)}" for c in self.columns)
+        s_cast = ", ".join(f"s.{q(c)}::{self.table.c[c].type.compile(dialect=conn.dialect)}" for c in self.columns)
+        differs = f"t.{first} IS NULL OR ROW({t_row}) IS DISTINCT FROM ROW({s_row})"
+        n, found, bad, mine, theirs = conn.execute(
+            sa.text(
+                f"SELECT count(*), count(t.{first}), count(*) FILTER (WHERE {differs}), "
+                f"md5(string_agg(ROW({s_cast})::text, ',' ORDER BY {order})), "
+                f"md5(string_agg(ROW({t_row})::text, ',' ORDER BY {order})) "
+                f"FROM {stg} s LEFT JOIN {target} t ON {on}"
+            )
+        ).one()
+        proof = {
+            "source_count": int(n),
+            "target_count": int(found),
+            "source_checksum": (mine or "")[:16],
+            "target_checksum": (theirs or "")[:16],
+            "differing": int(bad),
+        }
+        if bad or n != sent or found != n:
+            keys = conn.execute(
+                sa.text(
+                    f"SELECT {', '.join(f's.{q(k)}' for k in self.key)} FROM {stg} s LEFT JOIN {target} t ON {on} "
+                    f"WHERE {differs} ORDER BY {order} LIMIT 20"
+                )
+            ).all()
+            listed = [tuple(canonical(v) for v in k) for k in keys]
+            raise ProofError(
+                f"proof failed on {self.spec.table}: {n} rows sent, {found} found, {bad} differ "
+                f"(checksum {proof['source_checksum']} != {proof['target_checksum']}); keys that differ: {listed}",
+                listed,
+            )
+        return proof
+
+    def _write_one_by_one(self, conn: Any, rows: list[dict[str, Any]], out: Outcome) -> None:
+        """After a batch-level constraint failure: each row in its own savepoint, violators rejected."""
+        for row in rows:
+            single = Outcome()
+            try:
+                with conn.begin_nested():
+                    if self.mode == "append":
+                        conn.execute(self.table.insert(), [row])
+                        single.inserted = 1
+                    else:
+                        inserts, updates = self._classify([row], self._existing(conn, [row]), single)
+                        if inserts:
+                            conn.execute(self.table.insert(), inserts)
+                        if updates:
+                            self._update_many(conn, updates)
+                        single.inserted, single.updated = len(inserts), len(updates)
+            except Exception as exc:
+                if not _is_integrity(exc):
+                    raise
+                msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                out.rejected.append((row, ",".join(self.key), f"target refused the row: {msg}"))
+                continue
+            out.inserted += single.inserted
+            out.updated += single.updated
+            out.unchanged += single.unchanged
+
+    def _prove(self, conn: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        held = self._existing(conn, rows)
+        mine = checksum(rows, self.columns, self.key)
+        theirs = checksum(held.values(), self.columns, self.key)
+        proof = {
+            "source_count": len(rows),
+            "target_count": len(held),
+            "source_checksum": mine,
+            "target_checksum": theirs,
+        }
+        if mine != theirs or len(held) != len(rows):
+            bad = []
+            for row in rows:
+                k = key_of(row, self.key)
+                got = held.get(k)
+                if got is None or any(canonical(got.get(c)) != canonical(row.get(c)) for c in self.columns):
+                    bad.append(k)
+            raise ProofError(
+                f"proof failed on {self.spec.table}: {len(rows)} rows written, {len(held)} read back, "
+                f"checksum {mine} != {theirs}; keys that differ: {bad[:20]}",
+                bad,
+            )
+        return proof
+
+    def delete_keys(self, keys: list[tuple[Any, ...]], batch: int = 5000) -> int:
+        import sqlalchemy as sa
+
+        n = 0
+        with self.engine.begin() as conn:
+            for i in range(0, len(keys), batch):
+                n += conn.execute(sa.delete(self.table).where(self._key_clause(keys[i : i + batch]))).rowcount
+        return n
+
+    def close(self) -> None:
+        self.engine.dispose()
