@@ -108,6 +108,7 @@ class RTHelpdesk:
                 params={
                     "query": query,
                     "fields": _SEARCH_FIELDS,
+                    "fields[Queue]": "Name",
                     "page": page,
                     "per_page": self.per_page,
                     "orderby": "id",
@@ -115,7 +116,8 @@ class RTHelpdesk:
             )
             data = response.json()
             out.extend(self._record(item) for item in data.get("items", []))
-            if page >= int(data.get("pages", 1)) or not data.get("items"):
+            more = bool(data.get("next_page")) or page < int(data.get("pages") or page)
+            if not more or not data.get("items"):
                 return out
             page += 1
 
@@ -156,7 +158,7 @@ class RTHelpdesk:
                         new=item.get("NewValue") or "",
                     )
                 )
-            if page >= int(data.get("pages", 1)):
+            if not data.get("next_page") and page >= int(data.get("pages") or page):
                 break
             page += 1
         if with_content:

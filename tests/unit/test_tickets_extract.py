@@ -146,3 +146,61 @@ def test_labelled_set_accuracy(ex: Extractor) -> None:
         assert tp + fn > 10, f"label set has too few {f}"
         assert tp / (tp + fp) >= 0.85, (f, tp, fp, fn)
         assert tp / (tp + fn) >= 0.85, (f, tp, fp, fn)
+
+
+HANDWRITTEN = [
+    (
+        "坐席记录：客户姓名：欧阳娜娜，电话136 0000 1111，反映宽带月租被多扣了两百元，要求下午四点前回电。",
+        {
+            "name": "欧阳娜娜",
+            "mobile": "13600001111",
+            "amount": Decimal("200.00"),
+            "callback_time": dt.datetime(2026, 11, 24, 16, 0, tzinfo=SH),
+        },
+    ),
+    ("您好，我的手机是13812340000，你们上个月多收我58.5块钱", {"mobile": "13812340000", "amount": Decimal("58.50")}),
+    (
+        "【在线客服】用户：我要投诉！快递三天了还没到，订单DD202611240001，再不处理我去12315",
+        {"name": None, "order_no": "DD202611240001", "category": "delivery", "urgency": ["regulator"]},
+    ),
+    (
+        "Hi, this is Mary Johnson (account number 6222001234567890). You charged me ¥1,299.00 twice on my "
+        "credit card. Call me back at +86 139 8888 7777.",
+        {
+            "name": "Mary Johnson",
+            "account_no": "6222001234567890",
+            "amount": Decimal("1299.00"),
+            "mobile": "13988887777",
+            "category": "billing",
+        },
+    ),
+    (
+        "客户来电，联系人：李先生 18600001234，座机0755-88889999，身份证440305199001011234，反映营业厅工作人员态度恶劣",
+        {
+            "name": "李先生",
+            "mobile": "18600001234",
+            "landline": "0755-88889999",
+            "id_card": None,
+            "category": "service",
+        },
+    ),
+    (
+        "用户张三丰投诉：退订流量包后退款一直没到，金额壹佰贰拾元整，已经是第二次投诉了。明天上午十点联系他。",
+        {
+            "name": "张三丰",
+            "amount": Decimal("120.00"),
+            "product": "流量包",
+            "category": "refund",
+            "urgency": ["repeat"],
+            "callback_time": dt.datetime(2026, 11, 25, 10, 0, tzinfo=SH),
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HANDWRITTEN)
+def test_handwritten_tickets(ex: Extractor, text: str, expected: dict[str, object]) -> None:
+    """Phrasings the generator does not produce, written the way agents and chats really read."""
+    result = ex.extract(text, reference=REF)
+    for field_name, value in expected.items():
+        assert result.value(field_name) == value, field_name

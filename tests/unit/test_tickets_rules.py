@@ -108,3 +108,18 @@ def test_holiday_fallback_for_years_the_official_calendar_lacks() -> None:
     assert public_holiday(dt.date(2026, 10, 1))  # from chinese_calendar
     assert public_holiday(dt.date(2030, 10, 1))  # statutory date from the holidays package
     assert public_holiday(dt.date(2026, 11, 24)) is None
+
+
+def test_production_example_config_validates() -> None:
+    import tomllib
+    from pathlib import Path
+
+    from bots.systems.base import SystemSettings
+
+    path = Path(__file__).resolve().parents[2] / "config" / "examples" / "tickets.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    config = TicketsConfig.model_validate(data["bots"]["tickets"]["config"])
+    assert config.autoclose.quiet_start == dt.time(9) and config.autoclose.max_amount == 500
+    for table in data["systems"].values():
+        settings = SystemSettings.model_validate(table)
+        assert settings.token is None or settings.token.startswith("env:")

@@ -1,0 +1,332 @@
+"""Browser backend of :class:`HelpdeskAdapter`, for helpdesks that have no API.
+
+It logs in, searches, opens a ticket, fills fields, comments and changes status through the web
+pages, driven by Playwright (async API) on Debian's Chromium. Where each control is comes from a
+small table of CSS selectors per screen (``[systems.NAME.options.selectors]``); the defaults fit the
+sandbox helpdesk, and a comma in a selector accepts either layout (``#save-fields, #btn-update``).
+A lost session sends the bot back to the login form once; a step that still fails leaves a
+screenshot and the page's HTML in the run's artifacts, named after the step.
+
+Searching understands the simple TicketSQL the tickets bot writes (``Status = 'x' AND ... id = N``):
+the status goes into the page's search box, the rest is checked on each opened ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bots.errors import ConfigError, TransientError
+from bots.systems.base import SystemSettings
+from bots.systems.helpdesk_base import (
+    HelpdeskError,
+    HistoryEntry,
+    TicketChanged,
+    TicketNotFound,
+    TicketRecord,
+    parse_time,
+)
+
+__all__ = ["DEFAULT_SELECTORS", "BrowserHelpdesk"]
+
+DEFAULT_SELECTORS: dict[str, str] = {
+    # login screen
+    "login_user": "#user",
+    "login_password": "#password",
+    "login_submit": "#login",
+    "login_error": "#error",
+    # list / search screen
+    "search_box": "#search-box",
+    "search_submit": "#search-btn",
+    "result_link": "a.ticket-link",
+    "next_page": "#next-page",
+    # ticket screen
+    "status": "#status",
+    "queue": "#queue-name",
+    "priority": "#priority",
+    "created": "#created",
+    "resolved": "#resolved",
+    "last_updated": "#last-updated",
+    "requestor": "#requestor",
+    "title": "h1",
+    "version": "#fields-form input[name=version]",
+    "field_input": "#cf-{name}",
+    "queue_select": "#queue",
+    "priority_input": "#priority-input",
+    "save_fields": "#save-fields, #btn-update",
+    "comment_box": "#comment-box",
+    "comment_submit": "#add-comment",
+    "status_button": "#set-{status}",
+    "message": "#message",
+    "history_item": "#history li.tx",
+}
+_CONFLICT = "已被他人修改"
+
+
+class _SessionLost(HelpdeskError):
+    """The site answered a form with its login page: the session expired in between."""
+
+
+class BrowserHelpdesk:
+    """One browser, one page, one step at a time (a lock serializes the bot's concurrent tasks)."""
+
+    def __init__(
+        self,
+        settings: SystemSettings,
+        secret: Callable[[str], str],
+        *,
+        evidence: Path | None = None,
+        headless: bool = True,
+    ) -> None:
+        if not settings.url:
+            raise ConfigError("a browser helpdesk needs url = the address of its login page's site")
+        if not settings.username or not settings.password:
+            raise ConfigError("a browser helpdesk needs username and password (a secret reference)")
+        self.settings = settings
+        self.base = settings.url.rstrip("/")
+        self._secret = secret
+        self.selectors = {**DEFAULT_SELECTORS, **settings.options.get("selectors", {})}
+        self.evidence = evidence
+        self.headless = headless
+        self._lock = asyncio.Lock()
+        self._pw: Any = None
+        self._browser: Any = None
+        self.page: Any = None
+        self.logins = 0
+
+    # -- plumbing -------------------------------------------------------------------------
+    def sel(self, key: str, **fmt: str) -> str:
+        return self.selectors[key].format(**fmt)
+
+    async def _start(self) -> None:
+        if self.page is not None:
+            return
+        from playwright.async_api import async_playwright
+
+        from bots.systems.browser import CHROMIUM_ARGS, chromium_executable
+
+        self._pw = await async_playwright().start()
+        self._browser = await self._pw.chromium.launch(
+            headless=self.headless, executable_path=chromium_executable(), args=CHROMIUM_ARGS
+        )
+        context = await self._browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+        self.page = await context.new_page()
+        self.page.set_default_timeout(self.settings.timeout * 1000)
+
+    async def aclose(self) -> None:
+        if self._browser is not None:
+            await self._browser.close()
+        if self._pw is not None:
+            await self._pw.stop()
+        self._browser = self._pw = self.page = None
+
+    async def _login(self) -> None:
+        page = self.page
+        if "/login" not in page.url:
+            await page.goto(f"{self.base}/login")
+        await page.fill(self.sel("login_user"), self.settings.username or "")
+        await page.fill(self.sel("login_password"), self._secret(self.settings.password or ""))
+        await page.click(self.sel("login_submit"))
+        await page.wait_for_load_state()
+        if await page.locator(self.sel("login_error")).count():
+            raise HelpdeskError("the helpdesk refused the bot's login (check username and password reference)")
+        self.logins += 1
+
+    async def _open(self, path: str) -> None:
+        """Go to ``path``, logging in (again) when the site sends us to its login form."""
+        await self._start()
+        response = await self.page.goto(f"{self.base}{path}")
+        if "/login" in self.page.url:
+            await self._login()
+            if "/login" in self.page.url or not self.page.url.endswith(path.split("?")[0]):
+                response = await self.page.goto(f"{self.base}{path}")
+            if "/login" in self.page.url:
+                raise _SessionLost(f"session expired again while opening {path}")
+        if response is not None and response.status == 404:
+            raise TicketNotFound(f"helpdesk page {path} does not exist")
+        if response is not None and response.status in (429, 500, 502, 503, 504):
+            raise TransientError(f"helpdesk page {path} answered {response.status}")
+
+    async def _step(self, name: str, action: Callable[[], Any]) -> Any:
+        """Run one step; a session lost on submit means log in and redo it once (the site refused
+        the stale form, so nothing was applied). On failure keep a screenshot + HTML, re-raise."""
+        async with self._lock:
+            try:
+                for attempt in range(3):
+                    try:
+                        return await action()
+                    except _SessionLost:
+                        if attempt == 2:
+                            raise
+                        await self._login()
+            except Exception:
+                await self._evidence(name)
+                raise
+
+    async def _evidence(self, name: str) -> None:
+        if self.evidence is None or self.page is None:
+            return
+        self.evidence.mkdir(parents=True, exist_ok=True)
+        stem = re.sub(r"[^\w.-]", "_", f"helpdesk-{name}-{dt.datetime.now():%H%M%S%f}")
+        try:
+            await self.page.screenshot(path=str(self.evidence / f"{stem}.png"), full_page=True)
+            (self.evidence / f"{stem}.html").write_text(await self.page.content(), encoding="utf-8")
+        except Exception:  # evidence is best effort; the step's own error matters more
+            pass
+
+    # -- reading --------------------------------------------------------------------------
+    async def _text(self, name: str) -> str:
+        locator = self.page.locator(self.sel(name))
+        return (await locator.first.inner_text()).strip() if await locator.count() else ""
+
+    async def _read(self, ticket_id: int) -> TicketRecord:
+        await self._open(f"/ticket/{ticket_id}")
+        page = self.page
+        fields: dict[str, str] = {}
+        for element in await page.locator("input[id^='cf-']").all():
+            name = (await element.get_attribute("id") or "")[3:]
+            fields[name] = await element.input_value()
+        title = await self._text("title")
+        subject = re.sub(r"^工单\s*#\d+\s*", "", title)
+        version = await page.locator(self.sel("version")).first.get_attribute("value")
+        priority = await self._text("priority")
+        return TicketRecord(
+            id=ticket_id,
+            subject=subject,
+            status=await self._text("status"),
+            queue=await self._text("queue"),
+            priority=int(priority) if priority.lstrip("-").isdigit() else 0,
+            created=parse_time(await self._text("created")),
+            resolved=parse_time(await self._text("resolved")),
+            last_updated=parse_time(await self._text("last_updated")),
+            requestor=await self._text("requestor"),
+            fields={k: v for k, v in fields.items() if v},
+            etag=version,
+        )
+
+    async def get(self, ticket_id: int) -> TicketRecord:
+        return await self._step(f"open-{ticket_id}", lambda: self._read(ticket_id))
+
+    async def search(self, query: str) -> list[TicketRecord]:
+        status = re.search(r"Status\s*=\s*'([^']+)'", query, re.IGNORECASE)
+        only = re.search(r"\bid\s*=\s*(\d+)", query)
+        queue = re.search(r"Queue\s*=\s*'([^']+)'", query, re.IGNORECASE)
+
+        async def ids() -> list[int]:
+            if only:
+                return [int(only.group(1))]
+            await self._open("/")
+            await self.page.fill(self.sel("search_box"), status.group(1) if status else "")
+            await self.page.click(self.sel("search_submit"))
+            await self.page.wait_for_load_state()
+            found: list[int] = []
+            while True:
+                if "/login" in self.page.url:
+                    raise _SessionLost("session expired while listing search results")
+                for link in await self.page.locator(self.sel("result_link")).all():
+                    href = await link.get_attribute("href") or ""
+                    if m := re.search(r"(\d+)$", href):
+                        found.append(int(m.group(1)))
+                nxt = self.page.locator(self.sel("next_page"))
+                if not await nxt.count():
+                    return found
+                await nxt.first.click()
+                await self.page.wait_for_load_state()
+
+        wanted = await self._step("search", ids)
+        out = []
+        for tid in wanted:
+            record = await self.get(tid)
+            if status and record.status != status.group(1):
+                continue
+            if queue and record.queue != queue.group(1):
+                continue
+            out.append(record)
+        return out
+
+    async def history(self, ticket_id: int, *, with_content: bool = True) -> list[HistoryEntry]:
+        async def read() -> list[HistoryEntry]:
+            await self._open(f"/ticket/{ticket_id}")
+            entries = []
+            for item in await self.page.locator(self.sel("history_item")).all():
+                attr = item.get_attribute
+                pre = item.locator("pre")
+                entries.append(
+                    HistoryEntry(
+                        id=int(await attr("data-id") or 0),
+                        type=await attr("data-type") or "",
+                        created=parse_time(await attr("data-created")),
+                        creator=await attr("data-creator") or "",
+                        field=await attr("data-field") or "",
+                        old=await attr("data-old") or "",
+                        new=await attr("data-new") or "",
+                        content=(await pre.first.inner_text()) if with_content and await pre.count() else "",
+                    )
+                )
+            return entries
+
+        return await self._step(f"history-{ticket_id}", read)
+
+    async def text(self, ticket_id: int) -> str:
+        history = await self.history(ticket_id)
+        return "\n".join(e.content for e in history if e.type in ("Create", "Correspond") and e.content)
+
+    # -- writing --------------------------------------------------------------------------
+    async def _check_version(self, ticket_id: int, if_match: str | None) -> None:
+        if if_match is None:
+            return
+        current = await self.page.locator(self.sel("version")).first.get_attribute("value")
+        if current != if_match:
+            raise TicketChanged(f"ticket {ticket_id} changed since it was read (version {if_match} -> {current})")
+
+    async def _after_submit(self, ticket_id: int) -> None:
+        await self.page.wait_for_load_state()
+        if "/login" in self.page.url:
+            raise _SessionLost(f"session expired while saving ticket {ticket_id}")
+        message = await self._text("message")
+        if _CONFLICT in message:
+            raise TicketChanged(f"ticket {ticket_id} was changed by someone else while the bot saved it")
+
+    async def update(self, ticket_id: int, changes: dict[str, Any], *, if_match: str | None = None) -> str | None:
+        progress = {"saved": False}  # a redo after a lost session must not re-check our own change
+
+        async def apply() -> str | None:
+            await self._open(f"/ticket/{ticket_id}")
+            if progress["saved"]:
+                await self.page.click(self.sel("status_button", status=str(changes["Status"])))
+                await self._after_submit(ticket_id)
+                return await self.page.locator(self.sel("version")).first.get_attribute("value")
+            await self._check_version(ticket_id, if_match)
+            needs_save = False
+            for name, value in (changes.get("CustomFields") or {}).items():
+                await self.page.fill(self.sel("field_input", name=name), "" if value is None else str(value))
+                needs_save = True
+            if "Queue" in changes:
+                await self.page.select_option(self.sel("queue_select"), str(changes["Queue"]))
+                needs_save = True
+            if "Priority" in changes:
+                await self.page.fill(self.sel("priority_input"), str(changes["Priority"]))
+                needs_save = True
+            if needs_save:
+                await self.page.click(self.sel("save_fields"))
+                await self._after_submit(ticket_id)
+                progress["saved"] = "Status" in changes
+            if "Status" in changes:
+                await self.page.click(self.sel("status_button", status=str(changes["Status"])))
+                await self._after_submit(ticket_id)
+            return await self.page.locator(self.sel("version")).first.get_attribute("value")
+
+        return await self._step(f"update-{ticket_id}", apply)
+
+    async def comment(self, ticket_id: int, text: str) -> None:
+        async def apply() -> None:
+            await self._open(f"/ticket/{ticket_id}")
+            await self.page.fill(self.sel("comment_box"), text)
+            await self.page.click(self.sel("comment_submit"))
+            await self._after_submit(ticket_id)
+
+        await self._step(f"comment-{ticket_id}", apply)

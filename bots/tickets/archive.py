@@ -1,0 +1,99 @@
+"""Writing a closed ticket's full record as JSON plus a readable HTML page, verified.
+
+Files go to ``<root>/<year>/<month>/ticket-<id>.json`` and ``.html``. Each is written to a temporary
+name, flushed and fsynced, renamed into place, then read back and hashed: only a file whose bytes
+on disk hash to what was meant to be written counts as archived. The root folder itself must
+exist (it is usually a mounted share; creating it silently would hide a missing mount).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ArchiveError", "ArchivedFiles", "write_archive"]
+
+
+class ArchiveError(Exception):
+    """The archive could not be written or verified; the ticket must not be marked archived."""
+
+
+@dataclass
+class ArchivedFiles:
+    json_path: Path
+    html_path: Path
+    sha256: str
+    html_sha256: str
+    size: int
+
+
+_HTML = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>工单 #{{ t.id }} 归档</title>
+<style>body{font-family:'Noto Sans CJK SC',sans-serif;margin:2em}table{border-collapse:collapse}
+td,th{border:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top}pre{white-space:pre-wrap}</style>
+</head><body>
+<h1>工单 #{{ t.id }}：{{ t.subject }}</h1>
+<p>状态 {{ t.status }} · 队列 {{ t.queue }} · 创建 {{ t.created }} · 解决 {{ t.resolved }}</p>
+<h2>字段</h2><table>{% for k, v in t.fields.items() %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
+<h2>回访</h2><table><tr><th>次数</th><th>任务</th><th>结果</th><th>备注</th><th>时间</th></tr>
+{% for a in record.callbacks %}<tr><td>{{ a.attempt }}</td><td>{{ a.task_id }}</td><td>{{ a.outcome }}</td>
+<td>{{ a.note }}</td><td>{{ a.at }}</td></tr>{% endfor %}</table>
+<p>最终结果：{{ record.outcome }}</p>
+<h2>历史</h2><table><tr><th>时间</th><th>类型</th><th>操作人</th><th>变更</th><th>内容</th></tr>
+{% for h in record.history %}<tr><td>{{ h.created }}</td><td>{{ h.type }}</td><td>{{ h.creator }}</td>
+<td>{% if h.field %}{{ h.field }}: {{ h.old }} → {{ h.new }}{% endif %}</td><td><pre>{{ h.content }}</pre></td></tr>
+{% endfor %}</table>
+<p><small>归档时间 {{ record.archived_at }} · Backroom tickets bot</small></p>
+</body></html>
+"""
+
+
+def _write_verified(path: Path, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ArchiveError(f"could not write {path}: {exc.strerror or exc}") from exc
+    on_disk = hashlib.sha256(path.read_bytes()).hexdigest()
+    if on_disk != digest:
+        raise ArchiveError(f"{path} did not verify: SHA-256 on disk {on_disk[:12]} != written {digest[:12]}")
+    return digest
+
+
+@functools.cache
+def _template() -> Any:
+    """The page template, compiled once per process (compiling it per ticket costs more than writing)."""
+    import jinja2
+
+    return jinja2.Environment(autoescape=True).from_string(_HTML)
+
+
+def write_archive(root: Path, record: dict[str, Any], *, when: dt.datetime) -> ArchivedFiles:
+    """Write and verify the JSON and HTML of one ticket ``record`` under ``root``."""
+    if not root.is_dir():
+        raise ArchiveError(f"archive folder {root} does not exist (is the share mounted?)")
+    ticket = record["ticket"]
+    folder = root / f"{when:%Y}" / f"{when:%m}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArchiveError(f"could not create {folder}: {exc.strerror or exc}") from exc
+    stem = f"ticket-{ticket['id']}"
+    payload = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode("utf-8")
+    html = _template().render(t=ticket, record=record)
+    json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"
+    sha = _write_verified(json_path, payload)
+    html_sha = _write_verified(html_path, html.encode("utf-8"))
+    return ArchivedFiles(json_path, html_path, sha, html_sha, len(payload))

@@ -1,0 +1,106 @@
+"""The tickets bot through the browser adapter: a helpdesk with no API, closed through its pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.tickets import ENV, TicketsWorld
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _browser_context(world: TicketsWorld, config: Any, timeout: float = 5, **selectors: str) -> Any:
+    from bots.testing import make_context
+
+    systems = world.systems()
+    systems["helpdesk"] = {
+        "kind": "browser",
+        "url": world.helpdesk.url,
+        "username": "bot",
+        "password": "env:HD_PASSWORD",
+        "timeout": timeout,
+        "options": {"selectors": selectors},
+    }
+    return make_context(
+        world.tmp,
+        "tickets",
+        systems=systems,
+        config=config,
+        environ={**ENV, "HD_PASSWORD": "bot-pass"},
+        clock=world.clock,
+    )
+
+
+def test_fill_and_autoclose_through_the_web_ui(make_tickets_world: Any, chromium_available: None) -> None:
+    from bots.tickets import Tickets, TicketsParams
+
+    world: TicketsWorld = make_tickets_world(tickets=0)
+    desk = world.desk
+    now = world.clock()
+    new = desk.create(
+        subject="投诉",
+        queue=2,
+        creator="agent01",
+        content="客户赵敏来电反映：手机信号很差，经常打不通电话。手机：13711112222。",
+    ).id
+    closed_ids = []
+    for i in range(3):
+        mobile = f"1360000000{i}"
+        t = desk.create(
+            subject=f"网速慢 {i}",
+            queue=2,
+            content="网速慢",
+            creator="agent01",
+            cf={"Category": "network", "Mobile": mobile, "Amount": "50"},
+            created=now - dt.timedelta(days=3),
+        )
+        with desk.lock:
+            t.status = "resolved"
+            t.resolved = t.last_updated = now - dt.timedelta(days=2)
+        world.calls.script(mobile, ["satisfied"])
+        closed_ids.append(t.id)
+    faults = world.helpdesk.app.state.faults
+    faults.update({"layout_variant": 1, "session_ttl_s": 60})  # the save button moved; sessions expire
+    stop = threading.Event()
+
+    def tick() -> None:  # two minutes pass every 2.5 s: the bot's session dies again and again mid-run
+        while not stop.wait(2.5):
+            world.clock.advance(minutes=2)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    ctx = _browser_context(world, world.config())
+    try:
+        result = Tickets().run(ctx, TicketsParams(action="all"))
+    finally:
+        stop.set()
+        ticker.join()
+    assert faults.counters["logins"] >= 3  # logged in again after expiry, and carried on
+    assert result.counts["fill_filled"] == 1
+    assert desk.tickets[new].cf["Mobile"] == "13711112222" and desk.tickets[new].cf["Category"] == "network"
+    assert result.counts.get("archived") == 3, result
+    for tid in closed_ids:
+        assert desk.tickets[tid].status == "archived"
+        assert any("客户回访确认满意" in desk.transactions[i].content for i in desk.by_ticket[tid])
+
+
+def test_failed_step_keeps_screenshot_and_html(make_tickets_world: Any, chromium_available: None) -> None:
+    from bots.tickets import Tickets, TicketsParams
+
+    world: TicketsWorld = make_tickets_world(tickets=0)
+    world.desk.create(
+        subject="投诉", queue=2, creator="agent01", content="客户赵敏来电反映：网速慢。手机：13711112222。"
+    )
+    ctx = _browser_context(world, world.config(), timeout=1, save_fields="#no-such-button")
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    with pytest.raises(PlaywrightTimeout):
+        Tickets().run(ctx, TicketsParams(action="fill"))
+    evidence = list(Path(ctx.artifacts_dir).glob("helpdesk-update-*"))
+    assert {p.suffix for p in evidence} == {".png", ".html"}
+    assert "cf-Mobile" in next(p for p in evidence if p.suffix == ".html").read_text(encoding="utf-8")
