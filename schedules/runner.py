@@ -494,9 +494,10 @@ class Runner:
             result.setdefault(job_id, None)
         return result
 
-    def next_fire_by_bot(self) -> dict[str, dt.datetime | None]:
+    def next_fire_by_bot(self, fires: dict[str, dt.datetime | None] | None = None) -> dict[str, dt.datetime | None]:
+        """bot → its earliest next fire over all its jobs (``fires``: job id → time, default the scheduler's)."""
         by_bot: dict[str, dt.datetime | None] = {}
-        for job_id, when in self.next_fire_times().items():
+        for job_id, when in (self.next_fire_times() if fires is None else fires).items():
             spec = self.specs.get(job_id)
             if spec is None:
                 continue

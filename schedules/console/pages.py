@@ -33,7 +33,7 @@ from schedules.console.state import (
     source_of,
     translator,
 )
-from schedules.console.views import BotRow, bot_rows, next_by_bot, next_fires, schedule_words
+from schedules.console.views import BotRow, bot_rows, next_fires, schedule_words
 from schedules.durations import format_duration
 from schedules.history import ACTIVE, STATUSES
 from schedules.runner import ParamsInvalid, effective_params
@@ -230,7 +230,7 @@ def _bot_context(request: Request, bot: str) -> dict[str, Any]:
         "bot": bot,
         "summary": getattr(cls, "summary", ""),
         "schedules": schedules,
-        "next": next_by_bot(runner, fires).get(bot),
+        "next": runner.next_fire_by_bot(fires).get(bot),
         "paused": runner.is_paused(bot),
         "fields": fields,
         "recent": recent,

@@ -84,18 +84,6 @@ def next_fires(runner: Runner, now: dt.datetime | None = None) -> dict[str, dt.d
     return out
 
 
-def next_by_bot(runner: Runner, fires: dict[str, dt.datetime | None]) -> dict[str, dt.datetime | None]:
-    by_bot: dict[str, dt.datetime | None] = {}
-    for job_id, when in fires.items():
-        spec = runner.specs.get(job_id)
-        if spec is None:
-            continue
-        current = by_bot.get(spec.bot)
-        if current is None or (when is not None and when < current):
-            by_bot[spec.bot] = when
-    return by_bot
-
-
 _NEWEST = (
     "SELECT (SELECT r.id FROM backroom_runs r WHERE r.bot = b.bot AND r.status <> 'skipped' "
     "ORDER BY r.queued_at DESC LIMIT 1) FROM {names} AS b"
@@ -168,7 +156,7 @@ def bot_rows(runner: Runner, now: dt.datetime | None = None) -> list[BotRow]:
     names = sorted(runner.bots)
     last = last_runs(runner.history, names)
     rates = runner.history.success_rates(now - dt.timedelta(days=7))
-    upcoming = next_by_bot(runner, next_fires(runner, now))
+    upcoming = runner.next_fire_by_bot(next_fires(runner, now))
     scheduled = {spec.bot for spec in runner.specs.values()}
     rows = [
         BotRow(
