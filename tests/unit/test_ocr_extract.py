@@ -157,3 +157,24 @@ def test_fapiao_capitals_and_arithmetic_checks() -> None:
     result = extract_fapiao(fapiao_lines(Decimal("107.00"), capitals_total=Decimal("170.00")))
     assert any("total 107.00 is not amount 100.00 + tax 6.00" in p for p in result.problems)
     assert any("大写" in p and "170.00" in p for p in result.problems)
+
+
+def test_chinese_till_receipt() -> None:
+    lines = [
+        line("老王面馆", 100, 10, height=34),
+        line("上海市徐汇区漕溪北路88号", 60, 50),
+        line("电话: 021-6488 1234", 60, 80),
+        line("日期:2024/03/05 12:01", 10, 120),
+        line("应收:", 10, 200),
+        line("¥87.50", 400, 200),
+        line("实收:", 10, 240),
+        line("¥100.00", 400, 240),
+        line("找零:", 10, 280),
+        line("¥12.50", 400, 280),
+    ]
+    result = extract_receipt(lines)
+    assert result.value("company") == "老王面馆"
+    assert result.value("address") == "上海市徐汇区漕溪北路88号"
+    assert result.value("date") == dt.date(2024, 3, 5)
+    assert result.value("total") == Decimal("87.50")  # 应收 is the total; 实收 is the cash handed over
+    assert result.value("currency") == "CNY"

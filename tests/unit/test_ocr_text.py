@@ -45,6 +45,8 @@ def test_parse_amount_none_without_cents() -> None:
         ("2024年01月19日", dt.date(2024, 1, 19)),
         ("12-03-201810:13:04", dt.date(2018, 3, 12)),  # year glued to the time
         ("Mar 5, 2018", dt.date(2018, 3, 5)),
+        ("Date: Oct 3, 201612:16:25 PM", dt.date(2016, 10, 3)),  # year glued to the time
+        ("18:1524/05/18", dt.date(2018, 5, 24)),  # time glued before the date
         ("20240305", dt.date(2024, 3, 5)),
     ],
 )

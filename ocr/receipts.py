@@ -1,0 +1,460 @@
+"""Receipt fields from OCR lines: merchant (``company``), address, date, time, total, tax,
+currency, payment method and, where legible, line items.
+
+The rules follow how receipts are laid out the world over rather than any one shop:
+
+- the merchant's name is the first name-like line at the top, in large type or carrying a company
+  word (SDN BHD, LTD, 公司, 店...), never a registration number, phone or "TAX INVOICE";
+- the address is the run of lines right under it, up to the first phone / tax-ID / title line;
+- the date is the one labelled "Date"/"日期" if any, else the first date printed;
+- the total is the amount beside the strongest "total" label (GRAND/NET TOTAL, TOTAL INCL. TAX,
+  AMOUNT DUE, 合计, 实付...), never SUB TOTAL, TOTAL QTY or a tax line; it gains confidence when
+  the amount paid less the change confirms it.
+
+Confidence is the OCR confidence of the line the value came from, lowered when a weaker rule
+chose it, so the audit can send doubtful values to review.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ocr.engines import Line
+from ocr.fields import Extraction, Field
+from ocr.layout import Row, group_rows, right_of
+from ocr.normalise import find_amounts, find_dates, find_time, half_width
+
+__all__ = ["extract_receipt", "receipt_score"]
+
+COMPANY_WORDS = re.compile(
+    r"\b(SDN\.?\s*BHD|BHD|BERHAD|S/B|LTD|LIMITED|INC|LLC|PLC|GMBH|CO\.|COMPANY|CORP|ENTERPRISES?|TRADING|"
+    r"PERNIAGAAN|KEDAI|RESTORAN|RESTAURANT|CAFE|BAKERY|BAKERIES|HARDWARE|STORES?|MART|SUPERMARKET|"
+    r"MINIMARKET|HYPERMARKET|PHARMACY|STATIONERY|BOOKSTORE|TRADERS?|INDUSTRIES|HOLDINGS|MARKETING|"
+    r"SERVICES?|CENTRE|CENTER|SHOP|BOUTIQUE|HOUSE|KITCHEN|FOOD|BISTRO|PUB|HOTEL|GROUP|PHOTO|"
+    r"ELECTRICAL|MOTOR|AUTO|TEA|COFFEE|KOPITIAM|MAMAK|NASI)\b|公司|商店|超市|餐厅|饭店|酒店|药房|便利店|商行|"
+    r"[店铺馆行厂]$",
+    re.I,
+)
+STOP_HEADER = re.compile(
+    r"\b(TEL|TELEPHONE|PHONE|FAX|H/?P|MOBILE|E-?MAIL|WWW|HTTP|GST|SST|REG|ROC|CO\.?\s*NO|COMPANY\s*NO|"
+    r"TAX\s*INVOICE|INVOICE|RECEIPT|BILL|CASHIER|TABLE|DATE|TIME|TERMINAL|POS|DOC|NO\s*:)\b|"
+    r"电话|电話|税号|发票|收据|收银|日期|小票|单号|网址",
+    re.I,
+)
+REG_NUMBER = re.compile(r"^[\(\[]?\s*[A-Z]{0,3}\d[\d\s\-]*[-\s]?[A-Z]?\s*[\)\]]?$", re.I)
+ADDRESS_HINT = re.compile(
+    r"\b(NO\.?|LOT|JALAN|JLN|TAMAN|TMN|LORONG|PERSIARAN|BANDAR|KAWASAN|BLOK|BLOCK|WISMA|PLAZA|LEVEL|"
+    r"FLOOR|GROUND|ROAD|RD|STREET|ST|AVENUE|AVE|KM|BATU|KG|KAMPUNG|SEKSYEN|SECTION|SELANGOR|JOHOR|"
+    r"KUALA\s+LUMPUR|PETALING|SHAH\s+ALAM|PERAK|PAHANG|KEDAH|MELAKA|PENANG|SABAH|SARAWAK|UNIT|SUITE|"
+    r"MALAYSIA|SINGAPORE|CHINA|DARUL|EHSAN|WILAYAH|PERSEKUTUAN|MENARA|LEVE[L1]|BANGUNAN|KOMPLEKS|PUSAT)\b|"
+    r"^\d+[A-Z]?\s*,|\b[A-Z]{1,3}\d{1,2}/\d|"
+    r"(?<!\d)\d{5}(?!\d)|省|市|区|县|路|街|道|号|楼|室|大厦|广场",
+    re.I,
+)
+POSTCODE = re.compile(r"(?<!\d)\d{5}(?!\d)")
+PHONE = re.compile(r"(?<!\d)(\+?\d{2,4}[\s-]?)?\d{3,4}[\s-]?\d{4}(?!\d)")
+
+TOTAL_STRONG = re.compile(
+    r"GRAND\s*TOTAL|NETT?\s*TOTAL|BALANCE\s*DUE|TOTAL\s*AMOUNT|TOTAL\s*AMT|AMOUNT\s*DUE|TOTAL\s*DUE|TOTAL\s*PAYABLE|"
+    r"AMOUNT\s*PAYABLE|TOTAL\s*PAYMENT|ROUNDED\s*TOTAL|TOTAL\s*ROUNDED|TOTAL\s*INCL|TOTAL\s*INC\b|"
+    r"INCL\.?\s*(GST|SST|TAX)|INCLUSIVE|INCLUDES|TOTAL\s*SALES|TOTAL\s*\(?(RM|MYR|SGD|USD|RMB|CNY)\)?|TOTAL\s*:|"
+    r"价税合计|合计|总计|总额|实付|应付|应收|支付金额|付款金额|消费金额",
+    re.I,
+)
+TOTAL_WORD = re.compile(r"TOTAL|TOTA1|T0TAL|AMOUNT|AN?OUNT|AMOUN|JUMLAH|\bTL\b|\bAMT\b|\bDUE\b|金额", re.I)
+TOTAL_EXCLUDE = re.compile(
+    r"SUB\s*-?\s*TOTAL|TOTAL\s*(QTY|QUANTITY|ITEM|ITEMS|PCS|UNIT|NO\b|POINT|SAVING|DISCOUNT|DISC|GST|SST|TAX\b|"
+    r"EXCL|EX\b|WEIGHT|VOL|COUNT|BEFORE)|EXCL|EXCLUSIVE|0%\s*SUPPLIES|ITEM\(?S\)?|QTY|DISCOUNT|SAVING|"
+    r"GST\s*@|GST\s*\d|TAX\s*\(|TAX\s*AMOUNT|TAX\s*TOTAL|GST\s*TOTAL|ADJ|ACCEPTED|SERVICE\s*CHARGE|CHANGE|找零|税额|小计|数量|件数",
+    re.I,
+)
+PAID = re.compile(
+    r"\b(CASH|VISA|MASTER|MASTERCARD|CARD|CREDIT|DEBIT|TENDER|TENDERED|PAID|PAYMENT|AMEX|E-?WALLET|TNG|"
+    r"GRABPAY|BOOST)\b|现金|微信|支付宝|银行卡|刷卡|实收",
+    re.I,
+)
+CHANGE = re.compile(r"\bCHANGE\b|找零|找赎", re.I)
+TAX_LABEL = re.compile(r"\b(GST|SST|VAT|TAX)\b(?!\s*(INVOICE|ID|REG|NO))|税额|税金", re.I)
+DATE_LABEL = re.compile(r"DATE|TARIKH|日期|DT\b", re.I)
+CURRENCIES = (
+    (re.compile(r"\bRM\b|\bMYR\b|RM\d", re.I), "MYR"),
+    (re.compile(r"¥|￥|元|\bRMB\b|\bCNY\b|人民币"), "CNY"),
+    (re.compile(r"\bSGD\b|S\$"), "SGD"),
+    (re.compile(r"\bUSD\b|US\$"), "USD"),
+)
+PAYMENT_METHODS = (
+    (re.compile(r"微信|WECHAT", re.I), "wechat"),
+    (re.compile(r"支付宝|ALIPAY", re.I), "alipay"),
+    (re.compile(r"\bVISA\b", re.I), "visa"),
+    (re.compile(r"MASTER", re.I), "mastercard"),
+    (re.compile(r"\bAMEX\b", re.I), "amex"),
+    (re.compile(r"CREDIT\s*CARD|DEBIT|\bCARD\b|银行卡|刷卡", re.I), "card"),
+    (re.compile(r"\bCASH\b|现金", re.I), "cash"),
+)
+
+
+def _letters(text: str) -> int:
+    return sum(1 for ch in text if ch.isalpha())
+
+
+def _plain(text: str) -> str:
+    """Half-width forms, and no accents on Latin letters (OCR adds them to plain capitals)."""
+    text = half_width(text)
+    if text.isascii() or re.search(r"[\u3000-\u9fff]", text):
+        return text
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+def _norm_rows(lines: Sequence[Line]) -> list[Row]:
+    cleaned = [Line(_plain(ln.text).strip(), ln.box, ln.confidence, ln.page) for ln in lines]
+    return group_rows([ln for ln in cleaned if ln.text])
+
+
+def _is_noise(text: str) -> bool:
+    """Registration numbers, receipt codes, lone symbols: never a merchant or an address."""
+    stripped = text.strip(" .:-*#()[]")
+    if _letters(stripped) < 3:
+        return True
+    if REG_NUMBER.match(text.strip()):
+        return True
+    return bool(re.fullmatch(r"[A-Z]?\d[\dA-Z\-]*", stripped))
+
+
+def _name_like(text: str) -> bool:
+    if _is_noise(text) or STOP_HEADER.search(text) or re.search(r"[<>=_~|*]{2,}", text):
+        return False
+    if find_dates(text) or (PHONE.search(text) and _letters(text) < 6):
+        return False
+    return _letters(text) >= max(3, len(text.replace(" ", "")) * 0.5)
+
+
+INLINE_REG = re.compile(r"[\(\[]\s*(CO\.?\s*)?(REG\.?\s*)?(NO\.?)?\s*:?\s*[A-Z]{0,3}\d{3,}[\dA-Z\s\-]*[\)\]]?", re.I)
+REG_LINE = re.compile(
+    r"^[\(\[]?\s*[A-Z]{0,3}\d{4,}[\s\-]*[A-Z]?\s*[\)\]]?$|CO\.?\s*-?\s*RE|\bCO\.?\s*NO\b|COMPANY\s*(REG|NO)|ROC\b|"
+    r"BR\s*NO|"
+    r"REG(ISTRATION)?\.?\s*NO",
+    re.I,
+)
+LEGAL_SUFFIX = re.compile(r"^\W*(\(M\)\s*)?(SDN\.?\s*BHD|BHD|BERHAD|S/B|CO\.|LTD|LIMITED|有限公司|公司)", re.I)
+
+
+def _clean_company(text: str) -> str:
+    """Drop a registration number printed after the name (and anything after it), OCR slips in
+    legal suffixes, and accents OCR adds to plain capitals."""
+    match = INLINE_REG.search(text)
+    if match and match.start() > 3:
+        text = text[: match.start()]
+    text = re.sub(r"\b5/[B8]\b", "S/B", text)
+    return " ".join(text.split()).strip(" ,:-")
+
+
+@dataclass
+class _Header:
+    company_row: int | None
+    company: Field | None
+    address: Field | None
+
+
+def _header(rows: list[Row]) -> _Header:
+    """Find the merchant row and the address rows under it in the top part of the receipt."""
+    limit = min(len(rows), 14)
+    heights = sorted(ln.height for r in rows for ln in r) or [1.0]
+    typical = heights[len(heights) // 2]
+    best: tuple[float, int] | None = None
+    for index in range(limit):
+        text = rows[index].text
+        if not _name_like(text) and not (INLINE_REG.search(text) and COMPANY_WORDS.search(text)):
+            continue
+        if re.search(r"\.COM\b|HOURS|THANK|WELCOME|\bTQ\b", text, re.I) or REG_LINE.search(text):
+            continue
+        if ADDRESS_HINT.search(text) and not COMPANY_WORDS.search(text):
+            continue
+        score = 3.0 - index * 0.25
+        if COMPANY_WORDS.search(text):
+            score += 2.5
+        if INLINE_REG.search(text) and INLINE_REG.search(text).start() > 3:
+            score += 3.0
+        nxt = rows[index + 1].text if index + 1 < len(rows) else ""
+        if REG_LINE.search(nxt.strip()):
+            score += 2.0
+        if index > 0 and re.search(r"OWNED\s*BY|OPERATED\s*BY|LICENSEE|FKA|FORMERLY", rows[index - 1].text, re.I):
+            score -= 4.0  # the registered owner printed under the trading name
+        tallest = max(ln.height for ln in rows[index])
+        if tallest > typical * 1.3:
+            score += 1.0
+        if text.upper() == text:
+            score += 0.5
+        if best is None or score > best[0]:
+            best = (score, index)
+    if best is None:
+        return _Header(None, None, None)
+    index = best[1]
+    used = list(rows[index])
+    name = _clean_company(rows[index].text)
+    if LEGAL_SUFFIX.match(name) and index > 0 and _name_like(rows[index - 1].text):
+        name = _clean_company(f"{rows[index - 1].text} {name}")  # "POPULAR BOOK" / "CO. (M) SDN BHD"
+        used += rows[index - 1]
+    nxt = rows[index + 1] if index + 1 < len(rows) else None
+    if (
+        nxt is not None
+        and LEGAL_SUFFIX.match(nxt.text)
+        and not REG_LINE.search(nxt.text)
+        and not re.search(r"BHD|BERHAD|LTD|LIMITED|公司|S/B", name, re.I)
+    ):
+        name = _clean_company(f"{name} {nxt.text}")  # "PASARAYA BORONG PINTAR" / "SDN BHD"
+        used += nxt
+        index += 1
+    conf = min(ln.confidence for ln in used) * (1.0 if best[0] >= 4 else 0.75)
+    address = _address(rows, index + 1) or _address(rows[: best[1]], 0)
+    return _Header(index, Field(name, round(conf, 3), _union(used)), address)
+
+
+def _union(lines: Sequence[Line]) -> tuple[float, float, float, float]:
+    return (
+        min(ln.x0 for ln in lines),
+        min(ln.y0 for ln in lines),
+        max(ln.x1 for ln in lines),
+        max(ln.y1 for ln in lines),
+    )
+
+
+ADDRESS_STOP = re.compile(
+    r"\b(TEL|TELEPHONE|PHONE|FAX|H/?P|E-?MAIL|WWW|HTTP|WHATSAPP|GST|SST|TAX|INVOICE|RECEIPT|CASHIER|TABLE|"
+    r"DATE|TERMINAL|OPEN|WELCOME|BUSINESS\s*HOURS?|SALES|BILL|QTY|ITEM|INV|SITE|OWNED|MOBILE)\b|TAXINV|@|"
+    r"电话|税号|发票",
+    re.I,
+)
+
+
+def _address(rows: list[Row], start: int) -> Field | None:
+    """The run of address-like rows under the merchant, skipping registration numbers before it
+    and stopping at the first phone, tax-ID, title or amount."""
+    picked: list[Row] = []
+    for index in range(start, min(len(rows), start + 9)):
+        text = rows[index].text
+        stripped = text.strip(" .:-*()[]")
+        if REG_LINE.search(text) or re.search(r"\bGST\s*(ID|NO|REG)|GSTID|GSTNO|GSTREG", text, re.I):
+            if picked:
+                break
+            continue
+        if ADDRESS_STOP.search(text) or (PHONE.search(text) and not ADDRESS_HINT.search(text)):
+            if picked:
+                break
+            continue
+        if find_amounts(text):
+            break
+        if not picked and (_is_noise(text) or find_dates(text) or not ADDRESS_HINT.search(text)):
+            continue  # a second name line, a branch, a date between the name and the address
+        if _letters(stripped) < 2 and not re.search(r"\d{5}", stripped):
+            break
+        past_postcode = bool(picked) and bool(POSTCODE.search(" ".join(r.text for r in picked)))
+        if past_postcode and not ADDRESS_HINT.search(text) and not re.search(r"\d", text):
+            break  # past the postcode comes a state or "1422-TMN DESA JAYA", not a branch name
+        picked.append(rows[index])
+        if len(picked) >= 6:
+            break
+    if not picked:
+        return None
+    text = " ".join(r.text for r in picked)
+    text = re.sub(r"(?<!\d)(\d{5})(?=[A-Za-z])", r"\1 ", text)  # "43200CHERAS": OCR lost the space
+    conf = min(r.confidence for r in picked) * (1.0 if len(picked) > 1 or re.search(r"\d{5}", text) else 0.7)
+    return Field(" ".join(text.split()), round(conf, 3), _union([ln for r in picked for ln in r]))
+
+
+def _date(rows: list[Row], dayfirst: bool) -> tuple[Field | None, Field | None]:
+    labelled, first = None, None
+    for row in rows:
+        text = row.text
+        dates = find_dates(text, dayfirst=dayfirst)
+        if not dates:
+            continue
+        line = max(row, key=lambda ln: len(find_dates(ln.text, dayfirst=dayfirst)))
+        field = Field.from_line(dates[0], line)
+        if first is None:
+            first = field
+        if labelled is None and DATE_LABEL.search(text) and not re.search(r"PRINT|DUE|EXP", text, re.I):
+            labelled = field
+    chosen = labelled or first
+    time_field = None
+    if chosen is not None:
+        for row in rows:
+            for ln in row:
+                t = find_time(ln.text)
+                if t is not None and (time_field is None or ln.box == chosen.box):
+                    time_field = Field.from_line(t, ln)
+            if time_field is not None and any(ln.box == chosen.box for ln in row):
+                break
+    return chosen, time_field
+
+
+@dataclass
+class _Candidate:
+    amount: Decimal
+    score: float
+    line: Line
+    order: int
+
+
+def _amounts_beside(row: Row, label_index: int, rows: list[Row], row_index: int) -> list[tuple[Decimal, Line]]:
+    label = row[label_index]
+    found = []
+    for ln in row[label_index:]:
+        for amount in find_amounts(ln.text):
+            found.append((amount, ln))
+    if not found:
+        flat = [ln for r in rows[max(0, row_index - 1) : row_index + 2] for ln in r]
+        for ln in right_of(label, flat):
+            for amount in find_amounts(ln.text):
+                found.append((amount, ln))
+    return found
+
+
+def _total(rows: list[Row]) -> tuple[Field | None, list[_Candidate]]:
+    candidates: list[_Candidate] = []
+    paid: list[Decimal] = []
+    change: list[Decimal] = []
+    order = 0
+    for row_index, row in enumerate(rows):
+        for label_index, line in enumerate(row):
+            text = line.text
+            rounded = bool(re.search(r"ROUNDING|ROUNDED", text, re.I)) and not re.search(r"ADJ", text, re.I)
+            labelled = TOTAL_WORD.search(text) or TOTAL_STRONG.search(text) or PAID.search(text) or rounded
+            if not labelled and not CHANGE.search(text):
+                continue
+            amounts = _amounts_beside(row, label_index, rows, row_index)
+            if not amounts:
+                continue
+            amount, source = amounts[-1]
+            if CHANGE.search(text):
+                change.append(amount)
+                continue
+            inclusive = re.search(r"INCL|INCLUSIVE|INCLUDES?|含税", text, re.I) and not re.search(r"EXCL", text, re.I)
+            if TOTAL_EXCLUDE.search(text) and not inclusive:
+                continue
+            if amount <= 0 or (rounded and amount < Decimal("0.10")):
+                continue  # a rounding adjustment or a refund line, not a total
+            if rounded:
+                score = 3.5
+            elif TOTAL_STRONG.search(text):
+                score = 3.0
+            elif TOTAL_WORD.search(text):
+                score = 2.0
+            else:
+                paid.append(amount)
+                continue
+            order += 1
+            candidates.append(_Candidate(amount, score, source, order))
+            break
+    # the amount paid less the change confirms a total, or stands in for a missing label
+    confirmed = {p - c for p in paid for c in [*change, Decimal(0)] if p - c > 0}
+    if not any(c.score >= 3 and c.amount in confirmed for c in candidates):
+        for row in rows:
+            for line in row:
+                if (TOTAL_WORD.search(row.text) and not TOTAL_EXCLUDE.search(row.text)) or PAID.search(row.text):
+                    continue
+                if CHANGE.search(row.text):
+                    continue
+                for amount in find_amounts(line.text):
+                    if amount in confirmed and change:
+                        order += 1
+                        candidates.append(_Candidate(amount, 3.2, line, order))
+    if not candidates and paid:
+        line = next(ln for r in rows for ln in r if find_amounts(ln.text) and paid[0] in find_amounts(ln.text))
+        candidates.append(_Candidate(paid[0], 1.0, line, order + 1))
+    if not candidates:
+        return None, []
+    for cand in candidates:
+        if cand.amount in confirmed:
+            cand.score += 1.0
+        cand.score += 0.3 * sum(1 for other in candidates if other is not cand and other.amount == cand.amount)
+    best = max(candidates, key=lambda c: (c.score, c.amount, c.order))
+    rivals = {c.amount for c in candidates if c.score >= 2 and c.amount != best.amount}
+    factor = 1.0 if best.score >= 3.5 or (best.score >= 2 and not rivals) else 0.85 if best.score >= 3 else 0.7
+    return Field.from_line(best.amount, best.line, factor=factor), candidates
+
+
+def _tax(rows: list[Row], total: Decimal | None) -> Field | None:
+    for row in rows:
+        text = row.text
+        if TAX_LABEL.search(text) and not re.search(r"TOTAL|INCL|EXCL|SUMMARY|REG|ID\b|NO\b", text, re.I):
+            amounts = [(a, ln) for ln in row for a in find_amounts(ln.text)]
+            amounts = [(a, ln) for a, ln in amounts if total is None or a < total]
+            if amounts:
+                amount, line = amounts[-1]
+                return Field.from_line(amount, line, factor=0.8)
+    return None
+
+
+def _first_match(rows: list[Row], table: Sequence[tuple[re.Pattern[str], str]], factor: float) -> Field | None:
+    for pattern, value in table:
+        for row in rows:
+            for ln in row:
+                if pattern.search(ln.text):
+                    return Field.from_line(value, ln, factor=factor)
+    return None
+
+
+def _items(rows: list[Row], stop_y: float | None) -> list[dict[str, object]]:
+    """Rows with a description on the left and an amount at the right end, above the total."""
+    items: list[dict[str, object]] = []
+    for row in rows:
+        if stop_y is not None and row.cy >= stop_y:
+            break
+        if len(row) < 2:
+            continue
+        amounts = find_amounts(row[-1].text)
+        desc = row[0].text
+        skip = TOTAL_WORD.search(row.text) or STOP_HEADER.search(desc) or PAID.search(desc) or CHANGE.search(desc)
+        if not amounts or _letters(desc) < 3 or skip or re.search(r"DISC|ROUND|GST|SST|TAX|税", desc, re.I):
+            continue
+        items.append({"description": desc, "amount": amounts[-1]})
+    return items[:50]
+
+
+def receipt_score(lines: Sequence[Line]) -> float:
+    """How receipt-like a page is: amounts, a total label and a date (0 when nothing fits)."""
+    text = "\n".join(half_width(ln.text) for ln in lines)
+    score = 0.0
+    if find_amounts(text):
+        score += 1
+    if TOTAL_WORD.search(text) or TOTAL_STRONG.search(text):
+        score += 1
+    if find_dates(text):
+        score += 1
+    return score
+
+
+def extract_receipt(lines: Sequence[Line], *, dayfirst: bool = True) -> Extraction:
+    """All receipt fields found in ``lines``. Missing fields are simply absent."""
+    rows = _norm_rows(lines)
+    result = Extraction(type="receipt", lines=list(lines))
+    header = _header(rows)
+    if header.company is not None:
+        result.fields["company"] = header.company
+    if header.address is not None:
+        result.fields["address"] = header.address
+    date, time = _date(rows, dayfirst)
+    if date is not None:
+        result.fields["date"] = date
+    if time is not None:
+        result.fields["time"] = time
+    total, _ = _total(rows)
+    if total is not None:
+        result.fields["total"] = total
+    tax = _tax(rows, total.value if total else None)
+    if tax is not None:
+        result.fields["tax"] = tax
+    currency = _first_match(rows, CURRENCIES, 0.9)
+    if currency is not None:
+        result.fields["currency"] = currency
+    payment = _first_match(rows, PAYMENT_METHODS, 0.9)
+    if payment is not None:
+        result.fields["payment_method"] = payment
+    items = _items(rows, total.box[1] if total and total.box else None)
+    if items:
+        result.fields["items"] = Field(items, 0.6, None)
+    return result
