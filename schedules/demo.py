@@ -168,7 +168,10 @@ def _run_all(
                 break
             time.sleep(0.3)
     table = Table("bot", "status", "time", "what it did", title="Backroom demo: every bot, once", show_lines=True)
-    details = Table("bot", "schedule it would follow", "report", box=None, pad_edge=False)
+    details = Table(box=None, pad_edge=False)
+    details.add_column("bot")
+    details.add_column("schedule it would follow")
+    details.add_column("report", overflow="fold")
     failed = 0
     for bot, _, description in todo:
         if bot not in started:

@@ -132,8 +132,10 @@ def describe_schedule(text: str | None, timezone: str, calendar: str | None = No
             parts = spec.split()
             if len(parts) == 5:
                 minute, hour, dom, month, dow = parts
-                if minute.isdigit() and hour.isdigit() and dom == "*" and month == "*":
-                    at = f"at {int(hour):02d}:{int(minute):02d} {timezone}"
+                hours = hour.split(",")
+                if minute.isdigit() and all(h.isdigit() for h in hours) and dom == "*" and month == "*":
+                    times = [f"{int(h):02d}:{int(minute):02d}" for h in hours]
+                    at = f"at {' and '.join(times)} {timezone}"
                     days = "every day" if dow == "*" else _DOW.get(dow.lower(), f"on weekday(s) {dow}")
                     words = f"{days} {at}"
                 elif minute.isdigit() and hour == "*" and dom == "*" and month == "*" and dow == "*":

@@ -145,4 +145,5 @@ def test_schedule_in_words() -> None:
     words = describe_schedule("cron: 0 22 * * 1-5", "Asia/Shanghai", "cn-workdays")
     assert words.startswith("weekdays at 22:00 Asia/Shanghai, skips public holidays")
     assert describe_schedule(None, "Asia/Shanghai") == "on demand only"
+    assert describe_schedule("cron: 0 10,15 * * *", "Asia/Shanghai") == "every day at 10:00 and 15:00 Asia/Shanghai"
     assert describe_schedule("interval: 15m", "Asia/Shanghai") == "every 15 min"
