@@ -8,6 +8,7 @@ first batch that did not land.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,14 +35,16 @@ class Batch:
     skipped: int = 0  # rows not fetched because their fingerprint matched the last successful run
 
 
-class SourceReader:
+class SourceReader(abc.ABC):
     """Interface of a source."""
 
+    @abc.abstractmethod
     def columns(self) -> list[str]:  # pragma: no cover - interface
-        raise NotImplementedError
+        """The source's column names, for the schema-drift check before any write."""
 
+    @abc.abstractmethod
     def batches(self, position: Any, size: int) -> Iterator[Batch]:  # pragma: no cover - interface
-        raise NotImplementedError
+        """Batches of at most ``size`` rows, in cursor order, starting after ``position``."""
 
     def close(self) -> None:
         return None

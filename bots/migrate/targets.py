@@ -11,6 +11,7 @@ leaves either the whole batch with its position, or neither.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import hashlib
 import json
@@ -50,19 +51,21 @@ class Outcome:
     proof: dict[str, Any] | None = None
 
 
-class TargetWriter:
+class TargetWriter(abc.ABC):
     """Interface of a target."""
 
     transactional_state = False  # True: the position is committed with the batch in the target
 
+    @abc.abstractmethod
     def check_schema(self, fields: Sequence[str]) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+        """Raise before any write if a mapped field has no column in the target."""
 
     def read_state(self) -> Any:
         return None
 
+    @abc.abstractmethod
     def write(self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool) -> Outcome:  # pragma: no cover
-        raise NotImplementedError
+        """Write one batch (and, if transactional, its position with it); say what changed."""
 
     def close(self) -> None:
         return None
