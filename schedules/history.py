@@ -14,6 +14,7 @@ Statuses::
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import socket
 import uuid
@@ -38,6 +39,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -204,6 +206,16 @@ class JobDefinition(Base):
     job_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     bot: Mapped[str] = mapped_column(String(100))
     digest: Mapped[str] = mapped_column(String(64))
+
+
+_NEWEST_PER_BOT = (
+    "SELECT (SELECT r.id FROM backroom_runs r WHERE r.bot = b.bot AND r.status <> 'skipped' "
+    "ORDER BY r.queued_at DESC LIMIT 1) FROM {names} AS b"
+)
+_NAMES_AS_ROWS = {
+    "postgresql": "(SELECT unnest(CAST(:names AS text[])) AS bot)",
+    "sqlite": "(SELECT value AS bot FROM json_each(:names))",
+}
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -502,19 +514,40 @@ class History:
             return list(s.scalars(select(Run).where(Run.status.in_(ACTIVE)).order_by(Run.queued_at)))
 
     def last_runs(self, bots: Iterable[str]) -> dict[str, Run]:
-        """The newest non-skipped run of each bot."""
-        names = list(bots)
+        """The newest non-skipped run of each bot, by one index seek per bot.
+
+        A GROUP BY over every run grows with history (about 350 ms for 200 bots and 100,000 runs);
+        walking the (bot, queued_at) index backwards once per bot does not. On PostgreSQL and SQLite
+        the names go in as one parameter (an array, a JSON list) to a correlated subquery; elsewhere
+        each bot is one small query.
+        """
+        names = list(dict.fromkeys(bots))
         if not names:
             return {}
+        dialect = self.engine.dialect.name
         with self.session() as s:
-            newest = (
-                select(Run.bot, func.max(Run.queued_at).label("at"))
-                .where(Run.bot.in_(names), Run.status != "skipped")
-                .group_by(Run.bot)
-                .subquery()
-            )
-            rows = s.scalars(select(Run).join(newest, and_(Run.bot == newest.c.bot, Run.queued_at == newest.c.at)))
-            return {r.bot: r for r in rows}
+            if dialect in _NAMES_AS_ROWS:
+                param: object = names if dialect == "postgresql" else json.dumps(names)
+                query = text(_NEWEST_PER_BOT.format(names=_NAMES_AS_ROWS[dialect]))
+                ids = [i for i in s.scalars(query, {"names": param}) if i]
+            else:
+                ids = [
+                    i
+                    for name in names
+                    if (
+                        i := s.scalar(
+                            select(Run.id)
+                            .where(Run.bot == name, Run.status != "skipped")
+                            .order_by(Run.queued_at.desc())
+                            .limit(1)
+                        )
+                    )
+                ]
+            found: dict[str, Run] = {}
+            for begin in range(0, len(ids), 500):
+                for run in s.scalars(select(Run).where(Run.id.in_(ids[begin : begin + 500]))):
+                    found[run.bot] = run
+            return found
 
     def success_rates(self, since: dt.datetime) -> dict[str, tuple[int, int]]:
         """bot → (succeeded, finished) since ``since``, skipped runs left out."""

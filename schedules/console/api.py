@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from schedules.console.auth import User
 from schedules.console.state import api_user, console, require, source_of
-from schedules.console.views import last_runs, next_fires, run_json
+from schedules.console.views import next_fires, run_json
 from schedules.history import ACTIVE, STATUSES, Run
 from schedules.runner import ParamsInvalid
 from schedules.triggers import describe_schedule
@@ -225,7 +225,7 @@ def _bot_out(request: Request, name: str, last: Run | None, fires: dict[str, Any
 def list_bots(request: Request, user: Caller) -> list[BotOut]:
     runner = console(request).runner
     names = sorted(runner.bots)
-    last = last_runs(runner.history, names)
+    last = runner.history.last_runs(names)
     fires = next_fires(runner)
     return [_bot_out(request, n, last.get(n), fires) for n in names]
 
@@ -233,7 +233,7 @@ def list_bots(request: Request, user: Caller) -> list[BotOut]:
 @router.get("/bots/{bot}", response_model=BotOut, responses=NOT_FOUND, summary="One bot")
 def get_bot(request: Request, bot: str, user: Caller) -> BotOut:
     _bot_or_404(request, bot)
-    return _bot_out(request, bot, last_runs(console(request).history, [bot]).get(bot))
+    return _bot_out(request, bot, console(request).history.last_runs([bot]).get(bot))
 
 
 @router.get("/schedules", response_model=list[ScheduleOut], summary="Scheduled jobs with their next fire times")

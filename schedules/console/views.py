@@ -7,13 +7,10 @@ a bot's next run or its success rate.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
-
-from schedules.history import ACTIVE, History, Run, utcnow
+from schedules.history import ACTIVE, Run, utcnow
 from schedules.runner import Runner
 from schedules.triggers import describe_schedule, parse_schedule
 
@@ -84,40 +81,6 @@ def next_fires(runner: Runner, now: dt.datetime | None = None) -> dict[str, dt.d
     return out
 
 
-_NEWEST = (
-    "SELECT (SELECT r.id FROM backroom_runs r WHERE r.bot = b.bot AND r.status <> 'skipped' "
-    "ORDER BY r.queued_at DESC LIMIT 1) FROM {names} AS b"
-)
-_NAMES = {
-    "postgresql": "(SELECT unnest(CAST(:names AS text[])) AS bot)",
-    "sqlite": "(SELECT value AS bot FROM json_each(:names))",
-}
-
-
-def last_runs(history: History, bots: list[str]) -> dict[str, Run]:
-    """The newest non-skipped run of each bot, by one index seek per bot.
-
-    ``History.last_runs`` groups over every run of the bots, so its time grows with history (about
-    350 ms for 200 bots and 100,000 runs). Here a correlated subquery walks the (bot, queued_at)
-    index backwards once per bot name, the names passed as one parameter (an array on PostgreSQL,
-    a JSON list on SQLite). Other databases fall back to ``History.last_runs``.
-    """
-    dialect = history.engine.dialect.name
-    if not bots:
-        return {}
-    if dialect not in _NAMES:
-        return history.last_runs(bots)
-    names_sql = _NAMES[dialect]
-    param: object = list(bots) if dialect == "postgresql" else json.dumps(list(bots))
-    found: dict[str, Run] = {}
-    with history.session() as s:
-        ids = [i for i in s.scalars(text(_NEWEST.format(names=names_sql)), {"names": param}) if i]
-        for begin in range(0, len(ids), 500):
-            for run in s.scalars(select(Run).where(Run.id.in_(ids[begin : begin + 500]))):
-                found[run.bot] = run
-    return found
-
-
 @dataclass
 class BotRow:
     name: str
@@ -154,7 +117,7 @@ def bot_rows(runner: Runner, now: dt.datetime | None = None) -> list[BotRow]:
     """Every known bot with its last run, next run and 7-day success, failures first."""
     now = now or utcnow()
     names = sorted(runner.bots)
-    last = last_runs(runner.history, names)
+    last = runner.history.last_runs(names)
     rates = runner.history.success_rates(now - dt.timedelta(days=7))
     upcoming = runner.next_fire_by_bot(next_fires(runner, now))
     scheduled = {spec.bot for spec in runner.specs.values()}

@@ -84,18 +84,6 @@ def test_example_console_config_is_valid_and_may_bind_beyond_loopback() -> None:
     check_bind(settings.console.host, settings)
 
 
-def test_fast_last_runs_agrees_with_history(tmp_path: Path) -> None:
-    from schedules.console.views import last_runs
-    from schedules.history import History
-
-    history = History(f"sqlite:///{tmp_path / 'h.db'}")
-    for bot, status in [("a", "succeeded"), ("b", "failed"), ("a", "failed"), ("a", "skipped"), ("c", "skipped")]:
-        history.create_run(bot, trigger="api", status=status)
-    fast = {bot: run.id for bot, run in last_runs(history, ["a", "b", "c", "d", "o'quote"]).items()}
-    assert fast == {bot: run.id for bot, run in history.last_runs(["a", "b", "c", "d"]).items()}
-    assert set(fast) == {"a", "b"} and last_runs(history, []) == {}
-
-
 def test_optional_paths_are_uploads_and_folders_are_text() -> None:
     import datetime as dt
     from pathlib import Path as P
