@@ -21,6 +21,19 @@ from bots.systems.statements import StatementLine
 __all__ = ["Decision", "ReportData", "read_decisions", "write_workbook"]
 
 REVIEW_SHEET = "待复核"
+# both sides of a pair, as the matched and the review sheets show them
+PAIR_COLUMNS = (
+    "银行行键 bank keys",
+    "银行日期",
+    "银行金额",
+    "对方户名",
+    "摘要",
+    "账簿分录 ledger ids",
+    "账簿日期",
+    "账簿金额",
+    "往来单位",
+    "发票/摘要",
+)
 DECISION_HEADER = "决定(确认/拒绝)"
 CONFIRM_WORDS = {"确认", "confirm", "confirmed", "yes", "y", "是", "ok", "✓", "同意"}
 REJECT_WORDS = {"拒绝", "reject", "rejected", "no", "n", "否", "✗", "不同意"}
@@ -198,16 +211,7 @@ def write_workbook(path: Path, data: ReportData) -> Path:
             "规则 rule",
             "得分 score",
             "状态 status",
-            "银行行键 bank keys",
-            "银行日期",
-            "银行金额",
-            "对方户名",
-            "摘要",
-            "账簿分录 ledger ids",
-            "账簿日期",
-            "账簿金额",
-            "往来单位",
-            "发票/摘要",
+            *PAIR_COLUMNS,
             "差额 adjustment",
             "说明 note",
         ],
@@ -268,16 +272,7 @@ def write_workbook(path: Path, data: ReportData) -> Path:
             "规则 rule",
             "得分 score",
             "原因 why",
-            "银行行键 bank keys",
-            "银行日期",
-            "银行金额",
-            "对方户名",
-            "摘要",
-            "账簿分录 ledger ids",
-            "账簿日期",
-            "账簿金额",
-            "往来单位",
-            "发票/摘要",
+            *PAIR_COLUMNS,
             "其他候选 alternatives",
         ],
         rows,
