@@ -1,8 +1,8 @@
 """Backroom bots and the contract they follow (see :mod:`bots.bot`)."""
 
-from bots.bot import Bot, NoConfig, Params, Result
-from bots.context import Context, RunCancelled
-from bots.errors import (
+from backroom.bots.sdk.bot import Bot, NoConfig, Params, Result
+from backroom.bots.sdk.context import Context, RunCancelled
+from backroom.bots.sdk.errors import (
     ApplicationError,
     BotError,
     BusinessError,

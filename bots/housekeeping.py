@@ -16,8 +16,8 @@ from pydantic import Field
 from sqlalchemy import MetaData, Table, delete, select
 from sqlalchemy.exc import InvalidRequestError
 
-from bots.bot import Bot, NoConfig, Params, Result
-from bots.context import Context
+from backroom.bots.sdk.bot import Bot, NoConfig, Params, Result
+from backroom.bots.sdk.context import Context
 
 __all__ = ["Housekeeping"]
 

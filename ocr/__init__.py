@@ -15,11 +15,11 @@
 
 from __future__ import annotations
 
-from ocr.documents import DocumentError, Page, load_pages
-from ocr.engines import Engine, EngineUnavailable, Line, get_engine
-from ocr.fields import Extraction, Field
-from ocr.pipeline import DocumentResult, read_document
-from ocr.pool import read_many
+from backroom.ocr.documents import DocumentError, Page, load_pages
+from backroom.ocr.engines import Engine, EngineUnavailable, Line, get_engine
+from backroom.ocr.fields import Extraction, Field
+from backroom.ocr.pipeline import DocumentResult, read_document
+from backroom.ocr.pool import read_many
 
 __all__ = [
     "DocumentError",

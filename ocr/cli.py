@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ocr.documents import SUFFIXES
-from ocr.engines import ENGINES, EngineUnavailable, get_engine
-from ocr.fields import jsonable
+from backroom.ocr.documents import SUFFIXES
+from backroom.ocr.engines import ENGINES, EngineUnavailable, get_engine
+from backroom.ocr.fields import jsonable
 
 __all__ = ["expand_paths", "ocr_command"]
 
@@ -41,7 +41,7 @@ def ocr_command(
 ) -> int:
     """Read each document and print its fields. Returns the exit status: 0 when every document was
     read, 1 when some could not be, 2 for a usage problem (no files, unavailable engine)."""
-    from ocr.pipeline import read_document
+    from backroom.ocr.pipeline import read_document
 
     out = out or sys.stdout
     err = sys.stderr

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ocr.engines import Line, sort_lines
+from backroom.ocr.engines import Line, sort_lines
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ocr.engines import Engine
+    from backroom.ocr.engines import Engine
 
 __all__ = [
     "IMAGE_SUFFIXES",

@@ -22,12 +22,12 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
-from ocr.chinese import USCC_ALPHABET, capitals_to_amount, valid_uscc
-from ocr.engines import Line
-from ocr.fields import Extraction, Field
-from ocr.layout import group_rows, right_of
-from ocr.normalise import find_amounts, find_dates, half_width
-from ocr.qr import FAPIAO_KINDS, FapiaoQR, QRCode, parse_fapiao_qr
+from backroom.ocr.chinese import USCC_ALPHABET, capitals_to_amount, valid_uscc
+from backroom.ocr.engines import Line
+from backroom.ocr.fields import Extraction, Field
+from backroom.ocr.layout import group_rows, right_of
+from backroom.ocr.normalise import find_amounts, find_dates, half_width
+from backroom.ocr.qr import FAPIAO_KINDS, FapiaoQR, QRCode, parse_fapiao_qr
 
 __all__ = ["extract_fapiao", "fapiao_qr", "looks_like_fapiao"]
 

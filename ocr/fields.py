@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from ocr.engines import Box, Line
+from backroom.ocr.engines import Box, Line
 
 __all__ = ["DocType", "Extraction", "Field", "jsonable"]
 

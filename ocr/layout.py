@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
-from ocr.engines import Line
+from backroom.ocr.engines import Line
 
 __all__ = ["Row", "below", "group_rows", "right_of"]
 

@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ocr.documents import DocumentError, iter_pages, read_page
-from ocr.engines import EngineUnavailable, Line, get_engine
-from ocr.fapiao import extract_fapiao, looks_like_fapiao
-from ocr.fields import Extraction
-from ocr.qr import QRCode, decode_qr
-from ocr.receipts import extract_receipt, receipt_score
+from backroom.ocr.documents import DocumentError, iter_pages, read_page
+from backroom.ocr.engines import EngineUnavailable, Line, get_engine
+from backroom.ocr.fapiao import extract_fapiao, looks_like_fapiao
+from backroom.ocr.fields import Extraction
+from backroom.ocr.qr import QRCode, decode_qr
+from backroom.ocr.receipts import extract_receipt, receipt_score
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ocr.engines import Engine
+    from backroom.ocr.engines import Engine
 
 __all__ = ["DocumentResult", "classify", "read_document"]
 

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
-from ocr.pipeline import DocumentResult, read_document
+from backroom.ocr.pipeline import DocumentResult, read_document
 
 __all__ = ["default_workers", "read_many", "release_memory"]
 
@@ -36,7 +36,7 @@ def default_workers() -> int:
 def _init_worker(engine: str, threads: int, engine_options: dict[str, Any], options: dict[str, Any]) -> None:
     global _ENGINE, _OPTIONS
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    from ocr.engines import get_engine
+    from backroom.ocr.engines import get_engine
 
     extra = {"threads": threads} if engine == "rapid" else {}
     _ENGINE = get_engine(engine, **engine_options, **extra)
@@ -87,7 +87,7 @@ def read_many(
     workers = workers or default_workers()
     engine_options = dict(engine_options or {})
     if workers <= 1:
-        from ocr.engines import get_engine
+        from backroom.ocr.engines import get_engine
 
         eng = get_engine(engine, **engine_options)
         for path in paths:

@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ocr.engines import Line
-from ocr.fields import Extraction, Field
-from ocr.layout import Row, group_rows, right_of
-from ocr.normalise import find_amounts, find_dates, find_time, half_width
+from backroom.ocr.engines import Line
+from backroom.ocr.fields import Extraction, Field
+from backroom.ocr.layout import Row, group_rows, right_of
+from backroom.ocr.normalise import find_amounts, find_dates, find_time, half_width
 
 __all__ = ["extract_receipt", "receipt_score"]
 

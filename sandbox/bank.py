@@ -31,11 +31,11 @@ from typing import Any
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.faults import FaultMiddleware, Faults
 
 __all__ = ["BankData", "BankLine", "BankStatement", "create_app", "ledger_for", "write_statement"]
 
-log = logging.getLogger("sandbox.bank")
+log = logging.getLogger("backroom.sandbox.bank")
 
 FORMATS = {"xlsx": "xlsx", "csv": "csv", "mt940": "sta", "camt053": "xml"}
 CENT = Decimal("0.01")

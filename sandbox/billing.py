@@ -32,7 +32,7 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import DictLoader, Environment, select_autoescape
 
-from sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.faults import FaultMiddleware, Faults
 
 __all__ = ["BillingData", "Collection", "SessionStore", "create_app", "people"]
 

@@ -23,8 +23,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import DictLoader, Environment, select_autoescape
 
-from sandbox.billing import Collection, SessionStore, people, stamp
-from sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.billing import Collection, SessionStore, people, stamp
+from backroom.sandbox.faults import FaultMiddleware, Faults
 
 __all__ = ["EDITABLE", "PASSWORD", "TOKEN", "USER", "create_app", "validate"]
 

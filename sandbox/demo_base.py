@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.server import RunningServer
+from backroom.sandbox.server import RunningServer
 
 __all__ = ["DemoPart"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sandbox.demo_base import DemoPart
+from backroom.sandbox.demo_base import DemoPart
 
 __all__ = ["DEMO_COMPANY", "DEMO_TAX_ID", "prepare"]
 
@@ -25,7 +25,7 @@ def prepare(workdir: Path) -> DemoPart:
 
     from openpyxl import Workbook
 
-    from sandbox.documents import Distortion, write_fapiao, write_receipt
+    from backroom.sandbox.documents import Distortion, write_fapiao, write_receipt
 
     workdir = Path(workdir)
     folder = workdir / "expenses"

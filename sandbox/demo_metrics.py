@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sandbox.demo_base import DemoPart
+from backroom.sandbox.demo_base import DemoPart
 
 __all__ = ["prepare"]
 
 
 def prepare(workdir: Path) -> DemoPart:
     """Start the metrics source (JSON, Prometheus and dashboard) with yesterday's abandonment spike."""
-    from sandbox.metrics_source import Anomaly, create_app
-    from sandbox.server import start
+    from backroom.sandbox.metrics_source import Anomaly, create_app
+    from backroom.sandbox.server import start
 
     now = dt.datetime.now(dt.UTC)
     local_midnight = dt.datetime.combine(

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sandbox import billing, crm
-from sandbox.demo_base import DemoPart
-from sandbox.server import start
+from backroom.sandbox import billing, crm
+from backroom.sandbox.demo_base import DemoPart
+from backroom.sandbox.server import start
 
 __all__ = ["prepare"]
 

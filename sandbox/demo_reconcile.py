@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sandbox.demo_base import DemoPart
+from backroom.sandbox.demo_base import DemoPart
 
 __all__ = ["prepare"]
 
@@ -23,9 +23,9 @@ PASSWORD = "Bank#2024"
 def prepare(workdir: Path) -> DemoPart:
     from openpyxl import Workbook
 
-    from bots.systems.browser import chromium_executable
-    from sandbox.bank import BankData, create_app, ledger_for, write_statement
-    from sandbox.server import start
+    from backroom.bots.sdk.browser import chromium_executable
+    from backroom.sandbox.bank import BankData, create_app, ledger_for, write_statement
+    from backroom.sandbox.server import start
 
     workdir = Path(workdir)
     data = BankData(seed=42)

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox.demo_base import DemoPart
+from backroom.sandbox.demo_base import DemoPart
 
 __all__ = ["prepare"]
 
 
 def prepare(workdir: Path) -> DemoPart:
-    from sandbox.dialer import create_app as dialer_app
-    from sandbox.helpdesk import create_app as helpdesk_app
-    from sandbox.server import start
+    from backroom.sandbox.dialer import create_app as dialer_app
+    from backroom.sandbox.helpdesk import create_app as helpdesk_app
+    from backroom.sandbox.server import start
 
     helpdesk_token, dialer_token = "demo-helpdesk-token", "demo-dialer-token"
     helpdesk = start(helpdesk_app(tickets=60, seed=2026, token=helpdesk_token))

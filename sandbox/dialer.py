@@ -40,7 +40,7 @@ import httpx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.faults import FaultMiddleware, Faults
 
 __all__ = ["OUTCOMES", "Dialer", "create_app", "sign"]
 

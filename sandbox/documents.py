@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ocr.chinese import USCC_ALPHABET, amount_to_capitals, uscc_check_char
+from backroom.ocr.chinese import USCC_ALPHABET, amount_to_capitals, uscc_check_char
 
 __all__ = [
     "FONT_CANDIDATES",

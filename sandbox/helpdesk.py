@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.faults import FaultMiddleware, Faults
 
 __all__ = ["CUSTOM_FIELDS", "STATUSES", "Helpdesk", "TicketSQLError", "create_app", "parse_ticketsql"]
 
@@ -365,7 +365,7 @@ def seed_tickets(
     desk: Helpdesk, count: int, seed: int = 1, *, resolved_share: float = 0.5, filled_share: float = 0.3
 ) -> None:
     """Fill ``desk`` with ``count`` complaint tickets generated deterministically from ``seed``."""
-    from sandbox.helpdesk_texts import generate_texts
+    from backroom.sandbox.helpdesk_texts import generate_texts
 
     rng = random.Random(seed)
     now = desk.now()

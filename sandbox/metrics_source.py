@@ -42,7 +42,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import DictLoader, Environment, select_autoescape
 
-from sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.faults import FaultMiddleware, Faults
 
 __all__ = [
     "DASHBOARD_COLUMNS",

@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bots.secrets import SecretResolver, is_secret_ref
-from schedules.calendars import known_calendars
-from schedules.execution import _systems_used
-from schedules.settings import ConfigProblem, InvalidConfig, Settings, load_settings
-from schedules.triggers import parse_schedule
+from backroom.bots.sdk.secrets import SecretResolver, is_secret_ref
+from backroom.schedules.calendars import known_calendars
+from backroom.schedules.execution import _systems_used
+from backroom.schedules.settings import ConfigProblem, InvalidConfig, Settings, load_settings
+from backroom.schedules.triggers import parse_schedule
 
 __all__ = ["check_settings", "load_checked"]
 
@@ -139,7 +139,7 @@ def _chain_cycles(settings: Settings, file: str) -> list[ConfigProblem]:
 
 def load_checked(path: Any, bots: dict[str, Any] | None = None) -> Settings:
     """Load and fully check a config; raise :class:`InvalidConfig` with every problem."""
-    from bots.registry import discover
+    from backroom.schedules.discovery import discover
 
     settings = load_settings(path)
     problems = check_settings(settings, bots if bots is not None else discover(settings.bot_modules))

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from schedules.settings import DEFAULT_CONFIG, InvalidConfig, Settings
+from backroom.schedules.settings import DEFAULT_CONFIG, InvalidConfig, Settings
 
 __all__ = ["app", "main"]
 
@@ -64,9 +64,9 @@ def _actor() -> str:
 
 
 def _load(config: Path, *, full_check: bool = True) -> tuple[Settings, dict[str, Any]]:
-    from bots.registry import discover
-    from schedules.check import check_settings
-    from schedules.settings import load_settings
+    from backroom.schedules.check import check_settings
+    from backroom.schedules.discovery import discover
+    from backroom.schedules.settings import load_settings
 
     try:
         settings = load_settings(config)
@@ -106,7 +106,7 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
 
 
 def _history(settings: Settings) -> Any:
-    from schedules.history import History
+    from backroom.schedules.history import History
 
     return History(settings.database_url)
 
@@ -114,7 +114,7 @@ def _history(settings: Settings) -> Any:
 @app.command("list")
 def list_bots(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Bots, their schedules in words, and whether they are paused."""
-    from schedules.triggers import describe_schedule
+    from backroom.schedules.triggers import describe_schedule
 
     settings, bots = _load(config, full_check=False)
     paused = _history(settings).paused_bots()
@@ -148,8 +148,8 @@ def run(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Run a bot now, in the foreground, with live progress. Ctrl-C cancels the run."""
-    from schedules.execution import ProcessExecutor
-    from schedules.runner import ParamsInvalid, effective_params
+    from backroom.schedules.execution import ProcessExecutor
+    from backroom.schedules.runner import ParamsInvalid, effective_params
 
     settings, bots = _load(config)
     if bot not in bots:
@@ -210,7 +210,7 @@ def run(
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous)
     finished = history.get_run(record.id)
-    from schedules.notifications import notify_run
+    from backroom.schedules.notifications import notify_run
 
     notify_run(settings, finished, wait=True)
     _print_outcome(finished, outcome.traceback)
@@ -218,7 +218,7 @@ def run(
 
 
 def _print_outcome(run: Any, tb: str | None = None) -> None:
-    from schedules.durations import format_duration
+    from backroom.schedules.durations import format_duration
 
     style = STATUS_STYLE.get(run.status, "white")
     console.print(
@@ -241,7 +241,7 @@ def history(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Recent runs, newest first."""
-    from schedules.durations import format_duration
+    from backroom.schedules.durations import format_duration
 
     settings, _ = _load(config, full_check=False)
     page = _history(settings).list_runs(bot=bot, status=status, limit=limit)
@@ -334,8 +334,8 @@ def serve(
     no_console: Annotated[bool, typer.Option("--no-console", help="run schedules only, no web console")] = False,
 ) -> None:
     """Run the scheduler (and the web console) until stopped. Refuses to start on invalid config."""
-    from schedules.console.app import UnsafeBind, check_bind
-    from schedules.runner import Runner, RunnerBusy
+    from backroom.schedules.console.app import UnsafeBind, check_bind
+    from backroom.schedules.runner import Runner, RunnerBusy
 
     _setup_logging()
     settings, bots = _load(config)
@@ -372,7 +372,7 @@ def serve(
 def serve_console(runner: Any, host: str, port: int, stop: threading.Event) -> None:
     """Serve the web console for ``runner`` until ``stop`` is set or Ctrl-C."""
     try:
-        from schedules.console.app import create_app
+        from backroom.schedules.console.app import create_app
     except ImportError:
         console.print("[yellow]web console not available; running schedules only[/]")
         while not stop.wait(1):
@@ -407,7 +407,7 @@ def setup(
     check_only: Annotated[bool, typer.Option("--check", help="only report what is missing")] = False,
 ) -> None:
     """Install what Backroom needs outside Python: a Chromium for Playwright, CJK fonts."""
-    from schedules.setup import ensure_system_packages
+    from backroom.schedules.setup import ensure_system_packages
 
     raise typer.Exit(ensure_system_packages(check_only=check_only, out=console))
 
@@ -419,7 +419,12 @@ def demo(
     port: Annotated[int, typer.Option(help="console port when not --once")] = 8600,
 ) -> None:
     """Start the sandbox systems, run every bot once on them, show the results (and the console)."""
-    from schedules.demo import run_demo
+    import importlib.util
+
+    if importlib.util.find_spec("faker") is None:
+        console.print("[red]the demo needs the sandbox's extra packages: pip install 'backroom[demo]'[/red]")
+        raise typer.Exit(2)
+    from backroom.sandbox.demo import run_demo
 
     raise typer.Exit(run_demo(workdir, once=once, port=port, out=console))
 
@@ -431,7 +436,7 @@ def ocr(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """Read receipts and invoices: type and every field with its confidence."""
-    from ocr.cli import ocr_command
+    from backroom.ocr.cli import ocr_command
 
     raise typer.Exit(ocr_command(paths, engine, as_json))
 

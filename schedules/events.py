@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from schedules.history import History, Run
-from schedules.settings import Settings
+from backroom.schedules.history import History, Run
+from backroom.schedules.settings import Settings
 
 __all__ = ["FileWatcher", "chain_requests"]
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schedules.history import History, Run, process_owner, utcnow
-from schedules.settings import BotSettings, Settings
-from schedules.worker import child_entry, noop
+from backroom.schedules.history import History, Run, process_owner, utcnow
+from backroom.schedules.settings import BotSettings, Settings
+from backroom.schedules.worker import child_entry, noop
 
 __all__ = ["ProcessExecutor", "RunOutcome", "required_secret_refs"]
 
@@ -41,7 +41,7 @@ def _context(extra_modules: tuple[str, ...] = ()) -> Any:
     with _mp_lock:
         if _mp_context is None:
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["schedules.preload", *extra_modules])
+            ctx.set_forkserver_preload(["backroom.schedules.preload", *extra_modules])
             _install_main_skipping()
             _mp_context = ctx
         return _mp_context

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 
-from bots.secrets import SecretResolver
-from bots.systems.notify import Notifier
-from schedules.durations import format_duration
-from schedules.history import Run
-from schedules.settings import BotSettings, Settings
+from backroom.bots.sdk.notify import Notifier
+from backroom.bots.sdk.secrets import SecretResolver
+from backroom.schedules.durations import format_duration
+from backroom.schedules.history import Run
+from backroom.schedules.settings import BotSettings, Settings
 
 __all__ = ["notify_run", "render_message", "targets_for"]
 

@@ -43,14 +43,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import ValidationError
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select
 
-from bots.registry import discover
-from schedules.events import FileWatcher, chain_requests
-from schedules.execution import ProcessExecutor, RunOutcome
-from schedules.history import History, Run, make_engine, process_owner, utcnow
-from schedules.jobstore import BatchJobStore
-from schedules.notifications import notify_run
-from schedules.settings import BotSettings, Settings
-from schedules.triggers import parse_schedule
+from backroom.schedules.discovery import discover
+from backroom.schedules.events import FileWatcher, chain_requests
+from backroom.schedules.execution import ProcessExecutor, RunOutcome
+from backroom.schedules.history import History, Run, make_engine, process_owner, utcnow
+from backroom.schedules.jobstore import BatchJobStore
+from backroom.schedules.notifications import notify_run
+from backroom.schedules.settings import BotSettings, Settings
+from backroom.schedules.triggers import parse_schedule
 
 __all__ = ["JobSpec", "ParamsInvalid", "Runner", "RunnerBusy", "effective_params", "job_specs", "scheduled_fire"]
 
@@ -216,7 +216,7 @@ class Runner:
             row = conn.execute(select(table.c.owner, table.c.heartbeat).where(table.c.name == "main")).first()
             if row is not None and row.owner != owner:
                 beat = row.heartbeat if row.heartbeat.tzinfo else row.heartbeat.replace(tzinfo=dt.UTC)
-                from schedules.history import _owner_alive
+                from backroom.schedules.history import _owner_alive
 
                 if (now - beat).total_seconds() < LOCK_STALE_S and _owner_alive(row.owner.split("#")[0]):
                     raise RunnerBusy(f"another runner ({row.owner}) owns this job store; only one scheduler may own it")

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from bots.secrets import is_secret_ref
-from bots.systems.base import SystemSettings
-from schedules.durations import parse_duration
+from backroom.bots.sdk.secrets import is_secret_ref
+from backroom.bots.sdk.system import SystemSettings
+from backroom.schedules.durations import parse_duration
 
 __all__ = [
     "BotSettings",

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bots.systems.browser import chromium_executable
+from backroom.bots.sdk.browser import chromium_executable
 
 __all__ = ["ensure_system_packages", "missing_debian_packages"]
 

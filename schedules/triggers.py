@@ -23,8 +23,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from schedules.calendars import DESCRIPTIONS, is_business_day
-from schedules.durations import format_duration, parse_duration
+from backroom.schedules.calendars import DESCRIPTIONS, is_business_day
+from backroom.schedules.durations import format_duration, parse_duration
 
 __all__ = ["CalendarTrigger", "describe_schedule", "parse_schedule"]
 

@@ -81,7 +81,7 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
         with lock:
             conn.send(message)
 
-    from bots.secrets import RedactingFilter, Redactor, SecretResolver
+    from backroom.bots.sdk.secrets import RedactingFilter, Redactor, SecretResolver
 
     redactor = Redactor()
     handler = _PipeHandler(conn, lock)
@@ -99,8 +99,8 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
         result = _run_bot(payload, SecretResolver(redactor), cancel, send)
         send("result", result)
     except BaseException as exc:
-        from bots.context import RunCancelled
-        from bots.errors import TransientError
+        from backroom.bots.sdk.context import RunCancelled
+        from backroom.bots.sdk.errors import TransientError
 
         text = redactor.redact(f"{type(exc).__name__}: {exc}")
         tb = redactor.redact("".join(traceback.format_exception(exc)))
@@ -112,9 +112,9 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
 
 
 def _run_bot(payload: RunPayload, secrets: Any, cancel: threading.Event, send: Any) -> dict[str, Any]:
-    from bots.context import Context
-    from bots.registry import get_bot
-    from bots.systems.base import SystemSettings
+    from backroom.bots.sdk.context import Context
+    from backroom.bots.sdk.system import SystemSettings
+    from backroom.schedules.discovery import get_bot
 
     bot_cls = get_bot(payload["bot"], payload.get("bot_modules", ()))
     log = logging.getLogger(f"backroom.run.{payload['bot']}")

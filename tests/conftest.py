@@ -48,7 +48,7 @@ def mysql_url() -> str:
 
 @pytest.fixture(scope="session")
 def chromium_available() -> None:
-    from bots.systems.browser import chromium_executable
+    from backroom.bots.sdk.browser import chromium_executable
 
     if chromium_executable() is None:
         pytest.skip(
@@ -79,7 +79,7 @@ def smtp_server() -> Iterator[SmtpServer]:
 
     from aiosmtpd.controller import Controller
 
-    from sandbox.server import free_port
+    from backroom.sandbox.server import free_port
 
     server = SmtpServer("127.0.0.1", free_port())
 

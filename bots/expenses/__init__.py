@@ -12,7 +12,7 @@ OCR lives in the ``ocr`` package; it is imported inside functions so listing bot
 
 from __future__ import annotations
 
-from bots.expenses.bot import Expenses
-from bots.expenses.config import ExpensesConfig, ExpensesParams
+from backroom.bots.expenses.bot import Expenses
+from backroom.bots.expenses.config import ExpensesConfig, ExpensesParams
 
 __all__ = ["Expenses", "ExpensesConfig", "ExpensesParams"]

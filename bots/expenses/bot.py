@@ -24,16 +24,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bots.bot import Bot, Result
-from bots.errors import ConfigError
-from bots.expenses.claims import Claim, read_claims
-from bots.expenses.config import ExpensesConfig, ExpensesParams
-from bots.expenses.rules import Doc, RuleResult, evaluate
-from bots.expenses.state import DocumentStore, invoice_key, pack, receipt_key, unpack
+from backroom.bots.expenses.claims import Claim, read_claims
+from backroom.bots.expenses.config import ExpensesConfig, ExpensesParams
+from backroom.bots.expenses.rules import Doc, RuleResult, evaluate
+from backroom.bots.expenses.state import DocumentStore, invoice_key, pack, receipt_key, unpack
+from backroom.bots.sdk.bot import Bot, Result
+from backroom.bots.sdk.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bots.context import Context
-    from ocr.pipeline import DocumentResult
+    from backroom.bots.sdk.context import Context
+    from backroom.ocr.pipeline import DocumentResult
 
 __all__ = ["Expenses"]
 
@@ -214,7 +214,7 @@ class Expenses(Bot[ExpensesParams]):
             links[item.sha256] = folder / item.path.name
         all_docs = [*docs, *corrected_docs]
         book = ctx.artifact(f"expenses-{month}.xlsx")
-        from bots.expenses.workbook import write_workbook
+        from backroom.bots.expenses.workbook import write_workbook
 
         write_workbook(
             book,
@@ -298,8 +298,8 @@ class Expenses(Bot[ExpensesParams]):
     ) -> dict[str, DocumentResult]:
         """OCR ``items`` in the pool; each readable result is recorded at once (status ``read``) so
         an interrupted run resumes without reading it again."""
-        from ocr.engines import EngineUnavailable
-        from ocr.pool import read_many
+        from backroom.ocr.engines import EngineUnavailable
+        from backroom.ocr.pool import read_many
 
         engine_options = (
             {k: v for k, v in config.paddle.model_dump().items() if v is not None} if config.engine == "paddle" else {}
@@ -366,7 +366,7 @@ class Expenses(Bot[ExpensesParams]):
     def _corrections(
         self, ctx: Context, inbox: Path, store: DocumentStore, config: ExpensesConfig
     ) -> tuple[list[Doc], list[Path]]:
-        from bots.expenses.workbook import is_audit_workbook, read_corrections
+        from backroom.bots.expenses.workbook import is_audit_workbook, read_corrections
 
         books = [p for p in ctx.inputs(inbox, ["*.xlsx"]) if is_audit_workbook(p)]
         docs: list[Doc] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from bots.errors import BusinessError
+from backroom.bots.sdk.errors import BusinessError
 
 __all__ = ["COLUMNS", "Claim", "ClaimsSheetError", "read_claims"]
 

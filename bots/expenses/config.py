@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bots.bot import Params
+from backroom.bots.sdk.bot import Params
 
 __all__ = ["ExpensesConfig", "ExpensesParams", "PaddleDirs"]
 
@@ -68,7 +68,7 @@ class ExpensesConfig(BaseModel):
     @field_validator("company_tax_ids")
     @classmethod
     def _valid_ids(cls, ids: list[str]) -> list[str]:
-        from ocr.chinese import valid_uscc
+        from backroom.ocr.chinese import valid_uscc
 
         bad = [i for i in ids if not valid_uscc(i)]
         if bad:

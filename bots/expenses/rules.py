@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bots.expenses.config import ExpensesConfig
+from backroom.bots.expenses.config import ExpensesConfig
 
 __all__ = ["RULES", "Doc", "RuleResult", "evaluate", "worst"]
 

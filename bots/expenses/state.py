@@ -52,7 +52,7 @@ def encode_fields(fields: dict[str, tuple[Any, float, str]]) -> str:
         elif isinstance(value, dt.time):
             kind, raw = "time", value.isoformat()
         else:
-            from ocr.fields import jsonable
+            from backroom.ocr.fields import jsonable
 
             kind, raw = "json", jsonable(value)
         out[name] = {"t": kind, "v": raw, "c": confidence, "s": source}

@@ -22,8 +22,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from bots.expenses.rules import RULES, Doc
-from bots.reports import GREEN_FILL, RED_FILL, YELLOW_FILL, highlight_rows, write_table
+from backroom.bots.expenses.rules import RULES, Doc
+from backroom.bots.reports import GREEN_FILL, RED_FILL, YELLOW_FILL, highlight_rows, write_table
 
 __all__ = ["FIELD_COLUMNS", "Correction", "read_corrections", "write_workbook"]
 
@@ -163,7 +163,7 @@ def _convert(name: str, value: Any) -> Any:
             return value.date()
         if isinstance(value, dt.date):
             return value
-        from ocr.normalise import parse_date
+        from backroom.ocr.normalise import parse_date
 
         parsed = parse_date(str(value))
         if parsed is None:

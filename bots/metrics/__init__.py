@@ -4,7 +4,7 @@ Public pieces: :class:`Metrics` (the bot), :class:`Config`, :class:`Params`. The
 are documented in :mod:`bots.metrics.kpis`, the anomaly rules in :mod:`bots.metrics.anomaly`.
 """
 
-from bots.metrics.bot import Metrics
-from bots.metrics.config import Config, Params
+from backroom.bots.metrics.bot import Metrics
+from backroom.bots.metrics.config import Config, Params
 
 __all__ = ["Config", "Metrics", "Params"]

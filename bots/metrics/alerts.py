@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
-from bots.metrics.store import alerts_table, metadata
+from backroom.bots.metrics.store import alerts_table, metadata
 
 __all__ = ["AlertBook", "Reconciled", "alert_key"]
 

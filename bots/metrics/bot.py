@@ -22,10 +22,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bots.bot import Bot, Result
-from bots.context import Context
-from bots.errors import ConfigError
-from bots.metrics.config import Config, Params
+from backroom.bots.metrics.config import Config, Params
+from backroom.bots.sdk.bot import Bot, Result
+from backroom.bots.sdk.context import Context
+from backroom.bots.sdk.errors import ConfigError
 
 __all__ = ["Metrics"]
 
@@ -44,13 +44,13 @@ class Metrics(Bot[Params]):
         return sorted({s.system for s in config.sources if s.system})
 
     def run(self, ctx: Context, params: Params) -> Result:
-        from bots.metrics.alerts import AlertBook, alert_key
-        from bots.metrics.daily import daily_sums, summarise, where_label
-        from bots.metrics.detect import describe, detect
-        from bots.metrics.kpis import definitions
-        from bots.metrics.series import build_grid, floor_time
-        from bots.metrics.store import Store
-        from bots.systems.metric_sources import MetricSourceError, Window, pull_all, validate_options
+        from backroom.bots.metrics.alerts import AlertBook, alert_key
+        from backroom.bots.metrics.daily import daily_sums, summarise, where_label
+        from backroom.bots.metrics.detect import describe, detect
+        from backroom.bots.metrics.kpis import definitions
+        from backroom.bots.metrics.series import build_grid, floor_time
+        from backroom.bots.metrics.store import Store
+        from backroom.bots.systems.metric_sources import MetricSourceError, Window, pull_all, validate_options
 
         config: Config = ctx.config if isinstance(ctx.config, Config) else Config()
         if not config.sources:
@@ -186,7 +186,7 @@ class Metrics(Bot[Params]):
                 + [{**a, "state": "持续"} for a in alerts.ongoing]
                 + [{**a, "state": "已恢复"} for a in alerts.recovered]
             )
-            from bots.metrics.report import write_workbook
+            from backroom.bots.metrics.report import write_workbook
 
             report_path = write_workbook(
                 ctx.artifact(f"metrics-{day.isoformat()}.xlsx"),
@@ -200,7 +200,7 @@ class Metrics(Bot[Params]):
                 stale=stale,
                 tz=tz,
             )
-            from bots.metrics.digest import digest_text
+            from backroom.bots.metrics.digest import digest_text
 
             text = digest_text(
                 day.isoformat(), figures, alerts.new, alerts.ongoing, recovered_to_say, stale, len(issues)
@@ -219,7 +219,7 @@ class Metrics(Bot[Params]):
                 state.set(done_key, now.isoformat())
                 sent = True
         elif (alerts.new or recovered_to_say) and not ctx.dry_run:
-            from bots.metrics.digest import alert_text
+            from backroom.bots.metrics.digest import alert_text
 
             self._send(ctx, config, "异常告警", alert_text(alerts.new, recovered_to_say), [], None)
             sent = True
@@ -263,13 +263,13 @@ class Metrics(Bot[Params]):
     def _send(
         self, ctx: Context, config: Config, title: str, text: str, attachments: list[Path], shot: Path | None
     ) -> None:
-        from bots.secrets import is_secret_ref
+        from backroom.bots.sdk.secrets import is_secret_ref
 
         ctx.notify(title, text, attachments)
         if config.group_webhooks:
             import httpx
 
-            from bots.metrics.digest import post_group
+            from backroom.bots.metrics.digest import post_group
 
             with httpx.Client(timeout=15) as client:
                 for hook in config.group_webhooks:

@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bots.bot import Params as BaseParams
-from bots.metrics.anomaly import Rule
-from bots.secrets import is_secret_ref
-from bots.systems.metric_sources.base import SourceConfig
+from backroom.bots.metrics.anomaly import Rule
+from backroom.bots.sdk.bot import Params as BaseParams
+from backroom.bots.sdk.secrets import is_secret_ref
+from backroom.bots.systems.metric_sources.base import SourceConfig
 
 __all__ = ["DEFAULT_RULES", "DEFAULT_TARGETS", "Config", "GroupWebhook", "Params"]
 

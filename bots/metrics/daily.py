@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bots.metrics.kpis import Kpi
+from backroom.bots.metrics.kpis import Kpi
 
 __all__ = ["DayFigures", "daily_sums", "kpi_value", "summarise"]
 

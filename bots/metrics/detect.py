@@ -11,9 +11,9 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 
-from bots.metrics.anomaly import Finding, Rule, change_vs_lag, robust_scores
-from bots.metrics.kpis import Kpi
-from bots.metrics.series import Grid
+from backroom.bots.metrics.anomaly import Finding, Rule, change_vs_lag, robust_scores
+from backroom.bots.metrics.kpis import Kpi
+from backroom.bots.metrics.series import Grid
 
 __all__ = ["describe", "detect"]
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bots.metrics.daily import ALL, DayFigures
+from backroom.bots.metrics.daily import ALL, DayFigures
 
 __all__ = ["alert_text", "digest_text", "post_group"]
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bots.metrics.daily import ALL, DayFigures, kpi_value
-from bots.metrics.kpis import Kpi
+from backroom.bots.metrics.daily import ALL, DayFigures, kpi_value
+from backroom.bots.metrics.kpis import Kpi
 
 __all__ = ["write_workbook"]
 
@@ -52,7 +52,7 @@ def write_workbook(
     from openpyxl.formatting.rule import CellIsRule
     from openpyxl.styles import Font
 
-    from bots.reports import GREEN_FILL, RED_FILL, YELLOW_FILL, write_table
+    from backroom.bots.reports import GREEN_FILL, RED_FILL, YELLOW_FILL, write_table
 
     wb = Workbook()
     ws = wb.active

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bots.metrics.kpis import Kpi, compute
+from backroom.bots.metrics.kpis import Kpi, compute
 
 if TYPE_CHECKING:
     import numpy as np

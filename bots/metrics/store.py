@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from bots.systems.metric_sources.base import Sample, dims_key
+from backroom.bots.systems.metric_sources.base import Sample, dims_key
 
 __all__ = ["Sample", "Store", "UTCDateTime", "alerts_table", "dims_key", "metadata", "samples_table"]
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from bots.bot import Bot, Params, Result
-from bots.errors import ConfigError
-from bots.migrate.config import Config, Migration
+from backroom.bots.migrate.config import Config, Migration
+from backroom.bots.sdk.bot import Bot, Params, Result
+from backroom.bots.sdk.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["Config", "Migrate", "MigrateParams", "Migration"]
 
@@ -42,7 +42,7 @@ class Migrate(Bot[MigrateParams]):
     supports_dry_run = True
 
     def run(self, ctx: Context, params: MigrateParams) -> Result:
-        from bots.migrate.engine import run_migration
+        from backroom.bots.migrate.engine import run_migration
 
         config = ctx.config if isinstance(ctx.config, Config) else Config.model_validate(ctx.config or {})
         name = params.name or (next(iter(config.migrations)) if len(config.migrations) == 1 else "")

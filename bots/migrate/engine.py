@@ -24,17 +24,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bots.bot import Result
-from bots.errors import ConfigError
-from bots.migrate.config import FormTarget, Lookup, Migration, RestTarget, SqlTarget
-from bots.migrate.proof import canonical, decode_position, encode_position, key_of
-from bots.migrate.rejects import RejectBook
-from bots.migrate.sources import REF, Batch, SqlReader, open_source
-from bots.migrate.targets import SqlWriter, TargetWriter
-from bots.migrate.transforms import FieldError, Mapper
+from backroom.bots.migrate.config import FormTarget, Lookup, Migration, RestTarget, SqlTarget
+from backroom.bots.migrate.proof import canonical, decode_position, encode_position, key_of
+from backroom.bots.migrate.rejects import RejectBook
+from backroom.bots.migrate.sources import REF, Batch, SqlReader, open_source
+from backroom.bots.migrate.targets import SqlWriter, TargetWriter
+from backroom.bots.migrate.transforms import FieldError, Mapper
+from backroom.bots.sdk.bot import Result
+from backroom.bots.sdk.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["Totals", "open_target", "run_migration"]
 
@@ -61,11 +61,11 @@ def open_target(ctx: Context, name: str, mig: Migration) -> TargetWriter:
     if isinstance(spec, SqlTarget):
         return SqlWriter(ctx, spec, name, mig.key, mig.mode, mig.proof)
     if isinstance(spec, RestTarget):
-        from bots.migrate.rest_target import RestWriter
+        from backroom.bots.migrate.rest_target import RestWriter
 
         return RestWriter(ctx, spec, mig.key, mig.proof)
     if isinstance(spec, FormTarget):
-        from bots.migrate.form_target import FormWriter
+        from backroom.bots.migrate.form_target import FormWriter
 
         return FormWriter(ctx, spec, mig.key, mig.proof)
     raise ConfigError(f"unknown target kind {spec!r}")
@@ -75,7 +75,7 @@ def _load_lookup(ctx: Context, ref: Lookup) -> Any:
     """A lookup table read once into a dict (reference tables are small)."""
     import sqlalchemy as sa
 
-    from bots.systems.sql import make_engine
+    from backroom.bots.systems.sql import make_engine
 
     engine = make_engine(ctx.system(ref.system), ctx.secret)
     try:
@@ -174,7 +174,7 @@ def source_known(source: Any) -> bool:
 
 def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False, limit_batches: int = 0) -> Result:
     """Run migration ``name`` once (honouring ``ctx.dry_run``)."""
-    from bots.migrate.transforms import compile_field
+    from backroom.bots.migrate.transforms import compile_field
 
     dry = ctx.dry_run
     started = time.perf_counter()
@@ -380,7 +380,7 @@ def _mirror(
 def _write_dry_run(ctx: Context, name: str, totals: Totals) -> None:
     from openpyxl import Workbook
 
-    from bots.reports import write_table
+    from backroom.bots.reports import write_table
 
     book = Workbook()
     ws = book.active

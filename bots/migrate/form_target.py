@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from bots.errors import ApplicationError, ConfigError, TransientError
-from bots.migrate.proof import canonical, checksum, key_of
-from bots.migrate.targets import Outcome, ProofError, TargetWriter
+from backroom.bots.migrate.proof import canonical, checksum, key_of
+from backroom.bots.migrate.targets import Outcome, ProofError, TargetWriter
+from backroom.bots.sdk.errors import ApplicationError, ConfigError, TransientError
 
 if TYPE_CHECKING:
-    from bots.context import Context
-    from bots.migrate.config import FormTarget
+    from backroom.bots.migrate.config import FormTarget
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["FormWriter"]
 
@@ -50,7 +50,7 @@ class FormWriter(TargetWriter):
         self._pages: list[Any] = []
 
     def check_schema(self, fields: Sequence[str]) -> None:
-        from bots.systems.crm_browser import CRM_FIELDS
+        from backroom.bots.systems.crm_browser import CRM_FIELDS
 
         unknown = [f for f in fields if f not in CRM_FIELDS and f not in self.key]
         if unknown:
@@ -129,8 +129,8 @@ class FormWriter(TargetWriter):
     async def _start(self) -> None:
         from playwright.async_api import async_playwright
 
-        from bots.systems.browser import CHROMIUM_ARGS, chromium_executable
-        from bots.systems.crm_browser import CrmForm
+        from backroom.bots.sdk.browser import CHROMIUM_ARGS, chromium_executable
+        from backroom.bots.systems.crm_browser import CrmForm
 
         self._pw = await async_playwright().start()
         try:
@@ -154,7 +154,7 @@ class FormWriter(TargetWriter):
         self._pages = [first, *await more]
 
     async def _save_all(self, rows: list[dict[str, Any]], out: Outcome) -> None:
-        from bots.systems.crm_browser import FormRejected
+        from backroom.bots.systems.crm_browser import FormRejected
 
         if self._form is None:
             await self._start()

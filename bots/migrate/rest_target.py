@@ -13,15 +13,15 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bots.errors import TransientError
-from bots.migrate.proof import canonical, key_of
-from bots.migrate.targets import Outcome, ProofError, TargetWriter
+from backroom.bots.migrate.proof import canonical, key_of
+from backroom.bots.migrate.targets import Outcome, ProofError, TargetWriter
+from backroom.bots.sdk.errors import TransientError
 
 if TYPE_CHECKING:
     import httpx
 
-    from bots.context import Context
-    from bots.migrate.config import RestTarget
+    from backroom.bots.migrate.config import RestTarget
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["RateLimiter", "RestWriter", "jsonable"]
 
@@ -137,7 +137,7 @@ class RestWriter(TargetWriter):
         return resp
 
     def _prove(self, held: list[tuple[dict[str, Any], dict[str, Any] | None]], out: Outcome) -> None:
-        from bots.migrate.proof import checksum
+        from backroom.bots.migrate.proof import checksum
 
         sent = [r for r, echo in held if echo is not None]
         echoed = [echo for _, echo in held if echo is not None]

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bots.errors import ConfigError, TransientError
-from bots.migrate.config import FileSource, RestSource, SqlSource
+from backroom.bots.migrate.config import FileSource, RestSource, SqlSource
+from backroom.bots.sdk.errors import ConfigError, TransientError
 
 if TYPE_CHECKING:
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["Batch", "SourceReader", "open_source"]
 
@@ -60,7 +60,7 @@ class SqlReader(SourceReader):
     def __init__(self, ctx: Context, spec: SqlSource, key_columns: Sequence[str]) -> None:
         import sqlalchemy as sa
 
-        from bots.systems.sql import make_engine
+        from backroom.bots.systems.sql import make_engine
 
         self.engine = make_engine(ctx.system(spec.system), ctx.secret)
         self.spec = spec
@@ -119,7 +119,7 @@ class SqlReader(SourceReader):
 
         import sqlalchemy as sa
 
-        from bots.migrate.proof import decode_position, encode_position
+        from backroom.bots.migrate.proof import decode_position, encode_position
 
         idx = [self._names.index(n) for n in self.order]
         names = self._names
@@ -247,7 +247,7 @@ class FileReader(SourceReader):
         self.ctx.artifact(f"rejected/{path.name}.why.txt").write_text(_why(path, reason), encoding="utf-8")
 
     def columns(self) -> list[str]:
-        from bots.systems.tabular import TabularFileError, headers_of
+        from backroom.bots.formats.tabular import TabularFileError, headers_of
 
         seen: list[str] = []
         for path in self.files:
@@ -261,7 +261,7 @@ class FileReader(SourceReader):
         return seen
 
     def batches(self, position: Any, size: int) -> Iterator[Batch]:
-        from bots.systems.tabular import RowError, TabularFileError, read_rows
+        from backroom.bots.formats.tabular import RowError, TabularFileError, read_rows
 
         pos = dict(position or {})
         done_file, done_rows = pos.get("file"), pos.get("row", -1)

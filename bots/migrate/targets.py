@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bots.errors import ApplicationError, ConfigError, TransientError
-from bots.migrate.proof import canonical, checksum, encode_position, key_of
+from backroom.bots.migrate.proof import canonical, checksum, encode_position, key_of
+from backroom.bots.sdk.errors import ApplicationError, ConfigError, TransientError
 
 if TYPE_CHECKING:
-    from bots.context import Context
-    from bots.migrate.config import SqlTarget
+    from backroom.bots.migrate.config import SqlTarget
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["Outcome", "ProofError", "SqlWriter", "TargetWriter"]
 
@@ -85,7 +85,7 @@ class SqlWriter(TargetWriter):
     def __init__(self, ctx: Context, spec: SqlTarget, migration: str, key: Sequence[str], mode: str, proof: bool):
         import sqlalchemy as sa
 
-        from bots.systems.sql import make_engine
+        from backroom.bots.systems.sql import make_engine
 
         self.engine = make_engine(ctx.system(spec.system), ctx.secret)
         self.spec, self.migration, self.key, self.mode, self.proof = spec, migration, list(key), mode, proof
@@ -300,7 +300,7 @@ class SqlWriter(TargetWriter):
         """COPY into a session-local staging table, then one INSERT ... ON CONFLICT that skips equal rows."""
         import sqlalchemy as sa
 
-        from bots.systems.sql import copy_rows, quote
+        from backroom.bots.systems.sql import copy_rows, quote
 
         cols = self.columns
         qcols = ", ".join(quote(conn, c) for c in cols)
@@ -352,7 +352,7 @@ class SqlWriter(TargetWriter):
         """
         import sqlalchemy as sa
 
-        from bots.systems.sql import quote
+        from backroom.bots.systems.sql import quote
 
         q = lambda c: quote(conn, c)  # noqa: E731
         target, stg = quote(conn, self.spec.table), self._staging

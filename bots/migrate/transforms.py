@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bots.errors import BusinessError
-from bots.migrate.config import FieldSpec
+from backroom.bots.migrate.config import FieldSpec
+from backroom.bots.sdk.errors import BusinessError
 
 __all__ = ["FieldError", "LookupFn", "Mapper", "compile_field"]
 

@@ -12,6 +12,6 @@ Heavy libraries are imported inside functions, so listing bots stays fast.
 
 from __future__ import annotations
 
-from bots.reconcile.bot import Reconcile, ReconcileConfig, ReconcileParams
+from backroom.bots.reconcile.bot import Reconcile, ReconcileConfig, ReconcileParams
 
 __all__ = ["Reconcile", "ReconcileConfig", "ReconcileParams"]

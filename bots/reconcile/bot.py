@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bots.bot import Bot, Params, Result
-from bots.systems.statements.profiles import Profile
+from backroom.bots.formats.statements.profiles import Profile
+from backroom.bots.sdk.bot import Bot, Params, Result
 
 if TYPE_CHECKING:
-    from bots.context import Context
-    from bots.reconcile.ledger import LedgerEntry
-    from bots.reconcile.matching import MatchSettings
-    from bots.reconcile.state import ReconcileState
-    from bots.systems.statements import Statement, StatementLine
+    from backroom.bots.formats.statements import Statement, StatementLine
+    from backroom.bots.reconcile.ledger import LedgerEntry
+    from backroom.bots.reconcile.matching import MatchSettings
+    from backroom.bots.reconcile.state import ReconcileState
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["LedgerSource", "Matching", "Reconcile", "ReconcileConfig", "ReconcileParams"]
 
@@ -66,7 +66,7 @@ class Matching(BaseModel):
     max_subset: int = Field(default=4, ge=2, le=6)
 
     def settings(self) -> MatchSettings:
-        from bots.reconcile.matching import MatchSettings
+        from backroom.bots.reconcile.matching import MatchSettings
 
         return MatchSettings(
             date_window=self.date_window_days,
@@ -103,7 +103,7 @@ class Reconcile(Bot[ReconcileParams]):
     supports_dry_run = True
 
     def run(self, ctx: Context, params: ReconcileParams) -> Result:
-        from bots.reconcile.state import ReconcileState
+        from backroom.bots.reconcile.state import ReconcileState
 
         config: ReconcileConfig = ctx.config if isinstance(ctx.config, ReconcileConfig) else ReconcileConfig()
         state = ReconcileState(ctx.engine)
@@ -123,9 +123,9 @@ class Reconcile(Bot[ReconcileParams]):
         """Apply each reviewed workbook once; a bad one is set aside with its reason, the run goes on."""
         import shutil
 
-        from bots.errors import BusinessError
-        from bots.reconcile.report import read_decisions
-        from bots.systems.statements.model import file_digest
+        from backroom.bots.formats.statements.model import file_digest
+        from backroom.bots.reconcile.report import read_decisions
+        from backroom.bots.sdk.errors import BusinessError
 
         books = [params.review] if params.review else ctx.inputs(config.review_inbox, ["*.xlsx"])
         applied = 0
@@ -190,7 +190,7 @@ class Reconcile(Bot[ReconcileParams]):
                 "*.bai2",
             ],
         ):
-            from bots.systems.statements.model import file_digest
+            from backroom.bots.formats.statements.model import file_digest
 
             if f"inbox:{file_digest(path.read_bytes())}" not in ctx.checkpoint:
                 files.append(path)
@@ -204,7 +204,7 @@ class Reconcile(Bot[ReconcileParams]):
         So Monday's run fetches Friday to Sunday, and a day the bot did not run is caught up
         instead of becoming a gap.
         """
-        from bots.systems.bank_portal import BankPortal
+        from backroom.bots.systems.bank_portal import BankPortal
 
         yesterday = ctx.local_now().date() - dt.timedelta(days=1)
         portal = BankPortal(ctx.system(config.portal), ctx.secret)
@@ -235,11 +235,11 @@ class Reconcile(Bot[ReconcileParams]):
     ) -> tuple[list[dict[str, Any]], list[Statement]]:
         import shutil
 
-        from bots.systems.statements import Finding, StatementError, check_statement, parse_statement
+        from backroom.bots.formats.statements import Finding, StatementError, check_statement, parse_statement
 
         checks: list[dict[str, Any]] = []
         imported: list[Statement] = []
-        from bots.systems.statements.model import file_digest
+        from backroom.bots.formats.statements.model import file_digest
 
         def done(path: Path) -> None:  # an inbox file is looked at once, good or bad (after its work)
             if params.statement is None and not ctx.dry_run:
@@ -314,8 +314,8 @@ class Reconcile(Bot[ReconcileParams]):
 
     # -- ledger ---------------------------------------------------------------------------------
     def _ledger(self, ctx: Context, config: ReconcileConfig, params: ReconcileParams) -> list[LedgerEntry]:
-        from bots.errors import ConfigError
-        from bots.reconcile.ledger import read_excel_ledger, read_sql_ledger
+        from backroom.bots.reconcile.ledger import read_excel_ledger, read_sql_ledger
+        from backroom.bots.sdk.errors import ConfigError
 
         source = config.ledger
         if params.ledger or source.kind == "excel":
@@ -346,8 +346,8 @@ class Reconcile(Bot[ReconcileParams]):
         reviews: tuple[int, list[str]],
         params: ReconcileParams,
     ) -> Result:
-        from bots.reconcile.matching import match_items
-        from bots.reconcile.report import ReportData, write_workbook
+        from backroom.bots.reconcile.matching import match_items
+        from backroom.bots.reconcile.report import ReportData, write_workbook
 
         accounts = [params.account] if params.account else config.accounts
         lines = state.bank_lines(accounts or None)
@@ -387,7 +387,7 @@ class Reconcile(Bot[ReconcileParams]):
         if not ctx.dry_run:
             state.drop_suggestions()
             state.save_matches(new_rows + review_rows, ctx.run_id, ctx.now())
-        from bots.reconcile.state import match_id
+        from backroom.bots.reconcile.state import match_id
 
         for r in new_rows + review_rows:
             r["id"] = match_id(r["bank_keys"], r["ledger_ids"])
@@ -415,7 +415,7 @@ class Reconcile(Bot[ReconcileParams]):
             notes=([f"{decided} reviewer decisions applied this run"] if decided else []) + problems,
         )
         path = write_workbook(ctx.artifact(f"reconcile-{ctx.local_now():%Y%m%d-%H%M}.xlsx"), data)
-        from bots.reconcile.report import reconciliation
+        from backroom.bots.reconcile.report import reconciliation
 
         rec = reconciliation(data)
         rejected_files = sum(1 for c in checks if c.get("rejected"))
@@ -449,7 +449,7 @@ class Reconcile(Bot[ReconcileParams]):
 
 
 def _bank_item(ln: StatementLine) -> Any:
-    from bots.reconcile.matching import Item
+    from backroom.bots.reconcile.matching import Item
 
     return Item.make(
         ln.key, ln.booking_date.toordinal(), ln.amount, ln.currency, ln.counterparty_name, ln.reference, ln.purpose
@@ -457,7 +457,7 @@ def _bank_item(ln: StatementLine) -> Any:
 
 
 def _book_item(e: LedgerEntry) -> Any:
-    from bots.reconcile.matching import Item
+    from backroom.bots.reconcile.matching import Item
 
     return Item.make(e.entry_id, e.date.toordinal(), e.amount, e.currency, e.counterparty, e.reference, e.memo)
 

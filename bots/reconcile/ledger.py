@@ -15,9 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bots.errors import BusinessError, ConfigError
-from bots.systems.statements.amounts import AmountError, clean_text, parse_amount, parse_date
-from bots.systems.statements.profiles import normalise_header
+from backroom.bots.formats.statements.amounts import AmountError, clean_text, parse_amount, parse_date
+from backroom.bots.formats.statements.profiles import normalise_header
+from backroom.bots.sdk.errors import BusinessError, ConfigError
 
 __all__ = ["LedgerEntry", "LedgerError", "entries_from_rows", "read_excel_ledger", "read_sql_ledger"]
 

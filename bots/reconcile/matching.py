@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bots.reconcile.names import name_score, normalise_name
+from backroom.bots.reconcile.names import name_score, normalise_name
 
 __all__ = ["Item", "Match", "MatchSettings", "Outcome", "match_items", "reference_tokens"]
 

@@ -15,8 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bots.reconcile.ledger import LedgerEntry
-from bots.systems.statements import StatementLine
+from backroom.bots.formats.statements import StatementLine
+from backroom.bots.reconcile.ledger import LedgerEntry
 
 __all__ = ["Decision", "ReportData", "read_decisions", "write_workbook"]
 
@@ -139,7 +139,7 @@ def write_workbook(path: Path, data: ReportData) -> Path:
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from bots.reports import RED_FILL, YELLOW_FILL, highlight_rows, write_table
+    from backroom.bots.reports import RED_FILL, YELLOW_FILL, highlight_rows, write_table
 
     book = Workbook()
     ws = book.active
@@ -349,7 +349,7 @@ def read_decisions(path: Path) -> list[Decision]:
     """Confirm/reject decisions a reviewer wrote into the 待复核 sheet (blank rows are undecided)."""
     from openpyxl import load_workbook
 
-    from bots.errors import BusinessError
+    from backroom.bots.sdk.errors import BusinessError
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)

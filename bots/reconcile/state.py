@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Column, Date, DateTime, Float, Integer, MetaData, String, Table, Text, select, update
 from sqlalchemy.engine import Engine
 
-from bots.systems.statements import PreviousStatement, Statement, StatementLine
+from backroom.bots.formats.statements import PreviousStatement, Statement, StatementLine
 
 __all__ = ["ReconcileState", "match_id"]
 

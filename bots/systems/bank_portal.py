@@ -30,8 +30,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bots.errors import ApplicationError, ConfigError, TransientError
-from bots.systems.base import SystemSettings
+from backroom.bots.sdk.errors import ApplicationError, ConfigError, TransientError
+from backroom.bots.sdk.system import SystemSettings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -164,7 +164,7 @@ class BankPortal:
 
 def verify_download(fetched: FetchedStatement) -> None:
     """The file must parse and agree with what the portal announced, or the download is incomplete."""
-    from bots.systems.statements import StatementError, parse_statement
+    from backroom.bots.formats.statements import StatementError, parse_statement
 
     try:
         statements = parse_statement(fetched.path, account=fetched.account)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from bots.errors import BusinessError, TransientError
+from backroom.bots.sdk.errors import BusinessError, TransientError
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page

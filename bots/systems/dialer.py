@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from bots.errors import ApplicationError, BusinessError, TransientError
-from bots.systems.base import SystemSettings
-from bots.systems.helpdesk_base import RateLimiter
+from backroom.bots.sdk.errors import ApplicationError, BusinessError, TransientError
+from backroom.bots.sdk.system import SystemSettings
+from backroom.bots.systems.helpdesk_base import RateLimiter
 
 __all__ = ["CallbackTask", "DialerClient", "DialerError", "DoNotCall", "verify_signature"]
 
@@ -69,7 +69,7 @@ class DialerClient:
     def __init__(
         self, settings: SystemSettings, secret: Callable[[str], str], *, client: httpx.AsyncClient | None = None
     ) -> None:
-        from bots.systems.http import make_async_client
+        from backroom.bots.sdk.http import make_async_client
 
         self.settings = settings
         self.client = client or make_async_client(settings, secret)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bots.errors import ApplicationError, BusinessError, ConfigError
+from backroom.bots.sdk.errors import ApplicationError, BusinessError, ConfigError
 
 if TYPE_CHECKING:
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = [
     "HelpdeskAdapter",
@@ -167,11 +167,11 @@ def open_helpdesk(ctx: Context, system: str) -> HelpdeskAdapter:
     """The adapter for ``[systems.<system>]`` by its ``kind`` (``rt-rest`` or ``browser``)."""
     settings = ctx.system(system)
     if settings.kind in ("rt-rest", "rt", "helpdesk-rt"):
-        from bots.systems.helpdesk_rt import RTHelpdesk
+        from backroom.bots.systems.helpdesk_rt import RTHelpdesk
 
         return RTHelpdesk(settings, ctx.secret)
     if settings.kind in ("browser", "helpdesk-browser"):
-        from bots.systems.helpdesk_browser import BrowserHelpdesk
+        from backroom.bots.systems.helpdesk_browser import BrowserHelpdesk
 
         return BrowserHelpdesk(settings, ctx.secret, evidence=ctx.artifacts_dir)
     raise ConfigError(f"[systems.{system}] kind {settings.kind!r} is not a helpdesk; use 'rt-rest' or 'browser'")

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bots.errors import ConfigError, TransientError
-from bots.systems.base import SystemSettings
-from bots.systems.helpdesk_base import (
+from backroom.bots.sdk.errors import ConfigError, TransientError
+from backroom.bots.sdk.system import SystemSettings
+from backroom.bots.systems.helpdesk_base import (
     HelpdeskError,
     HistoryEntry,
     TicketChanged,
@@ -107,7 +107,7 @@ class BrowserHelpdesk:
             return
         from playwright.async_api import async_playwright
 
-        from bots.systems.browser import CHROMIUM_ARGS, chromium_executable
+        from backroom.bots.sdk.browser import CHROMIUM_ARGS, chromium_executable
 
         self._pw = await async_playwright().start()
         self._browser = await self._pw.chromium.launch(

@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from bots.errors import TransientError
-from bots.systems.base import SystemSettings
-from bots.systems.helpdesk_base import (
+from backroom.bots.sdk.errors import TransientError
+from backroom.bots.sdk.system import SystemSettings
+from backroom.bots.systems.helpdesk_base import (
     HelpdeskError,
     HistoryEntry,
     RateLimiter,
@@ -39,7 +39,7 @@ class RTHelpdesk:
     def __init__(
         self, settings: SystemSettings, secret: Callable[[str], str], *, client: httpx.AsyncClient | None = None
     ) -> None:
-        from bots.systems.http import make_async_client
+        from backroom.bots.sdk.http import make_async_client
 
         options = {**settings.options, "auth_scheme": settings.options.get("auth_scheme", "token")}
         self.settings = settings.model_copy(update={"options": options})

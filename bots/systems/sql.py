@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bots.errors import ConfigError
+from backroom.bots.sdk.errors import ConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-    from bots.systems.base import SystemSettings
+    from backroom.bots.sdk.system import SystemSettings
 
 __all__ = ["copy_rows", "is_postgres", "make_engine", "quote", "sql_url"]
 

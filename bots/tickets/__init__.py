@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from bots.bot import Bot, Result
-from bots.tickets.config import TicketsConfig, TicketsParams
+from backroom.bots.sdk.bot import Bot, Result
+from backroom.bots.tickets.config import TicketsConfig, TicketsParams
 
 if TYPE_CHECKING:
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["Tickets", "TicketsConfig", "TicketsParams"]
 
@@ -29,7 +29,7 @@ class Tickets(Bot[TicketsParams]):
     idempotent: ClassVar[bool] = True
 
     def run(self, ctx: Context, params: TicketsParams) -> Result:
-        from bots.tickets.run import run_autoclose, run_fill_action
+        from backroom.bots.tickets.run import run_autoclose, run_fill_action
 
         config = ctx.config if isinstance(ctx.config, TicketsConfig) else TicketsConfig()
         if params.action == "fill":

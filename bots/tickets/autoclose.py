@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bots.errors import BusinessError, TransientError
-from bots.systems.dialer import DialerClient, DoNotCall
-from bots.systems.helpdesk_base import HelpdeskAdapter, TicketChanged, TicketRecord
-from bots.tickets.archive import ArchiveError, write_archive
-from bots.tickets.config import AutocloseConfig
-from bots.tickets.extract import normalize_mobile
-from bots.tickets.state import TERMINAL, StateStore
+from backroom.bots.sdk.errors import BusinessError, TransientError
+from backroom.bots.systems.dialer import DialerClient, DoNotCall
+from backroom.bots.systems.helpdesk_base import HelpdeskAdapter, TicketChanged, TicketRecord
+from backroom.bots.tickets.archive import ArchiveError, write_archive
+from backroom.bots.tickets.config import AutocloseConfig
+from backroom.bots.tickets.extract import normalize_mobile
+from backroom.bots.tickets.state import TERMINAL, StateStore
 
 __all__ = ["Autoclose", "AutocloseOutcome", "Decision", "calling_allowed", "public_holiday"]
 

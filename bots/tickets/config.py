@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bots.bot import Params
-from bots.tickets.extract import DEFAULT_CATEGORY_RULES, DEFAULT_PATTERNS, DEFAULT_URGENCY
+from backroom.bots.sdk.bot import Params
+from backroom.bots.tickets.extract import DEFAULT_CATEGORY_RULES, DEFAULT_PATTERNS, DEFAULT_URGENCY
 
 __all__ = ["AutocloseConfig", "FillConfig", "TicketsConfig", "TicketsParams", "WebhookConfig"]
 

@@ -17,11 +17,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bots.checkpoint import Checkpoint
-from bots.errors import BusinessError, TransientError
-from bots.systems.helpdesk_base import HelpdeskAdapter, TicketChanged, TicketRecord
-from bots.tickets.config import FillConfig
-from bots.tickets.extract import Extraction, Extractor
+from backroom.bots.sdk.checkpoint import Checkpoint
+from backroom.bots.sdk.errors import BusinessError, TransientError
+from backroom.bots.systems.helpdesk_base import HelpdeskAdapter, TicketChanged, TicketRecord
+from backroom.bots.tickets.config import FillConfig
+from backroom.bots.tickets.extract import Extraction, Extractor
 
 __all__ = ["FillOutcome", "FillRow", "make_extractor", "run_fill"]
 

@@ -6,20 +6,20 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bots.bot import Result
-from bots.errors import ConfigError
-from bots.tickets.config import TicketsConfig, TicketsParams
+from backroom.bots.sdk.bot import Result
+from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.tickets.config import TicketsConfig, TicketsParams
 
 if TYPE_CHECKING:
-    from bots.context import Context
-    from bots.tickets.autoclose import AutocloseOutcome
-    from bots.tickets.fill import FillOutcome
+    from backroom.bots.sdk.context import Context
+    from backroom.bots.tickets.autoclose import AutocloseOutcome
+    from backroom.bots.tickets.fill import FillOutcome
 
 __all__ = ["run_autoclose", "run_fill_action"]
 
 
 def _dialer(ctx: Context, config: TicketsConfig) -> Any:
-    from bots.systems.dialer import DialerClient
+    from backroom.bots.systems.dialer import DialerClient
 
     settings = ctx.system(config.dialer)
     if settings.kind not in ("dialer-http", "dialer"):
@@ -28,8 +28,8 @@ def _dialer(ctx: Context, config: TicketsConfig) -> Any:
 
 
 def run_fill_action(ctx: Context, config: TicketsConfig, params: TicketsParams) -> Result:
-    from bots.systems.helpdesk_base import open_helpdesk
-    from bots.tickets.fill import run_fill
+    from backroom.bots.systems.helpdesk_base import open_helpdesk
+    from backroom.bots.tickets.fill import run_fill
 
     async def go() -> FillOutcome:
         hd = open_helpdesk(ctx, config.helpdesk)
@@ -69,8 +69,8 @@ def run_fill_action(ctx: Context, config: TicketsConfig, params: TicketsParams) 
 def _fill_report(ctx: Context, outcome: FillOutcome) -> Path:
     from openpyxl import Workbook
 
-    from bots.reports import RED_FILL, YELLOW_FILL, highlight_rows, write_table
-    from bots.tickets.fill import rows_for_report
+    from backroom.bots.reports import RED_FILL, YELLOW_FILL, highlight_rows, write_table
+    from backroom.bots.tickets.fill import rows_for_report
 
     wb = Workbook()
     ws = wb.active
@@ -88,10 +88,10 @@ def _fill_report(ctx: Context, outcome: FillOutcome) -> Path:
 def run_autoclose(ctx: Context, config: TicketsConfig, params: TicketsParams) -> Result:
     from contextlib import ExitStack
 
-    from bots.systems.helpdesk_base import open_helpdesk
-    from bots.tickets.autoclose import Autoclose
-    from bots.tickets.state import StateStore
-    from bots.tickets.webhook import serve
+    from backroom.bots.systems.helpdesk_base import open_helpdesk
+    from backroom.bots.tickets.autoclose import Autoclose
+    from backroom.bots.tickets.state import StateStore
+    from backroom.bots.tickets.webhook import serve
 
     cfg = config.autoclose
     store = StateStore(ctx.engine)
@@ -159,7 +159,7 @@ def run_autoclose(ctx: Context, config: TicketsConfig, params: TicketsParams) ->
 def _autoclose_report(ctx: Context, outcome: AutocloseOutcome) -> Path:
     from openpyxl import Workbook
 
-    from bots.reports import GREEN_FILL, RED_FILL, YELLOW_FILL, highlight_rows, write_table
+    from backroom.bots.reports import GREEN_FILL, RED_FILL, YELLOW_FILL, highlight_rows, write_table
 
     wb = Workbook()
     ws = wb.active

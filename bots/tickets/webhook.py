@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bots.errors import ApplicationError
-from bots.systems.dialer import verify_signature
-from bots.tickets.state import StateStore
+from backroom.bots.sdk.errors import ApplicationError
+from backroom.bots.systems.dialer import verify_signature
+from backroom.bots.tickets.state import StateStore
 
 __all__ = ["make_app", "serve"]
 

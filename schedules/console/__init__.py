@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from schedules.console.app import create_app
-from schedules.console.auth import UnsafeBind, check_bind
+from backroom.schedules.console.app import create_app
+from backroom.schedules.console.auth import UnsafeBind, check_bind
 
 __all__ = ["UnsafeBind", "check_bind", "create_app"]

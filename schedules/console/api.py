@@ -21,12 +21,12 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from schedules.console.auth import User
-from schedules.console.state import api_user, console, require, source_of
-from schedules.console.views import next_fires, run_json
-from schedules.history import ACTIVE, STATUSES, Run
-from schedules.runner import ParamsInvalid
-from schedules.triggers import describe_schedule
+from backroom.schedules.console.auth import User
+from backroom.schedules.console.state import api_user, console, require, source_of
+from backroom.schedules.console.views import next_fires, run_json
+from backroom.schedules.history import ACTIVE, STATUSES, Run
+from backroom.schedules.runner import ParamsInvalid
+from backroom.schedules.triggers import describe_schedule
 
 __all__ = ["artifact_path", "router"]
 

@@ -22,11 +22,11 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
-from schedules.console import api, pages
-from schedules.console.auth import Auth, UnsafeBind, check_bind
-from schedules.console.metrics import make_registry, render
-from schedules.console.state import ConsoleState, Denied, LoginRequired, api_user
-from schedules.runner import Runner
+from backroom.schedules.console import api, pages
+from backroom.schedules.console.auth import Auth, UnsafeBind, check_bind
+from backroom.schedules.console.metrics import make_registry, render
+from backroom.schedules.console.state import ConsoleState, Denied, LoginRequired, api_user
+from backroom.schedules.runner import Runner
 
 __all__ = ["UnsafeBind", "check_bind", "create_app"]
 

@@ -23,9 +23,9 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from bots.errors import MissingSecretError
-from bots.secrets import SecretResolver
-from schedules.settings import ConsoleSettings, Settings
+from backroom.bots.sdk.errors import MissingSecretError
+from backroom.bots.sdk.secrets import SecretResolver
+from backroom.schedules.settings import ConsoleSettings, Settings
 
 __all__ = [
     "ANONYMOUS",

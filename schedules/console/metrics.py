@@ -14,8 +14,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 
-from schedules.history import FINISHED, Run
-from schedules.runner import Runner
+from backroom.schedules.history import FINISHED, Run
+from backroom.schedules.runner import Runner
 
 __all__ = ["BUCKETS", "HistoryCollector", "render"]
 

@@ -18,11 +18,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from schedules.console.api import INLINE_TYPES
-from schedules.console.auth import ANONYMOUS, User
-from schedules.console.forms import Field, form_fields, form_to_params, save_upload_target
-from schedules.console.i18n import LANGUAGES, Translator, describe_schedule_zh
-from schedules.console.state import (
+from backroom.schedules.console.api import INLINE_TYPES
+from backroom.schedules.console.auth import ANONYMOUS, User
+from backroom.schedules.console.forms import Field, form_fields, form_to_params, save_upload_target
+from backroom.schedules.console.i18n import LANGUAGES, Translator, describe_schedule_zh
+from backroom.schedules.console.state import (
     Denied,
     check_csrf,
     console,
@@ -33,11 +33,11 @@ from schedules.console.state import (
     source_of,
     translator,
 )
-from schedules.console.views import BotRow, bot_rows, next_fires, schedule_words
-from schedules.durations import format_duration
-from schedules.history import ACTIVE, STATUSES
-from schedules.runner import ParamsInvalid, effective_params
-from schedules.settings import BotSettings
+from backroom.schedules.console.views import BotRow, bot_rows, next_fires, schedule_words
+from backroom.schedules.durations import format_duration
+from backroom.schedules.history import ACTIVE, STATUSES
+from backroom.schedules.runner import ParamsInvalid, effective_params
+from backroom.schedules.settings import BotSettings
 
 __all__ = ["forbidden", "not_found", "router", "to_login"]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from schedules.console.auth import ANONYMOUS, Auth, LoginThrottle, Role, User, csrf_matches, new_csrf_token
-from schedules.console.i18n import Translator, negotiate
-from schedules.runner import Runner
+from backroom.schedules.console.auth import ANONYMOUS, Auth, LoginThrottle, Role, User, csrf_matches, new_csrf_token
+from backroom.schedules.console.i18n import Translator, negotiate
+from backroom.schedules.runner import Runner
 
 __all__ = ["ConsoleState", "Denied", "console", "source_of"]
 

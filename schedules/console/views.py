@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from schedules.history import ACTIVE, Run, utcnow
-from schedules.runner import Runner
-from schedules.triggers import describe_schedule, parse_schedule
+from backroom.schedules.history import ACTIVE, Run, utcnow
+from backroom.schedules.runner import Runner
+from backroom.schedules.triggers import describe_schedule, parse_schedule
 
 __all__ = ["BotRow", "bot_rows", "next_fires", "run_json", "schedule_words"]
 

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bots import Bot, Params, Result
+from backroom.bots import Bot, Params, Result
 
 STATUSES = ["succeeded"] * 85 + ["failed"] * 8 + ["timed_out", "cancelled", "skipped"] * 2 + ["interrupted"]
 
@@ -51,7 +51,7 @@ def make_bots(n: int) -> dict[str, type]:
 
 def fill(history: Any, bots: list[str], runs: int, seed: int = 7) -> None:
     """``runs`` finished runs over the last 90 days, spread over ``bots``."""
-    from schedules.history import Run
+    from backroom.schedules.history import Run
 
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
@@ -125,10 +125,10 @@ def timings(fn: Callable[[], Any], n: int, warmup: int = 5) -> dict[str, float]:
 def bench_backend(database: str, home: Path, runs: int, nbots: int, requests: int) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
-    from schedules.console.app import create_app
-    from schedules.console.views import bot_rows
-    from schedules.runner import Runner
-    from schedules.settings import parse_settings
+    from backroom.schedules.console.app import create_app
+    from backroom.schedules.console.views import bot_rows
+    from backroom.schedules.runner import Runner
+    from backroom.schedules.settings import parse_settings
 
     bots = make_bots(nbots)
     names = sorted(bots)

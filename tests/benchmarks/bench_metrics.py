@@ -29,8 +29,8 @@ def _serve(port: int, latency_ms: int) -> None:
     """The sandbox in its own process, as a remote system would be (no GIL shared with the bot)."""
     import uvicorn
 
-    from sandbox.faults import Faults
-    from sandbox.metrics_source import create_app
+    from backroom.sandbox.faults import Faults
+    from backroom.sandbox.metrics_source import create_app
 
     app = create_app(token="t", clock=lambda: _NOW, faults=Faults(latency_ms=latency_ms))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -54,9 +54,9 @@ def bench_pull(n_sources: int, latency_ms: int) -> dict[str, float]:
 
     import httpx
 
-    from bots.systems.metric_sources import SourceConfig, Window, pull_all
-    from bots.testing import make_context
-    from sandbox.server import free_port
+    from backroom.bots.sdk.testing import make_context
+    from backroom.bots.systems.metric_sources import SourceConfig, Window, pull_all
+    from backroom.sandbox.server import free_port
 
     port = free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port, latency_ms), daemon=True)
@@ -110,7 +110,7 @@ def bench_pull(n_sources: int, latency_ms: int) -> dict[str, float]:
 def bench_score(n_series: int, days: int) -> dict[str, float]:
     import numpy as np
 
-    from bots.metrics.anomaly import robust_scores
+    from backroom.bots.metrics.anomaly import robust_scores
 
     points = days * 96
     rng = np.random.default_rng(5)

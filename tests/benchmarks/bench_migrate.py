@@ -38,8 +38,8 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BOT = """
 import json, sys, time
 from pathlib import Path
-from bots.migrate import Config, Migrate, MigrateParams
-from bots.testing import make_context
+from backroom.bots.migrate import Config, Migrate, MigrateParams
+from backroom.bots.sdk.testing import make_context
 url, tmp, schema, batch, full = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 proof = sys.argv[6] == "1"
 cfg = Config.model_validate({"migrations": {"bench": {
@@ -195,11 +195,11 @@ def run_bot(url: str, tmp: Path, schema: str, batch: int, *, full: bool, proof: 
 
 def bench_sandbox_targets(rest_records: int, form_records: int, pages: int) -> dict[str, float]:
     """Records/s into the sandbox: billing's REST API (PUT per record) and the CRM's web form."""
-    from bots.migrate import Config, Migrate, MigrateParams
-    from bots.systems.browser import chromium_executable
-    from bots.testing import make_context
-    from sandbox import billing, crm
-    from sandbox.server import start
+    from backroom.bots.migrate import Config, Migrate, MigrateParams
+    from backroom.bots.sdk.browser import chromium_executable
+    from backroom.bots.sdk.testing import make_context
+    from backroom.sandbox import billing, crm
+    from backroom.sandbox.server import start
 
     out: dict[str, float] = {}
     if not rest_records and not form_records:

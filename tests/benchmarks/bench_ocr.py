@@ -55,13 +55,13 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _child(mode: str, engine: str, files: list[str], workers: int) -> dict[str, Any]:
     """Runs inside the child process: read every file, return timings, RSS and extractions."""
-    from ocr.fields import jsonable
+    from backroom.ocr.fields import jsonable
 
     started = time.perf_counter()
     results = []
     if mode == "plain":
-        from ocr.engines import get_engine
-        from ocr.pipeline import read_document
+        from backroom.ocr.engines import get_engine
+        from backroom.ocr.pipeline import read_document
 
         # the plain way: rapidocr exactly as shipped (its own detector sizing, default threads)
         eng = get_engine(engine, det_limit=0) if engine == "rapid" else get_engine(engine)
@@ -70,7 +70,7 @@ def _child(mode: str, engine: str, files: list[str], workers: int) -> dict[str, 
         results = [read_document(Path(f), eng) for f in files]
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     else:
-        from ocr.pool import read_many
+        from backroom.ocr.pool import read_many
 
         load = 0.0
         results = list(read_many(files, engine=engine, workers=workers, threads_per_worker=1))
@@ -125,7 +125,7 @@ def _collapse(text: Any) -> str:
 def _receipt_accuracy(docs: list[dict[str, Any]]) -> dict[str, float]:
     from decimal import Decimal
 
-    from ocr.normalise import parse_amount, parse_date
+    from backroom.ocr.normalise import parse_amount, parse_date
 
     hits: dict[str, int] = dict.fromkeys((*RECEIPT_FIELDS, "company_collapsed", "address_collapsed"), 0)
     for doc in docs:
@@ -157,7 +157,7 @@ def _speed(child: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fapiao_accuracy(count: int) -> dict[str, Any]:
-    from sandbox.documents import write_fapiao
+    from backroom.sandbox.documents import write_fapiao
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (RECEIPTS / "img").is_dir():
         print(json.dumps({"skipped": f"shared receipts not found at {RECEIPTS}"}))
         return 0
-    from ocr.pool import default_workers
+    from backroom.ocr.pool import default_workers
 
     workers = args.workers or default_workers()
     files = sorted((RECEIPTS / "img").glob("*.jpg"))[: args.limit]

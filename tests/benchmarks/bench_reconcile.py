@@ -26,8 +26,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from bots.reconcile.matching import Item, MatchSettings, Outcome, match_items
-from bots.reconcile.names import name_score
+from backroom.bots.reconcile.matching import Item, MatchSettings, Outcome, match_items
+from backroom.bots.reconcile.names import name_score
 
 _CHARS = (
     "华达信通安恒泰盛兴隆昌鑫源宏远祥瑞丰博创新智云海天星光明德嘉和美康健中新东方北南西金银鼎辉腾飞"
@@ -186,7 +186,7 @@ def quality(out: Outcome, truth_b: dict[str, int], truth_g: dict[str, int]) -> d
 
 def naive_match(bank: list[Item], book: list[Item], s: MatchSettings) -> Outcome:
     """Every bank line against every ledger entry: reference or amount+date+name, unique only."""
-    from bots.reconcile.matching import Match
+    from backroom.bots.reconcile.matching import Match
 
     out = Outcome()
     used: set[int] = set()

@@ -22,9 +22,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from schedules.history import History
-from schedules.runner import Runner
-from schedules.settings import parse_settings
+from backroom.schedules.history import History
+from backroom.schedules.runner import Runner
+from backroom.schedules.settings import parse_settings
 
 BOTS = ["tests.support.runner_bots"]
 

@@ -77,9 +77,9 @@ def _score(pairs: list[tuple[dict[str, Any], dict[str, Any]]], fields: list[str]
 
 
 def bench_extraction(n_texts: int, n_labelled: int) -> dict[str, Any]:
-    from bots.tickets.config import FillConfig
-    from bots.tickets.fill import make_extractor
-    from sandbox.helpdesk_texts import generate_texts
+    from backroom.bots.tickets.config import FillConfig
+    from backroom.bots.tickets.fill import make_extractor
+    from backroom.sandbox.helpdesk_texts import generate_texts
 
     base = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
     extractor = make_extractor(FillConfig(), "Asia/Shanghai")
@@ -117,16 +117,16 @@ def _serve(kind: str, port: int, kwargs: dict[str, Any]) -> None:
     import uvicorn
 
     if kind == "helpdesk":
-        from sandbox.helpdesk import create_app
+        from backroom.sandbox.helpdesk import create_app
     else:
-        from sandbox.dialer import create_app
+        from backroom.sandbox.dialer import create_app
     uvicorn.run(create_app(**kwargs), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def _start_process(kind: str, kwargs: dict[str, Any]) -> tuple[Any, str]:
     import httpx
 
-    from sandbox.server import free_port
+    from backroom.sandbox.server import free_port
 
     port = free_port()
     proc = multiprocessing.get_context("spawn").Process(target=_serve, args=(kind, port, kwargs), daemon=True)
@@ -154,13 +154,13 @@ def _autoclose_once(
     import httpx
     from sqlalchemy import create_engine
 
-    from bots.secrets import SecretResolver
-    from bots.systems.base import SystemSettings
-    from bots.systems.dialer import DialerClient
-    from bots.systems.helpdesk_rt import RTHelpdesk
-    from bots.tickets.autoclose import Autoclose
-    from bots.tickets.config import AutocloseConfig
-    from bots.tickets.state import StateStore
+    from backroom.bots.sdk.secrets import SecretResolver
+    from backroom.bots.sdk.system import SystemSettings
+    from backroom.bots.systems.dialer import DialerClient
+    from backroom.bots.systems.helpdesk_rt import RTHelpdesk
+    from backroom.bots.tickets.autoclose import Autoclose
+    from backroom.bots.tickets.config import AutocloseConfig
+    from backroom.bots.tickets.state import StateStore
 
     hd_proc, hd_url = _start_process("helpdesk", {"tickets": n, "seed": 7, "resolved_share": 1.0})
     delay = 3.0
@@ -247,11 +247,11 @@ def _autoclose_once(
 
 # -- 3. browser ---------------------------------------------------------------------------------
 def bench_browser(n: int, tmp: Path) -> dict[str, Any]:
-    from bots.testing import make_context
-    from bots.tickets import Tickets, TicketsConfig, TicketsParams
-    from sandbox.dialer import create_app as dialer_app
-    from sandbox.helpdesk import create_app as helpdesk_app
-    from sandbox.server import start
+    from backroom.bots.sdk.testing import make_context
+    from backroom.bots.tickets import Tickets, TicketsConfig, TicketsParams
+    from backroom.sandbox.dialer import create_app as dialer_app
+    from backroom.sandbox.helpdesk import create_app as helpdesk_app
+    from backroom.sandbox.server import start
 
     hd = start(helpdesk_app(tickets=n, seed=3, resolved_share=1.0))
     dl = start(dialer_app(seed=3, outcome_delay_s=0))

@@ -23,7 +23,7 @@ SHOTS = (
 
 @pytest.fixture(scope="module")
 def console_url(console_harness: ConsoleHarness) -> Iterator[str]:
-    from sandbox.server import start
+    from backroom.sandbox.server import start
 
     server = start(console_harness.app)
     try:
@@ -34,7 +34,7 @@ def console_url(console_harness: ConsoleHarness) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(chromium_available: None) -> Iterator[object]:
-    from bots.systems.browser import launch
+    from backroom.bots.sdk.browser import launch
 
     with launch() as chromium:
         yield chromium

@@ -17,7 +17,7 @@ def test_demo_once_runs_every_bot_successfully(tmp_path: Path, chromium_availabl
     root = Path(__file__).resolve().parents[2]
     workdir = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-m", "schedules.cli", "demo", "--once", "--workdir", str(workdir)],
+        [sys.executable, "-m", "backroom.schedules.cli", "demo", "--once", "--workdir", str(workdir)],
         cwd=root,
         env={**os.environ, "COLUMNS": "200"},
         capture_output=True,
@@ -31,7 +31,7 @@ def test_demo_once_runs_every_bot_successfully(tmp_path: Path, chromium_availabl
     for bot in bots:
         assert bot in result.stdout
     assert "failed" not in result.stdout.split("Backroom demo")[-1].split("schedule it would follow")[0]
-    from schedules.history import History
+    from backroom.schedules.history import History
 
     history = History(f"sqlite:///{workdir / 'backroom.db'}")
     runs = history.list_runs(limit=100).runs

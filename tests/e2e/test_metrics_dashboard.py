@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bots.systems.metric_sources import LayoutError, SourceConfig, Window, adapter
-from bots.testing import make_context
+from backroom.bots.sdk.testing import make_context
+from backroom.bots.systems.metric_sources import LayoutError, SourceConfig, Window, adapter
 from tests.fixtures.metrics import METRICS_NOW, MetricsSandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -63,7 +63,7 @@ def test_bot_sends_dashboard_screenshot_and_marks_changed_layout_stale(
 
     from openpyxl import load_workbook
 
-    from bots.metrics import Config, Metrics, Params
+    from backroom.bots.metrics import Config, Metrics, Params
 
     systems = {
         **metrics_sandbox.systems(),

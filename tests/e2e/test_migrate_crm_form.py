@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from bots.migrate import Config, Migrate, MigrateParams
-from bots.testing import make_context
+from backroom.bots.migrate import Config, Migrate, MigrateParams
+from backroom.bots.sdk.testing import make_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,8 +18,8 @@ ENV = {"BILLING_TOKEN": "billing-demo-token", "CRM_TOKEN": "crm-demo-token", "CR
 
 @pytest.fixture(scope="module")
 def pair() -> Any:
-    from sandbox import billing, crm
-    from sandbox.server import start
+    from backroom.sandbox import billing, crm
+    from backroom.sandbox.server import start
 
     b = start(billing.create_app(seed=5, customers=3, months=2))
     c = start(crm.create_app(seed=5, customers=2))  # customer 3 does not exist in the CRM yet
@@ -114,8 +114,8 @@ def test_bills_reach_the_crm_through_the_form(tmp_path: Path, pair: Any, chromiu
 
 
 def test_form_copes_with_moved_controls_and_expiring_sessions(tmp_path: Path, chromium_available: None) -> None:
-    from sandbox import billing, crm
-    from sandbox.server import start
+    from backroom.sandbox import billing, crm
+    from backroom.sandbox.server import start
 
     b = start(billing.create_app(seed=9, customers=4, months=1))
     c = start(crm.create_app(seed=9, customers=4))

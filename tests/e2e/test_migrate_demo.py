@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bots.migrate import Config, Migrate, MigrateParams
-from bots.testing import make_context
+from backroom.bots.migrate import Config, Migrate, MigrateParams
+from backroom.bots.sdk.testing import make_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_demo_prepare_and_runs(tmp_path: Path, chromium_available: None) -> None:
-    from sandbox.demo_migrate import prepare
+    from backroom.sandbox.demo_migrate import prepare
 
     part = prepare(tmp_path / "demo")
     try:

@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bots.reconcile import Reconcile, ReconcileConfig, ReconcileParams
-from bots.systems.bank_portal import BankPortal
-from bots.systems.base import SystemSettings
-from bots.testing import make_context
+from backroom.bots.reconcile import Reconcile, ReconcileConfig, ReconcileParams
+from backroom.bots.sdk.system import SystemSettings
+from backroom.bots.sdk.testing import make_context
+from backroom.bots.systems.bank_portal import BankPortal
 from tests.fixtures.reconcile import ACCOUNT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -49,7 +49,7 @@ def test_fetch_with_changed_layout_and_expired_session(chromium_available, bank_
 
 
 def test_demo_part_runs_the_bot(chromium_available, tmp_path: Path) -> None:
-    from sandbox.demo_reconcile import prepare
+    from backroom.sandbox.demo_reconcile import prepare
 
     part = prepare(tmp_path / "demo")
     try:

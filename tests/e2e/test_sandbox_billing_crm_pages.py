@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from bots.systems.browser import chromium_executable, launch
+    from backroom.bots.sdk.browser import chromium_executable, launch
 
     if chromium_executable() is None:
         pytest.skip("no Chromium")

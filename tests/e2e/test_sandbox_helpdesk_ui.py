@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.helpdesk import create_app
-from sandbox.server import start
+from backroom.sandbox.helpdesk import create_app
+from backroom.sandbox.server import start
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,7 +23,7 @@ def server() -> Iterator[Any]:
 
 
 def test_ui_login_search_edit_comment_resolve_close(server: Any, chromium_available: None, tmp_path: Path) -> None:
-    from bots.systems.browser import open_page
+    from backroom.bots.sdk.browser import open_page
 
     desk = server.app.state.desk
     faults = server.app.state.faults

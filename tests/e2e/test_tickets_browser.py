@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _browser_context(world: TicketsWorld, config: Any, timeout: float = 5, **selectors: str) -> Any:
-    from bots.testing import make_context
+    from backroom.bots.sdk.testing import make_context
 
     systems = world.systems()
     systems["helpdesk"] = {
@@ -37,7 +37,7 @@ def _browser_context(world: TicketsWorld, config: Any, timeout: float = 5, **sel
 
 
 def test_fill_and_autoclose_through_the_web_ui(make_tickets_world: Any, chromium_available: None) -> None:
-    from bots.tickets import Tickets, TicketsParams
+    from backroom.bots.tickets import Tickets, TicketsParams
 
     world: TicketsWorld = make_tickets_world(tickets=0)
     desk = world.desk
@@ -90,7 +90,7 @@ def test_fill_and_autoclose_through_the_web_ui(make_tickets_world: Any, chromium
 
 
 def test_failed_step_keeps_screenshot_and_html(make_tickets_world: Any, chromium_available: None) -> None:
-    from bots.tickets import Tickets, TicketsParams
+    from backroom.bots.tickets import Tickets, TicketsParams
 
     world: TicketsWorld = make_tickets_world(tickets=0)
     world.desk.create(

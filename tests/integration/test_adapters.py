@@ -9,9 +9,9 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from bots.testing import make_context
-from sandbox.faults import FaultMiddleware, Faults
-from sandbox.server import running
+from backroom.bots.sdk.testing import make_context
+from backroom.sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.server import running
 
 
 def make_app() -> tuple[object, Faults, list]:

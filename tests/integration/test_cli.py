@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from schedules.cli import app
-from schedules.history import History
+import backroom.schedules.cli
+from backroom.schedules.cli import app
+from backroom.schedules.history import History
 
 CONFIG = """
 database = "sqlite:///{home}/backroom.db"
@@ -38,10 +39,9 @@ cli = CliRunner()
 
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    import schedules.cli
 
-    monkeypatch.setattr(schedules.cli.console, "width", 250)
-    monkeypatch.setattr(schedules.cli.err_console, "width", 250)
+    monkeypatch.setattr(backroom.schedules.cli.console, "width", 250)
+    monkeypatch.setattr(backroom.schedules.cli.err_console, "width", 250)
 
 
 def test_run_succeeds_with_params_and_exit_code_0(config: Path) -> None:

@@ -246,7 +246,7 @@ def test_metrics_and_health(console_harness: ConsoleHarness) -> None:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
 def test_check_bind_refuses_open_console_without_users(tmp_path: Path, host: str) -> None:
-    from schedules.console import UnsafeBind, check_bind
+    from backroom.schedules.console import UnsafeBind, check_bind
     from tests.fixtures.console import console_settings
 
     open_settings = console_settings(tmp_path, users=False)
@@ -261,8 +261,8 @@ def test_check_bind_refuses_open_console_without_users(tmp_path: Path, host: str
 def test_health_is_503_when_the_scheduler_has_stopped(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from schedules.console.app import create_app
-    from schedules.runner import Runner
+    from backroom.schedules.console.app import create_app
+    from backroom.schedules.runner import Runner
     from tests.fixtures.console import console_bots, console_environ, console_settings
 
     runner = Runner(console_settings(tmp_path), bots=console_bots())

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """The console on a runner that is never started: triggers queue runs, nothing executes."""
-    from schedules.console.app import create_app
-    from schedules.runner import Runner
+    from backroom.schedules.console.app import create_app
+    from backroom.schedules.runner import Runner
 
     home: Path = tmp_path_factory.mktemp("console-fuzz")
     runner = Runner(console_settings(home), bots=console_bots())

@@ -20,8 +20,8 @@ def pg_console(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from schedules.console.app import create_app
-    from schedules.runner import Runner
+    from backroom.schedules.console.app import create_app
+    from backroom.schedules.runner import Runner
 
     name = "backroom_console_test"
     admin = create_engine(make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -71,7 +71,7 @@ def test_run_list_home_and_metrics_on_postgres(pg_console: tuple) -> None:
     bots = {b["name"]: b for b in client.get("/api/v1/bots").json()}
     assert bots["echo"]["last_run"]["id"] == made["echo"][1]  # the skipped one is not a "last run"
     assert bots["noop"]["last_run"] is None
-    from schedules.console.views import bot_rows
+    from backroom.schedules.console.views import bot_rows
 
     rows = bot_rows(runner)
     assert [r.name for r in rows][:2] == ["echo", "failer"]  # failures first (last run failed)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from schedules.history import History
+from backroom.schedules.history import History
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def start_serve(config: Path) -> subprocess.Popen:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     return subprocess.Popen(
-        [sys.executable, "-m", "schedules.cli", "serve", "--no-console", "--config", str(config)],
+        [sys.executable, "-m", "backroom.schedules.cli", "serve", "--no-console", "--config", str(config)],
         cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from schedules.execution import ProcessExecutor
-from schedules.history import History
+from backroom.schedules.execution import ProcessExecutor
+from backroom.schedules.history import History
 from tests.fixtures.runner import build_settings
 
 
@@ -20,7 +20,7 @@ def env(tmp_path, monkeypatch):
         systems={"helpdesk": {"kind": "rt-rest", "url": "http://127.0.0.1:1", "token": "env:RUNNER_TEST_TOKEN"}},
         bots={"sleeper": {"timeout": "2s"}, "needs_secret": {"config": {"system": "helpdesk"}}},
     )
-    from bots.registry import discover
+    from backroom.schedules.discovery import discover
 
     history = History(settings.database_url)
     executor = ProcessExecutor(settings, history, discover(settings.bot_modules))
@@ -75,7 +75,7 @@ def test_hanging_bot_is_killed_at_timeout(env) -> None:
 
 
 def test_cancel_kills_a_bot_that_ignores_it(env, monkeypatch) -> None:
-    monkeypatch.setattr("schedules.execution.CANCEL_GRACE_S", 0.3)
+    monkeypatch.setattr("backroom.schedules.execution.CANCEL_GRACE_S", 0.3)
     _, history, executor = env
     record = history.create_run("sleeper", trigger="manual", params={"seconds": 60})
     result = {}

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from bots.errors import ConfigError
-from bots.expenses import Expenses, ExpensesConfig, ExpensesParams
-from bots.expenses.claims import ClaimsSheetError
-from bots.testing import make_context
+from backroom.bots.expenses import Expenses, ExpensesConfig, ExpensesParams
+from backroom.bots.expenses.claims import ClaimsSheetError
+from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.sdk.testing import make_context
 from tests.fixtures.expenses import (
     write_claims,
     write_corrupt_image,
@@ -37,7 +37,7 @@ def rows_of(book: Path) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, rapid_engine: Any) -> dict[str, Any]:
     """``sandbox.demo_expenses.prepare`` and one run of the bot on it, as ``backroom demo`` does."""
-    from sandbox.demo_expenses import prepare
+    from backroom.sandbox.demo_expenses import prepare
 
     home = tmp_path_factory.mktemp("expenses-demo")
     part = prepare(home)
@@ -90,8 +90,8 @@ def test_demo_files_are_moved_never_deleted(demo: dict[str, Any]) -> None:
 def test_corrections_then_the_same_invoice_next_month(demo: dict[str, Any]) -> None:
     """A reviewer's edits dropped back in the inbox are applied on the next run; then the taxi
     invoice, photographed again, is claimed for June and flagged as a duplicate of May's."""
-    from sandbox.demo_expenses import DEMO_COMPANY, DEMO_TAX_ID
-    from sandbox.documents import Distortion, write_fapiao
+    from backroom.sandbox.demo_expenses import DEMO_COMPANY, DEMO_TAX_ID
+    from backroom.sandbox.documents import Distortion, write_fapiao
 
     home, inbox, config = demo["home"], demo["params"].inbox, demo["config"]
     edited = load_workbook(demo["result"].outputs["workbook"])

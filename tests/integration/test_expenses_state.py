@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bots.expenses import Expenses, ExpensesConfig, ExpensesParams
-from bots.testing import make_context
+from backroom.bots.expenses import Expenses, ExpensesConfig, ExpensesParams
+from backroom.bots.sdk.testing import make_context
 from tests.fixtures.expenses import write_text_pdf
 
 
@@ -49,7 +49,7 @@ def test_duplicate_across_months_postgres(tmp_path: Path, postgres_url: str) -> 
 
 
 def test_interrupted_run_resumes_without_reading_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bots.expenses.workbook as workbook
+    import backroom.bots.expenses.workbook as workbook
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

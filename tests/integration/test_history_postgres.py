@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from schedules.runner import Runner
+from backroom.schedules.runner import Runner
 from tests.fixtures.runner import build_settings
 
 
@@ -41,7 +41,7 @@ def test_runs_and_schedules_on_postgres(tmp_path, pg_schema_url) -> None:
 def test_last_runs_are_the_newest_non_skipped_per_bot(tmp_path, request, backend) -> None:
     import datetime as dt
 
-    from schedules.history import History
+    from backroom.schedules.history import History
 
     url = f"sqlite:///{tmp_path / 'h.db'}" if backend == "sqlite" else request.getfixturevalue("pg_schema_url")
     history = History(url)

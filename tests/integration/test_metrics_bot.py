@@ -10,10 +10,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bots.metrics import Config, Metrics, Params
-from bots.metrics.store import Store, alerts_table, samples_table
-from bots.testing import make_context
-from sandbox.metrics_source import Anomaly
+from backroom.bots.metrics import Config, Metrics, Params
+from backroom.bots.metrics.store import Store, alerts_table, samples_table
+from backroom.bots.sdk.testing import make_context
+from backroom.sandbox.metrics_source import Anomaly
 from tests.fixtures.metrics import METRICS_NOW, MetricsSandbox
 
 UTC = dt.UTC
@@ -105,9 +105,9 @@ def test_daily_report_with_anomaly_reaches_webhook_wecom_and_email(
 
 
 def _chained(outputs: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    from schedules.events import chain_requests
-    from schedules.history import Run
-    from schedules.settings import parse_settings
+    from backroom.schedules.events import chain_requests
+    from backroom.schedules.history import Run
+    from backroom.schedules.settings import parse_settings
 
     settings = parse_settings(
         {
@@ -310,7 +310,7 @@ def test_store_on_postgres(tmp_path: Path, metrics_sandbox: MetricsSandbox, post
     from sqlalchemy import create_engine
 
     engine = create_engine(postgres_url)
-    from bots.metrics.store import metadata
+    from backroom.bots.metrics.store import metadata
 
     metadata.drop_all(engine, tables=[samples_table, alerts_table], checkfirst=True)
     _reset_state(postgres_url)
@@ -345,8 +345,8 @@ def _reset_state(url: str) -> None:
     """Shared databases keep the bot's checkpoint between sessions: start each test clean."""
     from sqlalchemy import create_engine, delete
 
-    from bots.checkpoint import checkpoint_table
-    from bots.checkpoint import metadata as cp_metadata
+    from backroom.bots.sdk.checkpoint import checkpoint_table
+    from backroom.bots.sdk.checkpoint import metadata as cp_metadata
 
     engine = create_engine(url)
     cp_metadata.create_all(engine, checkfirst=True)
@@ -452,7 +452,7 @@ def test_dry_run_stores_and_sends_nothing(
 def test_group_robot_styles(webhook_receiver: Any, style: str) -> None:
     import httpx
 
-    from bots.metrics.digest import post_group
+    from backroom.bots.metrics.digest import post_group
 
     with httpx.Client() as client:
         post_group(client, f"{webhook_receiver.url}/robot/send", style, "数据通报", "**放弃率** 12%")

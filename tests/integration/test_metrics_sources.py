@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from bots.systems.metric_sources import SourceConfig, Window, adapter
-from bots.testing import make_context
+from backroom.bots.sdk.testing import make_context
+from backroom.bots.systems.metric_sources import SourceConfig, Window, adapter
 
 UTC = dt.UTC
 FILE_OPTIONS = {
@@ -63,8 +63,8 @@ def test_excel_file_and_a_file_missing_a_column(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_part_runs_the_bot(tmp_path: Path) -> None:
-    from bots.metrics import Config, Metrics, Params
-    from sandbox.demo_metrics import prepare
+    from backroom.bots.metrics import Config, Metrics, Params
+    from backroom.sandbox.demo_metrics import prepare
 
     part = prepare(tmp_path / "demo")
     try:

@@ -47,7 +47,7 @@ def test_cli_dry_run_then_run(tmp_path: Path) -> None:
     config = tmp_path / "backroom.toml"
     config.write_text(CONFIG.format(home=tmp_path), encoding="utf-8")
     cli = (
-        [sys.executable, "-m", "schedules.cli"]
+        [sys.executable, "-m", "backroom.schedules.cli"]
         if not (Path(sys.executable).parent / "backroom").exists()
         else [str(Path(sys.executable).parent / "backroom")]
     )

@@ -8,8 +8,8 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from bots.migrate import Config, Migrate, MigrateParams
-from bots.testing import make_context
+from backroom.bots.migrate import Config, Migrate, MigrateParams
+from backroom.bots.sdk.testing import make_context
 
 
 def _config(inbox: Path, header_rows: int = 1, patterns: list[str] | None = None) -> Config:

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNNER = """
 import json, sys
 from pathlib import Path
-from bots.migrate import Config, Migrate, MigrateParams
-from bots.testing import make_context
+from backroom.bots.migrate import Config, Migrate, MigrateParams
+from backroom.bots.sdk.testing import make_context
 url, tmp, cfg = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
 ctx = make_context(tmp, "migrate", systems={"db": {"kind": "sql", "url": url}}, config=Config.model_validate(cfg))
 result = Migrate().run(ctx, MigrateParams(name="m"))

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from bots.errors import TransientError
-from bots.migrate import Config, Migrate, MigrateParams
-from bots.testing import make_context
+from backroom.bots.migrate import Config, Migrate, MigrateParams
+from backroom.bots.sdk.errors import TransientError
+from backroom.bots.sdk.testing import make_context
 
 ENV = {"BILLING_TOKEN": "billing-demo-token", "CRM_TOKEN": "crm-demo-token"}
 

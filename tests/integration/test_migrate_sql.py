@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from bots.errors import ConfigError, TransientError
-from bots.migrate import Config, Migrate, MigrateParams
-from bots.migrate.targets import ProofError
-from bots.testing import make_context
+from backroom.bots.migrate import Config, Migrate, MigrateParams
+from backroom.bots.migrate.targets import ProofError
+from backroom.bots.sdk.errors import ConfigError, TransientError
+from backroom.bots.sdk.testing import make_context
 
 SRC_DDL = """CREATE TABLE {src} (id INTEGER PRIMARY KEY, name TEXT, amount TEXT, phone TEXT,
              status TEXT, updated_at TIMESTAMP)"""

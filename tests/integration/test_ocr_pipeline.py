@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from ocr.cli import ocr_command
-from ocr.fields import jsonable
-from ocr.normalise import parse_amount, parse_date
+from backroom.ocr.cli import ocr_command
+from backroom.ocr.fields import jsonable
+from backroom.ocr.normalise import parse_amount, parse_date
 from tests.fixtures.expenses import write_text_pdf
 
 FAPIAO_FIELDS = (
@@ -97,7 +97,7 @@ def test_cli_table_and_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.slow
 def test_shared_receipts_sample(shared_receipts: Path, rapid_engine: Any) -> None:
     """Two real labelled receipts read end to end (the full set is measured by the benchmark)."""
-    from ocr.pipeline import read_document
+    from backroom.ocr.pipeline import read_document
 
     for stem in ("029", "410"):
         key = json.loads((shared_receipts / "key" / f"{stem}.json").read_text())
@@ -110,12 +110,12 @@ def test_shared_receipts_sample(shared_receipts: Path, rapid_engine: Any) -> Non
 
 @pytest.mark.slow
 def test_tesseract_engine_reads_chinese(generated_docs: dict) -> None:
-    from schedules.setup import _tesseract_has_chinese
+    from backroom.schedules.setup import _tesseract_has_chinese
 
     if not _tesseract_has_chinese():
         pytest.skip("tesseract with chi_sim is not installed (backroom setup installs it on Debian)")
-    from ocr.engines import get_engine
-    from ocr.pipeline import read_document
+    from backroom.ocr.engines import get_engine
+    from backroom.ocr.pipeline import read_document
 
     result = read_document(generated_docs["receipt"], get_engine("tesseract"))
     text = "".join(line.text for line in result.extraction.lines)
@@ -125,7 +125,7 @@ def test_tesseract_engine_reads_chinese(generated_docs: dict) -> None:
 
 @pytest.mark.slow
 def test_worker_pool_streams_every_document(tmp_path: Path, generated_docs: dict) -> None:
-    from ocr.pool import read_many
+    from backroom.ocr.pool import read_many
 
     pdf = write_text_pdf(tmp_path / "a.pdf", ["SHOP ENTERPRISE", "2024-03-05", "TOTAL 1.50"])
     empty = tmp_path / "b.jpg"
@@ -143,7 +143,7 @@ def test_worker_pool_streams_every_document(tmp_path: Path, generated_docs: dict
 def test_page_turned_sideways_is_read_upright(tmp_path: Path, generated_docs: dict, rapid_engine: Any) -> None:
     from PIL import Image
 
-    from ocr.pipeline import read_document
+    from backroom.ocr.pipeline import read_document
 
     turned = tmp_path / "sideways.jpg"
     Image.open(generated_docs["receipt"]).rotate(90, expand=True).save(turned)

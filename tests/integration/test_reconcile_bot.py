@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bots.reconcile import Reconcile, ReconcileConfig, ReconcileParams
-from bots.testing import make_context
+from backroom.bots.reconcile import Reconcile, ReconcileConfig, ReconcileParams
+from backroom.bots.sdk.testing import make_context
 from tests.fixtures.reconcile import ACCOUNT, MARCH, write_ledger_xlsx
 
 
@@ -58,7 +58,7 @@ def test_month_reconciles_to_zero_difference(tmp_path, write_bank_statement, mar
 
 
 def test_incremental_days_keep_matches(tmp_path, write_bank_statement, bank_data) -> None:
-    from sandbox.bank import ledger_for
+    from backroom.sandbox.bank import ledger_for
 
     st = bank_data.statement(ACCOUNT, *MARCH)
     ledger = write_ledger_xlsx(tmp_path / "ledger.xlsx", ledger_for(st, extra=0))
@@ -110,7 +110,7 @@ def test_bad_file_is_rejected_and_the_run_goes_on(tmp_path, march_ledger) -> Non
 
 
 def test_inbox_file_with_two_statements(tmp_path, bank_data, march_ledger) -> None:
-    from sandbox.bank import write_statement
+    from backroom.sandbox.bank import write_statement
 
     inbox = tmp_path / "var/inbox/bank"
     inbox.mkdir(parents=True)
@@ -127,7 +127,7 @@ def test_inbox_file_with_two_statements(tmp_path, bank_data, march_ledger) -> No
 
 def test_review_decisions_are_read_back(tmp_path, write_bank_statement) -> None:
     stmt = write_bank_statement("xlsx", MARCH[0], dt.date(2024, 3, 5))
-    from bots.systems.statements import parse_statement
+    from backroom.bots.formats.statements import parse_statement
 
     (st,) = parse_statement(stmt)
     a, b = st.lines[0], st.lines[1]
@@ -162,11 +162,11 @@ def test_review_decisions_are_read_back(tmp_path, write_bank_statement) -> None:
 
 
 def test_bad_decision_word_names_the_row(tmp_path, write_bank_statement) -> None:
-    from bots.errors import BusinessError
-    from bots.reconcile.report import read_decisions
+    from backroom.bots.reconcile.report import read_decisions
+    from backroom.bots.sdk.errors import BusinessError
 
     stmt = write_bank_statement("xlsx", MARCH[0], dt.date(2024, 3, 5))
-    from bots.systems.statements import parse_statement
+    from backroom.bots.formats.statements import parse_statement
 
     (st,) = parse_statement(stmt)
     a = st.lines[0]
@@ -190,7 +190,7 @@ def test_bad_decision_word_names_the_row(tmp_path, write_bank_statement) -> None
 
 
 def test_sql_ledger_and_notification(tmp_path, write_bank_statement, bank_data, webhook_receiver) -> None:
-    from sandbox.bank import ledger_for
+    from backroom.sandbox.bank import ledger_for
 
     st = bank_data.statement(ACCOUNT, *MARCH)
     db = tmp_path / "accounting.db"
@@ -229,7 +229,7 @@ def test_sql_ledger_and_notification(tmp_path, write_bank_statement, bank_data, 
 def test_ledger_missing_columns_are_named(tmp_path, write_bank_statement) -> None:
     from openpyxl import Workbook
 
-    from bots.reconcile.ledger import LedgerError
+    from backroom.bots.reconcile.ledger import LedgerError
 
     wb = Workbook()
     wb.active.append(["日期", "金额", "备注"])
@@ -254,7 +254,7 @@ def test_on_postgresql_state_and_sql_ledger(postgres_url, tmp_path, write_bank_s
 
     import sqlalchemy as sa
 
-    from sandbox.bank import ledger_for
+    from backroom.sandbox.bank import ledger_for
 
     schema = f"recon_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(postgres_url)
@@ -302,7 +302,7 @@ def test_on_postgresql_state_and_sql_ledger(postgres_url, tmp_path, write_bank_s
 
 
 def test_stray_characters_in_ledger_amount(tmp_path, write_bank_statement) -> None:
-    from bots.reconcile.ledger import LedgerError
+    from backroom.bots.reconcile.ledger import LedgerError
 
     ledger = write_ledger_xlsx(tmp_path / "ledger.xlsx", [{"entry_id": "G1", "date": MARCH[0], "amount": "1"}])
     from openpyxl import load_workbook
@@ -317,7 +317,7 @@ def test_stray_characters_in_ledger_amount(tmp_path, write_bank_statement) -> No
 
 
 def test_statement_of_another_account_is_rejected(tmp_path, bank_data, march_ledger) -> None:
-    from sandbox.bank import write_statement
+    from backroom.sandbox.bank import write_statement
 
     other = bank_data.accounts[1][0]
     path = tmp_path / "other.xlsx"

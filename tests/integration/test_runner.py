@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from schedules.history import History, utcnow
-from schedules.runner import ParamsInvalid, Runner, RunnerBusy
+from backroom.schedules.history import History, utcnow
+from backroom.schedules.runner import ParamsInvalid, Runner, RunnerBusy
 from tests.fixtures.runner import build_settings
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bots.systems.statements import parse_statement
+from backroom.bots.formats.statements import parse_statement
 from tests.fixtures.reconcile import ACCOUNT
 
 
@@ -57,7 +57,7 @@ def test_download_every_format(bank_portal, bank_data, tmp_path: Path, fmt: str)
 
 
 def test_statements_are_deterministic_and_continuous(bank_data) -> None:
-    from sandbox.bank import BankData
+    from backroom.sandbox.bank import BankData
 
     feb = bank_data.statement(ACCOUNT, dt.date(2024, 2, 1), dt.date(2024, 2, 29))
     mar = BankData(seed=42).statement(ACCOUNT, dt.date(2024, 3, 1), dt.date(2024, 3, 31))

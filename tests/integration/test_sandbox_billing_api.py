@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.billing import BillingData, people
+from backroom.sandbox.billing import BillingData, people
 
 AUTH = {"Authorization": "Bearer billing-demo-token"}
 

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bots.systems.dialer import verify_signature
-from sandbox.dialer import create_app
-from sandbox.server import start
+from backroom.bots.systems.dialer import verify_signature
+from backroom.sandbox.dialer import create_app
+from backroom.sandbox.server import start
 
 SH = ZoneInfo("Asia/Shanghai")
 AUTH = {"Authorization": "Bearer sandbox-dialer-token"}

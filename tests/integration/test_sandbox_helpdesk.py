@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.helpdesk import create_app, parse_ticketsql
-from sandbox.server import start
+from backroom.sandbox.helpdesk import create_app, parse_ticketsql
+from backroom.sandbox.server import start
 
 TOKEN = "sandbox-helpdesk-token"
 
@@ -63,7 +63,7 @@ def test_ticketsql_search_with_fields_and_pages(api: httpx.Client) -> None:
 
 
 def test_ticketsql_custom_fields_dates_and_like() -> None:
-    from sandbox.helpdesk import Helpdesk
+    from backroom.sandbox.helpdesk import Helpdesk
 
     desk = Helpdesk(lambda: dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
     t = desk.create(subject="宽带断网", queue=2, content="x", creator="a", cf={"Category": "network"})

@@ -7,7 +7,7 @@ import datetime as dt
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from sandbox.metrics_source import Anomaly, MetricsData
+from backroom.sandbox.metrics_source import Anomaly, MetricsData
 from tests.fixtures.metrics import METRICS_NOW, METRICS_TOKEN, MetricsSandbox
 
 UTC = dt.UTC
@@ -123,8 +123,8 @@ def test_fault_switches_apply(metrics_sandbox: MetricsSandbox) -> None:
 def test_json_adapter_with_basic_auth_and_concurrent_queue_streams(tmp_path, metrics_sandbox: MetricsSandbox) -> None:
     import asyncio
 
-    from bots.systems.metric_sources import SourceConfig, Window, adapter
-    from bots.testing import make_context
+    from backroom.bots.sdk.testing import make_context
+    from backroom.bots.systems.metric_sources import SourceConfig, Window, adapter
 
     systems = {"api": {"kind": "http", "url": metrics_sandbox.url, "username": "ops", "password": "env:DASH_PASS"}}
     ctx = make_context(tmp_path, "metrics", systems=systems, environ=metrics_sandbox.environ)
@@ -142,7 +142,7 @@ def test_json_adapter_with_basic_auth_and_concurrent_queue_streams(tmp_path, met
     ctx_bad = make_context(tmp_path, "metrics", systems=bad, environ={"WRONG": "nope"})
     import pytest
 
-    from bots.systems.metric_sources import MetricSourceError
+    from backroom.bots.systems.metric_sources import MetricSourceError
 
     with pytest.raises(MetricSourceError, match="401"):
         asyncio.run(adapter("json").pull(ctx_bad, source, window))
@@ -172,8 +172,8 @@ def test_prometheus_adapter_instant_mode_and_bad_query(tmp_path, metrics_sandbox
 
     import pytest
 
-    from bots.systems.metric_sources import MetricSourceError, SourceConfig, Window, adapter
-    from bots.testing import make_context
+    from backroom.bots.sdk.testing import make_context
+    from backroom.bots.systems.metric_sources import MetricSourceError, SourceConfig, Window, adapter
 
     ctx = make_context(tmp_path, "metrics", systems=metrics_sandbox.systems(), environ=metrics_sandbox.environ)
     window = Window(METRICS_NOW - dt.timedelta(hours=1), METRICS_NOW)

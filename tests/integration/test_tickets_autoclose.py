@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bots.tickets.state import StateStore
+from backroom.bots.tickets.state import StateStore
 from tests.fixtures.tickets import SHANGHAI, TicketsWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def test_full_flow_close_reopen_retry_handoff_archive_report(make_tickets_world:
     world.calls.dnc.add("13800000005")
     config = world.config(max_attempts=2, attempt_spacing_minutes=60, max_amount="500")
     ctx = world.context(config, notify=(f"json://127.0.0.1:{webhook_receiver.url.rsplit(':', 1)[1]}/notify",))
-    from bots.tickets import Tickets, TicketsParams
+    from backroom.bots.tickets import Tickets, TicketsParams
 
     result = Tickets().run(ctx, TicketsParams(action="autoclose"))
     counts = result.counts
@@ -205,14 +205,14 @@ def test_webhook_outcomes_deduplicated_and_stale_ones_ignored(make_tickets_world
     world.calls.script("13800000032", ["satisfied"])
     config = world.config(webhook={"listen": "127.0.0.1:0", "secret": "env:HOOK_SECRET"}, attempt_spacing_minutes=0)
     ctx = world.context(config)
-    from bots.tickets import Tickets, TicketsParams
+    from backroom.bots.tickets import Tickets, TicketsParams
 
     Tickets().run(ctx, TicketsParams(action="autoclose"))
     store = StateStore(ctx.engine)
     with ctx.engine.connect() as conn:
         from sqlalchemy import select
 
-        from bots.tickets.state import events_table
+        from backroom.bots.tickets.state import events_table
 
         rows = conn.execute(select(events_table)).all()
     sources = Counter(r.source for r in rows)
@@ -240,8 +240,8 @@ def test_webhook_outcomes_deduplicated_and_stale_ones_ignored(make_tickets_world
 def test_webhook_receiver_checks_signatures_and_duplicates(tmp_path: Path) -> None:
     from sqlalchemy import create_engine
 
-    from bots.tickets.webhook import serve
-    from sandbox.dialer import sign
+    from backroom.bots.tickets.webhook import serve
+    from backroom.sandbox.dialer import sign
 
     store = StateStore(create_engine(f"sqlite:///{tmp_path / 'hooks.db'}"))
     event = json.dumps({"event_id": "evt-1", "idempotency_key": "k", "outcome": "busy"}).encode()
@@ -367,7 +367,7 @@ def test_state_machine_on_postgresql(make_tickets_world: Any, postgres_url: str)
     """The state tables, events and checkpoint cursor on PostgreSQL: a full run and a no-op re-run."""
     from sqlalchemy import create_engine, inspect, text
 
-    from bots.tickets.state import metadata
+    from backroom.bots.tickets.state import metadata
 
     engine = create_engine(postgres_url)
     metadata.drop_all(engine, checkfirst=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bots.testing import make_context
-from bots.tickets import Tickets, TicketsConfig, TicketsParams
-from sandbox.demo_tickets import prepare
+from backroom.bots.sdk.testing import make_context
+from backroom.bots.tickets import Tickets, TicketsConfig, TicketsParams
+from backroom.sandbox.demo_tickets import prepare
 
 
 def test_demo_prepare_and_one_run(tmp_path: Path) -> None:

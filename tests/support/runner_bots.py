@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from bots import Bot, Context, NoConfig, Params, Result, TransientError
+from backroom.bots import Bot, Context, NoConfig, Params, Result, TransientError
 
 
 class EchoParams(Params):

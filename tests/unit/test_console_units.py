@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schedules.console.auth import is_loopback, role_allows
-from schedules.console.forms import form_fields, form_to_params, safe_upload_name, save_upload_target
-from schedules.console.i18n import Translator, describe_schedule_zh, negotiate
+from backroom.schedules.console.auth import is_loopback, role_allows
+from backroom.schedules.console.forms import form_fields, form_to_params, safe_upload_name, save_upload_target
+from backroom.schedules.console.i18n import Translator, describe_schedule_zh, negotiate
 from tests.fixtures.console import TickerParams
 
 
@@ -75,8 +75,8 @@ def test_roles_and_loopback() -> None:
 def test_example_console_config_is_valid_and_may_bind_beyond_loopback() -> None:
     import tomllib
 
-    from schedules.console import check_bind
-    from schedules.settings import parse_settings
+    from backroom.schedules.console import check_bind
+    from backroom.schedules.settings import parse_settings
 
     path = Path(__file__).resolve().parents[2] / "config/examples/console.toml"
     settings = parse_settings(tomllib.loads(path.read_text(encoding="utf-8")), path)
@@ -88,7 +88,7 @@ def test_optional_paths_are_uploads_and_folders_are_text() -> None:
     import datetime as dt
     from pathlib import Path as P
 
-    from bots import Params
+    from backroom.bots import Params
 
     class LikeReconcile(Params):
         statement: P | None = None

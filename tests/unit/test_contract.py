@@ -6,11 +6,11 @@ import logging
 
 import pytest
 
-from bots.checkpoint import Checkpoint
-from bots.errors import MissingSecretError
-from bots.secrets import RedactingFilter, Redactor, SecretResolver
-from bots.systems.base import SystemSettings
-from bots.testing import make_context
+from backroom.bots.sdk.checkpoint import Checkpoint
+from backroom.bots.sdk.errors import MissingSecretError
+from backroom.bots.sdk.secrets import RedactingFilter, Redactor, SecretResolver
+from backroom.bots.sdk.system import SystemSettings
+from backroom.bots.sdk.testing import make_context
 
 
 def test_env_secret_resolves_and_is_redacted() -> None:

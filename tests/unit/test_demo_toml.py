@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
-from schedules.demo import write_toml
+from backroom.sandbox.demo import write_toml
 
 
 def test_written_toml_reads_back_identically() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr.chinese import amount_to_capitals, valid_uscc
-from ocr.qr import decode_qr, parse_fapiao_qr
-from sandbox.documents import Distortion, find_font, main, make_fapiao, make_receipt
+from backroom.ocr.chinese import amount_to_capitals, valid_uscc
+from backroom.ocr.qr import decode_qr, parse_fapiao_qr
+from backroom.sandbox.documents import Distortion, find_font, main, make_fapiao, make_receipt
 
 
 def test_same_seed_same_document() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bots.expenses.claims import ClaimsSheetError, read_claims
-from bots.expenses.config import ExpensesConfig
-from bots.expenses.rules import Doc, evaluate
-from bots.expenses.state import decode_fields, encode_fields, invoice_key, receipt_key
+from backroom.bots.expenses.claims import ClaimsSheetError, read_claims
+from backroom.bots.expenses.config import ExpensesConfig
+from backroom.bots.expenses.rules import Doc, evaluate
+from backroom.bots.expenses.state import decode_fields, encode_fields, invoice_key, receipt_key
 from tests.fixtures.expenses import COMPANY, COMPANY_TAX_ID, write_claims
 
 CONFIG = ExpensesConfig(
@@ -152,7 +152,7 @@ def test_claims_sheet_bad_amount_names_row(tmp_path: Path) -> None:
 def test_example_config_validates() -> None:
     import tomllib
 
-    from bots.expenses.config import ExpensesParams
+    from backroom.bots.expenses.config import ExpensesParams
 
     table = tomllib.loads((Path(__file__).parents[2] / "config/examples/expenses.toml").read_text())["bots"]["expenses"]
     config = ExpensesConfig(**table["config"])
@@ -164,7 +164,7 @@ def test_example_config_validates() -> None:
 def test_workbook_corrections_round_trip(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from bots.expenses.workbook import read_corrections, write_workbook
+    from backroom.bots.expenses.workbook import read_corrections, write_workbook
 
     doc = fapiao()
     book = write_workbook(tmp_path / "a.xlsx", [doc], [], links={}, thumbnails={}, title="t")

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bots.errors import ConfigError
-from bots.metrics import Config, Metrics, Params
-from bots.systems.metric_sources import validate_options
-from bots.testing import make_context
+from backroom.bots.metrics import Config, Metrics, Params
+from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.sdk.testing import make_context
+from backroom.bots.systems.metric_sources import validate_options
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "metrics.toml"
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine
 
-from bots.metrics.alerts import AlertBook
-from bots.metrics.anomaly import Rule, change_vs_lag, robust_scores
-from bots.metrics.detect import detect
-from bots.metrics.kpis import compute, definitions
-from bots.metrics.series import build_grid
-from bots.metrics.store import Sample, Store
-from bots.systems.metric_sources.values import RowOptions, parse_number, parse_time, rows_to_samples
+from backroom.bots.metrics.alerts import AlertBook
+from backroom.bots.metrics.anomaly import Rule, change_vs_lag, robust_scores
+from backroom.bots.metrics.detect import detect
+from backroom.bots.metrics.kpis import compute, definitions
+from backroom.bots.metrics.series import build_grid
+from backroom.bots.metrics.store import Sample, Store
+from backroom.bots.systems.metric_sources.values import RowOptions, parse_number, parse_time, rows_to_samples
 
 UTC = dt.UTC
 SH = ZoneInfo("Asia/Shanghai")

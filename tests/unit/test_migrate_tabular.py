@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from bots.systems.tabular import RowError, TabularFileError, detect_encoding, headers_of, read_rows
+from backroom.bots.formats.tabular import RowError, TabularFileError, detect_encoding, headers_of, read_rows
 
 TEXT = "客户编号,姓名,金额\nC000001,张三,12.50\nC000002,李四,7\n"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bots.migrate.config import Config, FieldSpec
-from bots.migrate.proof import canonical, checksum, decode_position, encode_position
-from bots.migrate.transforms import FieldError, Mapper
+from backroom.bots.migrate.config import Config, FieldSpec
+from backroom.bots.migrate.proof import canonical, checksum, decode_position, encode_position
+from backroom.bots.migrate.transforms import FieldError, Mapper
 
 
 def mapper(**fields: object) -> Mapper:
@@ -124,9 +124,9 @@ def test_canonical_values_and_checksums() -> None:
 
 
 def test_unknown_migration_name_lists_the_known_ones(tmp_path: Path) -> None:
-    from bots.errors import ConfigError
-    from bots.migrate import Migrate, MigrateParams
-    from bots.testing import make_context
+    from backroom.bots.migrate import Migrate, MigrateParams
+    from backroom.bots.sdk.errors import ConfigError
+    from backroom.bots.sdk.testing import make_context
 
     cfg = Config.model_validate(
         {

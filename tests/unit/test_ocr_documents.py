@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocr.documents import DocumentError, deskew, load_pages, read_page
-from ocr.engines import EngineUnavailable, PaddleEngine, get_engine
+from backroom.ocr.documents import DocumentError, deskew, load_pages, read_page
+from backroom.ocr.engines import EngineUnavailable, PaddleEngine, get_engine
 from tests.fixtures.expenses import (
     write_corrupt_image,
     write_encrypted_pdf,
@@ -91,7 +91,7 @@ def test_huge_photo_is_scaled(tmp_path: Path) -> None:
 
 
 def test_deskew_straightens_a_tilted_page() -> None:
-    from sandbox.documents import Distortion, make_receipt
+    from backroom.sandbox.documents import Distortion, make_receipt
 
     image, _ = make_receipt(4, distortion=Distortion(tilt=4.0))
     bgr = np.asarray(image)[:, :, ::-1].copy()

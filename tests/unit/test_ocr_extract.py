@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ocr.chinese import amount_to_capitals
-from ocr.engines import Line
-from ocr.fapiao import extract_fapiao
-from ocr.layout import below, group_rows, right_of
-from ocr.qr import QRCode
-from ocr.receipts import extract_receipt
+from backroom.ocr.chinese import amount_to_capitals
+from backroom.ocr.engines import Line
+from backroom.ocr.fapiao import extract_fapiao
+from backroom.ocr.layout import below, group_rows, right_of
+from backroom.ocr.qr import QRCode
+from backroom.ocr.receipts import extract_receipt
 
 
 def line(text: str, x: float, y: float, width: float | None = None, height: float = 24, conf: float = 0.98) -> Line:

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from ocr.chinese import amount_to_capitals, capitals_to_amount, uscc_check_char, valid_uscc
-from ocr.normalise import find_amounts, find_dates, find_time, half_width, parse_amount
-from ocr.qr import parse_fapiao_qr
-from sandbox.documents import make_uscc
+from backroom.ocr.chinese import amount_to_capitals, capitals_to_amount, uscc_check_char, valid_uscc
+from backroom.ocr.normalise import find_amounts, find_dates, find_time, half_width, parse_amount
+from backroom.ocr.qr import parse_fapiao_qr
+from backroom.sandbox.documents import make_uscc
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from bots.reconcile.matching import Item, MatchSettings, match_items, reference_tokens
-from bots.reconcile.names import name_score, normalise_name
+from backroom.bots.reconcile.matching import Item, MatchSettings, match_items, reference_tokens
+from backroom.bots.reconcile.names import name_score, normalise_name
 
 D0 = dt.date(2024, 3, 1).toordinal()
 

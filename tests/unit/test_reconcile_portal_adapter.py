@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bots.errors import ConfigError, TransientError
-from bots.systems.bank_portal import BankPortal, FetchedStatement, verify_download
-from bots.systems.base import SystemSettings
+from backroom.bots.sdk.errors import ConfigError, TransientError
+from backroom.bots.sdk.system import SystemSettings
+from backroom.bots.systems.bank_portal import BankPortal, FetchedStatement, verify_download
 from tests.fixtures.reconcile import ACCOUNT
 
 

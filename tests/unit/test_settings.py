@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bots.registry import discover
-from bots.secrets import SecretResolver
-from schedules.check import check_settings
-from schedules.durations import parse_duration
-from schedules.settings import InvalidConfig, load_settings
-from schedules.triggers import describe_schedule, parse_schedule
+from backroom.bots.sdk.secrets import SecretResolver
+from backroom.schedules.check import check_settings
+from backroom.schedules.discovery import discover
+from backroom.schedules.durations import parse_duration
+from backroom.schedules.settings import InvalidConfig, load_settings
+from backroom.schedules.triggers import describe_schedule, parse_schedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

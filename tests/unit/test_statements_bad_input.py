@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.systems.statements import PreviousStatement, StatementError, check_statement, parse_statement
+from backroom.bots.formats.statements import PreviousStatement, StatementError, check_statement, parse_statement
 from tests.fixtures.reconcile import MARCH
 
 
@@ -89,7 +89,7 @@ def test_undecodable_bytes_are_located(tmp_path: Path) -> None:
 
 
 def test_profile_encoding_mismatch_is_reported(tmp_path: Path) -> None:
-    from bots.systems.statements import Profile
+    from backroom.bots.formats.statements import Profile
 
     path = tmp_path / "utf8.csv"
     path.write_bytes("交易日期,交易金额\n2024-03-01,1.00\n".encode())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.systems.statements import Profile, check_statement, parse_amount, parse_statement
+from backroom.bots.formats.statements import Profile, check_statement, parse_amount, parse_statement
 from tests.fixtures.reconcile import ACCOUNT, MARCH
 
 
@@ -176,7 +176,7 @@ def test_parse_amount(text: str, expected: str | None) -> None:
 
 
 def test_mt940_file_with_two_statements(tmp_path: Path, bank_data) -> None:
-    from sandbox.bank import write_statement
+    from backroom.sandbox.bank import write_statement
 
     first = bank_data.statement(ACCOUNT, dt.date(2024, 3, 1), dt.date(2024, 3, 3))
     second = bank_data.statement(ACCOUNT, dt.date(2024, 3, 4), dt.date(2024, 3, 6))

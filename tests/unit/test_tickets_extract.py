@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bots.tickets.extract import Extractor, id_card_valid, normalize_mobile
-from sandbox.helpdesk_texts import PRODUCTS, PRODUCTS_EN, generate_texts, make_id_card
+from backroom.bots.tickets.extract import Extractor, id_card_valid, normalize_mobile
+from backroom.sandbox.helpdesk_texts import PRODUCTS, PRODUCTS_EN, generate_texts, make_id_card
 
 SH = ZoneInfo("Asia/Shanghai")
 REF = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH)

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bots.systems.helpdesk_base import TicketRecord
-from bots.tickets.autoclose import Autoclose, calling_allowed
-from bots.tickets.config import AutocloseConfig, TicketsConfig
+from backroom.bots.systems.helpdesk_base import TicketRecord
+from backroom.bots.tickets.autoclose import Autoclose, calling_allowed
+from backroom.bots.tickets.config import AutocloseConfig, TicketsConfig
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH).astimezone(dt.UTC)
@@ -103,7 +103,7 @@ def test_equal_start_and_end_means_no_quiet_hours() -> None:
 
 
 def test_holiday_fallback_for_years_the_official_calendar_lacks() -> None:
-    from bots.tickets.autoclose import public_holiday
+    from backroom.bots.tickets.autoclose import public_holiday
 
     assert public_holiday(dt.date(2026, 10, 1))  # from chinese_calendar
     assert public_holiday(dt.date(2030, 10, 1))  # statutory date from the holidays package
@@ -114,7 +114,7 @@ def test_production_example_config_validates() -> None:
     import tomllib
     from pathlib import Path
 
-    from bots.systems.base import SystemSettings
+    from backroom.bots.sdk.system import SystemSettings
 
     path = Path(__file__).resolve().parents[2] / "config" / "examples" / "tickets.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))

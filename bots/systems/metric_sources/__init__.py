@@ -13,8 +13,8 @@ import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bots.errors import ConfigError
-from bots.systems.metric_sources.base import (
+from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.systems.metric_sources.base import (
     LayoutError,
     MetricSourceError,
     PullResult,
@@ -25,7 +25,7 @@ from bots.systems.metric_sources.base import (
 )
 
 if TYPE_CHECKING:
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = [
     "KINDS",

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bots.errors import ApplicationError
+from backroom.bots.sdk.errors import ApplicationError
 
 __all__ = [
     "LayoutError",

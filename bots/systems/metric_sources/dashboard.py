@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from bots.systems.metric_sources.base import LayoutError, MetricSourceError, PullResult, SourceConfig, Window
-from bots.systems.metric_sources.values import FieldSpec, RowOptions, check_columns, rows_to_samples
+from backroom.bots.systems.metric_sources.base import LayoutError, MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.values import FieldSpec, RowOptions, check_columns, rows_to_samples
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["DEFAULT_COLUMNS", "Options", "pull", "read_table"]
 
@@ -90,7 +90,7 @@ def _open_day(page: Page, base: str, options: Options, day: dt.date) -> None:
 
 
 def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult:
-    from bots.systems.browser import capture_failure, open_page
+    from backroom.bots.sdk.browser import capture_failure, open_page
 
     options = Options.model_validate(source.options)
     where = f"source {source.name!r}"

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from bots.systems.metric_sources.base import LayoutError, MetricSourceError, PullResult, SourceConfig, Window
-from bots.systems.metric_sources.values import RowOptions, check_columns, rows_to_samples
+from backroom.bots.systems.metric_sources.base import LayoutError, MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.values import RowOptions, check_columns, rows_to_samples
 
 if TYPE_CHECKING:
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["Options", "decode", "pull", "read_table"]
 

@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from bots.systems.metric_sources.base import MetricSourceError, PullResult, SourceConfig, Window
-from bots.systems.metric_sources.values import RowOptions, rows_to_samples
+from backroom.bots.systems.metric_sources.base import MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.values import RowOptions, rows_to_samples
 
 if TYPE_CHECKING:
     import httpx
 
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["Options", "pull"]
 

@@ -13,13 +13,20 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bots.systems.metric_sources.base import MetricSourceError, PullResult, Sample, SourceConfig, Window, dims_key
-from bots.systems.metric_sources.values import parse_number
+from backroom.bots.systems.metric_sources.base import (
+    MetricSourceError,
+    PullResult,
+    Sample,
+    SourceConfig,
+    Window,
+    dims_key,
+)
+from backroom.bots.systems.metric_sources.values import parse_number
 
 if TYPE_CHECKING:
     import httpx
 
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["DEFAULT_QUERIES", "Options", "pull"]
 

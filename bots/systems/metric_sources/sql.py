@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from bots.secrets import is_secret_ref
-from bots.systems.metric_sources.base import MetricSourceError, PullResult, SourceConfig, Window
-from bots.systems.metric_sources.values import RowOptions, check_columns, rows_to_samples
+from backroom.bots.sdk.secrets import is_secret_ref
+from backroom.bots.systems.metric_sources.base import MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.values import RowOptions, check_columns, rows_to_samples
 
 if TYPE_CHECKING:
-    from bots.context import Context
+    from backroom.bots.sdk.context import Context
 
 __all__ = ["Options", "pull"]
 

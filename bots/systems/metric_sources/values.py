@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bots.systems.metric_sources.base import LayoutError, Sample, dims_key
+from backroom.bots.systems.metric_sources.base import LayoutError, Sample, dims_key
 
 __all__ = ["DEFAULT_FIELDS", "FieldSpec", "RowOptions", "parse_number", "parse_time", "rows_to_samples"]
 

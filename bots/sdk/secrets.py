@@ -17,7 +17,7 @@ import re
 import threading
 from collections.abc import Mapping
 
-from bots.errors import MissingSecretError
+from backroom.bots.sdk.errors import MissingSecretError
 
 __all__ = ["REDACTED", "RedactingFilter", "Redactor", "SecretResolver", "is_secret_ref", "parse_ref"]
 

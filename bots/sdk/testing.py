@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bots.context import Context
-from bots.secrets import SecretResolver
-from bots.systems.base import SystemSettings
+from backroom.bots.sdk.context import Context
+from backroom.bots.sdk.secrets import SecretResolver
+from backroom.bots.sdk.system import SystemSettings
 
 __all__ = ["make_context"]
 

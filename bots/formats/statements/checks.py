@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bots.systems.statements.model import Statement
+from backroom.bots.formats.statements.model import Statement
 
 __all__ = ["Finding", "PreviousStatement", "check_statement"]
 

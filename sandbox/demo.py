@@ -22,8 +22,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from schedules.durations import format_duration
-from schedules.settings import InvalidConfig
+from backroom.schedules.durations import format_duration
+from backroom.schedules.settings import InvalidConfig
 
 __all__ = ["run_demo", "write_toml"]
 
@@ -78,12 +78,12 @@ def _drop_none(value: Any) -> Any:
 
 
 def _demo_modules() -> list[Any]:
-    import sandbox
+    import backroom.sandbox
 
     modules = []
-    for info in pkgutil.iter_modules(sandbox.__path__):
+    for info in pkgutil.iter_modules(backroom.sandbox.__path__):
         if info.name.startswith("demo_") and info.name != "demo_base":
-            modules.append(importlib.import_module(f"sandbox.{info.name}"))
+            modules.append(importlib.import_module(f"backroom.sandbox.{info.name}"))
     return modules
 
 
@@ -91,10 +91,10 @@ def run_demo(workdir: Path, *, once: bool, port: int = 8600, out: Console | None
     """Returns the exit code: 0 when every bot succeeded."""
     import os
 
-    from bots.registry import discover
-    from schedules.check import load_checked
-    from schedules.runner import Runner
-    from schedules.triggers import describe_schedule
+    from backroom.schedules.check import load_checked
+    from backroom.schedules.discovery import discover
+    from backroom.schedules.runner import Runner
+    from backroom.schedules.triggers import describe_schedule
 
     out = out or Console()
     workdir = workdir.resolve()
@@ -197,7 +197,7 @@ def _run_all(
     out.print(f"config: {settings.source}   history: backroom --config {settings.source} history")
     if once:
         return 1 if failed else 0
-    from schedules.cli import serve_console
+    from backroom.schedules.cli import serve_console
 
     with contextlib.suppress(KeyboardInterrupt):
         serve_console(runner, "127.0.0.1", port, threading.Event())

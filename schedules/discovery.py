@@ -1,7 +1,8 @@
-"""Finding bots: modules of the ``bots`` package and the ``backroom.bots`` entry-point group.
+"""Finding bots: the ``backroom.bots`` entry-point group and the modules named by ``bot_modules``.
 
-Bot modules must import heavy libraries (OCR models, browsers) inside functions, so that listing
-bots stays fast.
+Backroom's own bots register in the same entry-point group as a company's (``pyproject.toml``), so
+there is one way in and no list of SDK modules to skip. Bot modules must import heavy libraries
+(OCR models, browsers) inside functions, so that listing bots stays fast.
 """
 
 from __future__ import annotations
@@ -9,17 +10,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
-import pkgutil
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
-from bots.bot import Bot
+from backroom.bots.sdk.bot import Bot
 
 __all__ = ["BotNotFound", "discover", "get_bot"]
 
 log = logging.getLogger(__name__)
-
-_SKIP = {"bot", "context", "errors", "registry", "secrets", "checkpoint", "testing", "reports", "systems"}
 
 
 class BotNotFound(LookupError):
@@ -45,7 +43,7 @@ def discover(extra_modules: Sequence[str] = (), *, fresh: bool = False) -> dict[
     """All bots by name. A bot module that fails to import is logged and left out.
 
     ``extra_modules`` are importable module names holding bots that are not packaged with an entry
-    point (config key ``bot_modules``). The bots of the ``bots`` package and of entry points are
+    point (config key ``bot_modules``). The bots of entry points are
     looked up once per process (``fresh=True`` looks again): each run's process inherits them from
     the pre-warmed forkserver instead of scanning every installed distribution again.
     """
@@ -64,19 +62,7 @@ def discover(extra_modules: Sequence[str] = (), *, fresh: bool = False) -> dict[
 
 
 def _package_and_entry_point_bots() -> dict[str, type[Bot]]:
-    import bots
-
     result: dict[str, type[Bot]] = {}
-    for info in pkgutil.iter_modules(bots.__path__):
-        if info.name in _SKIP or info.name.startswith("_"):
-            continue
-        try:
-            module = importlib.import_module(f"bots.{info.name}")
-        except Exception:
-            log.exception("could not import bot module bots.%s", info.name)
-            continue
-        for cls in _bots_in_module(module):
-            result[cls.name] = cls
     for ep in entry_points(group="backroom.bots"):
         try:
             obj = ep.load()

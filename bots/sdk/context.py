@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from bots.checkpoint import Checkpoint
-from bots.errors import ConfigError
-from bots.secrets import SecretResolver
-from bots.systems.base import SystemSettings
-from bots.systems.notify import Notifier
+from backroom.bots.sdk.checkpoint import Checkpoint
+from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.sdk.notify import Notifier
+from backroom.bots.sdk.secrets import SecretResolver
+from backroom.bots.sdk.system import SystemSettings
 
 if TYPE_CHECKING:
     import httpx
@@ -114,19 +114,19 @@ class Context:
 
     def http(self, system: str, **kwargs: Any) -> httpx.Client:
         """An httpx client for ``[systems.<system>]`` with timeouts, retries and auth. Close it."""
-        from bots.systems.http import make_client
+        from backroom.bots.sdk.http import make_client
 
         return make_client(self.system(system), self.secret, **kwargs)
 
     def async_http(self, system: str, **kwargs: Any) -> httpx.AsyncClient:
-        from bots.systems.http import make_async_client
+        from backroom.bots.sdk.http import make_async_client
 
         return make_async_client(self.system(system), self.secret, **kwargs)
 
     @contextmanager
     def browser(self, *, headless: bool = True) -> Iterator[Page]:
         """A Playwright page; if the block fails, a screenshot and the HTML become artifacts."""
-        from bots.systems.browser import open_page
+        from backroom.bots.sdk.browser import open_page
 
         with open_page(self.artifacts_dir, headless=headless) as page:
             yield page

@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from bots.systems.statements.amounts import parse_date
-from bots.systems.statements.model import Statement, StatementError, StatementLine, file_digest
+from backroom.bots.formats.statements.amounts import parse_date
+from backroom.bots.formats.statements.model import Statement, StatementError, StatementLine, file_digest
 
 __all__ = ["parse_camt"]
 

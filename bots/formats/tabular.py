@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bots.errors import BusinessError
+from backroom.bots.sdk.errors import BusinessError
 
 __all__ = ["RowError", "TabularFileError", "detect_encoding", "headers_of", "read_rows"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from bots.errors import BusinessError
+from backroom.bots.sdk.errors import BusinessError
 
 __all__ = ["Statement", "StatementError", "StatementLine", "file_digest"]
 

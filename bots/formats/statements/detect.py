@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bots.systems.statements.model import Statement, StatementError
-from bots.systems.statements.profiles import Profile
+from backroom.bots.formats.statements.model import Statement, StatementError
+from backroom.bots.formats.statements.profiles import Profile
 
 __all__ = ["detect_format", "parse_statement"]
 
@@ -41,23 +41,23 @@ def parse_statement(path: Path | str, profiles: Sequence[Profile] = (), *, accou
         raise StatementError(path, "the file is empty")
     kind = detect_format(path, data)
     if kind == "camt":
-        from bots.systems.statements.camt import parse_camt
+        from backroom.bots.formats.statements.camt import parse_camt
 
         result = parse_camt(path, data)
     elif kind == "ofx":
-        from bots.systems.statements.ofx import parse_ofx
+        from backroom.bots.formats.statements.ofx import parse_ofx
 
         result = parse_ofx(path, data)
     elif kind == "bai2":
-        from bots.systems.statements.bai2 import parse_bai2
+        from backroom.bots.formats.statements.bai2 import parse_bai2
 
         result = parse_bai2(path, data)
     elif kind == "mt940":
-        from bots.systems.statements.swift import parse_swift
+        from backroom.bots.formats.statements.swift import parse_swift
 
         result = parse_swift(path, data)
     else:
-        from bots.systems.statements.chinese import parse_table_statement
+        from backroom.bots.formats.statements.chinese import parse_table_statement
 
         result = [parse_table_statement(path, data, profiles, account=account)]
     for st in result:

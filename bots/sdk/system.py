@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bots.secrets import is_secret_ref
+from backroom.bots.sdk.secrets import is_secret_ref
 
 __all__ = ["SECRET_FIELDS", "SystemSettings"]
 

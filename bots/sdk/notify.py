@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bots.errors import ApplicationError
-from bots.secrets import is_secret_ref
+from backroom.bots.sdk.errors import ApplicationError
+from backroom.bots.sdk.secrets import is_secret_ref
 
 __all__ = ["Notifier", "NotifyError"]
 

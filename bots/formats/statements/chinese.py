@@ -17,9 +17,9 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
-from bots.systems.statements.amounts import AmountError, clean_text, parse_amount, parse_date
-from bots.systems.statements.model import Statement, StatementError, StatementLine, file_digest
-from bots.systems.statements.profiles import BUILTIN_PROFILES, Profile, normalise_header
+from backroom.bots.formats.statements.amounts import AmountError, clean_text, parse_amount, parse_date
+from backroom.bots.formats.statements.model import Statement, StatementError, StatementLine, file_digest
+from backroom.bots.formats.statements.profiles import BUILTIN_PROFILES, Profile, normalise_header
 
 __all__ = ["decode", "parse_table_statement", "read_rows"]
 

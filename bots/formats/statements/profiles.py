@@ -18,7 +18,7 @@ __all__ = ["BUILTIN_PROFILES", "Profile", "normalise_header"]
 
 def normalise_header(text: str) -> str:
     """Headers compared without spaces (half- or full-width), colons, brackets or case."""
-    from bots.systems.statements.amounts import clean_text
+    from backroom.bots.formats.statements.amounts import clean_text
 
     return re.sub(r"[\s:：()（）\[\]【】*]", "", clean_text(text)).lower()
 

@@ -8,11 +8,11 @@ Formats: Chinese bank CSV/XLSX/XLS (profiles, auto-detected), MT940/MT942, camt.
 
 from __future__ import annotations
 
-from bots.systems.statements.amounts import AmountError, parse_amount, parse_date
-from bots.systems.statements.checks import Finding, PreviousStatement, check_statement
-from bots.systems.statements.detect import detect_format, parse_statement
-from bots.systems.statements.model import Statement, StatementError, StatementLine
-from bots.systems.statements.profiles import BUILTIN_PROFILES, Profile
+from backroom.bots.formats.statements.amounts import AmountError, parse_amount, parse_date
+from backroom.bots.formats.statements.checks import Finding, PreviousStatement, check_statement
+from backroom.bots.formats.statements.detect import detect_format, parse_statement
+from backroom.bots.formats.statements.model import Statement, StatementError, StatementLine
+from backroom.bots.formats.statements.profiles import BUILTIN_PROFILES, Profile
 
 __all__ = [
     "BUILTIN_PROFILES",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import httpx
 from httpx_retries import Retry, RetryTransport
 
-from bots.systems.base import SystemSettings
+from backroom.bots.sdk.system import SystemSettings
 
 __all__ = ["make_async_client", "make_client", "retry_policy"]
 

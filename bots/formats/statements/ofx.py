@@ -10,7 +10,7 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
-from bots.systems.statements.model import Statement, StatementError, StatementLine, file_digest
+from backroom.bots.formats.statements.model import Statement, StatementError, StatementLine, file_digest
 
 __all__ = ["parse_ofx"]
 
