@@ -381,7 +381,10 @@ def serve_console(runner: Any, host: str, port: int, stop: threading.Event) -> N
     import uvicorn
 
     app_ = create_app(runner)
-    server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
+    # uvicorn would believe X-Forwarded-For from any loopback peer; the console decides that itself,
+    # from console.trusted_proxies only (schedules/console/guard.py).
+    config = uvicorn.Config(app_, host=host, port=port, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(config)
     watcher = threading.Thread(target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True)
     watcher.start()
     console.print(f"console on http://{host}:{port}  —  Ctrl-C stops Backroom")

@@ -57,6 +57,13 @@ class ConsoleUser(_Strict):
     password_hash: str | None = None  # argon2 hash (`backroom hash-password`), never a password
     token: str | None = None  # API token, by secret reference
 
+    @field_validator("password_hash")
+    @classmethod
+    def _hash_is_argon2(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("$argon2"):
+            raise ValueError("must be an argon2 hash made by `backroom hash-password`, never a password itself")
+        return value
+
     @field_validator("token")
     @classmethod
     def _token_is_reference(cls, value: str | None) -> str | None:
@@ -71,6 +78,32 @@ class ConsoleSettings(_Strict):
     session_minutes: int = Field(default=480, ge=1)
     secret_key: str | None = None  # signs session cookies; by reference; random per start if unset
     users: list[ConsoleUser] = Field(default_factory=list)
+    # the address people use, behind a reverse proxy (https://... makes the session cookie Secure)
+    public_url: str | None = None
+    # Host names the console answers to besides loopback, the bind host and public_url's host
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # reverse proxies whose X-Forwarded-For is believed (addresses or networks); nobody's by default
+    trusted_proxies: list[str] = Field(default_factory=list)
+    max_body_mb: float = Field(default=32, gt=0)  # larger request bodies are refused before they are read
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
 
     @field_validator("secret_key")
     @classmethod

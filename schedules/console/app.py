@@ -3,7 +3,10 @@
 /api/v1/...   JSON API (bearer tokens or the session cookie), OpenAPI at /api/openapi.json
 /...          server-rendered pages (session cookie, CSRF-protected forms)
 /metrics      Prometheus text format
-/health       for a load balancer or a systemd watchdog (no authentication)
+/health       for a load balancer or a systemd watchdog (no authentication: status only; details
+              for a signed-in viewer)
+
+Every request first passes :class:`~.guard.RequestGuard` (Host, Origin, body size).
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from backroom.schedules.console import api, pages
 from backroom.schedules.console.auth import Auth, UnsafeBind, check_bind
+from backroom.schedules.console.guard import RequestGuard, allowed_hosts
 from backroom.schedules.console.metrics import make_registry, render
-from backroom.schedules.console.state import ConsoleState, Denied, LoginRequired, api_user
+from backroom.schedules.console.state import ConsoleState, Denied, LoginRequired, api_user, csrf_token, source_of
 from backroom.schedules.runner import Runner
 
 __all__ = ["UnsafeBind", "check_bind", "create_app"]
@@ -45,14 +49,18 @@ def create_app(
     *,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
-    https_only: bool = False,
+    https_only: bool | None = None,
 ) -> FastAPI:
     """The console for ``runner`` (started or not: an unstarted runner still queues and lists runs).
 
     ``environ`` replaces ``os.environ`` for resolving token and secret-key references (tests);
-    ``clock`` is the time source for session expiry.
+    ``clock`` is the time source for session expiry. The session cookie is ``Secure`` when
+    ``console.public_url`` is https (``https_only`` overrides).
     """
-    auth = Auth(runner.settings.console, environ=environ)
+    settings = runner.settings.console
+    if https_only is None:
+        https_only = bool(settings.public_url and settings.public_url.startswith("https://"))
+    auth = Auth(settings, environ=environ)
     for problem in auth.token_problems:
         log.warning("console API token not usable, so it is refused: %s", problem)
     state = ConsoleState(runner=runner, auth=auth, clock=clock)
@@ -72,6 +80,12 @@ def create_app(
         max_age=state.session_seconds,
         same_site="lax",
         https_only=https_only,
+    )
+    app.add_middleware(
+        RequestGuard,
+        hosts=allowed_hosts(settings.host, settings.public_url, settings.allowed_hosts),
+        public_url=settings.public_url,
+        max_body=int(settings.max_body_mb * 1024 * 1024),
     )
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -121,8 +135,10 @@ def create_app(
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.get("/health", response_model=api.Health, tags=["operations"], responses={503: {"model": api.Health}})
-    async def health() -> JSONResponse:
-        """200 when the database answers (and the scheduler runs, where it was started); 503 otherwise."""
+    async def health(request: Request) -> JSONResponse:
+        """200 when the database answers (and the scheduler runs, where it was started); 503 otherwise.
+
+        Anonymous callers (a load balancer) get the status alone; a signed-in viewer gets the details."""
 
         def probe() -> dict[str, Any]:
             try:
@@ -144,7 +160,32 @@ def create_app(
             }
 
         body = await run_in_threadpool(probe)
-        return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+        code = 200 if body["status"] == "ok" else 503
+        if state.auth.enabled:
+            try:
+                api_user(request)
+            except HTTPException:
+                return JSONResponse({"status": body["status"]}, status_code=code)
+        return JSONResponse(body, status_code=code)
+
+    @app.get("/api/v1/session", tags=["session"])
+    async def session_info(request: Request) -> dict[str, str]:
+        """Who this session is and its CSRF token, for scripts that change things through the session cookie
+        (on a console without users, every change needs it in ``X-CSRF-Token``)."""
+        user = api_user(request)
+        return {"user": user.name, "role": user.role, "csrf": csrf_token(request)}
+
+    @app.post("/api/v1/users/{name}/sign-out", tags=["session"])
+    async def sign_out_everywhere(request: Request, name: str) -> dict[str, int]:
+        """End every session of ``name``: an admin for anyone, a user for themselves. Audited."""
+        user = api_user(request)
+        if user.name != name and not user.can("admin"):
+            raise Denied(user, "admin", "sign out another user")
+        ended = state.sessions.end_all(name)
+        runner.history.audit(
+            user.name, "sign-out-everywhere", name, source=source_of(request, "api"), detail={"sessions": ended}
+        )
+        return {"sessions_ended": ended}
 
     @app.get(
         "/metrics",

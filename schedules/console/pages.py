@@ -25,6 +25,7 @@ from backroom.schedules.console.i18n import LANGUAGES, Translator, describe_sche
 from backroom.schedules.console.state import (
     Denied,
     check_csrf,
+    client_of,
     console,
     csrf_token,
     page_user,
@@ -148,11 +149,12 @@ async def login(request: Request) -> Response:
         )
     name = str(form.get("name") or "")[:100]
     source = source_of(request, "web")
-    address = request.client.host if request.client else "?"
+    address = client_of(request)
     throttle = state.throttle
     assert throttle is not None
     if throttle.blocked(address, name):
-        state.history.audit(name or "?", "login", "console", source=source, outcome="throttled")
+        if throttle.first_refusal(address, name):
+            state.history.audit(name or "?", "login", "console", source=source, outcome="throttled")
         error = "Too many failed log-ins; wait a few minutes and try again."
         return _render(request, "login.html", None, status_code=429, next=target, error=error, name=name)
     user = await run_in_threadpool(state.auth.by_password, name, str(form.get("password") or ""))
@@ -164,7 +166,8 @@ async def login(request: Request) -> Response:
         )
     throttle.succeeded(address, name)
     request.session.clear()
-    request.session.update({"user": user.name, "login_at": state.clock()})
+    session = state.sessions.create(user.name, state.auth.credential_stamp(user.name) or "")
+    request.session["sid"] = session.id
     csrf_token(request)  # a fresh token for the new session
     state.history.audit(user.name, "login", "console", source=source)
     return RedirectResponse(target, status_code=303)
@@ -176,6 +179,7 @@ async def logout(request: Request) -> Response:
     user, _ = session_user(request)
     if user and check_csrf(request, str(form.get("csrf") or "")):
         console(request).history.audit(user.name, "logout", "console", source=source_of(request, "web"))
+        console(request).sessions.end(request.session.get("sid", ""))
         request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

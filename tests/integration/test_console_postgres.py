@@ -31,7 +31,7 @@ def pg_console(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     home: Path = tmp_path_factory.mktemp("console-pg")
     runner = Runner(console_settings(home, database=url), bots=console_bots())
-    client = TestClient(create_app(runner, environ=console_environ()))
+    client = TestClient(create_app(runner, environ=console_environ()), base_url="http://127.0.0.1:8600")
     client.headers["Authorization"] = f"Bearer {token_of('ada')}"
     try:
         yield runner, client
