@@ -60,3 +60,15 @@ def test_encoded_forms_catch_url_and_basic_auth() -> None:
 def test_short_values_give_no_base64_core() -> None:
     assert all(len(form) >= 3 for form in encoded_forms("abcd"))
     assert not any(len(form) >= 8 and form.isalnum() for form in encoded_forms("ab"))
+
+
+def test_the_run_redactor_removes_encoded_secrets_and_personal_data() -> None:
+    from backroom.bots.sdk.secrets import REDACTED, SecretResolver
+
+    resolver = SecretResolver(environ={"CRM_PASSWORD": "Tr0ub4dor&3xyz"})
+    secret = resolver.resolve("env:CRM_PASSWORD")
+    header = base64.b64encode(f"robot:{secret}".encode()).decode()
+    line = f"GET /login?pw={quote_plus(secret)} Authorization: Basic {header} caller 13812345678"
+    cleaned = resolver.redactor.redact(line)
+    assert quote_plus(secret) not in cleaned and header not in cleaned and REDACTED in cleaned
+    assert "13812345678" not in cleaned and "138****5678" in cleaned
