@@ -121,7 +121,7 @@ def run_demo(workdir: Path, *, once: bool, port: int = 8600, out: Console | None
             "max_parallel_runs": 2,
             "notify": {"console_url": f"http://127.0.0.1:{port}"},
             "systems": {},
-            "bots": {"housekeeping": {"schedule": "cron: 30 3 * * *", "params": {"runs_dir": "runs"}}},
+            "bots": {},
         }
         for part in parts:
             config["systems"].update(part.systems)
@@ -153,7 +153,6 @@ def _run_all(
     runner: Any, parts: list[Any], settings: Any, out: Console, once: bool, port: int, describe_schedule: Any
 ) -> int:
     todo = [(part.bot, part.params, part.description) for part in parts]
-    todo.append(("housekeeping", {}, "prune run history older than the retention period"))
     started = {}
     for bot, params, _ in todo:
         if bot not in runner.bots:

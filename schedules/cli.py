@@ -1,4 +1,4 @@
-"""The ``backroom`` command: list, run, serve, history, show, pause, resume, cancel, check, demo, ocr.
+"""The ``backroom`` command: list, run, serve, history, show, pause, resume, cancel, prune, check, demo, ocr.
 
 Exit codes a shell script can rely on:
 
@@ -329,6 +329,26 @@ def cancel(run_id: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
         raise typer.Exit(EXIT_USAGE)
     store.audit(_actor(), "cancel", run.bot, source="cli", detail={"run_id": run.id})
     console.print(f"cancel requested for run {run.id[:8]} ({run.bot}, was {run.status})")
+
+
+@app.command()
+def prune(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what would go, delete nothing")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Prune now what is past retention: runs with their folders, and old audit entries (audited)."""
+    from backroom.schedules.history import utcnow
+    from backroom.schedules.maintenance import Maintenance
+
+    settings, _ = _load(config, full_check=False)
+    report = Maintenance(settings, _history(settings), utcnow).prune(actor=_actor(), source="cli", dry_run=dry_run)
+    if dry_run:
+        console.print(f"{report.runs} run(s) older than {settings.retention_days} days would be deleted")
+        return
+    console.print(
+        f"pruned {report.runs} run(s) and {report.folders} folder(s) older than {settings.retention_days} days, "
+        f"{report.audit} audit entries older than {settings.audit_retention_days} days"
+    )
 
 
 @app.command()

@@ -101,10 +101,11 @@ class Maintenance:
         return 0
 
     def _remove_empty_folders(self) -> None:
-        """Empty day/month/year folders left behind under ``runs_dir``."""
+        """Empty day/month/year folders left behind under ``runs_dir`` (never a run's own folder)."""
         root = self.settings.runs_path
         if not root.is_dir():
             return
-        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        dated = (p for depth in ("*/*/*", "*/*", "*") for p in root.glob(depth) if p.is_dir())
+        for folder in dated:  # days before months before years
             if not any(folder.iterdir()):
                 folder.rmdir()
