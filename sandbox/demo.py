@@ -23,7 +23,8 @@ from rich.console import Console
 from rich.table import Table
 
 from backroom.schedules.durations import format_duration
-from backroom.schedules.settings import InvalidConfig
+from backroom.schedules.errors import InvalidConfig
+from backroom.schedules.status import Trigger
 
 __all__ = ["run_demo", "write_toml"]
 
@@ -158,7 +159,7 @@ def _run_all(
         if bot not in runner.bots:
             out.print(f"[yellow]skipping {bot}: bot not installed[/]")
             continue
-        started[bot] = runner.trigger(bot, params, actor="demo", trigger="manual")
+        started[bot] = runner.trigger(bot, params, actor="demo", trigger=Trigger.MANUAL)
     with out.status("running every bot once…"):
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:

@@ -38,7 +38,7 @@ from backroom.schedules.durations import format_duration
 from backroom.schedules.errors import ParamsInvalid
 from backroom.schedules.jobs import effective_params
 from backroom.schedules.settings import BotSettings
-from backroom.schedules.status import ACTIVE, STATUSES
+from backroom.schedules.status import ACTIVE, STATUSES, Trigger
 
 __all__ = ["forbidden", "not_found", "router", "to_login"]
 
@@ -304,7 +304,7 @@ async def run_now(request: Request, bot: str) -> Response:
             detail={"param": name, "file": str(saved), "size": saved.stat().st_size},
         )
     run = state.runner.trigger(
-        bot, params, actor=user.name, source=source_of(request, "web"), trigger="manual", dry_run=dry_run
+        bot, params, actor=user.name, source=source_of(request, "web"), trigger=Trigger.MANUAL, dry_run=dry_run
     )
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
