@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import multiprocessing
 import os
 import signal
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from backroom.schedules.outcome import LogEntry, RunOutcome, artifact_files
 from backroom.schedules.pipe import CancelRequest, Failed, Finished, LogLine, Progress, RunPayload
-from backroom.schedules.settings import BotSettings, Settings
+from backroom.schedules.settings import BotSettings, Settings, utcnow
 from backroom.schedules.status import RunStatus
 from backroom.schedules.worker import child_entry, noop
 
@@ -104,10 +103,6 @@ class RunSink(Protocol):
 
 ProgressCallback = Callable[[str, int, int | None], None]
 LogCallback = Callable[[str, str], None]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def required_secret_refs(settings: Settings, bot: str, bot_cls: Any) -> list[str]:

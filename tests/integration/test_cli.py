@@ -110,3 +110,23 @@ def test_serve_refuses_a_public_address_without_users(config: Path) -> None:
     result = cli.invoke(app, ["serve", "--host", "0.0.0.0", "-c", str(config)])
     assert result.exit_code == 2
     assert "0.0.0.0" in result.output
+
+
+def test_run_works_beside_a_serving_runner_and_records_through_it(config: Path) -> None:
+    """``backroom run`` uses the runner's record path without taking the job store from ``serve``."""
+    from backroom.schedules.runner import Runner
+    from backroom.schedules.settings import load_settings
+
+    serving = Runner(load_settings(config))
+    serving.start(schedule=False, watch=False)
+    try:
+        result = cli.invoke(app, ["run", "echo", "-p", "text=beside", "-c", str(config)])
+    finally:
+        serving.shutdown(wait=False)
+    assert result.exit_code == 0, result.output
+    history = History(f"sqlite:///{config.parent}/backroom.db")
+    run = history.list_runs(bot="echo").runs[0]
+    assert (run.status, run.trigger, run.params["text"]) == ("succeeded", "manual", "beside")
+    assert run.started_at is not None and run.duration_s is not None and history.artifacts(run.id)
+    entry = history.audit_log(limit=1)[0]
+    assert (entry.action, entry.source, entry.detail["run_id"]) == ("run", "cli", run.id)
