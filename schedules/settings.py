@@ -22,6 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from backroom.bots.sdk.secrets import is_secret_ref
 from backroom.bots.sdk.system import SystemSettings
 from backroom.schedules.durations import parse_duration
+from backroom.schedules.errors import InvalidConfig
 
 __all__ = [
     "BotSettings",
@@ -166,7 +167,11 @@ class Settings(_Strict):
     home: str | None = None  # base of relative paths; the current directory when unset
     runs_dir: str = "var/runs"
     max_parallel_runs: int = Field(default=4, ge=1, le=256)
+    # The runner prunes its own history (runs, their logs, artifacts and folders) every
+    # ``prune_interval`` (0 turns pruning off); the audit log has its own, longer retention.
     retention_days: int = Field(default=90, ge=1)
+    audit_retention_days: int = Field(default=365, ge=1)
+    prune_interval: Duration = 86400.0
     bot_modules: list[str] = Field(default_factory=list)  # extra modules holding bots (no entry point)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
@@ -236,15 +241,6 @@ class ConfigProblem:
                 return f"{where}: [{table}] {key}: {self.message}"
             return f"{where}: {key}: {self.message}"
         return f"{where}: {self.message}"
-
-
-class InvalidConfig(Exception):
-    """The configuration has problems; ``problems`` lists every one of them."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
 
 
 def _location(loc: tuple[Any, ...]) -> str:

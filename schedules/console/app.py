@@ -25,11 +25,12 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
-from backroom.schedules.console import api, pages
-from backroom.schedules.console.auth import Auth, UnsafeBind, check_bind
+from backroom.schedules.console import pages, routes, schemas
+from backroom.schedules.console.auth import Auth, check_bind
 from backroom.schedules.console.guard import RequestGuard, allowed_hosts
 from backroom.schedules.console.metrics import make_registry, render
 from backroom.schedules.console.state import ConsoleState, Denied, LoginRequired, api_user, csrf_token, source_of
+from backroom.schedules.errors import UnsafeBind
 from backroom.schedules.runner import Runner
 
 __all__ = ["UnsafeBind", "check_bind", "create_app"]
@@ -87,7 +88,7 @@ def create_app(
         public_url=settings.public_url,
         max_body=int(settings.max_body_mb * 1024 * 1024),
     )
-    app.include_router(api.router)
+    app.include_router(routes.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     registry = make_registry(runner)
@@ -102,8 +103,8 @@ def create_app(
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         return response
 
-    @app.exception_handler(api.InvalidParams)
-    async def invalid_params(request: Request, exc: api.InvalidParams) -> JSONResponse:
+    @app.exception_handler(routes.InvalidParams)
+    async def invalid_params(request: Request, exc: routes.InvalidParams) -> JSONResponse:
         return JSONResponse({"detail": exc.detail, "errors": exc.errors}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
@@ -134,7 +135,7 @@ def create_app(
             return pages.not_found(request, str(exc.detail))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    @app.get("/health", response_model=api.Health, tags=["operations"], responses={503: {"model": api.Health}})
+    @app.get("/health", response_model=schemas.Health, tags=["operations"], responses={503: {"model": schemas.Health}})
     async def health(request: Request) -> JSONResponse:
         """200 when the database answers (and the scheduler runs, where it was started); 503 otherwise.
 
@@ -191,7 +192,7 @@ def create_app(
         "/metrics",
         tags=["operations"],
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}}, 401: {"model": api.ErrorOut}},
+        responses={200: {"content": {"text/plain": {}}}, 401: {"model": schemas.ErrorOut}},
     )
     async def metrics(request: Request) -> Response:
         """Prometheus metrics; needs a viewer token when users are configured."""

@@ -26,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from backroom.bots.sdk.errors import MissingSecretError
 from backroom.bots.sdk.secrets import SecretResolver
 from backroom.schedules.console.sessions import credential_stamp
+from backroom.schedules.errors import UnsafeBind
 from backroom.schedules.settings import ConsoleSettings, Settings
 
 __all__ = [
@@ -59,10 +60,6 @@ ANONYMOUS = User("local", "admin")
 def role_allows(have: str, needed: str) -> bool:
     """True when role ``have`` includes the rights of ``needed``."""
     return ROLES.index(have) >= ROLES.index(needed)  # type: ignore[arg-type]
-
-
-class UnsafeBind(ValueError):
-    """The console was asked to listen beyond loopback with nobody able to log in."""
 
 
 def is_loopback(host: str) -> bool:

@@ -18,10 +18,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from backroom.schedules.console.api import INLINE_TYPES
 from backroom.schedules.console.auth import ANONYMOUS, User
 from backroom.schedules.console.forms import Field, form_fields, form_to_params, save_upload_target
 from backroom.schedules.console.i18n import LANGUAGES, Translator, describe_schedule_zh
+from backroom.schedules.console.routes import INLINE_TYPES
 from backroom.schedules.console.state import (
     Denied,
     check_csrf,
@@ -36,9 +36,10 @@ from backroom.schedules.console.state import (
 )
 from backroom.schedules.console.views import BotRow, bot_rows, next_fires, schedule_words
 from backroom.schedules.durations import format_duration
-from backroom.schedules.history import ACTIVE, STATUSES
-from backroom.schedules.runner import ParamsInvalid, effective_params
+from backroom.schedules.errors import ParamsInvalid
+from backroom.schedules.jobs import effective_params
 from backroom.schedules.settings import BotSettings
+from backroom.schedules.status import ACTIVE, STATUSES, Trigger
 
 __all__ = ["forbidden", "not_found", "router", "to_login"]
 
@@ -307,7 +308,7 @@ async def run_now(request: Request, bot: str) -> Response:
             detail={"param": name, "file": str(saved), "size": saved.stat().st_size},
         )
     run = state.runner.trigger(
-        bot, params, actor=user.name, source=source_of(request, "web"), trigger="manual", dry_run=dry_run
+        bot, params, actor=user.name, source=source_of(request, "web"), trigger=Trigger.MANUAL, dry_run=dry_run
     )
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 

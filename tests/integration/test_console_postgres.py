@@ -44,6 +44,9 @@ def pg_console(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def test_run_list_home_and_metrics_on_postgres(pg_console: tuple) -> None:
+    from backroom.schedules.outcome import RunOutcome
+    from backroom.schedules.status import RunStatus
+
     runner, client = pg_console
     history = runner.history
     made = {}
@@ -56,7 +59,7 @@ def test_run_list_home_and_metrics_on_postgres(pg_console: tuple) -> None:
     ]:
         run = history.create_run(bot, trigger="api", status="queued")
         history.mark_running(run.id, "/nonexistent")
-        history.finish_run(run.id, status)
+        history.finish_run(run.id, RunOutcome(RunStatus(status)))
         made.setdefault(bot, []).append(run.id)
 
     page = client.get("/api/v1/runs", params={"limit": 2}).json()
