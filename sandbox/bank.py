@@ -22,8 +22,10 @@ import html
 import io
 import logging
 import random
+import re
 import secrets
 import time
+import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -175,9 +177,31 @@ def _xlsx(st: BankStatement) -> bytes:
     credit = sum((ln.amount for ln in st.lines if ln.amount > 0), Decimal(0))
     ws.append(["合计", None, None, None, None, float(debit), float(credit), None])
     ws.append([f"期初余额：{st.opening}", None, f"期末余额：{st.closing}"])
+    book.properties.created = dt.datetime.combine(st.end, dt.time())
     buf = io.BytesIO()
     book.save(buf)
-    return buf.getvalue()
+    return _stable_zip(buf.getvalue())
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same workbook as the same bytes: a portal serves one file, whatever second it is saved in.
+
+    Zip entries and openpyxl's "modified" property carry the time of saving; pinning them (to the
+    "created" time the caller set) lets a test, and the reconcile bot, see that a statement downloaded
+    twice is the same file.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                created = re.search(rb"<dcterms:created[^>]*>([^<]*)<", body)
+                if created:
+                    body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + created.group(1) + rb"\g<2>", body)
+            pinned = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            pinned.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(pinned, body)
+    return out.getvalue()
 
 
 def _money(value: Decimal) -> str:
