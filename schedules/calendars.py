@@ -26,13 +26,6 @@ CALENDARS = {
     "every-day": lambda day: True,
 }
 
-DESCRIPTIONS = {
-    "cn-workdays": "on Chinese working days (skips public holidays, keeps make-up working days)",
-    "cn-holidays": "on Chinese weekends and public holidays only",
-    "weekdays": "Monday to Friday",
-    "every-day": "every day",
-}
-
 
 def known_calendars() -> list[str]:
     return sorted(CALENDARS)

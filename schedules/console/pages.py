@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 from backroom.schedules.console.api import INLINE_TYPES
 from backroom.schedules.console.auth import ANONYMOUS, User
 from backroom.schedules.console.forms import Field, form_fields, form_to_params, save_upload_target
-from backroom.schedules.console.i18n import LANGUAGES, Translator, describe_schedule_zh
+from backroom.schedules.console.i18n import LANGUAGES, Translator
 from backroom.schedules.console.state import (
     Denied,
     check_csrf,
@@ -38,6 +38,7 @@ from backroom.schedules.durations import format_duration
 from backroom.schedules.history import ACTIVE, STATUSES
 from backroom.schedules.runner import ParamsInvalid, effective_params
 from backroom.schedules.settings import BotSettings
+from backroom.schedules.triggers import describe_schedule
 
 __all__ = ["forbidden", "not_found", "router", "to_login"]
 
@@ -191,7 +192,7 @@ def set_language(request: Request, code: str, next: str = "/") -> Response:
 # -- home -------------------------------------------------------------------------------------------------
 def _words(request: Request, t: Translator, schedule: str | None, calendar: str | None, english: str) -> str:
     if t.lang == "zh-CN":
-        return describe_schedule_zh(schedule, console(request).settings.timezone, calendar, english)
+        return describe_schedule(schedule, console(request).settings.timezone, calendar, lang=t.lang)
     return english
 
 
