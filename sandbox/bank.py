@@ -24,8 +24,8 @@ import logging
 import random
 import re
 import secrets
-import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -416,8 +416,14 @@ def create_app(
     *,
     users: dict[str, str] | None = None,
     faults: Any = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> Any:
-    """The portal as an ASGI app; ``app.state.bank`` holds data, users, codes and sessions."""
+    """The portal as an ASGI app; ``app.state.bank`` holds data, users, codes and sessions.
+
+    Sessions age by ``clock`` (aware UTC; the wall clock by default), so tests move time instead of
+    sleeping through ``session_ttl_s``.
+    """
+    now = clock or (lambda: dt.datetime.now(dt.UTC))
     data = data or BankData()
     faults = faults or Faults()
     users = users or {"finance01": "Bank#2024"}
@@ -433,7 +439,7 @@ def create_app(
         if entry is None:
             return None
         user, started = entry
-        if faults.session_ttl_s and time.monotonic() - started > faults.session_ttl_s:
+        if faults.session_ttl_s and (now() - started).total_seconds() > faults.session_ttl_s:
             state["sessions"].pop(token, None)
             faults.bump("session_expired")
             return None
@@ -485,7 +491,7 @@ def create_app(
         if user is None or state["codes"].pop(user, None) != code.strip():
             return _page("验证失败", '<p class="err">验证码错误或已失效</p><a href="/login">重新登录</a>')
         token = secrets.token_urlsafe(24)
-        state["sessions"][token] = (user, time.monotonic())
+        state["sessions"][token] = (user, now())
         state["logins"] += 1
         response = RedirectResponse("/accounts", status_code=303)
         response.set_cookie("bank_session", token, httponly=True)

@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from jinja2 import DictLoader, Environment, select_autoescape
 
 from backroom.sandbox.faults import FaultMiddleware, Faults
@@ -305,6 +305,17 @@ td,th{border:1px solid #999;padding:2px 6px;text-align:right}th{background:#1f4e
 }
 
 
+def _clock_signer(now: Callable[[], dt.datetime]) -> type[TimestampSigner]:
+    """A session signer that dates cookies by ``now``: sessions expire on the sandbox's clock, which
+    tests move, rather than on the wall clock they would have to sleep through."""
+
+    class ClockSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(now().timestamp())
+
+    return ClockSigner
+
+
 def create_app(
     *,
     seed: int = 7,
@@ -321,7 +332,7 @@ def create_app(
     data = MetricsData(seed=seed, anomalies=list(anomalies or []))
     glitches = Glitches()
     now = clock or (lambda: dt.datetime.now(dt.UTC))
-    signer = URLSafeTimedSerializer(pysecrets.token_hex(16), salt="metrics-session")
+    signer = URLSafeTimedSerializer(pysecrets.token_hex(16), salt="metrics-session", signer=_clock_signer(now))
     env = Environment(loader=DictLoader(_PAGES), autoescape=select_autoescape(["html"]))
     counter = {"n": 0}
 
