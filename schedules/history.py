@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -33,9 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
-    create_engine,
     delete,
-    event,
     func,
     or_,
     select,
@@ -45,7 +42,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.types import TypeDecorator
+
+from backroom.bots.sdk.db import UTCDateTime, make_engine, upgrade
+from backroom.schedules.migrations import SCHEMA
 
 __all__ = [
     "ACTIVE",
@@ -69,26 +68,6 @@ TRIGGERS = ("schedule", "manual", "api", "file", "chain", "retry", "requeue")
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes on every backend (SQLite stores naive values; this restores the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to history; times must be aware")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -218,23 +197,6 @@ _NAMES_AS_ROWS = {
 }
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned for a job runner: WAL and a busy timeout on SQLite, pre-ping elsewhere."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
-
-
 def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -267,7 +229,7 @@ class History:
 
     def __init__(self, url_or_engine: str | Engine) -> None:
         self.engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-        Base.metadata.create_all(self.engine)
+        upgrade(self.engine, SCHEMA)  # the tables, created or migrated (see backroom.schedules.migrations)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:

@@ -209,8 +209,7 @@ class Runner:
         )
 
     def _acquire_lock(self, owner: str) -> None:
-        table = self._lock_table()
-        table.metadata.create_all(self.history.engine)
+        table = self._lock_table()  # created by History's migrations (backroom.schedules.migrations)
         now = utcnow()
         with self.history.engine.begin() as conn:
             row = conn.execute(select(table.c.owner, table.c.heartbeat).where(table.c.name == "main")).first()
