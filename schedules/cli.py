@@ -1,4 +1,4 @@
-"""The ``backroom`` command: list, run, serve, history, show, pause, resume, cancel, check, demo, ocr.
+"""The ``backroom`` command: list, run, serve, history, show, pause, resume, cancel, check, demo, ocr, db.
 
 Exit codes a shell script can rely on:
 
@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from backroom.schedules.migrations.cli import db_app
 from backroom.schedules.settings import DEFAULT_CONFIG, InvalidConfig, Settings
 
 __all__ = ["app", "main"]
@@ -52,6 +53,8 @@ STATUS_STYLE = {
     "queued": "blue",
     "skipped": "dim",
 }
+
+app.add_typer(db_app, name="db")  # backroom db current | upgrade
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="configuration file", envvar="BACKROOM_CONFIG")]
 
