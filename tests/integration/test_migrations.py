@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -270,10 +271,12 @@ def test_previous_release_is_recognised_upgraded_and_keeps_every_row(engine: Eng
 
 
 def test_a_database_without_a_version_table_goes_from_baseline_to_head_in_one_call(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Stamped at the baseline, then the new revision, in one upgrade (what a first start does)."""
     from backroom.bots.expenses.state import SCHEMA as EXPENSES
+
+    caplog.set_level("INFO", logger="backroom.bots.sdk.db")
 
     previous_release(engine, [EXPENSES])
     rows = rows_of_a_working_installation()
@@ -281,6 +284,7 @@ def test_a_database_without_a_version_table_goes_from_baseline_to_head_in_one_ca
     newer = with_revision(tmp_path, EXPENSES, ADD_REVIEWER_TO_EXPENSES)
 
     assert upgrade(engine, newer) == "0002"
+    assert "schema expenses: existing tables recognised, stamped at baseline 0001" in caplog.text
     assert current(engine, newer) == "0002"
     with engine.connect() as conn:
         found = conn.execute(sa.text("SELECT sha256, employee, reviewer FROM expenses_documents")).all()
@@ -293,6 +297,34 @@ def test_a_fresh_database_gets_every_table_and_the_head_revision(engine: Engine)
         assert current(engine, schema) == head(schema)
     names = set(sa.inspect(engine).get_table_names())
     assert {t.name for s in registered_schemas() for t in baseline(s)[1]} <= names
+
+
+def test_processes_starting_together_on_a_new_database_all_come_up(engine: Engine) -> None:
+    """The runner, a worker and a run may open a new database at once: each ends at head, none fails."""
+    url = engine.url.render_as_string(hide_password=False)
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def open_everything() -> None:
+        mine = make_engine(url)
+        try:
+            start.wait()
+            for schema in registered_schemas():
+                upgrade(mine, schema)
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            mine.dispose()
+
+    threads = [threading.Thread(target=open_everything) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert {s.name: current(engine, s) for s in registered_schemas()} == {s.name: head(s) for s in registered_schemas()}
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM alembic_version")).scalar_one() == 1
 
 
 def test_models_match_the_migrations(engine: Engine) -> None:
