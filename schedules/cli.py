@@ -1,4 +1,4 @@
-"""The ``backroom`` command: list, run, serve, history, show, pause, resume, cancel, prune, check, demo, ocr.
+"""The ``backroom`` command: list, run, serve, history, show, pause, resume, cancel, prune, check, demo, ocr, db.
 
 Exit codes a shell script can rely on:
 
@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from backroom.schedules.errors import InvalidConfig
+from backroom.schedules.migrations.cli import db_app
 from backroom.schedules.settings import DEFAULT_CONFIG, Settings
 from backroom.schedules.status import RunStatus
 
@@ -54,6 +55,8 @@ STATUS_STYLE = {
     RunStatus.QUEUED: "blue",
     RunStatus.SKIPPED: "dim",
 }
+
+app.add_typer(db_app, name="db")  # backroom db current | upgrade
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="configuration file", envvar="BACKROOM_CONFIG")]
 

@@ -5,36 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from typing import Any
 
-from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from backroom.schedules.history.models import Base
+from backroom.bots.sdk.db import make_engine, upgrade
+from backroom.schedules.migrations import SCHEMA
 
 __all__ = ["Store", "make_engine", "owner_alive", "process_owner", "utcnow"]
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned for a job runner: WAL and a busy timeout on SQLite, pre-ping elsewhere."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
 
 def process_owner() -> str:
@@ -63,7 +45,7 @@ class Store:
 
     def __init__(self, url_or_engine: str | Engine) -> None:
         self.engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-        Base.metadata.create_all(self.engine)
+        upgrade(self.engine, SCHEMA)  # the tables, created or migrated (see backroom.schedules.migrations)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
