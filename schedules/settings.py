@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from backroom.bots.sdk.secrets import is_secret_ref
+from backroom.bots.sdk.secrets import SecretRef
 from backroom.bots.sdk.system import SystemSettings
 from backroom.schedules.durations import parse_duration
 
@@ -55,29 +55,15 @@ class ConsoleUser(_Strict):
     name: str
     role: Literal["viewer", "operator", "admin"] = "viewer"
     password_hash: str | None = None  # argon2 hash (`backroom hash-password`), never a password
-    token: str | None = None  # API token, by secret reference
-
-    @field_validator("token")
-    @classmethod
-    def _token_is_reference(cls, value: str | None) -> str | None:
-        if value is not None and not is_secret_ref(value):
-            raise ValueError("must be a secret reference such as 'env:NAME' or 'keyring:service/user'")
-        return value
+    token: SecretRef | None = None  # API token, by secret reference
 
 
 class ConsoleSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8600, ge=0, le=65535)
     session_minutes: int = Field(default=480, ge=1)
-    secret_key: str | None = None  # signs session cookies; by reference; random per start if unset
+    secret_key: SecretRef | None = None  # signs session cookies; by reference; random per start if unset
     users: list[ConsoleUser] = Field(default_factory=list)
-
-    @field_validator("secret_key")
-    @classmethod
-    def _key_is_reference(cls, value: str | None) -> str | None:
-        if value is not None and not is_secret_ref(value):
-            raise ValueError("must be a secret reference such as 'env:NAME' or 'keyring:service/user'")
-        return value
 
 
 class WatchSettings(_Strict):

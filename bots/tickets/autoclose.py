@@ -25,8 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backroom.bots.sdk.errors import BusinessError, TransientError
-from backroom.bots.systems.dialer import DialerClient, DoNotCall
-from backroom.bots.systems.helpdesk_base import HelpdeskAdapter, TicketChanged, TicketRecord
+from backroom.bots.systems.dialer.base import Dialer, DoNotCall
+from backroom.bots.systems.helpdesk.base import Helpdesk, TicketChanged, TicketRecord
 from backroom.bots.tickets.archive import ArchiveError, write_archive
 from backroom.bots.tickets.config import AutocloseConfig
 from backroom.bots.tickets.extract import normalize_mobile
@@ -106,8 +106,8 @@ class Autoclose:
     def __init__(
         self,
         *,
-        helpdesk: HelpdeskAdapter,
-        dialer: DialerClient,
+        helpdesk: Helpdesk,
+        dialer: Dialer,
         store: StateStore,
         config: AutocloseConfig,
         clock: Callable[[], dt.datetime],

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from backroom.bots.systems.dialer import verify_signature
+from backroom.bots.systems.dialer.base import verify_signature
 from backroom.sandbox.dialer import create_app
 from backroom.sandbox.server import start
 

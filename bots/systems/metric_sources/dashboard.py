@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from backroom.bots.systems.metric_sources.base import LayoutError, MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.base import (
+    LayoutError,
+    MetricSource,
+    MetricSourceError,
+    PullResult,
+    SourceConfig,
+    Window,
+)
 from backroom.bots.systems.metric_sources.values import FieldSpec, RowOptions, check_columns, rows_to_samples
 
 if TYPE_CHECKING:
@@ -24,7 +31,7 @@ if TYPE_CHECKING:
 
     from backroom.bots.sdk.context import Context
 
-__all__ = ["DEFAULT_COLUMNS", "Options", "pull", "read_table"]
+__all__ = ["DEFAULT_COLUMNS", "DashboardSource", "Options", "pull", "read_table"]
 
 DEFAULT_COLUMNS: dict[str, str | FieldSpec] = {
     "offered": "呼入量",
@@ -148,3 +155,12 @@ def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult
 
 async def pull(ctx: Context, source: SourceConfig, window: Window) -> PullResult:
     return await asyncio.to_thread(_pull_sync, ctx, source, window)
+
+
+class DashboardSource(MetricSource):
+    """A web dashboard read with a browser (``kind = "dashboard"``)."""
+
+    Options = Options
+
+    async def pull(self, ctx: Context, source: SourceConfig, window: Window) -> PullResult:
+        return await pull(ctx, source, window)

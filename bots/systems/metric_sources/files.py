@@ -19,13 +19,20 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from backroom.bots.systems.metric_sources.base import LayoutError, MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.base import (
+    LayoutError,
+    MetricSource,
+    MetricSourceError,
+    PullResult,
+    SourceConfig,
+    Window,
+)
 from backroom.bots.systems.metric_sources.values import RowOptions, check_columns, rows_to_samples
 
 if TYPE_CHECKING:
     from backroom.bots.sdk.context import Context
 
-__all__ = ["Options", "decode", "pull", "read_table"]
+__all__ = ["FilesSource", "Options", "decode", "pull", "read_table"]
 
 
 class Options(RowOptions):
@@ -102,3 +109,12 @@ def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult
 
 async def pull(ctx: Context, source: SourceConfig, window: Window) -> PullResult:
     return await asyncio.to_thread(_pull_sync, ctx, source, window)
+
+
+class FilesSource(MetricSource):
+    """Excel/CSV files dropped in a folder (``kind = "files"``)."""
+
+    Options = Options
+
+    async def pull(self, ctx: Context, source: SourceConfig, window: Window) -> PullResult:
+        return await pull(ctx, source, window)

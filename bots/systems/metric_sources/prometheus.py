@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.bots.systems.metric_sources.base import (
+    MetricSource,
     MetricSourceError,
     PullResult,
     Sample,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from backroom.bots.sdk.context import Context
 
-__all__ = ["DEFAULT_QUERIES", "Options", "pull"]
+__all__ = ["DEFAULT_QUERIES", "Options", "PrometheusSource", "pull"]
 
 DEFAULT_QUERIES = {
     "offered": "cc_calls_offered",
@@ -113,3 +114,12 @@ async def pull(ctx: Context, source: SourceConfig, window: Window) -> PullResult
                 start = dt.datetime.fromtimestamp(float(ts), dt.UTC) - shift
                 samples.append(Sample(metric, dims, start, step, value))
     return PullResult(samples=samples, issues=issues)
+
+
+class PrometheusSource(MetricSource):
+    """The Prometheus HTTP API (``kind = "prometheus"``)."""
+
+    Options = Options
+
+    async def pull(self, ctx: Context, source: SourceConfig, window: Window) -> PullResult:
+        return await pull(ctx, source, window)

@@ -6,10 +6,10 @@ source, queries an account and date range, downloads the statement and checks th
 is complete: the file parses and holds as many lines, and the closing balance, that the portal's
 result page announced.
 
-``[systems.bank]`` (kind = "bank-portal"):
+``[systems.bank]`` (kind = "browser"; "bank-portal" is the older spelling):
 
 * ``url``, ``username``, ``password = "env:BANK_PASSWORD"``;
-* ``otp_source``: ``url:/_sandbox/otp?username={username}`` (JSON ``code`` or plain text; relative to
+* ``otp_source``: ``url:/api/otp?username={username}`` (JSON ``code`` or plain text; relative to
   ``url`` or absolute — an SMS gateway's API), ``file:/var/sms/latest.txt`` (the newest 6-digit
   code in a file an SMS forwarder writes) or a secret reference ``env:NAME`` / ``keyring:...``;
 * ``format``: xlsx | csv | mt940 | camt053 (default xlsx); ``otp_timeout`` seconds (default 60).
@@ -25,33 +25,25 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backroom.bots.sdk.errors import ApplicationError, ConfigError, TransientError
 from backroom.bots.sdk.system import SystemSettings
+from backroom.bots.systems.bank_portal.base import BankPortal, FetchedStatement, verify_download
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-__all__ = ["BankPortal", "FetchedStatement"]
+__all__ = ["BrowserBankPortal"]
 
 _CODE = re.compile(r"\b(\d{6})\b")
 
 
-@dataclass(frozen=True)
-class FetchedStatement:
-    path: Path
-    account: str
-    start: dt.date
-    end: dt.date
-    announced_lines: int
-    announced_closing: Decimal | None
+class BrowserBankPortal(BankPortal):
+    """A portal driven by the labels on its pages (the kind this module's docstring describes)."""
 
-
-class BankPortal:
     def __init__(self, settings: SystemSettings, secret: Callable[[str], str]) -> None:
         if not settings.url:
             raise ConfigError("[systems.bank] needs url")
@@ -160,19 +152,3 @@ class BankPortal:
             verify_download(result)
             return result
         raise TransientError("could not fetch the statement")  # pragma: no cover - loop always returns/raises
-
-
-def verify_download(fetched: FetchedStatement) -> None:
-    """The file must parse and agree with what the portal announced, or the download is incomplete."""
-    from backroom.bots.formats.statements import StatementError, parse_statement
-
-    try:
-        statements = parse_statement(fetched.path, account=fetched.account)
-    except StatementError as exc:
-        raise TransientError(f"the downloaded statement is incomplete or damaged: {exc}") from exc
-    lines = sum(len(s.lines) for s in statements)
-    closing = statements[-1].closing_balance if statements else None
-    if lines != fetched.announced_lines:
-        raise TransientError(f"downloaded {lines} lines but the portal announced {fetched.announced_lines}")
-    if fetched.announced_closing is not None and closing is not None and closing != fetched.announced_closing:
-        raise TransientError(f"downloaded closing balance {closing} ≠ announced {fetched.announced_closing}")
