@@ -55,7 +55,7 @@ class FormProfile(BaseModel):
     selects: list[str] = Field(default_factory=list)  # fields that are drop-downs (chosen by label)
 
 
-class SessionLost(TransientError):
+class _SessionLost(TransientError):
     pass
 
 
@@ -119,13 +119,13 @@ class LabelledForm(FormAdapter):
         if (resp is not None and resp.status >= 500) or (resp is not None and resp.status == 429):
             raise TransientError(f"form page {path} answered {resp.status}")
         if self._on_login(page) and not path.startswith(self.profile.login_path):
-            raise SessionLost("the form's session expired")
+            raise _SessionLost("the form's session expired")
 
     async def _ready(self, page: Page, wanted: Any) -> None:
         """Wait for ``wanted`` — or the login screen, which means the session ended (no 15 s timeout)."""
         await wanted.or_(page.get_by_role("button", name=self.profile.login_button)).first.wait_for()
         if self._on_login(page):
-            raise SessionLost("the form's session expired")
+            raise _SessionLost("the form's session expired")
 
     async def _click(self, page: Page, wanted: Any) -> None:
         await self._ready(page, wanted)
@@ -140,7 +140,7 @@ class LabelledForm(FormAdapter):
                 return await self._save_once(page, key, values)
             except PlaywrightError as exc:
                 raise TransientError(f"form page misbehaved for {key}: {str(exc).splitlines()[0]}") from None
-            except SessionLost:
+            except _SessionLost:
                 if attempt:
                     raise
                 await self.login(page)
@@ -175,7 +175,7 @@ class LabelledForm(FormAdapter):
         answer = page.get_by_role("status").or_(page.get_by_role("alert"))
         await answer.first.wait_for()
         if self._on_login(page):
-            raise SessionLost("the form's session expired during save")
+            raise _SessionLost("the form's session expired during save")
         status = page.get_by_role("status")
         if await status.count() and p.saved_text in (await status.first.inner_text()):
             return "inserted" if created else "updated"
@@ -184,6 +184,6 @@ class LabelledForm(FormAdapter):
             message = " ".join(t.strip() for t in await alert.all_inner_texts())
             if any(sign in message for sign in p.stale_texts):
                 # another page logged in again meanwhile: this form's token is stale, not the data
-                raise SessionLost(f"the form went stale: {message}")
+                raise _SessionLost(f"the form went stale: {message}")
             raise FormRejected(message)
         raise TransientError(f"the form showed neither a confirmation nor an error after Save ({page.url})")
