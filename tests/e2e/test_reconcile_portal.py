@@ -12,6 +12,7 @@ from backroom.bots.reconcile import Reconcile, ReconcileConfig, ReconcileParams
 from backroom.bots.sdk.system import SystemSettings
 from backroom.bots.sdk.testing import make_context
 from backroom.bots.systems.bank_portal.browser import BrowserBankPortal
+from backroom.sandbox.demo_reconcile import BANK_PORTAL_PROFILE
 from tests.fixtures.reconcile import ACCOUNT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,7 +26,7 @@ def _settings(url: str, **options) -> SystemSettings:
         url=url,
         username="finance01",
         password="env:BANK_PASSWORD",
-        options={"otp_source": "url:/_sandbox/otp?username={username}", **options},
+        options={"otp_source": "url:/_sandbox/otp?username={username}", "profile": BANK_PORTAL_PROFILE, **options},
     )
 
 

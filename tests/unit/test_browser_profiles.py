@@ -50,3 +50,19 @@ def test_form_takes_fields_key_and_read_path_from_its_profile() -> None:
         LabelledForm(_settings(), _secret)
     with pytest.raises(ConfigError, match="saved_text"):
         LabelledForm(_settings(profile={k: v for k, v in CRM_FORM_PROFILE.items() if k != "saved_text"}), _secret)
+
+
+def test_the_example_configs_profiles_fit_their_adapters() -> None:
+    """config/examples shows complete profiles: each one builds its adapter as written."""
+    import tomllib
+    from pathlib import Path
+
+    from backroom.bots.systems.bank_portal.browser import BrowserBankPortal
+
+    examples = Path(__file__).resolve().parents[2] / "config" / "examples"
+    crm = tomllib.loads((examples / "migrate.toml").read_text(encoding="utf-8"))["systems"]["crm"]
+    form = LabelledForm(SystemSettings.model_validate(crm), _secret)
+    assert form.key_field == "customer_no" and "last_bill_month" in form.fields
+    bank = tomllib.loads((examples / "reconcile.toml").read_text(encoding="utf-8"))["systems"]["bank"]
+    portal = BrowserBankPortal(SystemSettings.model_validate(bank), _secret)
+    assert portal.profile.statement_path.format(account="1") == "/statement?account=1"

@@ -12,10 +12,12 @@ result page announced.
 * ``otp_source``: ``url:/api/otp?username={username}`` (JSON ``code`` or plain text; relative to
   ``url`` or absolute — an SMS gateway's API), ``file:/var/sms/latest.txt`` (the newest 6-digit
   code in a file an SMS forwarder writes) or a secret reference ``env:NAME`` / ``keyring:...``;
-* ``format``: xlsx | csv | mt940 | camt053 (default xlsx); ``otp_timeout`` seconds (default 60).
+* ``format``: xlsx | csv | mt940 | camt053 (default xlsx); ``otp_timeout`` seconds (default 60);
+* ``profile``: the portal's pages and the words on them (:class:`PortalProfile`). Every bank's
+  portal differs, so there is no default.
 
 Fields are found by their visible labels (账号, 起始日期...), which survive portal redesigns better
-than element ids do.
+than element ids do; the profile names the labels, the few result elements, and the paths.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from backroom.bots.sdk.errors import ApplicationError, ConfigError, TransientError
 from backroom.bots.sdk.system import SystemSettings
 from backroom.bots.systems.bank_portal.base import BankPortal, FetchedStatement, verify_download
@@ -36,9 +40,35 @@ from backroom.bots.systems.bank_portal.base import BankPortal, FetchedStatement,
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-__all__ = ["BrowserBankPortal"]
+__all__ = ["BrowserBankPortal", "PortalProfile"]
 
 _CODE = re.compile(r"\b(\d{6})\b")
+
+
+class PortalProfile(BaseModel):
+    """One bank portal's pages, by the words a person sees on them. Button names are regular
+    expressions (``确认|提交`` accepts either); paths are relative to the system's ``url``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login_path: str  # the login form; a page whose URL contains it means "session lost"
+    login_refused: str  # a URL part that means the password was refused
+    user_label: str
+    password_label: str
+    login_button: str
+    code_label: str  # the one-time code's input
+    code_button: str
+    accounts_path: str  # the account list; reaching it means the login (and the code) worked
+    account_cells: str  # CSS selector of the account numbers on that page
+    statement_path: str  # the statement query form, with {account}
+    account_label: str
+    start_label: str
+    end_label: str
+    format_label: str
+    query_button: str
+    count_cell: str  # CSS selector of the announced number of lines
+    closing_cell: str  # CSS selector of the announced closing balance
+    download_button: str  # CSS selector of the download control
 
 
 class BrowserBankPortal(BankPortal):
@@ -51,6 +81,17 @@ class BrowserBankPortal(BankPortal):
         self.secret = secret
         self.base = settings.url.rstrip("/")
         self.options = settings.options
+        self._raw_profile = settings.options.get("profile")
+
+    @property
+    def profile(self) -> PortalProfile:
+        """The portal's profile, checked when the browser flow first needs it."""
+        if not self._raw_profile:
+            raise ConfigError("[systems.bank] needs profile: the portal's pages and labels (PortalProfile)")
+        try:
+            return PortalProfile.model_validate(self._raw_profile)
+        except ValidationError as exc:
+            raise ConfigError(f"[systems.bank] profile is not usable: {exc}") from None
 
     # -- one-time code --------------------------------------------------------------------------
     def one_time_code(self, username: str, not_before: float) -> str:
@@ -92,54 +133,57 @@ class BrowserBankPortal(BankPortal):
 
     # -- the browser flow -----------------------------------------------------------------------
     def login(self, page: Page) -> None:
+        p = self.profile
         username = self.settings.username or ""
         if not self.settings.password:
             raise ConfigError("[systems.bank] needs password (a secret reference)")
-        page.goto(f"{self.base}/login")
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(self.secret(self.settings.password))
+        page.goto(f"{self.base}{p.login_path}")
+        page.get_by_label(p.user_label).fill(username)
+        page.get_by_label(p.password_label).fill(self.secret(self.settings.password))
         started = time.time()
-        page.get_by_role("button", name="登录").click()
+        page.get_by_role("button", name=re.compile(p.login_button)).click()
         page.wait_for_load_state()
-        if "reason=bad" in page.url:
+        if p.login_refused in page.url:
             raise ApplicationError("the bank portal rejected the username or password")
-        page.get_by_label("短信验证码").fill(self.one_time_code(username, started))
-        page.get_by_role("button", name=re.compile("确认|提交")).click()
+        page.get_by_label(p.code_label).fill(self.one_time_code(username, started))
+        page.get_by_role("button", name=re.compile(p.code_button)).click()
         page.wait_for_load_state()
-        if "/accounts" not in page.url:
+        if p.accounts_path not in page.url:
             raise TransientError("the one-time code was not accepted (expired or already used)")
 
     def accounts(self, page: Page) -> list[str]:
-        page.goto(f"{self.base}/accounts")
-        return [t.strip() for t in page.locator("#accounts td.acct").all_inner_texts()]
+        p = self.profile
+        page.goto(f"{self.base}{p.accounts_path}")
+        return [t.strip() for t in page.locator(p.account_cells).all_inner_texts()]
 
     def fetch(
         self, page: Page, account: str, start: dt.date, end: dt.date, folder: Path, fmt: str | None = None
     ) -> FetchedStatement:
         """Query, download and verify one statement; logs in again once if the session expired."""
+        p = self.profile
         fmt = fmt or str(self.options.get("format", "xlsx"))
         for attempt in (1, 2):
-            page.goto(f"{self.base}/statement?account={account}")
-            if "/login" in page.url:
+            page.goto(f"{self.base}{p.statement_path.format(account=account)}")
+            if p.login_path in page.url:
                 if attempt == 2:
                     raise TransientError("the bank portal keeps ending the session")
                 self.login(page)
                 continue
-            page.get_by_label("账号").select_option(account)
-            page.get_by_label("起始日期").fill(start.isoformat())
-            page.get_by_label("截止日期").fill(end.isoformat())
-            page.get_by_label("文件格式").select_option(fmt)
-            page.get_by_role("button", name=re.compile(r"查\s*询")).click()
+            page.get_by_label(p.account_label).select_option(account)
+            page.get_by_label(p.start_label).fill(start.isoformat())
+            page.get_by_label(p.end_label).fill(end.isoformat())
+            page.get_by_label(p.format_label).select_option(fmt)
+            page.get_by_role("button", name=re.compile(p.query_button)).click()
             page.wait_for_load_state()
-            if "/login" in page.url:
+            if p.login_path in page.url:
                 if attempt == 2:
                     raise TransientError("the bank portal keeps ending the session")
                 self.login(page)
                 continue
-            announced = int(page.locator("#r-count").inner_text().strip())
-            closing_text = page.locator("#r-closing").inner_text().strip()
+            announced = int(page.locator(p.count_cell).inner_text().strip())
+            closing_text = page.locator(p.closing_cell).inner_text().strip()
             with page.expect_download() as info:
-                page.locator("#download").click()
+                page.locator(p.download_button).click()
             download = info.value
             if download.failure():
                 raise TransientError(f"the statement download failed: {download.failure()}")
