@@ -36,10 +36,27 @@ def test_code_from_a_file_written_after_login(tmp_path: Path) -> None:
 
 
 def test_stale_file_is_not_used(tmp_path: Path) -> None:
+    """A code older than the login is never typed; the wait ends on a clock the test moves."""
     sms = tmp_path / "sms.txt"
     sms.write_text("验证码 112233", encoding="utf-8")
+    now = [0.0]
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        now[0] += seconds
+
+    settings = SystemSettings(
+        kind="bank-portal",
+        url="http://127.0.0.1:9",
+        username="u",
+        password="env:P",
+        options={"otp_source": f"file:{sms}", "otp_timeout": 2},
+    )
+    portal = BrowserBankPortal(settings, lambda ref: "", clock=lambda: now[0], sleep=nap)
     with pytest.raises(TransientError, match="no one-time code arrived"):
-        _portal(f"file:{sms}").one_time_code("u", time.time() + 30)
+        portal.one_time_code("u", time.time() + 30)
+    assert naps == [0.5] * 5  # polled every half second until the 2 s were over
 
 
 def test_code_from_a_secret_reference() -> None:

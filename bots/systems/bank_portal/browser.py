@@ -74,7 +74,14 @@ class PortalProfile(BaseModel):
 class BrowserBankPortal(BankPortal):
     """A portal driven by the labels on its pages (the kind this module's docstring describes)."""
 
-    def __init__(self, settings: SystemSettings, secret: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        settings: SystemSettings,
+        secret: Callable[[str], str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
         if not settings.url:
             raise ConfigError("[systems.bank] needs url")
         self.settings = settings
@@ -82,6 +89,7 @@ class BrowserBankPortal(BankPortal):
         self.base = settings.url.rstrip("/")
         self.options = settings.options
         self._raw_profile = settings.options.get("profile")
+        self._clock, self._sleep = clock, sleep  # tests move a clock instead of waiting for the code
 
     @property
     def profile(self) -> PortalProfile:
@@ -98,14 +106,14 @@ class BrowserBankPortal(BankPortal):
         source = str(self.options.get("otp_source", ""))
         if not source:
             raise ConfigError("[systems.bank] needs otp_source (url:..., file:... or a secret reference)")
-        deadline = time.monotonic() + float(self.options.get("otp_timeout", 60))
+        deadline = self._clock() + float(self.options.get("otp_timeout", 60))
         while True:
             code = self._read_code(source, username, not_before)
             if code:
                 return code
-            if time.monotonic() > deadline:
+            if self._clock() > deadline:
                 raise TransientError(f"no one-time code arrived from {source.split('?')[0]} in time")
-            time.sleep(0.5)
+            self._sleep(0.5)
 
     def _read_code(self, source: str, username: str, not_before: float) -> str | None:
         if source.startswith("url:"):
