@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["ConfigT", "Context", "Progress", "ProgressSink"]
 
 #: The bot's config model: ``Context[ExpensesConfig]`` hands the bot a typed ``ctx.config``.
-ConfigT = TypeVar("ConfigT", bound=BaseModel, covariant=True)
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 ProgressSink = Callable[[str, int, int | None], None]
 

@@ -1,6 +1,7 @@
 """How a remote system is described in config: ``[systems.NAME]``.
 
-``kind`` picks the adapter backend (``rt-rest``, ``browser``, ``http``, ``sql`` ...). Credentials are
+``kind`` picks the adapter backend (``rt-rest``, ``browser``, ``http``, ``sql`` ...) within the kind of
+system the bot asks for (``backroom.bots.systems.registry`` maps the pair to a class). Credentials are
 secret references, resolved only when a run needs them. Anything else a backend needs goes in
 ``options`` (or directly in the table: unknown keys are kept as options).
 """

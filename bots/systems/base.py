@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from backroom.bots.sdk.system import SystemSettings
 
@@ -25,6 +25,9 @@ A = TypeVar("A", bound="SystemAdapter")
 
 class SystemAdapter(abc.ABC):  # noqa: B024 - a root without abstract methods; each kind adds its own
     """Root of the kinds' interfaces (helpdesk, dialer, bank portal, form, SQL)."""
+
+    #: the registry's name of the kind this interface defines ("helpdesk", "dialer"...)
+    KIND: ClassVar[str]
 
     @classmethod
     def from_settings(
