@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 from backroom.bots.sdk.calendar import cn_holiday_name, is_cn_workday
 from backroom.bots.sdk.errors import BusinessError, TransientError
-from backroom.bots.systems.dialer import DialerClient, DoNotCall
-from backroom.bots.systems.helpdesk_base import HelpdeskAdapter, TicketChanged, TicketRecord
+from backroom.bots.systems.dialer.base import Dialer, DoNotCall
+from backroom.bots.systems.helpdesk.base import Helpdesk, TicketChanged, TicketRecord
 from backroom.bots.tickets.archive import ArchiveError, write_archive
 from backroom.bots.tickets.config import AutocloseConfig
 from backroom.bots.tickets.extract import normalize_mobile
@@ -88,8 +88,8 @@ class Autoclose:
     def __init__(
         self,
         *,
-        helpdesk: HelpdeskAdapter,
-        dialer: DialerClient,
+        helpdesk: Helpdesk,
+        dialer: Dialer,
         store: StateStore,
         config: AutocloseConfig,
         clock: Callable[[], dt.datetime],

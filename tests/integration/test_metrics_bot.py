@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from backroom.bots.metrics import Config, Metrics, Params
 from backroom.bots.metrics.store import Store, alerts_table, samples_table
 from backroom.bots.sdk.testing import make_context
+from backroom.sandbox.demo_metrics import PROMETHEUS_QUERIES
 from backroom.sandbox.metrics_source import Anomaly
 from tests.fixtures.metrics import METRICS_NOW, MetricsSandbox
 
@@ -240,7 +241,7 @@ def test_non_numeric_cells_are_skipped_and_counted(tmp_path: Path, metrics_sandb
 def test_prometheus_source_matches_json_source(tmp_path: Path, metrics_sandbox: MetricsSandbox) -> None:
     sources = [
         {"name": "cc_api", "kind": "json", "system": "metrics_api", "options": {"params": {"interval": 15}}},
-        {"name": "prom", "kind": "prometheus", "system": "metrics_api"},
+        {"name": "prom", "kind": "prometheus", "system": "metrics_api", "options": {"queries": PROMETHEUS_QUERIES}},
     ]
     result, ctx = run_bot(tmp_path, metrics_sandbox, sources, params=Params(report=False, backfill_days=2))
     assert result.status == "succeeded", result.summary

@@ -21,13 +21,20 @@ from pydantic import Field
 
 from backroom.bots.formats.encoding import decode
 from backroom.bots.formats.errors import FormatError
-from backroom.bots.systems.metric_sources.base import LayoutError, MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.base import (
+    LayoutError,
+    MetricSource,
+    MetricSourceError,
+    PullResult,
+    SourceConfig,
+    Window,
+)
 from backroom.bots.systems.metric_sources.values import RowOptions, check_columns, rows_to_samples
 
 if TYPE_CHECKING:
     from backroom.bots.sdk.context import Context
 
-__all__ = ["Options", "decode", "pull", "read_table"]
+__all__ = ["FilesSource", "Options", "decode", "pull", "read_table"]
 
 
 class Options(RowOptions):
@@ -93,3 +100,12 @@ def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult
 
 async def pull(ctx: Context, source: SourceConfig, window: Window) -> PullResult:
     return await asyncio.to_thread(_pull_sync, ctx, source, window)
+
+
+class FilesSource(MetricSource):
+    """Excel/CSV files dropped in a folder (``kind = "files"``)."""
+
+    Options = Options
+
+    async def pull(self, ctx: Context, source: SourceConfig, window: Window) -> PullResult:
+        return await pull(ctx, source, window)
