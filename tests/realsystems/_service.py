@@ -25,15 +25,20 @@ from backroom.sandbox.server import free_port
 __all__ = ["Process", "free_port", "http_answers", "require", "run_tool", "tcp_answers", "wait_until"]
 
 STARTUP_TIMEOUT = 120.0
+REQUIRED_ENV = "BACKROOM_REALSYSTEMS_REQUIRED"
 
 
 def require(paths: Sequence[str | Path], packages: str) -> None:
     """Skip the test when a binary is missing, naming the Debian packages that provide it.
 
-    CI installs them with ``.ci/install-realsystems``; a developer machine without them skips."""
+    A developer machine without them skips; CI installs them with ``.ci/install-realsystems`` and sets
+    ``BACKROOM_REALSYSTEMS_REQUIRED=1``, where a missing system fails instead of passing as a skip."""
     missing = [str(p) for p in paths if not (Path(p).exists() if os.sep in str(p) else shutil.which(str(p)))]
     if missing:
-        pytest.skip(f"{', '.join(missing)} not installed: apt-get install {packages} (or run .ci/install-realsystems)")
+        reason = f"{', '.join(missing)} not installed: apt-get install {packages} (or run .ci/install-realsystems)"
+        if os.environ.get(REQUIRED_ENV) == "1":
+            pytest.fail(f"{reason}; {REQUIRED_ENV}=1 says these systems must run here")
+        pytest.skip(reason)
 
 
 def run_tool(
