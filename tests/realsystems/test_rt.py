@@ -60,3 +60,15 @@ def test_reset_restores_the_initialised_database(rt_server: RequestTracker) -> N
     rt_server.reset()
     with _client(rt_server) as client:
         assert client.get(f"tickets?query={quote('id > 0')}").json()["total"] == 0
+
+
+def test_mail_goes_to_an_mbox_in_the_instance_folder(rt_server: RequestTracker) -> None:
+    """``$MailCommand = 'mbox'``: RT's autoreply to a requestor lands in a file, never on the network."""
+    with _client(rt_server) as client:
+        answer = client.post(
+            "ticket", json={"Queue": "General", "Subject": "mbox probe", "Requestor": "someone@example.test"}
+        )
+        assert answer.status_code == 201, answer.text
+    mail = "".join(path.read_text(errors="replace") for path in rt_server.mailbox_folder.glob("*.mbox"))
+    assert "someone@example.test" in mail
+    assert "mbox probe" in mail
