@@ -8,6 +8,7 @@ TSDB in the instance folder. node-exporter is a separate ``Process`` so a test c
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,7 @@ class Prometheus:
         answer.raise_for_status()
         return answer.json()["data"]["result"]
 
-    def wait_for(self, promql: str, predicate, timeout: float = 30.0) -> list[dict]:  # noqa: ANN001
+    def wait_for(self, promql: str, predicate: Callable[[list[dict]], bool], timeout: float = 30.0) -> list[dict]:
         """Poll an instant query until ``predicate(result)`` holds: scrapes land once a second."""
         deadline = time.monotonic() + timeout
         while True:
