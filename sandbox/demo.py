@@ -23,7 +23,8 @@ from rich.console import Console
 from rich.table import Table
 
 from backroom.schedules.durations import format_duration
-from backroom.schedules.settings import InvalidConfig
+from backroom.schedules.errors import InvalidConfig
+from backroom.schedules.status import Trigger
 
 __all__ = ["run_demo", "write_toml"]
 
@@ -121,7 +122,7 @@ def run_demo(workdir: Path, *, once: bool, port: int = 8600, out: Console | None
             "max_parallel_runs": 2,
             "notify": {"console_url": f"http://127.0.0.1:{port}"},
             "systems": {},
-            "bots": {"housekeeping": {"schedule": "cron: 30 3 * * *", "params": {"runs_dir": "runs"}}},
+            "bots": {},
         }
         for part in parts:
             config["systems"].update(part.systems)
@@ -153,13 +154,12 @@ def _run_all(
     runner: Any, parts: list[Any], settings: Any, out: Console, once: bool, port: int, describe_schedule: Any
 ) -> int:
     todo = [(part.bot, part.params, part.description) for part in parts]
-    todo.append(("housekeeping", {}, "prune run history older than the retention period"))
     started = {}
     for bot, params, _ in todo:
         if bot not in runner.bots:
             out.print(f"[yellow]skipping {bot}: bot not installed[/]")
             continue
-        started[bot] = runner.trigger(bot, params, actor="demo", trigger="manual")
+        started[bot] = runner.trigger(bot, params, actor="demo", trigger=Trigger.MANUAL)
     with out.status("running every bot once…"):
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:

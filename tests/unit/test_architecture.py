@@ -79,6 +79,35 @@ RULES: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
         ("backroom.sandbox.demo",),
         "only the `backroom demo` command may reach into the demo, and only through its entry module",
     ),
+    (
+        "backroom.schedules.execution",
+        ("backroom.schedules.history", "backroom.schedules.runner", "backroom.schedules.dispatch"),
+        ("backroom.schedules.history.models",),
+        "execution supervises a run and returns its outcome; only the runner writes history",
+    ),
+    (
+        "backroom.schedules.worker",
+        ("backroom.schedules", "backroom.bots"),
+        ("backroom.schedules.pipe", "backroom.schedules.discovery", "backroom.bots.sdk"),
+        "a run's process loads only what the forkserver preloaded: the pipe's messages, discovery, the SDK",
+    ),
+    ("backroom.schedules.pipe", ("backroom",), (), "the pipe's messages are plain values (standard library only)"),
+    ("backroom.schedules.intake", ("backroom",), (), "intake is a pure function of fires, settings and a clock"),
+    (
+        "backroom.schedules.history",
+        ("backroom.schedules", "backroom.bots"),
+        (
+            "backroom.schedules.history",
+            "backroom.schedules.status",
+            "backroom.schedules.outcome",
+            "backroom.schedules.errors",
+            "backroom.schedules.migrations",
+            "backroom.bots.sdk.db",
+        ),
+        "the stores know their tables (and their migrations), the run statuses and outcomes; nothing of the runner",
+    ),
+    ("backroom.schedules.errors", ("backroom",), (), "the error tree is the bottom of the package"),
+    ("backroom.schedules.status", ("backroom",), (), "statuses are the bottom of the package"),
 ]
 
 
@@ -127,7 +156,7 @@ def test_bots_register_through_the_entry_point_group() -> None:
         cls = ep.load()
         assert isinstance(cls, type) and issubclass(cls, Bot), f"{ep.value} is not a Bot"
         names[ep.name] = cls.name
-    assert names == {n: n for n in ("expenses", "housekeeping", "metrics", "migrate", "reconcile", "tickets")}
+    assert names == {n: n for n in ("expenses", "metrics", "migrate", "reconcile", "tickets")}
 
 
 def test_tables_are_made_by_migrations_only() -> None:
