@@ -210,8 +210,9 @@ def upgrade(engine: Engine, schema: Schema, revision: str = "head") -> str:
     target = head(schema) if revision == "head" else revision
     if revision == "head" and schema in _UP_TO_DATE.get(engine, ()):
         return target
-    with _migration_lock(engine, schema) as conn:
-        _upgrade(conn, schema, target)
+    if current(engine, schema) != target:  # the usual case, a database already there, takes no lock
+        with _migration_lock(engine, schema) as conn:
+            _upgrade(conn, schema, target)
     if revision == "head":
         _UP_TO_DATE.setdefault(engine, set()).add(schema)
     return target
