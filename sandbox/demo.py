@@ -10,15 +10,18 @@ report is, and — unless ``--once`` — leaves the console running until Ctrl-C
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib
 import logging
 import pkgutil
 import shutil
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 from rich.console import Console
 from rich.table import Table
 
@@ -31,51 +34,23 @@ __all__ = ["run_demo", "write_toml"]
 log = logging.getLogger(__name__)
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    if value is None:
-        raise ValueError("TOML has no null; leave the key out")
-    return _toml_value(str(value))
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else _toml_value(key)
-
-
 def write_toml(data: dict[str, Any]) -> str:
-    """A small TOML writer for the demo's config (nested tables as [a.b] headers, None values dropped)."""
-    lines: list[str] = []
+    """The demo's config as TOML, written by ``tomli-w`` so every string is escaped as TOML requires.
 
-    def emit(prefix: str, table: dict[str, Any]) -> None:
-        scalars = {k: v for k, v in table.items() if not isinstance(v, dict) and v is not None}
-        tables = {k: v for k, v in table.items() if isinstance(v, dict)}
-        if prefix and (scalars or not tables):
-            lines.append(f"\n[{prefix}]")
-        for key, value in scalars.items():
-            lines.append(f"{_toml_key(key)} = {_toml_value(_drop_none(value))}")
-        for key, value in tables.items():
-            emit(f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key), value)
-
-    emit("", data)
-    return "\n".join(lines).lstrip() + "\n"
+    TOML has no null, so keys whose value is None are left out (at any depth); values TOML has no type
+    for (paths, for one) are written as their text.
+    """
+    return tomli_w.dumps(_plain(data))
 
 
-def _drop_none(value: Any) -> Any:
+def _plain(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value if v is not None]
-    return value
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value if v is not None]
+    if isinstance(value, (str, bool, int, float, dt.date, dt.time, Decimal)):
+        return value
+    return str(value)
 
 
 def _demo_modules() -> list[Any]:

@@ -4,10 +4,46 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from backroom.sandbox.demo_base import DemoPart
 
-__all__ = ["prepare"]
+__all__ = ["DASHBOARD_OPTIONS", "PROMETHEUS_QUERIES", "prepare"]
+
+#: The sandbox's 运营看板 as options of a ``dashboard`` metric source (its pages, its headers).
+DASHBOARD_OPTIONS: dict[str, Any] = {
+    "nav_link": "运营看板",
+    "dashboard_path": "/dashboard",
+    "date_input": "input[name=date]",
+    "query_button": "form[action='/dashboard'] button[type=submit]",
+    "time_field": "时段",
+    "interval_minutes": 60,
+    "dimensions": {"queue": "队列"},
+    "fields": {
+        "offered": "呼入量",
+        "answered": "接通量",
+        "abandoned": "放弃量",
+        "answered_within_20s": "20秒内接通",
+        "handle_seconds": {"field": "平均处理时长(秒)", "times": "接通量"},
+        "fcr_resolved": {"field": "首解率", "times": "接通量"},
+        "csat_responses": "接通量",  # the page shows a rate only: weight it by answered calls
+        "csat_satisfied": {"field": "满意度", "times": "接通量"},
+    },
+}
+
+#: The sandbox's Prometheus metric names, as a ``prometheus`` source's ``queries``.
+PROMETHEUS_QUERIES: dict[str, str] = {
+    "offered": "cc_calls_offered",
+    "answered": "cc_calls_answered",
+    "abandoned": "cc_calls_abandoned",
+    "answered_within_20s": "cc_calls_answered_within_20s",
+    "answered_within_30s": "cc_calls_answered_within_30s",
+    "handle_seconds": "cc_handle_seconds",
+    "fcr_resolved": "cc_fcr_resolved",
+    "csat_responses": "cc_csat_responses",
+    "csat_satisfied": "cc_csat_satisfied",
+    "staffed_seconds": "cc_staffed_seconds",
+}
 
 
 def prepare(workdir: Path) -> DemoPart:
@@ -38,7 +74,12 @@ def prepare(workdir: Path) -> DemoPart:
         "history_days": 29,  # four weeks of same-hour history for the robust rule
         "sources": [
             {"name": "cc_api", "kind": "json", "system": "metrics_api", "options": {"params": {"interval": 60}}},
-            {"name": "dashboard", "kind": "dashboard", "system": "metrics_dashboard", "options": {"max_days": 1}},
+            {
+                "name": "dashboard",
+                "kind": "dashboard",
+                "system": "metrics_dashboard",
+                "options": {**DASHBOARD_OPTIONS, "max_days": 1},
+            },
             {
                 "name": "prometheus",
                 "kind": "prometheus",

@@ -12,7 +12,38 @@ from backroom.sandbox import billing, crm
 from backroom.sandbox.demo_base import DemoPart
 from backroom.sandbox.server import start
 
-__all__ = ["prepare"]
+__all__ = ["CRM_FORM_PROFILE", "prepare"]
+
+#: The sandbox CRM's customer form as a browser-form profile (``[systems.NAME.options.profile]``).
+CRM_FORM_PROFILE: dict[str, Any] = {
+    "login_path": "/login",
+    "login_user_label": "账号",
+    "login_password_label": "密码",
+    "login_button": "登录",
+    "search_path": "/customers?q={key}",
+    "record_link": 'a.customer[data-no="{key}"]',
+    "edit_button": "编辑",
+    "new_link": "新建客户",
+    "key_label": "客户编号",
+    "save_button": "保存",
+    "saved_text": "保存成功",
+    "stale_texts": ["页面已过期", "CSRF"],  # a form token from an older session: retry, do not reject
+    "key_field": "customer_no",
+    "record_path": "/api/customers/{key}",
+    "fields": {
+        "name": "姓名",
+        "phone": "手机号",
+        "email": "电子邮箱",
+        "level": "客户等级",
+        "city": "城市",
+        "last_bill_no": "最近账单号",
+        "last_bill_month": "最近账期",
+        "last_bill_amount": "最近账单金额",
+        "last_bill_status": "账单状态",
+        "note": "备注",
+    },
+    "selects": ["level", "last_bill_status"],
+}
 
 _BILL_STATUS = {"paid": "已缴", "unpaid": "未缴", "overdue": "逾期"}
 
@@ -126,6 +157,7 @@ def prepare(workdir: Path) -> DemoPart:
                 "token": "env:MIGRATE_CRM_TOKEN",
                 "username": "agent",
                 "password": "env:MIGRATE_CRM_PASSWORD",
+                "profile": CRM_FORM_PROFILE,
             },
             "migrate-warehouse": {"kind": "sql", "url": f"sqlite:///{db}"},
         },

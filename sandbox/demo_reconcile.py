@@ -13,7 +13,29 @@ from pathlib import Path
 
 from backroom.sandbox.demo_base import DemoPart
 
-__all__ = ["prepare"]
+__all__ = ["BANK_PORTAL_PROFILE", "prepare"]
+
+#: The sandbox bank's portal as a bank-portal profile (``[systems.NAME.profile]``).
+BANK_PORTAL_PROFILE: dict[str, str] = {
+    "login_path": "/login",
+    "login_refused": "reason=bad",
+    "user_label": "用户名",
+    "password_label": "密码",
+    "login_button": "登录",
+    "code_label": "短信验证码",
+    "code_button": "确认|提交",
+    "accounts_path": "/accounts",
+    "account_cells": "#accounts td.acct",
+    "statement_path": "/statement?account={account}",
+    "account_label": "账号",
+    "start_label": "起始日期",
+    "end_label": "截止日期",
+    "format_label": "文件格式",
+    "query_button": r"查\s*询",
+    "count_cell": "#r-count",
+    "closing_cell": "#r-closing",
+    "download_button": "#download",
+}
 
 ACCOUNT = "6222020200112233445"
 START, END = dt.date(2024, 3, 1), dt.date(2024, 3, 31)
@@ -75,6 +97,7 @@ def prepare(workdir: Path) -> DemoPart:
                 "password": "env:BACKROOM_DEMO_BANK_PASSWORD",
                 "otp_source": "url:/_sandbox/otp?username={username}",
                 "format": "xlsx",
+                "profile": BANK_PORTAL_PROFILE,
             }
         },
         bot_table={"schedule": "cron: 30 7 * * *", "calendar": "cn-workdays", "timeout": "20m", "config": config},

@@ -13,7 +13,47 @@ from pathlib import Path
 
 from backroom.sandbox.demo_base import DemoPart
 
-__all__ = ["prepare"]
+__all__ = ["HELPDESK_PROFILE", "prepare"]
+
+#: The sandbox helpdesk's web UI as a browser-helpdesk profile (``[systems.NAME.options.profile]``
+#: with ``kind = "browser"``): the demo itself uses the REST API, the browser tests use this.
+HELPDESK_PROFILE: dict[str, object] = {
+    "login_path": "/login",
+    "home_path": "/",
+    "ticket_path": "/ticket/{id}",
+    "title_prefix": r"^工单\s*#\d+\s*",
+    "field_id_prefix": "cf-",
+    "conflict_text": "已被他人修改",
+    "selectors": {
+        "login_user": "#user",
+        "login_password": "#password",
+        "login_submit": "#login",
+        "login_error": "#error",
+        "search_box": "#search-box",
+        "search_submit": "#search-btn",
+        "result_link": "a.ticket-link",
+        "next_page": "#next-page",
+        "status": "#status",
+        "queue": "#queue-name",
+        "priority": "#priority",
+        "created": "#created",
+        "resolved": "#resolved",
+        "last_updated": "#last-updated",
+        "requestor": "#requestor",
+        "title": "h1",
+        "version": "#fields-form input[name=version]",
+        "field_input": "#cf-{name}",
+        "field_inputs": "input[id^='cf-']",
+        "queue_select": "#queue",
+        "priority_input": "#priority-input",
+        "save_fields": "#save-fields, #btn-update",
+        "comment_box": "#comment-box",
+        "comment_submit": "#add-comment",
+        "status_button": "#set-{status}",
+        "message": "#message",
+        "history_item": "#history li.tx",
+    },
+}
 
 
 def prepare(workdir: Path) -> DemoPart:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from backroom.bots.sdk.secrets import is_secret_ref
+from backroom.bots.sdk.secrets import SecretRef
 from backroom.bots.sdk.system import SystemSettings
 from backroom.schedules.durations import parse_duration
 from backroom.schedules.errors import InvalidConfig
@@ -56,7 +56,7 @@ class ConsoleUser(_Strict):
     name: str
     role: Literal["viewer", "operator", "admin"] = "viewer"
     password_hash: str | None = None  # argon2 hash (`backroom hash-password`), never a password
-    token: str | None = None  # API token, by secret reference
+    token: SecretRef | None = None  # API token, by secret reference
 
     @field_validator("password_hash")
     @classmethod
@@ -65,19 +65,12 @@ class ConsoleUser(_Strict):
             raise ValueError("must be an argon2 hash made by `backroom hash-password`, never a password itself")
         return value
 
-    @field_validator("token")
-    @classmethod
-    def _token_is_reference(cls, value: str | None) -> str | None:
-        if value is not None and not is_secret_ref(value):
-            raise ValueError("must be a secret reference such as 'env:NAME' or 'keyring:service/user'")
-        return value
-
 
 class ConsoleSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8600, ge=0, le=65535)
     session_minutes: int = Field(default=480, ge=1)
-    secret_key: str | None = None  # signs session cookies; by reference; random per start if unset
+    secret_key: SecretRef | None = None  # signs session cookies; by reference; random per start if unset
     users: list[ConsoleUser] = Field(default_factory=list)
     # the address people use, behind a reverse proxy (https://... makes the session cookie Secure)
     public_url: str | None = None
@@ -104,13 +97,6 @@ class ConsoleSettings(_Strict):
                 ipaddress.ip_network(item, strict=False)
             except ValueError as exc:
                 raise ValueError(f"{item!r} is not an IP address or network") from exc
-        return value
-
-    @field_validator("secret_key")
-    @classmethod
-    def _key_is_reference(cls, value: str | None) -> str | None:
-        if value is not None and not is_secret_ref(value):
-            raise ValueError("must be a secret reference such as 'env:NAME' or 'keyring:service/user'")
         return value
 
 

@@ -74,7 +74,7 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
-class Expenses(Bot[ExpensesParams]):
+class Expenses(Bot[ExpensesParams, ExpensesConfig]):
     name = "expenses"
     summary = "OCR receipts and VAT invoices, audit them against the rules, write the claim workbook"
     Params = ExpensesParams
@@ -82,8 +82,8 @@ class Expenses(Bot[ExpensesParams]):
     idempotent = True
     supports_dry_run = True
 
-    def run(self, ctx: Context, params: ExpensesParams) -> Result:
-        config = ctx.config if isinstance(ctx.config, ExpensesConfig) else ExpensesConfig()
+    def run(self, ctx: Context[ExpensesConfig], params: ExpensesParams) -> Result:
+        config = ctx.config
         inbox = params.inbox if params.inbox.is_absolute() else ctx.home / params.inbox
         if not inbox.is_dir():
             if ctx.dry_run:
@@ -298,7 +298,7 @@ class Expenses(Bot[ExpensesParams]):
     ) -> dict[str, DocumentResult]:
         """OCR ``items`` in the pool; each readable result is recorded at once (status ``read``) so
         an interrupted run resumes without reading it again."""
-        from backroom.ocr.engines import EngineUnavailable
+        from backroom.ocr.errors import EngineUnavailable
         from backroom.ocr.pool import read_many
 
         engine_options = (

@@ -30,7 +30,7 @@ from backroom.bots.sdk.errors import ConfigError
 __all__ = ["Metrics"]
 
 
-class Metrics(Bot[Params]):
+class Metrics(Bot[Params, Config]):
     name = "metrics"
     summary = "Pull contact-centre metrics, detect anomalies, send the daily 数据通报 with a workbook"
     Params = Params
@@ -43,7 +43,7 @@ class Metrics(Bot[Params]):
         """The [systems.*] tables this configuration uses (the runner passes only these)."""
         return sorted({s.system for s in config.sources if s.system})
 
-    def run(self, ctx: Context, params: Params) -> Result:
+    def run(self, ctx: Context[Config], params: Params) -> Result:
         from backroom.bots.metrics.alerts import AlertBook, alert_key
         from backroom.bots.metrics.daily import daily_sums, summarise, where_label
         from backroom.bots.metrics.detect import describe, detect
@@ -52,7 +52,7 @@ class Metrics(Bot[Params]):
         from backroom.bots.metrics.store import Store
         from backroom.bots.systems.metric_sources import MetricSourceError, Window, pull_all, validate_options
 
-        config: Config = ctx.config if isinstance(ctx.config, Config) else Config()
+        config = ctx.config
         if not config.sources:
             raise ConfigError("bots.metrics: no sources configured ([[bots.metrics.config.sources]])")
         sources = [s for s in config.sources if not params.sources or s.name in params.sources]
@@ -263,7 +263,7 @@ class Metrics(Bot[Params]):
     def _send(
         self, ctx: Context, config: Config, title: str, text: str, attachments: list[Path], shot: Path | None
     ) -> None:
-        from backroom.bots.sdk.secrets import is_secret_ref
+        from backroom.bots.sdk.secrets import resolve_if_ref
 
         ctx.notify(title, text, attachments)
         if config.group_webhooks:
@@ -273,7 +273,7 @@ class Metrics(Bot[Params]):
 
             with httpx.Client(timeout=15) as client:
                 for hook in config.group_webhooks:
-                    url = ctx.secret(hook.url) if is_secret_ref(hook.url) else hook.url
+                    url = resolve_if_ref(hook.url, ctx.secret)
                     post_group(client, url, hook.style, title, text, shot if hook.send_image else None)
 
 

@@ -33,7 +33,7 @@ class MigrateParams(Params):
     max_batches: int = Field(default=0, ge=0, description="stop after this many batches (0 = all)")
 
 
-class Migrate(Bot[MigrateParams]):
+class Migrate(Bot[MigrateParams, Config]):
     name = "migrate"
     summary = "Move records between systems (SQL, REST, files, web forms): incremental, resumable, proved"
     Params = MigrateParams
@@ -41,10 +41,10 @@ class Migrate(Bot[MigrateParams]):
     idempotent = True
     supports_dry_run = True
 
-    def run(self, ctx: Context, params: MigrateParams) -> Result:
+    def run(self, ctx: Context[Config], params: MigrateParams) -> Result:
         from backroom.bots.migrate.engine import run_migration
 
-        config = ctx.config if isinstance(ctx.config, Config) else Config.model_validate(ctx.config or {})
+        config = ctx.config
         name = params.name or (next(iter(config.migrations)) if len(config.migrations) == 1 else "")
         mig = config.migrations.get(name)
         if mig is None:

@@ -92,8 +92,7 @@ class FormTarget(_Strict):
     """A web form driven through the browser, for systems with no write API (the CRM)."""
 
     kind: Literal["form"] = "form"
-    system: str
-    adapter: Literal["crm"] = "crm"
+    system: str  # a form system (kind "browser"); its profile names the fields and the key
     pages: int = Field(default=3, ge=1, le=16, description="browser pages working in parallel")
     newer_by: str | None = Field(
         default=None,

@@ -24,11 +24,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from backroom.bots.migrate.config import FormTarget, Lookup, Migration, RestTarget, SqlTarget
+from backroom.bots.migrate.config import Lookup, Migration
 from backroom.bots.migrate.proof import canonical, decode_position, encode_position, key_of
 from backroom.bots.migrate.rejects import RejectBook
-from backroom.bots.migrate.sources import REF, Batch, SqlReader, open_source
-from backroom.bots.migrate.targets import SqlWriter, TargetWriter
+from backroom.bots.migrate.sources import REF, Batch, SourceReader, open_source
+from backroom.bots.migrate.targets import SqlWriter, open_target
 from backroom.bots.migrate.transforms import FieldError, Mapper
 from backroom.bots.sdk.bot import Result
 from backroom.bots.sdk.errors import ConfigError
@@ -56,28 +56,14 @@ class Totals:
         }
 
 
-def open_target(ctx: Context, name: str, mig: Migration) -> TargetWriter:
-    spec = mig.target
-    if isinstance(spec, SqlTarget):
-        return SqlWriter(ctx, spec, name, mig.key, mig.mode, mig.proof)
-    if isinstance(spec, RestTarget):
-        from backroom.bots.migrate.rest_target import RestWriter
-
-        return RestWriter(ctx, spec, mig.key, mig.proof)
-    if isinstance(spec, FormTarget):
-        from backroom.bots.migrate.form_target import FormWriter
-
-        return FormWriter(ctx, spec, mig.key, mig.proof)
-    raise ConfigError(f"unknown target kind {spec!r}")
-
-
 def _load_lookup(ctx: Context, ref: Lookup) -> Any:
     """A lookup table read once into a dict (reference tables are small)."""
     import sqlalchemy as sa
 
-    from backroom.bots.systems.sql import make_engine
+    from backroom.bots.systems.base import open_system
+    from backroom.bots.systems.sql.base import SqlDatabase
 
-    engine = make_engine(ctx.system(ref.system), ctx.secret)
+    engine = open_system(ctx, ref.system, SqlDatabase).engine()
     try:
         schema, _, tname = ref.table.rpartition(".")
         table = sa.Table(tname, sa.MetaData(), schema=schema or None, autoload_with=engine)
@@ -168,8 +154,8 @@ def prefetch(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
                 worker.join(timeout=0.1)
 
 
-def source_known(source: Any) -> bool:
-    return isinstance(source, SqlReader) and source.known is not None
+def source_known(source: SourceReader) -> bool:
+    return source.fingerprints and source.known is not None
 
 
 def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False, limit_batches: int = 0) -> Result:
@@ -209,7 +195,7 @@ def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False
         fp_key = f"{name}:fingerprints"
         config_hash = hashlib.sha1(mig.model_dump_json().encode()).hexdigest()[:12]
         known: dict[str, list[Any]] = {}
-        if isinstance(source, SqlReader) and mig.fingerprints and mig.mode == "upsert" and target.transactional_state:
+        if source.fingerprints and mig.fingerprints and mig.mode == "upsert" and target.transactional_state:
             stored = ctx.checkpoint.get(fp_key) or {}
             known = stored.get("batches", {}) if stored.get("config") == config_hash else {}
             source.known = known

@@ -1,8 +1,10 @@
-"""Browser-form targets (the CRM): several pages of one logged-in browser work a batch in parallel.
+"""Browser-form targets (a CRM): several pages of one logged-in browser work a batch in parallel.
 
-Before any page opens, the batch is compared with what the CRM's read API returns, so unchanged
-records cost one GET and no browser work — a nightly re-run over the same bills is cheap. Records
-the form refuses are rejected with the form's message; transient faults (a 502 page, a timeout)
+The form itself is an adapter of kind ``form`` (``systems/form/``), chosen by the system's
+``kind`` and described by its profile (fields, key, read API path). Before any page opens, the
+batch is compared with what the system's read API returns, so unchanged records cost one GET and
+no browser work — a nightly re-run over the same bills is cheap. Records the form refuses are
+rejected with the form's message; transient faults (a 502 page, a timeout)
 are retried twice per record, then fail the batch so the re-run repeats it (saving the same values
 twice is harmless). Proof reads every written record back through the read API.
 """
@@ -17,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from backroom.bots.migrate.proof import canonical, checksum, key_of
 from backroom.bots.migrate.targets import Outcome, ProofError, TargetWriter
 from backroom.bots.sdk.errors import ApplicationError, ConfigError, TransientError
+from backroom.bots.systems.base import open_system
+from backroom.bots.systems.form.base import FormAdapter, FormRejected
 
 if TYPE_CHECKING:
-    from backroom.bots.migrate.config import FormTarget
+    from backroom.bots.migrate.config import FormTarget, Migration
     from backroom.bots.sdk.context import Context
 
 __all__ = ["FormWriter"]
@@ -35,26 +39,28 @@ def _form_text(value: Any) -> str:
 
 
 class FormWriter(TargetWriter):
+    @classmethod
+    def open(cls, ctx: Context, name: str, mig: Migration) -> FormWriter:
+        return cls(ctx, mig.target, mig.key, mig.proof)  # type: ignore[arg-type]
+
     def __init__(self, ctx: Context, spec: FormTarget, key: Sequence[str], proof: bool) -> None:
-        if list(key) != ["customer_no"]:
-            raise ConfigError("the CRM form target identifies records by key 'customer_no'")
+        self.form = open_system(ctx, spec.system, FormAdapter)
+        self.key_field = self.form.key_field
+        if list(key) != [self.key_field]:
+            raise ConfigError(f"the form of system {spec.system!r} identifies records by key {self.key_field!r}")
         self.ctx, self.spec, self.key, self.proof = ctx, spec, list(key), proof
-        self.system = ctx.system(spec.system)
-        if not (self.system.username and self.system.password and self.system.url):
-            raise ConfigError(f"system {spec.system!r} needs url, username and password (a reference) for its form")
         self.columns: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pw: Any = None
         self._browser: Any = None
-        self._form: Any = None
+        self._started = False
         self._pages: list[Any] = []
 
     def check_schema(self, fields: Sequence[str]) -> None:
-        from backroom.bots.systems.crm_browser import CRM_FIELDS
-
-        unknown = [f for f in fields if f not in CRM_FIELDS and f not in self.key]
+        known = self.form.fields
+        unknown = [f for f in fields if f not in known and f not in self.key]
         if unknown:
-            raise ConfigError(f"the CRM form has no field(s) {unknown}; it has {sorted(CRM_FIELDS)}")
+            raise ConfigError(f"the form of {self.spec.system!r} has no field(s) {unknown}; it has {sorted(known)}")
         self.columns = list(fields)
 
     # -- reads through the API -------------------------------------------------------------------
@@ -64,17 +70,17 @@ class FormWriter(TargetWriter):
         out: dict[tuple[str, ...], dict[str, Any] | None] = {}
         with self.ctx.http(self.spec.system) as client:
             for row in rows:
-                no = canonical(row["customer_no"])
+                no = canonical(row[self.key_field])
                 try:
-                    resp = client.get(f"/api/customers/{no}")
+                    resp = client.get(self.form.record_path(no))
                 except httpx.HTTPError as exc:
-                    raise TransientError(f"CRM read API failed: {exc}") from None
+                    raise TransientError(f"the form system's read API failed: {exc}") from None
                 if resp.status_code == 404:
                     out[key_of(row, self.key)] = None
                 elif resp.status_code == 200:
                     out[key_of(row, self.key)] = resp.json()
                 else:
-                    raise TransientError(f"CRM read API answered {resp.status_code} for {no}")
+                    raise TransientError(f"the form system's read API answered {resp.status_code} for {no}")
         return out
 
     def _changed(self, row: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -123,14 +129,13 @@ class FormWriter(TargetWriter):
             }
             if mine != theirs:
                 bad = [key_of(r, self.key) for r, b in zip(written, back, strict=True) if self._changed(r, b)]
-                raise ProofError(f"proof failed on the CRM: records differ after saving: {bad[:20]}", bad)
+                raise ProofError(f"proof failed on the form system: records differ after saving: {bad[:20]}", bad)
         return out
 
     async def _start(self) -> None:
         from playwright.async_api import async_playwright
 
         from backroom.bots.sdk.browser import CHROMIUM_ARGS, chromium_executable
-        from backroom.bots.systems.crm_browser import CrmForm
 
         self._pw = await async_playwright().start()
         try:
@@ -144,19 +149,14 @@ class FormWriter(TargetWriter):
             ) from None
         context = await self._browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
         context.set_default_timeout(15_000)
-        assert self.system.password is not None
-        self._form = CrmForm(
-            context, self.system.url or "", self.system.username or "", self.ctx.secret(self.system.password)
-        )
         first = await context.new_page()
         more = asyncio.gather(*(context.new_page() for _ in range(self.spec.pages - 1)))
-        await self._form.login(first)  # while the other pages open
+        await self.form.login(first)  # while the other pages open
+        self._started = True
         self._pages = [first, *await more]
 
     async def _save_all(self, rows: list[dict[str, Any]], out: Outcome) -> None:
-        from backroom.bots.systems.crm_browser import FormRejected
-
-        if self._form is None:
+        if not self._started:
             await self._start()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         for row in rows:
@@ -166,12 +166,12 @@ class FormWriter(TargetWriter):
             while not queue.empty():
                 row = queue.get_nowait()
                 values = {c: _form_text(row.get(c)) for c in self.columns if c not in self.key}
-                no = _form_text(row["customer_no"])
+                no = _form_text(row[self.key_field])
                 for attempt in range(3):
                     try:
-                        done = await self._form.save(page, no, values)
+                        done = await self.form.save(page, no, values)
                     except FormRejected as exc:
-                        out.rejected.append((row, "(form)", f"CRM refused on Save: {exc}"))
+                        out.rejected.append((row, "(form)", f"the form refused on Save: {exc}"))
                         break
                     except TransientError:
                         if attempt == 2:

@@ -9,40 +9,21 @@ about the record itself (400/404/409/422) is a business reject carrying the targ
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from backroom.bots.migrate.proof import canonical, key_of
 from backroom.bots.migrate.targets import Outcome, ProofError, TargetWriter
 from backroom.bots.sdk.errors import TransientError
+from backroom.bots.sdk.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     import httpx
 
-    from backroom.bots.migrate.config import RestTarget
+    from backroom.bots.migrate.config import Migration, RestTarget
     from backroom.bots.sdk.context import Context
 
-__all__ = ["RateLimiter", "RestWriter", "jsonable"]
-
-
-class RateLimiter:
-    """At most ``rate`` request starts per second across all tasks (evenly spaced)."""
-
-    def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self.interval:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
+__all__ = ["RestWriter", "jsonable"]
 
 
 def jsonable(value: Any) -> Any:
@@ -53,6 +34,10 @@ def jsonable(value: Any) -> Any:
 
 
 class RestWriter(TargetWriter):
+    @classmethod
+    def open(cls, ctx: Context, name: str, mig: Migration) -> RestWriter:
+        return cls(ctx, mig.target, mig.key, mig.proof)  # type: ignore[arg-type]
+
     def __init__(self, ctx: Context, spec: RestTarget, key: Sequence[str], proof: bool) -> None:
         self.ctx, self.spec, self.key, self.proof = ctx, spec, list(key), proof
         self.system = ctx.system(spec.system)

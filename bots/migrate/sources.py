@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from backroom.bots.migrate.config import FileSource, RestSource, SqlSource
 from backroom.bots.sdk.errors import ConfigError, TransientError
+from backroom.bots.systems.registry import backend_class, define_kind
 
 if TYPE_CHECKING:
     from backroom.bots.sdk.context import Context
@@ -36,7 +37,16 @@ class Batch:
 
 
 class SourceReader(abc.ABC):
-    """Interface of a source."""
+    """Interface of a source: the kind ``records-source`` of the adapter registry."""
+
+    #: True when the source can fingerprint batches so unchanged ones are skipped (SQL only).
+    fingerprints: bool = False
+    known: dict[str, list[Any]] | None = None
+
+    @classmethod
+    def open(cls, ctx: Context, spec: Any, key_columns: Sequence[str]) -> SourceReader:
+        """Build the reader for ``spec``; readers that need the key columns override this."""
+        return cls(ctx, spec)  # type: ignore[call-arg]
 
     @abc.abstractmethod
     def columns(self) -> list[str]:  # pragma: no cover - interface
@@ -57,12 +67,19 @@ class SqlReader(SourceReader):
     restart loses): each batch is one indexed query starting after the last committed position.
     """
 
+    fingerprints = True
+
+    @classmethod
+    def open(cls, ctx: Context, spec: Any, key_columns: Sequence[str]) -> SourceReader:
+        return cls(ctx, spec, key_columns)
+
     def __init__(self, ctx: Context, spec: SqlSource, key_columns: Sequence[str]) -> None:
         import sqlalchemy as sa
 
-        from backroom.bots.systems.sql import make_engine
+        from backroom.bots.systems.base import open_system
+        from backroom.bots.systems.sql.base import SqlDatabase
 
-        self.engine = make_engine(ctx.system(spec.system), ctx.secret)
+        self.engine = open_system(ctx, spec.system, SqlDatabase).engine()
         self.spec = spec
         if spec.table:
             schema, _, name = spec.table.rpartition(".")
@@ -296,11 +313,15 @@ def _why(path: Path, reason: str) -> str:
     return f"{path.name} was not (fully) migrated.\n\nReason: {reason}\n\nThe original stays where it was.\n"
 
 
+#: The migrate bot's record sources, chosen by the source table's ``kind`` through the registry.
+define_kind(
+    "records-source",
+    SourceReader,
+    {"sql": f"{__name__}:SqlReader", "rest": f"{__name__}:RestReader", "files": f"{__name__}:FileReader"},
+)
+
+
 def open_source(ctx: Context, spec: Any, key_columns: Sequence[str]) -> SourceReader:
-    if isinstance(spec, SqlSource):
-        return SqlReader(ctx, spec, key_columns)
-    if isinstance(spec, RestSource):
-        return RestReader(ctx, spec)
-    if isinstance(spec, FileSource):
-        return FileReader(ctx, spec)
-    raise ConfigError(f"unknown source kind {getattr(spec, 'kind', spec)!r}")
+    """The reader for a migration's ``source`` table, by its ``kind``."""
+    cls = backend_class("records-source", spec.kind, where="the migration's source")
+    return cls.open(ctx, spec, key_columns)

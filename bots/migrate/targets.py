@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from backroom.bots.migrate.proof import canonical, checksum, encode_position, key_of
 from backroom.bots.sdk.errors import ApplicationError, ConfigError, TransientError
+from backroom.bots.systems.registry import backend_class, define_kind
 
 if TYPE_CHECKING:
-    from backroom.bots.migrate.config import SqlTarget
+    from backroom.bots.migrate.config import Migration, SqlTarget
     from backroom.bots.sdk.context import Context
 
-__all__ = ["Outcome", "ProofError", "SqlWriter", "TargetWriter"]
+__all__ = ["Outcome", "ProofError", "SqlWriter", "TargetWriter", "open_target"]
 
 STATE_TABLE = "backroom_migrate_state"
 
@@ -52,9 +53,14 @@ class Outcome:
 
 
 class TargetWriter(abc.ABC):
-    """Interface of a target."""
+    """Interface of a target: the kind ``records-target`` of the adapter registry."""
 
     transactional_state = False  # True: the position is committed with the batch in the target
+
+    @classmethod
+    @abc.abstractmethod
+    def open(cls, ctx: Context, name: str, mig: Migration) -> TargetWriter:  # pragma: no cover - interface
+        """Build the writer for migration ``name``'s target table."""
 
     @abc.abstractmethod
     def check_schema(self, fields: Sequence[str]) -> None:  # pragma: no cover - interface
@@ -82,12 +88,17 @@ class SqlWriter(TargetWriter):
 
     transactional_state = True
 
+    @classmethod
+    def open(cls, ctx: Context, name: str, mig: Migration) -> SqlWriter:
+        return cls(ctx, mig.target, name, mig.key, mig.mode, mig.proof)  # type: ignore[arg-type]
+
     def __init__(self, ctx: Context, spec: SqlTarget, migration: str, key: Sequence[str], mode: str, proof: bool):
         import sqlalchemy as sa
 
-        from backroom.bots.systems.sql import make_engine
+        from backroom.bots.systems.base import open_system
+        from backroom.bots.systems.sql.base import SqlDatabase
 
-        self.engine = make_engine(ctx.system(spec.system), ctx.secret)
+        self.engine = open_system(ctx, spec.system, SqlDatabase).engine()
         self.spec, self.migration, self.key, self.mode, self.proof = spec, migration, list(key), mode, proof
         schema, _, name = spec.table.rpartition(".")
         try:
@@ -300,7 +311,7 @@ class SqlWriter(TargetWriter):
         """COPY into a session-local staging table, then one INSERT ... ON CONFLICT that skips equal rows."""
         import sqlalchemy as sa
 
-        from backroom.bots.systems.sql import copy_rows, quote
+        from backroom.bots.systems.sql.alchemy import copy_rows, quote
 
         cols = self.columns
         qcols = ", ".join(quote(conn, c) for c in cols)
@@ -352,7 +363,7 @@ class SqlWriter(TargetWriter):
         """
         import sqlalchemy as sa
 
-        from backroom.bots.systems.sql import quote
+        from backroom.bots.systems.sql.alchemy import quote
 
         q = lambda c: quote(conn, c)  # noqa: E731
         target, stg = quote(conn, self.spec.table), self._staging
@@ -454,3 +465,21 @@ class SqlWriter(TargetWriter):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+#: The migrate bot's record targets, chosen by the target table's ``kind`` through the registry.
+define_kind(
+    "records-target",
+    TargetWriter,
+    {
+        "sql": f"{__name__}:SqlWriter",
+        "rest": "backroom.bots.migrate.rest_target:RestWriter",
+        "form": "backroom.bots.migrate.form_target:FormWriter",
+    },
+)
+
+
+def open_target(ctx: Context, name: str, mig: Migration) -> TargetWriter:
+    """The writer for migration ``name``'s ``target`` table, by its ``kind``."""
+    cls = backend_class("records-target", mig.target.kind, where=f"migration {name!r} target")
+    return cls.open(ctx, name, mig)

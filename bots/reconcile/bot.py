@@ -94,7 +94,7 @@ class ReconcileConfig(BaseModel):
     reject_on_gap: bool = Field(default=False, description="treat a date gap as an error, not a warning")
 
 
-class Reconcile(Bot[ReconcileParams]):
+class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
     name = "reconcile"
     summary = "Match bank statements against the ledger; report exceptions and the 余额调节表"
     Params = ReconcileParams
@@ -102,10 +102,10 @@ class Reconcile(Bot[ReconcileParams]):
     idempotent = True
     supports_dry_run = True
 
-    def run(self, ctx: Context, params: ReconcileParams) -> Result:
+    def run(self, ctx: Context[ReconcileConfig], params: ReconcileParams) -> Result:
         from backroom.bots.reconcile.state import ReconcileState
 
-        config: ReconcileConfig = ctx.config if isinstance(ctx.config, ReconcileConfig) else ReconcileConfig()
+        config = ctx.config
         state = ReconcileState(ctx.engine)
         decided, problems = self._apply_reviews(ctx, config, params, state)
         files = self._statement_files(ctx, config, params, state)
@@ -204,10 +204,11 @@ class Reconcile(Bot[ReconcileParams]):
         So Monday's run fetches Friday to Sunday, and a day the bot did not run is caught up
         instead of becoming a gap.
         """
-        from backroom.bots.systems.bank_portal import BankPortal
+        from backroom.bots.systems.bank_portal.base import BankPortal
+        from backroom.bots.systems.base import open_system
 
         yesterday = ctx.local_now().date() - dt.timedelta(days=1)
-        portal = BankPortal(ctx.system(config.portal), ctx.secret)
+        portal = open_system(ctx, config.portal, BankPortal)
         out = []
         with ctx.browser() as page:
             portal.login(page)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeVar as DefaultTypeVar  # PEP 696 defaults, in typing from 3.13
 
 if TYPE_CHECKING:
     from backroom.bots.sdk.context import Context
@@ -48,10 +49,14 @@ class Result(BaseModel):
 
 
 P = TypeVar("P", bound=BaseModel)
+C = DefaultTypeVar("C", bound=BaseModel, default=NoConfig)  # a bot without config: Bot[MyParams]
 
 
-class Bot(Generic[P]):
-    """Subclass, set the class attributes and implement :meth:`run`."""
+class Bot(Generic[P, C]):
+    """Subclass as ``Bot[MyParams, MyConfig]``, set the class attributes and implement :meth:`run`.
+
+    ``run`` receives a ``Context[MyConfig]``: ``ctx.config`` is the validated ``MyConfig``.
+    """
 
     name: ClassVar[str]
     summary: ClassVar[str]
@@ -62,7 +67,7 @@ class Bot(Generic[P]):
     #: True when the bot honours ``ctx.dry_run`` (reports without writing).
     supports_dry_run: ClassVar[bool] = False
 
-    def run(self, ctx: Context, params: P) -> Result:  # pragma: no cover - abstract
+    def run(self, ctx: Context[C], params: P) -> Result:  # pragma: no cover - abstract
         raise NotImplementedError(f"bot {type(self).__name__} does not implement run()")
 
     @classmethod

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     import httpx
     from playwright.sync_api import Page
 
-__all__ = ["Context", "Progress", "ProgressSink"]
+__all__ = ["ConfigT", "Context", "Progress", "ProgressSink"]
+
+#: The bot's config model: ``Context[ExpensesConfig]`` hands the bot a typed ``ctx.config``.
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 ProgressSink = Callable[[str, int, int | None], None]
 
@@ -52,8 +55,15 @@ class Progress:
             self._sink(self.label, self.done, self.total)
 
 
-class Context:
-    """The run's view of the world. See the module docstring."""
+class Context(Generic[ConfigT]):
+    """The run's view of the world. See the module docstring.
+
+    Generic in the bot's config model: the runner validates ``[bots.NAME.config]`` with the bot's
+    ``Config`` before the run, so ``ctx.config`` of a ``Context[ExpensesConfig]`` *is* an
+    ``ExpensesConfig`` and a bot never checks its type.
+    """
+
+    config: ConfigT
 
     def __init__(
         self,
@@ -63,7 +73,7 @@ class Context:
         run_dir: Path,
         database_url: str,
         systems: Mapping[str, SystemSettings] | None = None,
-        config: BaseModel | None = None,
+        config: ConfigT | None = None,
         secrets: SecretResolver | None = None,
         notify_targets: Sequence[str] = (),
         timezone: str = "Asia/Shanghai",
@@ -79,7 +89,7 @@ class Context:
         self.run_dir = Path(run_dir)
         self.database_url = database_url
         self.systems = dict(systems or {})
-        self.config = config
+        self.config = config  # type: ignore[assignment]  # None only for bots without a Config
         self.secrets = secrets if secrets is not None else SecretResolver()
         self.timezone = ZoneInfo(timezone)
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))

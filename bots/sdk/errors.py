@@ -1,14 +1,37 @@
-"""Errors a bot raises, split the way RPA practice splits them.
+"""Errors a bot raises, split the way RPA practice splits them — the one tree of ``backroom.bots``.
 
     BotError
-    ├── BusinessError        the data is wrong (an invoice fails a rule, a form rejects a value):
-    │                        record it, report it, carry on; never retried.
-    └── ApplicationError     the machinery is wrong (a system is down, a page did not load):
-        ├── TransientError   worth retrying (timeouts, 429/5xx, lost sessions);
-        ├── ConfigError      the deployment is wrong (unknown system, bad option): fix config;
-        └── MissingSecretError  a referenced secret is absent; names the reference, never a value.
+    ├── BusinessError            the data is wrong: record it, report it, carry on; never retried
+    │   ├── TicketError          systems.helpdesk: one ticket cannot be handled
+    │   │   ├── TicketNotFound       no ticket with that id
+    │   │   └── TicketChanged        someone changed it since it was read (never overwritten)
+    │   ├── DoNotCall            systems.dialer: the number is on the do-not-call list
+    │   ├── FormRejected         systems.form: the form refused the record's values
+    │   ├── FormatError          formats: a file's content is not what its format promises
+    │   │   ├── EncodingError        the bytes decode as no encoding tried (says where)
+    │   │   ├── StatementError       formats.statements: a statement file cannot be read
+    │   │   ├── TabularFileError     formats.tabular: a spreadsheet/CSV cannot be read
+    │   │   └── AmountError          a cell is not an amount or a date
+    │   ├── FieldError           migrate: a record's field fails its mapping or check
+    │   ├── LedgerError          reconcile: a ledger file cannot be read
+    │   └── ClaimsSheetError     expenses: a claims sheet cannot be read
+    └── ApplicationError         the machinery is wrong: the run fails unless it is transient
+        ├── TransientError       worth retrying (timeouts, 429/5xx, lost sessions, half downloads)
+        ├── ConfigError          the deployment is wrong (unknown system or backend, bad option)
+        │   └── PathRefused          sdk.paths: a path given to a run leaves its roots
+        ├── SchemaError          sdk.db: a database's tables cannot be brought to this release
+        ├── MissingSecretError   a referenced secret is absent; names the reference, never a value
+        ├── NotifyError          sdk.notify: a message could not be delivered
+        ├── HelpdeskError        systems.helpdesk: the helpdesk answered something unusable
+        ├── DialerError          systems.dialer: the call platform answered something unusable
+        ├── MetricSourceError    systems.metric_sources: a source could not be read
+        │   └── LayoutError          a page or file lacks a column the mapping names
+        └── ProofError           migrate: the target holds something else than was written
 
-The runner retries a run only when it ends in a ``TransientError``.
+No class is both: an adapter converts what it sees at its boundary (an HTTP 404 or 412, a page's
+message) into exactly one branch, as httpx maps transport errors into its own tree. So
+``except ApplicationError`` never swallows a data problem, and ``except BusinessError`` never hides
+a broken system. The runner retries a run only when it ends in a ``TransientError``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from backroom.bots.sdk.errors import ApplicationError
-from backroom.bots.sdk.secrets import is_secret_ref
+from backroom.bots.sdk.secrets import resolve_if_ref
 
 __all__ = ["Notifier", "NotifyError"]
 
@@ -31,7 +31,7 @@ class Notifier:
         self._secret = secret
 
     def _urls(self) -> list[str]:
-        return [self._secret(t) if is_secret_ref(t) else t for t in self.targets]
+        return [resolve_if_ref(t, self._secret) for t in self.targets]
 
     def send(
         self,
@@ -44,7 +44,7 @@ class Notifier:
     ) -> None:
         import apprise
 
-        urls = [self._secret(t) if is_secret_ref(t) else t for t in targets] if targets else self._urls()
+        urls = [resolve_if_ref(t, self._secret) for t in targets] if targets else self._urls()
         if not urls:
             return
         app = apprise.Apprise()

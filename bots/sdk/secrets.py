@@ -15,12 +15,25 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from backroom.bots.sdk.errors import MissingSecretError
 from backroom.bots.sdk.masking import encoded_forms, mask_personal
 
-__all__ = ["REDACTED", "RedactingFilter", "Redactor", "SecretResolver", "is_secret_ref", "parse_ref"]
+__all__ = [
+    "REDACTED",
+    "RedactingFilter",
+    "Redactor",
+    "SecretRef",
+    "SecretResolver",
+    "is_secret_ref",
+    "parse_ref",
+    "require_secret_ref",
+    "resolve_if_ref",
+]
 
 REDACTED = "***"
 _REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|keyring:[^/\s]+/[^\s]+)$")
@@ -29,6 +42,22 @@ _REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|keyring:[^/\s]+/[^\s]+)$")
 def is_secret_ref(value: str) -> bool:
     """True when ``value`` has the shape of a secret reference."""
     return bool(_REF.match(value or ""))
+
+
+def require_secret_ref(value: str) -> str:
+    """``value`` unchanged if it is a reference; else the one message every config field gives."""
+    if not is_secret_ref(value):
+        raise ValueError("must be a secret reference such as 'env:NAME' or 'keyring:service/user', not a value")
+    return value
+
+
+#: A config field that holds a secret *reference*, never the secret (``token: SecretRef | None``).
+SecretRef = Annotated[str, AfterValidator(require_secret_ref)]
+
+
+def resolve_if_ref(value: str, secret: Callable[[str], str]) -> str:
+    """A value that may be written either plainly or as a reference (a webhook URL), resolved."""
+    return secret(value) if is_secret_ref(value) else value
 
 
 def parse_ref(ref: str) -> tuple[str, str, str | None]:

@@ -1,6 +1,7 @@
 """How a remote system is described in config: ``[systems.NAME]``.
 
-``kind`` picks the adapter backend (``rt-rest``, ``browser``, ``http``, ``sql`` ...). Credentials are
+``kind`` picks the adapter backend (``rt-rest``, ``browser``, ``http``, ``sql`` ...) within the kind of
+system the bot asks for (``backroom.bots.systems.registry`` maps the pair to a class). Credentials are
 secret references, resolved only when a run needs them. Anything else a backend needs goes in
 ``options`` (or directly in the table: unknown keys are kept as options).
 """
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backroom.bots.sdk.secrets import is_secret_ref
+from backroom.bots.sdk.secrets import SecretRef
 
 __all__ = ["SECRET_FIELDS", "SystemSettings"]
 
@@ -25,9 +26,9 @@ class SystemSettings(BaseModel):
 
     kind: str
     url: str | None = None
-    token: str | None = None
+    token: SecretRef | None = None
     username: str | None = None
-    password: str | None = None
+    password: SecretRef | None = None
     timeout: float = Field(default=30.0, gt=0, description="seconds per request")
     retries: int = Field(default=4, ge=0, description="retries on 429/5xx/connection errors")
     rate_limit: float | None = Field(default=None, gt=0, description="requests per second, at most")
@@ -45,13 +46,6 @@ class SystemSettings(BaseModel):
                 data = {k: v for k, v in data.items() if k in known}
                 data["options"] = {**extra, **(data.get("options") or {})}
         return data
-
-    @field_validator("token", "password")
-    @classmethod
-    def _must_be_reference(cls, value: str | None) -> str | None:
-        if value is not None and not is_secret_ref(value):
-            raise ValueError("must be a secret reference such as 'env:NAME' or 'keyring:service/user', not a value")
-        return value
 
     def secret_refs(self) -> list[str]:
         return [v for v in (self.token, self.password) if v]

@@ -31,7 +31,11 @@ def make_context(
     dry_run: bool = False,
     timezone: str = "Asia/Shanghai",
 ) -> Context:
-    """A context rooted in ``tmp_path`` with a SQLite state database there."""
+    """A context rooted in ``tmp_path`` with a SQLite state database there.
+
+    Without ``config``, the context carries the defaults of ``bot``'s config model (found in the
+    ``backroom.bots`` entry-point group), as the runner would for an empty ``[bots.NAME.config]``.
+    """
     run_dir = tmp_path / "runs" / uuid.uuid4().hex[:12]
     run_dir.mkdir(parents=True)
     resolved = {
@@ -44,7 +48,7 @@ def make_context(
         run_dir=run_dir,
         database_url=database_url or f"sqlite:///{tmp_path / 'backroom.db'}",
         systems=resolved,
-        config=config,
+        config=config if config is not None else _default_config(bot),
         secrets=SecretResolver(environ=environ),
         notify_targets=notify_targets,
         clock=clock,
@@ -53,3 +57,11 @@ def make_context(
         home=tmp_path,
         timezone=timezone,
     )
+
+
+def _default_config(bot: str) -> BaseModel | None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="backroom.bots", name=bot):
+        return ep.load().Config()
+    return None

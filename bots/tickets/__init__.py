@@ -21,17 +21,17 @@ if TYPE_CHECKING:
 __all__ = ["Tickets", "TicketsConfig", "TicketsParams"]
 
 
-class Tickets(Bot[TicketsParams]):
+class Tickets(Bot[TicketsParams, TicketsConfig]):
     name: ClassVar[str] = "tickets"
     summary: ClassVar[str] = "Fill complaint tickets from their text; call back, close and archive resolved ones"
     Params = TicketsParams
     Config = TicketsConfig
     idempotent: ClassVar[bool] = True
 
-    def run(self, ctx: Context, params: TicketsParams) -> Result:
+    def run(self, ctx: Context[TicketsConfig], params: TicketsParams) -> Result:
         from backroom.bots.tickets.run import run_autoclose, run_fill_action
 
-        config = ctx.config if isinstance(ctx.config, TicketsConfig) else TicketsConfig()
+        config = ctx.config
         if params.action == "fill":
             return run_fill_action(ctx, config, params)
         if params.action == "autoclose":

@@ -19,7 +19,7 @@ from typing import Any
 
 from backroom.bots.sdk.checkpoint import Checkpoint
 from backroom.bots.sdk.errors import BusinessError, TransientError
-from backroom.bots.systems.helpdesk_base import HelpdeskAdapter, TicketChanged, TicketRecord
+from backroom.bots.systems.helpdesk.base import Helpdesk, TicketChanged, TicketRecord
 from backroom.bots.tickets.config import FillConfig
 from backroom.bots.tickets.extract import Extraction, Extractor
 
@@ -97,7 +97,7 @@ def plan(
 
 
 async def _fill_one(
-    hd: HelpdeskAdapter, extractor: Extractor, cfg: FillConfig, cp: Checkpoint, found: TicketRecord
+    hd: Helpdesk, extractor: Extractor, cfg: FillConfig, cp: Checkpoint, found: TicketRecord
 ) -> FillRow:
     key = f"fill:{found.id}"
     marker = f"[backroom:tickets-{found.id}-fill]"
@@ -139,7 +139,7 @@ async def _fill_one(
 
 
 async def run_fill(
-    hd: HelpdeskAdapter,
+    hd: Helpdesk,
     cfg: FillConfig,
     cp: Checkpoint,
     *,

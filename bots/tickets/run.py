@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from backroom.bots.sdk.bot import Result
-from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.systems.base import open_system
+from backroom.bots.systems.dialer.base import Dialer
+from backroom.bots.systems.helpdesk.base import Helpdesk
 from backroom.bots.tickets.config import TicketsConfig, TicketsParams
 
 if TYPE_CHECKING:
@@ -18,21 +20,19 @@ if TYPE_CHECKING:
 __all__ = ["run_autoclose", "run_fill_action"]
 
 
-def _dialer(ctx: Context, config: TicketsConfig) -> Any:
-    from backroom.bots.systems.dialer import DialerClient
+def _dialer(ctx: Context[TicketsConfig], config: TicketsConfig) -> Dialer:
+    return open_system(ctx, config.dialer, Dialer)
 
-    settings = ctx.system(config.dialer)
-    if settings.kind not in ("dialer-http", "dialer"):
-        raise ConfigError(f"[systems.{config.dialer}] kind {settings.kind!r} is not a dialer; use 'dialer-http'")
-    return DialerClient(settings, ctx.secret)
+
+def _helpdesk(ctx: Context[TicketsConfig], config: TicketsConfig) -> Helpdesk:
+    return open_system(ctx, config.helpdesk, Helpdesk)
 
 
 def run_fill_action(ctx: Context, config: TicketsConfig, params: TicketsParams) -> Result:
-    from backroom.bots.systems.helpdesk_base import open_helpdesk
     from backroom.bots.tickets.fill import run_fill
 
     async def go() -> FillOutcome:
-        hd = open_helpdesk(ctx, config.helpdesk)
+        hd = _helpdesk(ctx, config)
         try:
             with ctx.progress("filling new tickets") as bar:
                 return await run_fill(
@@ -88,7 +88,6 @@ def _fill_report(ctx: Context, outcome: FillOutcome) -> Path:
 def run_autoclose(ctx: Context, config: TicketsConfig, params: TicketsParams) -> Result:
     from contextlib import ExitStack
 
-    from backroom.bots.systems.helpdesk_base import open_helpdesk
     from backroom.bots.tickets.autoclose import Autoclose
     from backroom.bots.tickets.state import StateStore
     from backroom.bots.tickets.webhook import serve
@@ -108,7 +107,7 @@ def run_autoclose(ctx: Context, config: TicketsConfig, params: TicketsParams) ->
             callback_url = cfg.webhook.public_url or callback_url
 
         async def go() -> AutocloseOutcome:
-            hd = open_helpdesk(ctx, config.helpdesk)
+            hd = _helpdesk(ctx, config)
             dialer = _dialer(ctx, config)
             try:
                 job = Autoclose(

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from backroom.bots.sdk.errors import ApplicationError
-from backroom.bots.systems.dialer import verify_signature
+from backroom.bots.systems.dialer.base import verify_signature
 from backroom.bots.tickets.state import StateStore
 
 __all__ = ["make_app", "serve"]

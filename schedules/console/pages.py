@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 
 from backroom.schedules.console.auth import ANONYMOUS, User
 from backroom.schedules.console.forms import Field, form_fields, form_to_params, save_upload_target
-from backroom.schedules.console.i18n import LANGUAGES, Translator, describe_schedule_zh
+from backroom.schedules.console.i18n import LANGUAGES, Translator
 from backroom.schedules.console.routes import INLINE_TYPES
 from backroom.schedules.console.state import (
     Denied,
@@ -40,6 +40,7 @@ from backroom.schedules.errors import ParamsInvalid
 from backroom.schedules.jobs import effective_params
 from backroom.schedules.settings import BotSettings
 from backroom.schedules.status import ACTIVE, STATUSES, Trigger
+from backroom.schedules.triggers import describe_schedule
 
 __all__ = ["forbidden", "not_found", "router", "to_login"]
 
@@ -196,7 +197,7 @@ def set_language(request: Request, code: str, next: str = "/") -> Response:
 # -- home -------------------------------------------------------------------------------------------------
 def _words(request: Request, t: Translator, schedule: str | None, calendar: str | None, english: str) -> str:
     if t.lang == "zh-CN":
-        return describe_schedule_zh(schedule, console(request).settings.timezone, calendar, english)
+        return describe_schedule(schedule, console(request).settings.timezone, calendar, lang=t.lang)
     return english
 
 

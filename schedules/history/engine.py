@@ -45,7 +45,7 @@ class Store:
 
     def __init__(self, url_or_engine: str | Engine) -> None:
         self.engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-        upgrade(self.engine, SCHEMA)  # created or migrated in place (backroom.schedules.migrations)
+        upgrade(self.engine, SCHEMA)  # the tables, created or migrated (see backroom.schedules.migrations)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:

@@ -199,6 +199,7 @@ def bench_sandbox_targets(rest_records: int, form_records: int, pages: int) -> d
     from backroom.bots.sdk.browser import chromium_executable
     from backroom.bots.sdk.testing import make_context
     from backroom.sandbox import billing, crm
+    from backroom.sandbox.demo_migrate import CRM_FORM_PROFILE
     from backroom.sandbox.server import start
 
     out: dict[str, float] = {}
@@ -209,7 +210,14 @@ def bench_sandbox_targets(rest_records: int, form_records: int, pages: int) -> d
     env = {"BT": billing.TOKEN, "CT": crm.TOKEN, "CP": crm.PASSWORD}
     systems = {
         "billing": {"kind": "http", "url": b.url, "token": "env:BT", "concurrency": 8},
-        "crm": {"kind": "browser", "url": c.url, "token": "env:CT", "username": "agent", "password": "env:CP"},
+        "crm": {
+            "kind": "browser",
+            "url": c.url,
+            "token": "env:CT",
+            "username": "agent",
+            "password": "env:CP",
+            "profile": CRM_FORM_PROFILE,
+        },
     }
     cfg = Config.model_validate(
         {

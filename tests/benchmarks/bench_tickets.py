@@ -156,8 +156,8 @@ def _autoclose_once(
 
     from backroom.bots.sdk.secrets import SecretResolver
     from backroom.bots.sdk.system import SystemSettings
-    from backroom.bots.systems.dialer import DialerClient
-    from backroom.bots.systems.helpdesk_rt import RTHelpdesk
+    from backroom.bots.systems.dialer.http import HttpDialer
+    from backroom.bots.systems.helpdesk.rt import RTHelpdesk
     from backroom.bots.tickets.autoclose import Autoclose
     from backroom.bots.tickets.config import AutocloseConfig
     from backroom.bots.tickets.state import StateStore
@@ -199,7 +199,7 @@ def _autoclose_once(
 
         async def phase(run_id: str) -> tuple[Any, int, float]:
             hd = RTHelpdesk(hd_settings, secrets.resolve)
-            dialer = DialerClient(dl_settings, secrets.resolve)
+            dialer = HttpDialer(dl_settings, secrets.resolve)
             job = Autoclose(
                 helpdesk=hd,
                 dialer=dialer,
@@ -249,6 +249,7 @@ def _autoclose_once(
 def bench_browser(n: int, tmp: Path) -> dict[str, Any]:
     from backroom.bots.sdk.testing import make_context
     from backroom.bots.tickets import Tickets, TicketsConfig, TicketsParams
+    from backroom.sandbox.demo_tickets import HELPDESK_PROFILE
     from backroom.sandbox.dialer import create_app as dialer_app
     from backroom.sandbox.helpdesk import create_app as helpdesk_app
     from backroom.sandbox.server import start
@@ -275,7 +276,13 @@ def bench_browser(n: int, tmp: Path) -> dict[str, Any]:
             }
         )
         systems = {
-            "helpdesk": {"kind": "browser", "url": hd.url, "username": "bot", "password": "env:PW"},
+            "helpdesk": {
+                "kind": "browser",
+                "url": hd.url,
+                "username": "bot",
+                "password": "env:PW",
+                "profile": HELPDESK_PROFILE,
+            },
             "dialer": {"kind": "dialer-http", "url": dl.url, "token": "env:DL"},
         }
         ctx = make_context(

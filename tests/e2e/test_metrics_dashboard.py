@@ -11,6 +11,7 @@ import pytest
 
 from backroom.bots.sdk.testing import make_context
 from backroom.bots.systems.metric_sources import LayoutError, SourceConfig, Window, adapter
+from backroom.sandbox.demo_metrics import DASHBOARD_OPTIONS
 from tests.fixtures.metrics import METRICS_NOW, MetricsSandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,7 +26,7 @@ def test_dashboard_layouts_read_by_header_and_missing_column_named(
     tmp_path: Path, metrics_sandbox: MetricsSandbox, chromium_available: None
 ) -> None:
     ctx = _ctx(tmp_path, metrics_sandbox)
-    source = SourceConfig(name="board", kind="dashboard", system="dash", options={"max_days": 2})
+    source = SourceConfig(name="board", kind="dashboard", system="dash", options={**DASHBOARD_OPTIONS, "max_days": 2})
     # the window crosses local midnight: 23rd 20:00 to 24th 09:00 Shanghai
     window = Window(METRICS_NOW - dt.timedelta(hours=13), METRICS_NOW)
     result = asyncio.run(adapter("dashboard").pull(ctx, source, window))
@@ -74,7 +75,12 @@ def test_bot_sends_dashboard_screenshot_and_marks_changed_layout_stale(
             "history_days": 10,
             "sources": [
                 {"name": "cc_api", "kind": "json", "system": "metrics_api", "options": {"params": {"interval": 60}}},
-                {"name": "board", "kind": "dashboard", "system": "dash", "options": {"max_days": 1}},
+                {
+                    "name": "board",
+                    "kind": "dashboard",
+                    "system": "dash",
+                    "options": {**DASHBOARD_OPTIONS, "max_days": 1},
+                },
             ],
             "group_webhooks": [{"url": f"{webhook_receiver.url}/wecom", "style": "wecom"}],
         }

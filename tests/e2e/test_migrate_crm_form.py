@@ -64,6 +64,8 @@ def _config(pages: int = 2) -> Config:
 
 
 def _systems(b: Any, c: Any) -> dict[str, Any]:
+    from backroom.sandbox.demo_migrate import CRM_FORM_PROFILE
+
     return {
         "billing": {"kind": "http", "url": b.url, "token": "env:BILLING_TOKEN"},
         "crm": {
@@ -72,6 +74,7 @@ def _systems(b: Any, c: Any) -> dict[str, Any]:
             "token": "env:CRM_TOKEN",
             "username": "agent",
             "password": "env:CRM_PASSWORD",
+            "profile": CRM_FORM_PROFILE,
         },
     }
 

@@ -11,7 +11,8 @@ import pytest
 from backroom.bots.reconcile import Reconcile, ReconcileConfig, ReconcileParams
 from backroom.bots.sdk.system import SystemSettings
 from backroom.bots.sdk.testing import make_context
-from backroom.bots.systems.bank_portal import BankPortal
+from backroom.bots.systems.bank_portal.browser import BrowserBankPortal
+from backroom.sandbox.demo_reconcile import BANK_PORTAL_PROFILE
 from tests.fixtures.reconcile import ACCOUNT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,14 +26,14 @@ def _settings(url: str, **options) -> SystemSettings:
         url=url,
         username="finance01",
         password="env:BANK_PASSWORD",
-        options={"otp_source": "url:/_sandbox/otp?username={username}", **options},
+        options={"otp_source": "url:/_sandbox/otp?username={username}", "profile": BANK_PORTAL_PROFILE, **options},
     )
 
 
 def test_fetch_with_changed_layout_and_expired_session(chromium_available, bank_portal, bank_data, tmp_path) -> None:
     """One browser session: log in with the code, then survive a redesign and a session timeout."""
     ctx = make_context(tmp_path, "reconcile", environ=ENV)
-    portal = BankPortal(_settings(bank_portal.url, format="camt053"), ctx.secret)
+    portal = BrowserBankPortal(_settings(bank_portal.url, format="camt053"), ctx.secret)
     faults = bank_portal.app.state.faults
     with ctx.browser() as page:
         portal.login(page)

@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def _browser_context(world: TicketsWorld, config: Any, timeout: float = 5, **selectors: str) -> Any:
     from backroom.bots.sdk.testing import make_context
+    from backroom.sandbox.demo_tickets import HELPDESK_PROFILE
 
     systems = world.systems()
     systems["helpdesk"] = {
@@ -24,7 +25,7 @@ def _browser_context(world: TicketsWorld, config: Any, timeout: float = 5, **sel
         "username": "bot",
         "password": "env:HD_PASSWORD",
         "timeout": timeout,
-        "options": {"selectors": selectors},
+        "options": {"profile": HELPDESK_PROFILE, "selectors": selectors},
     }
     return make_context(
         world.tmp,

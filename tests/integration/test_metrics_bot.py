@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from backroom.bots.metrics import Config, Metrics, Params
 from backroom.bots.metrics.store import Store, alerts_table, samples_table
 from backroom.bots.sdk.testing import make_context
+from backroom.sandbox.demo_metrics import PROMETHEUS_QUERIES
 from backroom.sandbox.metrics_source import Anomaly
 from tests.fixtures.metrics import METRICS_NOW, MetricsSandbox
 
@@ -88,7 +90,8 @@ def test_daily_report_with_anomaly_reaches_webhook_wecom_and_email(
     assert "数据通报" in wecom[0]["markdown"]["content"]
     assert len(wecom[0]["markdown"]["content"].encode()) <= 4096
     messages = smtp_server.wait_for(1)
-    assert "数据通报" in str(messages[0]["subject"]) or "=?utf-8?" in str(messages[0]["subject"]).lower()
+    subject = str(make_header(decode_header(str(messages[0]["subject"]))))  # RFC 2047 words → text
+    assert subject == "数据通报 2026-11-23"
     attached = [p.get_filename() for p in messages[0].walk() if p.get_filename()]
     assert any(name and name.endswith(".xlsx") for name in attached)
 
@@ -238,7 +241,7 @@ def test_non_numeric_cells_are_skipped_and_counted(tmp_path: Path, metrics_sandb
 def test_prometheus_source_matches_json_source(tmp_path: Path, metrics_sandbox: MetricsSandbox) -> None:
     sources = [
         {"name": "cc_api", "kind": "json", "system": "metrics_api", "options": {"params": {"interval": 15}}},
-        {"name": "prom", "kind": "prometheus", "system": "metrics_api"},
+        {"name": "prom", "kind": "prometheus", "system": "metrics_api", "options": {"queries": PROMETHEUS_QUERIES}},
     ]
     result, ctx = run_bot(tmp_path, metrics_sandbox, sources, params=Params(report=False, backfill_days=2))
     assert result.status == "succeeded", result.summary

@@ -104,7 +104,7 @@ RULES: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
             "backroom.schedules.migrations",
             "backroom.bots.sdk.db",
         ),
-        "the stores know their tables (and their migrations), the run statuses and outcomes; nothing of the runner",
+        "the stores know their tables, their migrations, the run statuses and outcomes; nothing of the runner",
     ),
     ("backroom.schedules.errors", ("backroom",), (), "the error tree is the bottom of the package"),
     ("backroom.schedules.status", ("backroom",), (), "statuses are the bottom of the package"),

@@ -61,3 +61,40 @@ def test_checkpoint_survives_a_new_connection(tmp_path) -> None:
     assert again.get("ticket:1:closed") is True
     assert dict(again.items("ticket:")) == {"ticket:1:closed": True, "ticket:2:closed": {"at": "x"}}
     assert Checkpoint(url, "other").get("ticket:1:closed") is None
+
+
+def test_one_secret_reference_rule_for_systems_and_the_console() -> None:
+    """The adapters' system tables and the console's settings share one validator and one message."""
+    from pydantic import ValidationError
+
+    from backroom.schedules.settings import ConsoleSettings, ConsoleUser
+
+    messages = []
+    for build in (
+        lambda: SystemSettings(kind="http", password="hunter2"),
+        lambda: ConsoleUser(name="ops", token="hunter2"),
+        lambda: ConsoleSettings(secret_key="hunter2"),
+    ):
+        with pytest.raises(ValidationError) as info:
+            build()
+        messages.append(info.value.errors()[0]["msg"])
+    assert len(set(messages)) == 1 and "env:NAME" in messages[0]
+    assert ConsoleUser(name="ops", token="keyring:backroom/ops").token == "keyring:backroom/ops"
+
+
+def test_resolve_if_ref_leaves_plain_values_alone() -> None:
+    from backroom.bots.sdk.secrets import resolve_if_ref
+
+    resolver = SecretResolver(environ={"HOOK": "https://hooks.example/abc"})
+    assert resolve_if_ref("env:HOOK", resolver.resolve) == "https://hooks.example/abc"
+    assert resolve_if_ref("https://plain.example/x", resolver.resolve) == "https://plain.example/x"
+
+
+def test_context_carries_the_bots_typed_config(tmp_path) -> None:
+    """Without a config, a test context holds the bot's config defaults, as the runner would."""
+    from backroom.bots.tickets.config import TicketsConfig
+
+    ctx = make_context(tmp_path, "tickets")
+    assert type(ctx.config) is TicketsConfig
+    assert ctx.config.helpdesk == "helpdesk"
+    assert make_context(tmp_path, "no-such-bot").config is None

@@ -44,3 +44,19 @@ def test_config_mistakes_are_named(tmp_path: Path) -> None:
         Metrics().run(make_context(tmp_path, "metrics", config=bad_rule), Params())
     with pytest.raises(ConfigError, match="no sources"):
         Metrics().run(make_context(tmp_path, "metrics", config=Config()), Params())
+
+
+def test_a_sites_own_layout_has_no_default() -> None:
+    """A dashboard's headers and an exporter's metric names come from config, not from the sandbox."""
+    from backroom.bots.systems.metric_sources import SourceConfig
+
+    for kind, missing in (("dashboard", "fields"), ("prometheus", "queries")):
+        with pytest.raises(ConfigError, match=missing):
+            validate_options(SourceConfig(name="s", kind=kind, system="x", options={}))
+
+
+def test_an_unknown_source_kind_names_the_known_ones() -> None:
+    from backroom.bots.systems.metric_sources import SourceConfig
+
+    with pytest.raises(ValidationError, match="unknown metric source kind 'fax'; known: dashboard, files, json"):
+        SourceConfig(name="s", kind="fax")

@@ -12,11 +12,12 @@ import pytest
 
 from backroom.bots.sdk.errors import ConfigError, TransientError
 from backroom.bots.sdk.system import SystemSettings
-from backroom.bots.systems.bank_portal import BankPortal, FetchedStatement, verify_download
+from backroom.bots.systems.bank_portal.base import FetchedStatement, verify_download
+from backroom.bots.systems.bank_portal.browser import BrowserBankPortal
 from tests.fixtures.reconcile import ACCOUNT
 
 
-def _portal(source: str, **options) -> BankPortal:
+def _portal(source: str, **options) -> BrowserBankPortal:
     settings = SystemSettings(
         kind="bank-portal",
         url="http://127.0.0.1:9",
@@ -24,7 +25,7 @@ def _portal(source: str, **options) -> BankPortal:
         password="env:P",
         options={"otp_source": source, "otp_timeout": 0.6, **options},
     )
-    return BankPortal(settings, lambda ref: {"env:BANK_OTP": "654321", "env:P": "pw"}[ref])
+    return BrowserBankPortal(settings, lambda ref: {"env:BANK_OTP": "654321", "env:P": "pw"}[ref])
 
 
 def test_code_from_a_file_written_after_login(tmp_path: Path) -> None:
@@ -35,10 +36,27 @@ def test_code_from_a_file_written_after_login(tmp_path: Path) -> None:
 
 
 def test_stale_file_is_not_used(tmp_path: Path) -> None:
+    """A code older than the login is never typed; the wait ends on a clock the test moves."""
     sms = tmp_path / "sms.txt"
     sms.write_text("验证码 112233", encoding="utf-8")
+    now = [0.0]
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        now[0] += seconds
+
+    settings = SystemSettings(
+        kind="bank-portal",
+        url="http://127.0.0.1:9",
+        username="u",
+        password="env:P",
+        options={"otp_source": f"file:{sms}", "otp_timeout": 2},
+    )
+    portal = BrowserBankPortal(settings, lambda ref: "", clock=lambda: now[0], sleep=nap)
     with pytest.raises(TransientError, match="no one-time code arrived"):
-        _portal(f"file:{sms}").one_time_code("u", time.time() + 30)
+        portal.one_time_code("u", time.time() + 30)
+    assert naps == [0.5] * 5  # polled every half second until the 2 s were over
 
 
 def test_code_from_a_secret_reference() -> None:
@@ -56,14 +74,14 @@ def test_code_from_the_sandbox_endpoint(bank_portal) -> None:
         password="env:P",
         options={"otp_source": "url:/_sandbox/otp?username={username}"},
     )
-    code = BankPortal(settings, lambda ref: "").one_time_code("finance01", time.time())
+    code = BrowserBankPortal(settings, lambda ref: "").one_time_code("finance01", time.time())
     assert code == bank_portal.app.state.bank["codes"]["finance01"]
 
 
 def test_missing_source_is_a_config_error() -> None:
     settings = SystemSettings(kind="bank-portal", url="http://127.0.0.1:9", username="u", password="env:P")
     with pytest.raises(ConfigError, match="otp_source"):
-        BankPortal(settings, lambda ref: "").one_time_code("u", 0)
+        BrowserBankPortal(settings, lambda ref: "").one_time_code("u", 0)
 
 
 def test_incomplete_download_is_detected(bank_data, tmp_path: Path, write_bank_statement) -> None:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backroom.bots.systems.helpdesk_base import TicketRecord
+from backroom.bots.systems.helpdesk.base import TicketRecord
 from backroom.bots.tickets.autoclose import Autoclose, calling_allowed
 from backroom.bots.tickets.config import AutocloseConfig, TicketsConfig
 

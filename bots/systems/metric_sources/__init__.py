@@ -1,21 +1,22 @@
-"""Metric source adapters, one module per kind, and :func:`pull_all` to read many at once.
+"""Metric source adapters, one module per backend, and :func:`pull_all` to read many at once.
 
 ``json`` (HTTP JSON APIs), ``prometheus`` (Prometheus HTTP API), ``sql`` (any SQLAlchemy URL),
 ``files`` (Excel/CSV dropped in a folder), ``dashboard`` (a web page read with Playwright). Each
-module has an ``Options`` model and ``async def pull(ctx, source, window) -> PullResult``; the
-blocking kinds (sql, files, dashboard) do their work in a worker thread.
+backend is a :class:`MetricSource` with an ``Options`` model and ``async pull(ctx, source, window)``,
+chosen by the source's ``kind`` through the adapter registry (so other distributions can add
+``metric-source:<name>`` backends); the blocking ones (sql, files, dashboard) work in a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from backroom.bots.sdk.errors import ConfigError
 from backroom.bots.systems.metric_sources.base import (
     LayoutError,
+    MetricSource,
     MetricSourceError,
     PullResult,
     Sample,
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
     from backroom.bots.sdk.context import Context
 
 __all__ = [
-    "KINDS",
     "LayoutError",
+    "MetricSource",
     "MetricSourceError",
     "PullResult",
     "Sample",
@@ -41,20 +42,12 @@ __all__ = [
     "validate_options",
 ]
 
-KINDS = {
-    "json": "json_http",
-    "prometheus": "prometheus",
-    "sql": "sql",
-    "files": "files",
-    "dashboard": "dashboard",
-}
 
+def adapter(kind: str) -> MetricSource:
+    """The backend for ``kind``, from the registry (imported on demand: unused kinds cost nothing)."""
+    from backroom.bots.systems.registry import backend_class
 
-def adapter(kind: str) -> Any:
-    """The adapter module for ``kind``; imported on demand so unused kinds cost nothing."""
-    if kind not in KINDS:
-        raise ConfigError(f"unknown metric source kind {kind!r}; known: {', '.join(KINDS)}")
-    return importlib.import_module(f"{__name__}.{KINDS[kind]}")
+    return backend_class(MetricSource.KIND, kind, where="metric source")()
 
 
 def validate_options(source: SourceConfig) -> None:
@@ -68,7 +61,7 @@ def validate_options(source: SourceConfig) -> None:
 
 
 async def pull_all(
-    ctx: Context, sources: Sequence[SourceConfig], windows: Sequence[Window], *, limit: int = 64
+    ctx: Context[Any], sources: Sequence[SourceConfig], windows: Sequence[Window], *, limit: int = 64
 ) -> list[PullResult | BaseException]:
     """Pull every source concurrently (at most ``limit`` at once); a failure is returned, not raised."""
     gate = asyncio.Semaphore(limit)

@@ -13,19 +13,24 @@ evidence files (a dashboard screenshot).
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backroom.bots.sdk.errors import ApplicationError
 
+if TYPE_CHECKING:
+    from backroom.bots.sdk.context import Context
+
 __all__ = [
     "LayoutError",
+    "MetricSource",
     "MetricSourceError",
     "PullResult",
     "Sample",
@@ -81,7 +86,29 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,60}$")
-    kind: Literal["json", "prometheus", "sql", "files", "dashboard"]
+    kind: str  # a backend of the registry's "metric-source" kind (json, prometheus, sql, files, dashboard)
     system: str | None = None  # [systems.NAME] for json, prometheus, dashboard (and sql, optional)
     timezone: str | None = None  # zone of naive times in the source; default: Backroom's zone
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from backroom.bots.systems.registry import backends
+
+        known = backends(MetricSource.KIND)
+        if value not in known:
+            raise ValueError(f"unknown metric source kind {value!r}; known: {', '.join(known)}")
+        return value
+
+
+class MetricSource(abc.ABC):
+    """One backend of the metric sources: its options model and how it pulls a window."""
+
+    KIND: ClassVar[str] = "metric-source"
+    #: the model ``options`` of a source of this kind must fit
+    Options: ClassVar[type[BaseModel]]
+
+    @abc.abstractmethod
+    async def pull(self, ctx: Context[Any], source: SourceConfig, window: Window) -> PullResult:
+        """The samples of ``window``; blocking backends do their work in a worker thread."""

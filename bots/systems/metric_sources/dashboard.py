@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from backroom.bots.systems.metric_sources.base import LayoutError, MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.base import (
+    LayoutError,
+    MetricSource,
+    MetricSourceError,
+    PullResult,
+    SourceConfig,
+    Window,
+)
 from backroom.bots.systems.metric_sources.values import FieldSpec, RowOptions, check_columns, rows_to_samples
 
 if TYPE_CHECKING:
@@ -24,36 +31,27 @@ if TYPE_CHECKING:
 
     from backroom.bots.sdk.context import Context
 
-__all__ = ["DEFAULT_COLUMNS", "Options", "pull", "read_table"]
-
-DEFAULT_COLUMNS: dict[str, str | FieldSpec] = {
-    "offered": "呼入量",
-    "answered": "接通量",
-    "abandoned": "放弃量",
-    "answered_within_20s": "20秒内接通",
-    "handle_seconds": FieldSpec(field="平均处理时长(秒)", times="接通量"),
-    "fcr_resolved": FieldSpec(field="首解率", times="接通量"),
-    "csat_responses": "接通量",  # the page shows a rate only: weight it by answered calls
-    "csat_satisfied": FieldSpec(field="满意度", times="接通量"),
-}
+__all__ = ["DashboardSource", "Options", "pull", "read_table"]
 
 
 class Options(RowOptions):
+    """Where the dashboard's pieces are. The login defaults are plain HTML conventions; what is
+    particular to one dashboard (its navigation, its date box, its table's headers) has no default:
+    the config names it, so no site's layout is built into the adapter."""
+
     login_path: str = "/login"
     username_field: str = "input[name=username]"
     password_field: str = "input[name=password]"
     login_button: str = "button[type=submit]"
-    nav_link: str | None = "运营看板"  # link text followed after login (None: open dashboard_path)
-    dashboard_path: str = "/dashboard"
-    date_input: str | None = "input[name=date]"  # filled with each day; None: read the page as is
-    query_button: str = "form[action='/dashboard'] button[type=submit]"
+    nav_link: str | None = None  # link text followed after login (None: open dashboard_path)
+    dashboard_path: str = "/"
+    date_input: str | None = None  # filled with each day; None: read the page as is
+    query_button: str = "button[type=submit]"  # pressed after filling date_input
     table: str = "table"
     max_days: int = Field(default=3, ge=1, le=62)  # read at most the window's last N days
-    time_field: str = "时段"
     minutes_field: str | None = None
     interval_minutes: int = 60
-    dimensions: dict[str, str] = Field(default_factory=lambda: {"queue": "队列"})
-    fields: dict[str, str | FieldSpec] = Field(default_factory=lambda: dict(DEFAULT_COLUMNS))
+    fields: dict[str, str | FieldSpec]  # metric -> the table's header (no default: every board differs)
 
 
 def read_table(page: Page, selector: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -148,3 +146,12 @@ def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult
 
 async def pull(ctx: Context, source: SourceConfig, window: Window) -> PullResult:
     return await asyncio.to_thread(_pull_sync, ctx, source, window)
+
+
+class DashboardSource(MetricSource):
+    """A web dashboard read with a browser (``kind = "dashboard"``)."""
+
+    Options = Options
+
+    async def pull(self, ctx: Context, source: SourceConfig, window: Window) -> PullResult:
+        return await pull(ctx, source, window)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from backroom.bots.systems.metric_sources.base import MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.base import MetricSource, MetricSourceError, PullResult, SourceConfig, Window
 from backroom.bots.systems.metric_sources.values import RowOptions, rows_to_samples
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from backroom.bots.sdk.context import Context
 
-__all__ = ["Options", "pull"]
+__all__ = ["JsonSource", "Options", "pull"]
 
 
 class Options(RowOptions):
@@ -102,3 +102,12 @@ async def pull(ctx: Context, source: SourceConfig, window: Window) -> PullResult
     rows = [item for page in pages for item in page]
     samples, issues = rows_to_samples(rows, options, tz, where)
     return PullResult(samples=samples, issues=issues)
+
+
+class JsonSource(MetricSource):
+    """HTTP JSON APIs (``kind = "json"``)."""
+
+    Options = Options
+
+    async def pull(self, ctx: Context, source: SourceConfig, window: Window) -> PullResult:
+        return await pull(ctx, source, window)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.bots.systems.metric_sources.base import (
+    MetricSource,
     MetricSourceError,
     PullResult,
     Sample,
@@ -28,26 +29,14 @@ if TYPE_CHECKING:
 
     from backroom.bots.sdk.context import Context
 
-__all__ = ["DEFAULT_QUERIES", "Options", "pull"]
-
-DEFAULT_QUERIES = {
-    "offered": "cc_calls_offered",
-    "answered": "cc_calls_answered",
-    "abandoned": "cc_calls_abandoned",
-    "answered_within_20s": "cc_calls_answered_within_20s",
-    "answered_within_30s": "cc_calls_answered_within_30s",
-    "handle_seconds": "cc_handle_seconds",
-    "fcr_resolved": "cc_fcr_resolved",
-    "csat_responses": "cc_csat_responses",
-    "csat_satisfied": "cc_csat_satisfied",
-    "staffed_seconds": "cc_staffed_seconds",
-}
+__all__ = ["Options", "PrometheusSource", "pull"]
 
 
 class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    queries: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_QUERIES))  # metric -> PromQL
+    # metric -> PromQL; no default: metric names are each exporter's own
+    queries: dict[str, str] = Field(min_length=1)
     step_seconds: int = Field(default=900, ge=1)
     dimensions: list[str] = Field(default_factory=lambda: ["queue"])  # labels kept as dimensions
     mode: Literal["range", "instant"] = "range"
@@ -113,3 +102,12 @@ async def pull(ctx: Context, source: SourceConfig, window: Window) -> PullResult
                 start = dt.datetime.fromtimestamp(float(ts), dt.UTC) - shift
                 samples.append(Sample(metric, dims, start, step, value))
     return PullResult(samples=samples, issues=issues)
+
+
+class PrometheusSource(MetricSource):
+    """The Prometheus HTTP API (``kind = "prometheus"``)."""
+
+    Options = Options
+
+    async def pull(self, ctx: Context, source: SourceConfig, window: Window) -> PullResult:
+        return await pull(ctx, source, window)

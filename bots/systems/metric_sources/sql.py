@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from backroom.bots.sdk.secrets import is_secret_ref
-from backroom.bots.systems.metric_sources.base import MetricSourceError, PullResult, SourceConfig, Window
+from backroom.bots.systems.metric_sources.base import MetricSource, MetricSourceError, PullResult, SourceConfig, Window
 from backroom.bots.systems.metric_sources.values import RowOptions, check_columns, rows_to_samples
 
 if TYPE_CHECKING:
     from backroom.bots.sdk.context import Context
 
-__all__ = ["Options", "pull"]
+__all__ = ["Options", "SqlSource", "pull"]
 
 
 class Options(RowOptions):
@@ -66,3 +66,12 @@ def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult
 
 async def pull(ctx: Context, source: SourceConfig, window: Window) -> PullResult:
     return await asyncio.to_thread(_pull_sync, ctx, source, window)
+
+
+class SqlSource(MetricSource):
+    """SQL queries on any SQLAlchemy URL (``kind = "sql"``)."""
+
+    Options = Options
+
+    async def pull(self, ctx: Context, source: SourceConfig, window: Window) -> PullResult:
+        return await pull(ctx, source, window)

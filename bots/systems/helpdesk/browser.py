@@ -1,11 +1,17 @@
-"""Browser backend of :class:`HelpdeskAdapter`, for helpdesks that have no API.
+"""Browser backend of :class:`~backroom.bots.systems.helpdesk.base.Helpdesk`, for helpdesks with no API.
 
 It logs in, searches, opens a ticket, fills fields, comments and changes status through the web
-pages, driven by Playwright (async API) on Debian's Chromium. Where each control is comes from a
-small table of CSS selectors per screen (``[systems.NAME.options.selectors]``); the defaults fit the
-sandbox helpdesk, and a comma in a selector accepts either layout (``#save-fields, #btn-update``).
+pages, driven by Playwright (async API) on the one Chromium the SDK launches. Where each page is
+and where each control sits comes from a :class:`BrowserProfile`, a table the config fills in
+(``[systems.NAME.options.profile]``): every site lays its screens out differently, so there is no
+default profile, and ``[systems.NAME.options.selectors]`` may override single selectors on top
+of it. A comma in a selector accepts either layout (``#save-fields, #btn-update``).
 A lost session sends the bot back to the login form once; a step that still fails leaves a
 screenshot and the page's HTML in the run's artifacts, named after the step.
+
+The profile's contract for the history list: each ``history_item`` element carries the
+transaction as ``data-id``, ``data-type``, ``data-created``, ``data-creator``, ``data-field``,
+``data-old`` and ``data-new`` attributes, with any content in a ``<pre>``.
 
 Searching understands the simple TicketSQL the tickets bot writes (``Status = 'x' AND ... id = N``):
 the status goes into the page's search box, the rest is checked on each opened ticket.
@@ -18,11 +24,14 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from backroom.bots.sdk.errors import ConfigError, TransientError
 from backroom.bots.sdk.system import SystemSettings
-from backroom.bots.systems.helpdesk_base import (
+from backroom.bots.systems.helpdesk.base import (
+    Helpdesk,
     HelpdeskError,
     HistoryEntry,
     TicketChanged,
@@ -31,47 +40,69 @@ from backroom.bots.systems.helpdesk_base import (
     parse_time,
 )
 
-__all__ = ["DEFAULT_SELECTORS", "BrowserHelpdesk"]
+__all__ = ["SELECTOR_KEYS", "BrowserHelpdesk", "BrowserProfile"]
 
-DEFAULT_SELECTORS: dict[str, str] = {
+#: every control the adapter looks for; a profile's ``selectors`` must name each one.
+SELECTOR_KEYS = (
     # login screen
-    "login_user": "#user",
-    "login_password": "#password",
-    "login_submit": "#login",
-    "login_error": "#error",
+    "login_user",
+    "login_password",
+    "login_submit",
+    "login_error",
     # list / search screen
-    "search_box": "#search-box",
-    "search_submit": "#search-btn",
-    "result_link": "a.ticket-link",
-    "next_page": "#next-page",
+    "search_box",
+    "search_submit",
+    "result_link",
+    "next_page",
     # ticket screen
-    "status": "#status",
-    "queue": "#queue-name",
-    "priority": "#priority",
-    "created": "#created",
-    "resolved": "#resolved",
-    "last_updated": "#last-updated",
-    "requestor": "#requestor",
-    "title": "h1",
-    "version": "#fields-form input[name=version]",
-    "field_input": "#cf-{name}",
-    "queue_select": "#queue",
-    "priority_input": "#priority-input",
-    "save_fields": "#save-fields, #btn-update",
-    "comment_box": "#comment-box",
-    "comment_submit": "#add-comment",
-    "status_button": "#set-{status}",
-    "message": "#message",
-    "history_item": "#history li.tx",
-}
-_CONFLICT = "已被他人修改"
+    "status",
+    "queue",
+    "priority",
+    "created",
+    "resolved",
+    "last_updated",
+    "requestor",
+    "title",
+    "version",
+    "field_input",  # with {name}
+    "field_inputs",  # every custom field input; its id is field_id_prefix + the field's name
+    "queue_select",
+    "priority_input",
+    "save_fields",
+    "comment_box",
+    "comment_submit",
+    "status_button",  # with {status}
+    "message",
+    "history_item",
+)
+
+
+class BrowserProfile(BaseModel):
+    """The pages and controls of one helpdesk's web UI (a table the config fills in)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login_path: str  # the login form; a page whose URL contains it means "session lost"
+    home_path: str  # the page with the search box
+    ticket_path: str  # one ticket, with {id}
+    title_prefix: str = ""  # a regular expression removed from the ticket's title to get the subject
+    field_id_prefix: str = ""  # custom field inputs' id = prefix + field name
+    conflict_text: str  # what the site says when a save lost a race with another person
+    selectors: dict[str, str]
+
+    @model_validator(mode="after")
+    def _every_selector(self) -> Self:
+        missing = [k for k in SELECTOR_KEYS if k not in self.selectors]
+        if missing:
+            raise ValueError(f"the profile's selectors lack {', '.join(missing)}")
+        return self
 
 
 class _SessionLost(HelpdeskError):
     """The site answered a form with its login page: the session expired in between."""
 
 
-class BrowserHelpdesk:
+class BrowserHelpdesk(Helpdesk):
     """One browser, one page, one step at a time (a lock serializes the bot's concurrent tasks)."""
 
     def __init__(
@@ -89,7 +120,8 @@ class BrowserHelpdesk:
         self.settings = settings
         self.base = settings.url.rstrip("/")
         self._secret = secret
-        self.selectors = {**DEFAULT_SELECTORS, **settings.options.get("selectors", {})}
+        self.profile = _profile(settings)
+        self.selectors = {**self.profile.selectors, **settings.options.get("selectors", {})}
         self.evidence = evidence
         self.headless = headless
         self._lock = asyncio.Lock()
@@ -98,9 +130,21 @@ class BrowserHelpdesk:
         self.page: Any = None
         self.logins = 0
 
+    @classmethod
+    def from_settings(
+        cls, settings: SystemSettings, secret: Callable[[str], str], *, evidence: Path | None = None
+    ) -> Self:
+        return cls(settings, secret, evidence=evidence)
+
     # -- plumbing -------------------------------------------------------------------------
     def sel(self, key: str, **fmt: str) -> str:
         return self.selectors[key].format(**fmt)
+
+    def _on_login(self, url: str) -> bool:
+        return self.profile.login_path in url
+
+    def _ticket_path(self, ticket_id: int) -> str:
+        return self.profile.ticket_path.format(id=ticket_id)
 
     async def _start(self) -> None:
         if self.page is not None:
@@ -126,8 +170,8 @@ class BrowserHelpdesk:
 
     async def _login(self) -> None:
         page = self.page
-        if "/login" not in page.url:
-            await page.goto(f"{self.base}/login")
+        if not self._on_login(page.url):
+            await page.goto(f"{self.base}{self.profile.login_path}")
         await page.fill(self.sel("login_user"), self.settings.username or "")
         await page.fill(self.sel("login_password"), self._secret(self.settings.password or ""))
         await page.click(self.sel("login_submit"))
@@ -140,11 +184,11 @@ class BrowserHelpdesk:
         """Go to ``path``, logging in (again) when the site sends us to its login form."""
         await self._start()
         response = await self.page.goto(f"{self.base}{path}")
-        if "/login" in self.page.url:
+        if self._on_login(self.page.url):
             await self._login()
-            if "/login" in self.page.url or not self.page.url.endswith(path.split("?")[0]):
+            if self._on_login(self.page.url) or not self.page.url.endswith(path.split("?")[0]):
                 response = await self.page.goto(f"{self.base}{path}")
-            if "/login" in self.page.url:
+            if self._on_login(self.page.url):
                 raise _SessionLost(f"session expired again while opening {path}")
         if response is not None and response.status == 404:
             raise TicketNotFound(f"helpdesk page {path} does not exist")
@@ -184,14 +228,15 @@ class BrowserHelpdesk:
         return (await locator.first.inner_text()).strip() if await locator.count() else ""
 
     async def _read(self, ticket_id: int) -> TicketRecord:
-        await self._open(f"/ticket/{ticket_id}")
+        await self._open(self._ticket_path(ticket_id))
         page = self.page
         fields: dict[str, str] = {}
-        for element in await page.locator("input[id^='cf-']").all():
-            name = (await element.get_attribute("id") or "")[3:]
+        prefix = self.profile.field_id_prefix
+        for element in await page.locator(self.sel("field_inputs")).all():
+            name = (await element.get_attribute("id") or "").removeprefix(prefix)
             fields[name] = await element.input_value()
         title = await self._text("title")
-        subject = re.sub(r"^工单\s*#\d+\s*", "", title)
+        subject = re.sub(self.profile.title_prefix, "", title) if self.profile.title_prefix else title
         version = await page.locator(self.sel("version")).first.get_attribute("value")
         priority = await self._text("priority")
         return TicketRecord(
@@ -219,13 +264,13 @@ class BrowserHelpdesk:
         async def ids() -> list[int]:
             if only:
                 return [int(only.group(1))]
-            await self._open("/")
+            await self._open(self.profile.home_path)
             await self.page.fill(self.sel("search_box"), status.group(1) if status else "")
             await self.page.click(self.sel("search_submit"))
             await self.page.wait_for_load_state()
             found: list[int] = []
             while True:
-                if "/login" in self.page.url:
+                if self._on_login(self.page.url):
                     raise _SessionLost("session expired while listing search results")
                 for link in await self.page.locator(self.sel("result_link")).all():
                     href = await link.get_attribute("href") or ""
@@ -250,7 +295,7 @@ class BrowserHelpdesk:
 
     async def history(self, ticket_id: int, *, with_content: bool = True) -> list[HistoryEntry]:
         async def read() -> list[HistoryEntry]:
-            await self._open(f"/ticket/{ticket_id}")
+            await self._open(self._ticket_path(ticket_id))
             entries = []
             for item in await self.page.locator(self.sel("history_item")).all():
                 attr = item.get_attribute
@@ -271,10 +316,6 @@ class BrowserHelpdesk:
 
         return await self._step(f"history-{ticket_id}", read)
 
-    async def text(self, ticket_id: int) -> str:
-        history = await self.history(ticket_id)
-        return "\n".join(e.content for e in history if e.type in ("Create", "Correspond") and e.content)
-
     # -- writing --------------------------------------------------------------------------
     async def _check_version(self, ticket_id: int, if_match: str | None) -> None:
         if if_match is None:
@@ -285,17 +326,17 @@ class BrowserHelpdesk:
 
     async def _after_submit(self, ticket_id: int) -> None:
         await self.page.wait_for_load_state()
-        if "/login" in self.page.url:
+        if self._on_login(self.page.url):
             raise _SessionLost(f"session expired while saving ticket {ticket_id}")
         message = await self._text("message")
-        if _CONFLICT in message:
+        if self.profile.conflict_text in message:
             raise TicketChanged(f"ticket {ticket_id} was changed by someone else while the bot saved it")
 
     async def update(self, ticket_id: int, changes: dict[str, Any], *, if_match: str | None = None) -> str | None:
         progress = {"saved": False}  # a redo after a lost session must not re-check our own change
 
         async def apply() -> str | None:
-            await self._open(f"/ticket/{ticket_id}")
+            await self._open(self._ticket_path(ticket_id))
             if progress["saved"]:
                 await self.page.click(self.sel("status_button", status=str(changes["Status"])))
                 await self._after_submit(ticket_id)
@@ -324,9 +365,23 @@ class BrowserHelpdesk:
 
     async def comment(self, ticket_id: int, text: str) -> None:
         async def apply() -> None:
-            await self._open(f"/ticket/{ticket_id}")
+            await self._open(self._ticket_path(ticket_id))
             await self.page.fill(self.sel("comment_box"), text)
             await self.page.click(self.sel("comment_submit"))
             await self._after_submit(ticket_id)
 
         await self._step(f"comment-{ticket_id}", apply)
+
+
+def _profile(settings: SystemSettings) -> BrowserProfile:
+    """The system's screen profile from ``options.profile``; the error says what is missing."""
+    raw = settings.options.get("profile")
+    if not raw:
+        raise ConfigError(
+            "a browser helpdesk needs options.profile: the table of its pages and selectors "
+            "(see BrowserProfile); there is no default, every helpdesk's screens differ"
+        )
+    try:
+        return BrowserProfile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"the browser helpdesk's options.profile is not usable: {exc}") from None

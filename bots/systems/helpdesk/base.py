@@ -1,37 +1,41 @@
-"""The helpdesk adapter interface: what the tickets bot needs from any helpdesk.
+"""The helpdesk interface: what the tickets bot needs from any helpdesk.
 
-One interface, one module per backend (``helpdesk_rt`` speaks RT5 REST2, ``helpdesk_browser`` drives
-a web UI), chosen by ``kind`` in ``[systems.NAME]`` through :func:`open_helpdesk`. The interface is
-asynchronous so the bot can keep many tickets in flight while a rate limiter keeps it polite.
+One interface, one module per backend (``rt`` speaks RT5 REST2, ``browser`` drives a web UI
+described by a profile), chosen by ``kind`` in ``[systems.NAME]`` through the registry
+(``open_system(ctx, name, Helpdesk)``). The interface is asynchronous so the bot can keep many
+tickets in flight while a rate limiter keeps it polite.
 
-    HelpdeskError (ApplicationError)
-    ├── TicketNotFound (BusinessError as well: the data is wrong, not the machinery)
-    └── TicketChanged  someone else changed the ticket since we read it (If-Match failed)
+Errors are pure: a problem with a *ticket* is a business error (skip it, report it), a problem
+with the *helpdesk* is an application error. Backends convert at their boundary (HTTP 404 and 412,
+a page that says "changed by someone else") into these:
+
+    BusinessError
+    └── TicketError            about one ticket
+        ├── TicketNotFound     no ticket with that id
+        └── TicketChanged      someone else changed it since we read it (If-Match failed)
+    ApplicationError
+    └── HelpdeskError          the helpdesk answered something the adapter cannot use
 """
 
 from __future__ import annotations
 
-import asyncio
+import abc
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, ClassVar
 
-from backroom.bots.sdk.errors import ApplicationError, BusinessError, ConfigError
-
-if TYPE_CHECKING:
-    from backroom.bots.sdk.context import Context
+from backroom.bots.sdk.errors import ApplicationError, BusinessError
+from backroom.bots.systems.base import SystemAdapter
 
 __all__ = [
-    "HelpdeskAdapter",
+    "Helpdesk",
     "HelpdeskError",
     "HistoryEntry",
-    "RateLimiter",
     "TicketChanged",
+    "TicketError",
     "TicketNotFound",
     "TicketRecord",
-    "open_helpdesk",
     "parse_time",
 ]
 
@@ -40,11 +44,15 @@ class HelpdeskError(ApplicationError):
     """The helpdesk answered something the adapter cannot use."""
 
 
-class TicketNotFound(HelpdeskError, BusinessError):
+class TicketError(BusinessError):
+    """A problem with one ticket (the data), not with the helpdesk: skip it and go on."""
+
+
+class TicketNotFound(TicketError):
     """No ticket with that id."""
 
 
-class TicketChanged(HelpdeskError, BusinessError):
+class TicketChanged(TicketError):
     """The ticket changed since it was read (a human touched it): skip it, never overwrite."""
 
 
@@ -124,54 +132,39 @@ class HistoryEntry:
         }
 
 
-class HelpdeskAdapter(Protocol):
-    """What every helpdesk backend offers. All methods are coroutines."""
+class Helpdesk(SystemAdapter):
+    """What every helpdesk backend offers. All methods are coroutines; writes return what the
+    helpdesk confirmed (the new version tag), never what was sent."""
 
-    async def search(self, query: str) -> list[TicketRecord]: ...
-    async def get(self, ticket_id: int) -> TicketRecord: ...
+    KIND: ClassVar[str] = "helpdesk"
+
+    @abc.abstractmethod
+    async def search(self, query: str) -> list[TicketRecord]:
+        """Every ticket matching the (simple) TicketSQL ``query``."""
+
+    @abc.abstractmethod
+    async def get(self, ticket_id: int) -> TicketRecord:
+        """One ticket with its version tag; :class:`TicketNotFound` when there is none."""
+
+    @abc.abstractmethod
     async def update(self, ticket_id: int, changes: dict[str, Any], *, if_match: str | None = None) -> str | None:
-        """Apply ``Status``/``Priority``/``Queue``/``Owner``/``CustomFields``; returns the new etag."""
-        ...
+        """Apply ``Status``/``Priority``/``Queue``/``Owner``/``CustomFields``; returns the new etag.
 
-    async def comment(self, ticket_id: int, text: str) -> None: ...
-    async def history(self, ticket_id: int, *, with_content: bool = True) -> list[HistoryEntry]: ...
+        With ``if_match``, a ticket changed since it was read raises :class:`TicketChanged`."""
+
+    @abc.abstractmethod
+    async def comment(self, ticket_id: int, text: str) -> None:
+        """Add an internal comment."""
+
+    @abc.abstractmethod
+    async def history(self, ticket_id: int, *, with_content: bool = True) -> list[HistoryEntry]:
+        """The ticket's transactions, oldest first."""
+
     async def text(self, ticket_id: int) -> str:
         """The customer conversation: creation content and correspondence, oldest first."""
-        ...
+        history = await self.history(ticket_id)
+        return "\n".join(e.content for e in history if e.type in ("Create", "Correspond") and e.content)
 
-    async def aclose(self) -> None: ...
-
-
-class RateLimiter:
-    """At most ``rate`` starts per second across all tasks (None = unlimited), evenly spaced."""
-
-    def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-        self.count = 0  # requests started through this limiter (benchmarks check the achieved rate)
-
-    async def wait(self) -> None:
-        self.count += 1
-        if not self.interval:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
-def open_helpdesk(ctx: Context, system: str) -> HelpdeskAdapter:
-    """The adapter for ``[systems.<system>]`` by its ``kind`` (``rt-rest`` or ``browser``)."""
-    settings = ctx.system(system)
-    if settings.kind in ("rt-rest", "rt", "helpdesk-rt"):
-        from backroom.bots.systems.helpdesk_rt import RTHelpdesk
-
-        return RTHelpdesk(settings, ctx.secret)
-    if settings.kind in ("browser", "helpdesk-browser"):
-        from backroom.bots.systems.helpdesk_browser import BrowserHelpdesk
-
-        return BrowserHelpdesk(settings, ctx.secret, evidence=ctx.artifacts_dir)
-    raise ConfigError(f"[systems.{system}] kind {settings.kind!r} is not a helpdesk; use 'rt-rest' or 'browser'")
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Release connections or the browser."""

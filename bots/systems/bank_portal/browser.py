@@ -6,16 +6,18 @@ source, queries an account and date range, downloads the statement and checks th
 is complete: the file parses and holds as many lines, and the closing balance, that the portal's
 result page announced.
 
-``[systems.bank]`` (kind = "bank-portal"):
+``[systems.bank]`` (kind = "browser"; "bank-portal" is the older spelling):
 
 * ``url``, ``username``, ``password = "env:BANK_PASSWORD"``;
-* ``otp_source``: ``url:/_sandbox/otp?username={username}`` (JSON ``code`` or plain text; relative to
+* ``otp_source``: ``url:/api/otp?username={username}`` (JSON ``code`` or plain text; relative to
   ``url`` or absolute — an SMS gateway's API), ``file:/var/sms/latest.txt`` (the newest 6-digit
   code in a file an SMS forwarder writes) or a secret reference ``env:NAME`` / ``keyring:...``;
-* ``format``: xlsx | csv | mt940 | camt053 (default xlsx); ``otp_timeout`` seconds (default 60).
+* ``format``: xlsx | csv | mt940 | camt053 (default xlsx); ``otp_timeout`` seconds (default 60);
+* ``profile``: the portal's pages and the words on them (:class:`PortalProfile`). Every bank's
+  portal differs, so there is no default.
 
 Fields are found by their visible labels (账号, 起始日期...), which survive portal redesigns better
-than element ids do.
+than element ids do; the profile names the labels, the few result elements, and the paths.
 """
 
 from __future__ import annotations
@@ -25,54 +27,93 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from backroom.bots.sdk.errors import ApplicationError, ConfigError, TransientError
 from backroom.bots.sdk.system import SystemSettings
+from backroom.bots.systems.bank_portal.base import BankPortal, FetchedStatement, verify_download
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-__all__ = ["BankPortal", "FetchedStatement"]
+__all__ = ["BrowserBankPortal", "PortalProfile"]
 
 _CODE = re.compile(r"\b(\d{6})\b")
 
 
-@dataclass(frozen=True)
-class FetchedStatement:
-    path: Path
-    account: str
-    start: dt.date
-    end: dt.date
-    announced_lines: int
-    announced_closing: Decimal | None
+class PortalProfile(BaseModel):
+    """One bank portal's pages, by the words a person sees on them. Button names are regular
+    expressions (``确认|提交`` accepts either); paths are relative to the system's ``url``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login_path: str  # the login form; a page whose URL contains it means "session lost"
+    login_refused: str  # a URL part that means the password was refused
+    user_label: str
+    password_label: str
+    login_button: str
+    code_label: str  # the one-time code's input
+    code_button: str
+    accounts_path: str  # the account list; reaching it means the login (and the code) worked
+    account_cells: str  # CSS selector of the account numbers on that page
+    statement_path: str  # the statement query form, with {account}
+    account_label: str
+    start_label: str
+    end_label: str
+    format_label: str
+    query_button: str
+    count_cell: str  # CSS selector of the announced number of lines
+    closing_cell: str  # CSS selector of the announced closing balance
+    download_button: str  # CSS selector of the download control
 
 
-class BankPortal:
-    def __init__(self, settings: SystemSettings, secret: Callable[[str], str]) -> None:
+class BrowserBankPortal(BankPortal):
+    """A portal driven by the labels on its pages (the kind this module's docstring describes)."""
+
+    def __init__(
+        self,
+        settings: SystemSettings,
+        secret: Callable[[str], str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
         if not settings.url:
             raise ConfigError("[systems.bank] needs url")
         self.settings = settings
         self.secret = secret
         self.base = settings.url.rstrip("/")
         self.options = settings.options
+        self._raw_profile = settings.options.get("profile")
+        self._clock, self._sleep = clock, sleep  # tests move a clock instead of waiting for the code
+
+    @property
+    def profile(self) -> PortalProfile:
+        """The portal's profile, checked when the browser flow first needs it."""
+        if not self._raw_profile:
+            raise ConfigError("[systems.bank] needs profile: the portal's pages and labels (PortalProfile)")
+        try:
+            return PortalProfile.model_validate(self._raw_profile)
+        except ValidationError as exc:
+            raise ConfigError(f"[systems.bank] profile is not usable: {exc}") from None
 
     # -- one-time code --------------------------------------------------------------------------
     def one_time_code(self, username: str, not_before: float) -> str:
         source = str(self.options.get("otp_source", ""))
         if not source:
             raise ConfigError("[systems.bank] needs otp_source (url:..., file:... or a secret reference)")
-        deadline = time.monotonic() + float(self.options.get("otp_timeout", 60))
+        deadline = self._clock() + float(self.options.get("otp_timeout", 60))
         while True:
             code = self._read_code(source, username, not_before)
             if code:
                 return code
-            if time.monotonic() > deadline:
+            if self._clock() > deadline:
                 raise TransientError(f"no one-time code arrived from {source.split('?')[0]} in time")
-            time.sleep(0.5)
+            self._sleep(0.5)
 
     def _read_code(self, source: str, username: str, not_before: float) -> str | None:
         if source.startswith("url:"):
@@ -100,54 +141,57 @@ class BankPortal:
 
     # -- the browser flow -----------------------------------------------------------------------
     def login(self, page: Page) -> None:
+        p = self.profile
         username = self.settings.username or ""
         if not self.settings.password:
             raise ConfigError("[systems.bank] needs password (a secret reference)")
-        page.goto(f"{self.base}/login")
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(self.secret(self.settings.password))
+        page.goto(f"{self.base}{p.login_path}")
+        page.get_by_label(p.user_label).fill(username)
+        page.get_by_label(p.password_label).fill(self.secret(self.settings.password))
         started = time.time()
-        page.get_by_role("button", name="登录").click()
+        page.get_by_role("button", name=re.compile(p.login_button)).click()
         page.wait_for_load_state()
-        if "reason=bad" in page.url:
+        if p.login_refused in page.url:
             raise ApplicationError("the bank portal rejected the username or password")
-        page.get_by_label("短信验证码").fill(self.one_time_code(username, started))
-        page.get_by_role("button", name=re.compile("确认|提交")).click()
+        page.get_by_label(p.code_label).fill(self.one_time_code(username, started))
+        page.get_by_role("button", name=re.compile(p.code_button)).click()
         page.wait_for_load_state()
-        if "/accounts" not in page.url:
+        if p.accounts_path not in page.url:
             raise TransientError("the one-time code was not accepted (expired or already used)")
 
     def accounts(self, page: Page) -> list[str]:
-        page.goto(f"{self.base}/accounts")
-        return [t.strip() for t in page.locator("#accounts td.acct").all_inner_texts()]
+        p = self.profile
+        page.goto(f"{self.base}{p.accounts_path}")
+        return [t.strip() for t in page.locator(p.account_cells).all_inner_texts()]
 
     def fetch(
         self, page: Page, account: str, start: dt.date, end: dt.date, folder: Path, fmt: str | None = None
     ) -> FetchedStatement:
         """Query, download and verify one statement; logs in again once if the session expired."""
+        p = self.profile
         fmt = fmt or str(self.options.get("format", "xlsx"))
         for attempt in (1, 2):
-            page.goto(f"{self.base}/statement?account={account}")
-            if "/login" in page.url:
+            page.goto(f"{self.base}{p.statement_path.format(account=account)}")
+            if p.login_path in page.url:
                 if attempt == 2:
                     raise TransientError("the bank portal keeps ending the session")
                 self.login(page)
                 continue
-            page.get_by_label("账号").select_option(account)
-            page.get_by_label("起始日期").fill(start.isoformat())
-            page.get_by_label("截止日期").fill(end.isoformat())
-            page.get_by_label("文件格式").select_option(fmt)
-            page.get_by_role("button", name=re.compile(r"查\s*询")).click()
+            page.get_by_label(p.account_label).select_option(account)
+            page.get_by_label(p.start_label).fill(start.isoformat())
+            page.get_by_label(p.end_label).fill(end.isoformat())
+            page.get_by_label(p.format_label).select_option(fmt)
+            page.get_by_role("button", name=re.compile(p.query_button)).click()
             page.wait_for_load_state()
-            if "/login" in page.url:
+            if p.login_path in page.url:
                 if attempt == 2:
                     raise TransientError("the bank portal keeps ending the session")
                 self.login(page)
                 continue
-            announced = int(page.locator("#r-count").inner_text().strip())
-            closing_text = page.locator("#r-closing").inner_text().strip()
+            announced = int(page.locator(p.count_cell).inner_text().strip())
+            closing_text = page.locator(p.closing_cell).inner_text().strip()
             with page.expect_download() as info:
-                page.locator("#download").click()
+                page.locator(p.download_button).click()
             download = info.value
             if download.failure():
                 raise TransientError(f"the statement download failed: {download.failure()}")
@@ -160,19 +204,3 @@ class BankPortal:
             verify_download(result)
             return result
         raise TransientError("could not fetch the statement")  # pragma: no cover - loop always returns/raises
-
-
-def verify_download(fetched: FetchedStatement) -> None:
-    """The file must parse and agree with what the portal announced, or the download is incomplete."""
-    from backroom.bots.formats.statements import StatementError, parse_statement
-
-    try:
-        statements = parse_statement(fetched.path, account=fetched.account)
-    except StatementError as exc:
-        raise TransientError(f"the downloaded statement is incomplete or damaged: {exc}") from exc
-    lines = sum(len(s.lines) for s in statements)
-    closing = statements[-1].closing_balance if statements else None
-    if lines != fetched.announced_lines:
-        raise TransientError(f"downloaded {lines} lines but the portal announced {fetched.announced_lines}")
-    if fetched.announced_closing is not None and closing is not None and closing != fetched.announced_closing:
-        raise TransientError(f"downloaded closing balance {closing} ≠ announced {fetched.announced_closing}")

@@ -1,4 +1,4 @@
-"""SQL databases as systems: ``[systems.NAME] kind = "sql"`` with a SQLAlchemy URL.
+"""SQL databases through SQLAlchemy: ``[systems.NAME] kind = "sql"`` with a SQLAlchemy URL.
 
 The URL in config carries no password; ``password = "env:NAME"`` is resolved at run time and put
 into the URL object (never into a string that could be logged). This module also holds the two
@@ -12,13 +12,25 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.sdk.system import SystemSettings
+from backroom.bots.systems.sql.base import SqlDatabase
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-    from backroom.bots.sdk.system import SystemSettings
+__all__ = ["AlchemyDatabase", "copy_rows", "is_postgres", "make_engine", "quote", "sql_url"]
 
-__all__ = ["copy_rows", "is_postgres", "make_engine", "quote", "sql_url"]
+
+class AlchemyDatabase(SqlDatabase):
+    """Any database SQLAlchemy has a dialect for (PostgreSQL, MySQL/MariaDB, SQLite...)."""
+
+    def __init__(self, settings: SystemSettings, secret: Callable[[str], str]) -> None:
+        if not settings.url:
+            raise ConfigError(f"SQL system of kind {settings.kind!r} has no url")
+        self.settings, self._secret = settings, secret
+
+    def engine(self) -> Engine:
+        return make_engine(self.settings, self._secret)
 
 
 def sql_url(system: SystemSettings, secret: Callable[[str], str]) -> Any:

@@ -1,69 +1,25 @@
-"""Call-platform (outbound dialer) adapter over HTTP.
+"""The call platform over its HTTP API (``kind = "dialer-http"``): Bearer token, JSON bodies.
 
-A callback is requested with an idempotency key (ticket + attempt number); the platform returns
-the same task for the same key, so a re-run after a crash never rings a customer twice. Outcomes
-come back by webhook (see ``bots.tickets.webhook``) or by polling :meth:`DialerClient.outcomes`.
-Webhook bodies are signed with HMAC-SHA256 (:func:`verify_signature`).
+A 409 to a callback request means the number is on the do-not-call list (a business error, the
+ticket is skipped); 429 and 5xx are transient; any other 4xx is an unusable answer.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from backroom.bots.sdk.errors import ApplicationError, BusinessError, TransientError
+from backroom.bots.sdk.errors import TransientError
+from backroom.bots.sdk.ratelimit import RateLimiter
 from backroom.bots.sdk.system import SystemSettings
-from backroom.bots.systems.helpdesk_base import RateLimiter
+from backroom.bots.systems.dialer.base import CallbackTask, Dialer, DialerError, DoNotCall
 
-__all__ = ["CallbackTask", "DialerClient", "DialerError", "DoNotCall", "verify_signature"]
-
-
-class DialerError(ApplicationError):
-    """The call platform answered something unusable."""
+__all__ = ["HttpDialer"]
 
 
-class DoNotCall(DialerError, BusinessError):
-    """The platform refused the number: it is on the do-not-call list."""
-
-
-@dataclass
-class CallbackTask:
-    id: str
-    number: str
-    ticket_ref: str
-    idempotency_key: str
-    status: str
-    outcome: str | None = None
-    note: str = ""
-    completed: str | None = None
-    created_now: bool = True  # False when the platform returned an existing task for the key
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], *, created_now: bool = True) -> CallbackTask:
-        return cls(
-            id=data["id"],
-            number=data["number"],
-            ticket_ref=str(data["ticket_ref"]),
-            idempotency_key=data["idempotency_key"],
-            status=data["status"],
-            outcome=data.get("outcome"),
-            note=data.get("note") or "",
-            completed=data.get("completed"),
-            created_now=created_now,
-        )
-
-
-def verify_signature(secret: str, body: bytes, signature: str | None) -> bool:
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return bool(signature) and hmac.compare_digest(expected, signature or "")
-
-
-class DialerClient:
+class HttpDialer(Dialer):
     """Async client for ``[systems.<dialer>]`` (kind ``dialer-http``)."""
 
     def __init__(

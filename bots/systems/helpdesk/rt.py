@@ -1,4 +1,4 @@
-"""Request Tracker 5 REST2 backend of :class:`HelpdeskAdapter` (also serves the sandbox helpdesk).
+"""Request Tracker 5 REST2 backend of :class:`~backroom.bots.systems.helpdesk.base.Helpdesk`.
 
 Auth is RT's ``Authorization: token <TOKEN>``. Searches use TicketSQL with ``fields=`` so one page
 brings the columns the bot needs; updates send ``If-Match`` with the ETag read earlier, so a ticket a
@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 
 from backroom.bots.sdk.errors import TransientError
+from backroom.bots.sdk.ratelimit import RateLimiter
 from backroom.bots.sdk.system import SystemSettings
-from backroom.bots.systems.helpdesk_base import (
+from backroom.bots.systems.helpdesk.base import (
+    Helpdesk,
     HelpdeskError,
     HistoryEntry,
-    RateLimiter,
     TicketChanged,
     TicketNotFound,
     TicketRecord,
@@ -33,7 +34,7 @@ __all__ = ["RTHelpdesk"]
 _SEARCH_FIELDS = "Subject,Status,Queue,Owner,Priority,Created,LastUpdated,Resolved,Requestor,CustomFields"
 
 
-class RTHelpdesk:
+class RTHelpdesk(Helpdesk):
     """An RT5 REST2 client. Create one per run; ``await aclose()`` at the end."""
 
     def __init__(
@@ -182,8 +183,3 @@ class RTHelpdesk:
             except ValueError:
                 parts.append(raw)
         return "\n".join(parts)
-
-    async def text(self, ticket_id: int) -> str:
-        """The ticket's conversation: creation content plus correspondence, oldest first."""
-        history = await self.history(ticket_id)
-        return "\n".join(e.content for e in history if e.type in ("Create", "Correspond") and e.content)

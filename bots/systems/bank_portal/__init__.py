@@ -1,0 +1,1 @@
+"""Corporate online banks: the interface in ``base``, one module per backend (``browser``)."""

@@ -1,0 +1,52 @@
+"""What every adapter built from a ``[systems.NAME]`` table has in common.
+
+An adapter is made from the system's settings and a way to resolve secret references; nothing
+else (no context, no runner). :func:`open_system` is how a bot gets one: it reads the table, asks
+the registry for the class of the table's ``kind`` within the kind of system the bot needs, and
+builds it. Browser adapters also receive the folder where they keep evidence of a failed step.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+
+from backroom.bots.sdk.system import SystemSettings
+
+if TYPE_CHECKING:
+    from backroom.bots.sdk.context import Context
+
+__all__ = ["SystemAdapter", "open_system"]
+
+A = TypeVar("A", bound="SystemAdapter")
+
+
+class SystemAdapter(abc.ABC):  # noqa: B024 - a root without abstract methods; each kind adds its own
+    """Root of the kinds' interfaces (helpdesk, dialer, bank portal, form, SQL)."""
+
+    #: the registry's name of the kind this interface defines ("helpdesk", "dialer"...)
+    KIND: ClassVar[str]
+
+    @classmethod
+    def from_settings(
+        cls, settings: SystemSettings, secret: Callable[[str], str], *, evidence: Path | None = None
+    ) -> Self:
+        """Build the adapter; backends that keep evidence or need more override this."""
+        return cls(settings, secret)  # type: ignore[call-arg]
+
+
+def open_system(ctx: Context[Any], system: str, kind: type[A]) -> A:
+    """The adapter for ``[systems.<system>]`` as a ``kind`` (the kind's base class), checked.
+
+    ``open_system(ctx, "helpdesk", Helpdesk)`` returns an :class:`RTHelpdesk` or a
+    :class:`BrowserHelpdesk` as the table's ``kind`` says, typed as a ``Helpdesk``.
+    """
+    from backroom.bots.systems.registry import backend_class
+
+    settings = ctx.system(system)
+    cls = backend_class(kind.KIND, settings.kind, where=f"[systems.{system}]")
+    adapter = cls.from_settings(settings, ctx.secret, evidence=ctx.artifacts_dir)
+    assert isinstance(adapter, kind)
+    return adapter

@@ -1,0 +1,1 @@
+"""Call platforms: the interface in ``base``, one module per backend (``http``)."""

@@ -1,0 +1,1 @@
+"""Record forms in a browser: the interface in ``base``, one module per backend (``browser``)."""

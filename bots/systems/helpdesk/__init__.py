@@ -1,0 +1,1 @@
+"""Helpdesks: the interface in ``base``, one module per backend (``rt``, ``browser``)."""
