@@ -23,7 +23,7 @@ import random
 import re
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -197,10 +197,12 @@ class BillingData:
 class SessionStore:
     """Web sessions (cookie → created time) and CSRF tokens tied to a pre-login cookie."""
 
-    def __init__(self, faults: Faults) -> None:
+    def __init__(self, faults: Faults, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.faults = faults
+        #: sessions age by this clock (aware UTC): tests move it rather than sleep through a TTL
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.secret = secrets.token_bytes(16)
-        self.sessions: dict[str, tuple[str, float]] = {}
+        self.sessions: dict[str, tuple[str, dt.datetime]] = {}
         self.uses: dict[str, int] = {}
         self.lock = threading.Lock()
         #: besides ``faults.session_ttl_s``: a session also ends after this many pages (0 = never),
@@ -215,17 +217,13 @@ class SessionStore:
         return bool(anchor and token) and hmac.compare_digest(self.csrf_for(anchor or ""), token or "")
 
     def open(self, user: str) -> str:
-        import time
-
         sid = secrets.token_urlsafe(18)
         with self.lock:
-            self.sessions[sid] = (user, time.monotonic())
+            self.sessions[sid] = (user, self.clock())
             self.logins += 1
         return sid
 
     def user(self, sid: str | None) -> str | None:
-        import time
-
         if not sid:
             return None
         with self.lock:
@@ -234,7 +232,8 @@ class SessionStore:
                 return None
             ttl = self.faults.session_ttl_s
             used = self.uses[sid] = self.uses.get(sid, 0) + 1
-            if (ttl and time.monotonic() - found[1] > ttl) or (self.max_uses and used > self.max_uses):
+            aged = (self.clock() - found[1]).total_seconds()
+            if (ttl and aged > ttl) or (self.max_uses and used > self.max_uses):
                 del self.sessions[sid]
                 return None
         return found[0]
@@ -289,11 +288,15 @@ def create_app(
     token: str = TOKEN,
     password: str = PASSWORD,
     faults: Faults | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> Any:
-    """The billing ASGI app; ``app.state.data`` is the live data, ``app.state.faults`` the switches."""
+    """The billing ASGI app; ``app.state.data`` is the live data, ``app.state.faults`` the switches.
+
+    Web sessions age by ``clock`` (``app.state.sessions.clock``; the wall clock by default).
+    """
     faults = faults or Faults()
     data = BillingData.generate(seed, customers, months)
-    sessions = SessionStore(faults)
+    sessions = SessionStore(faults, clock)
     env = Environment(
         loader=DictLoader({"page": _PAGE, "login": _LOGIN, "bills": _BILLS, "pager": _PAGER}),
         autoescape=select_autoescape(default=True),

@@ -15,6 +15,7 @@ import hmac
 import random
 import re
 import secrets
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
@@ -148,8 +149,12 @@ def create_app(
     token: str = TOKEN,
     password: str = PASSWORD,
     faults: Faults | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> Any:
-    """The CRM ASGI app. ``app.state.customers`` is the live data; ``app.state.saves`` counts saves."""
+    """The CRM ASGI app. ``app.state.customers`` is the live data; ``app.state.saves`` counts saves.
+
+    Web sessions age by ``clock`` (``app.state.sessions.clock``; the wall clock by default).
+    """
     faults = faults or Faults()
     data = Collection("customer_no")
     data.load(_generate(seed, customers))
@@ -169,7 +174,7 @@ def create_app(
             }
         )
     records.load(recs)
-    sessions = SessionStore(faults)
+    sessions = SessionStore(faults, clock)
     env = Environment(
         loader=DictLoader({"page": _PAGE, "login": _LOGIN, "search": _SEARCH, "view": _VIEW, "edit": _EDIT}),
         autoescape=select_autoescape(default=True),
