@@ -24,8 +24,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import DictLoader, Environment, select_autoescape
 
-from backroom.sandbox.billing import Collection, SessionStore, people, stamp
 from backroom.sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.records import Collection, people, stamp
+from backroom.sandbox.sessions import SessionStore
 
 __all__ = ["EDITABLE", "PASSWORD", "TOKEN", "USER", "create_app", "validate"]
 
