@@ -128,11 +128,15 @@ class Dispatcher:
             for run in picked:
                 self._pool.submit(self._supervise, run)
 
-    def shutdown(self, wait: bool) -> None:
+    def wake(self) -> None:
+        """Cancel pending retries and wake the loop, so it sees ``stop`` at once."""
         for timer in self._timers:
             timer.cancel()
         with self._cond:
             self._cond.notify_all()
+
+    def shutdown(self, wait: bool) -> None:
+        self.wake()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
     def _supervise(self, run: Run) -> None:

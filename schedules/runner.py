@@ -116,6 +116,7 @@ class Runner:
         self.jobs.shutdown()
         if self._watcher:
             self._watcher.stop()
+        self.dispatcher.wake()
         for thread in self._threads:
             thread.join(timeout=5)
         self.dispatcher.shutdown(wait)
