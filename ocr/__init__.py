@@ -9,14 +9,22 @@
     pipeline.py   one document in, its type and fields out
     pool.py       many documents through a worker pool, streamed
     cli.py        ``backroom ocr FILE_OR_DIR... [--engine ...] [--json]``
+    errors.py     the one error tree:
 
-``ocr`` imports neither ``bots`` nor ``schedules``.
+    OcrError
+    ├── DocumentError            the file is not a readable document (the data's fault)
+    └── EngineError              the OCR machinery's fault
+        ├── EngineUnavailable    cannot run here: package, models or binary missing
+        └── EngineFailed         ran and failed on one image
+
+``ocr`` imports neither ``bots`` nor ``schedules``; a bot converts these errors at its boundary.
 """
 
 from __future__ import annotations
 
-from backroom.ocr.documents import DocumentError, Page, load_pages
-from backroom.ocr.engines import Engine, EngineUnavailable, Line, get_engine
+from backroom.ocr.documents import Page, load_pages
+from backroom.ocr.engines import Engine, Line, get_engine
+from backroom.ocr.errors import DocumentError, EngineError, EngineFailed, EngineUnavailable, OcrError
 from backroom.ocr.fields import Extraction, Field
 from backroom.ocr.pipeline import DocumentResult, read_document
 from backroom.ocr.pool import read_many
@@ -25,10 +33,13 @@ __all__ = [
     "DocumentError",
     "DocumentResult",
     "Engine",
+    "EngineError",
+    "EngineFailed",
     "EngineUnavailable",
     "Extraction",
     "Field",
     "Line",
+    "OcrError",
     "Page",
     "get_engine",
     "load_pages",

@@ -80,9 +80,10 @@ def _group_capitals(group: int) -> str:
 def capitals_to_amount(text: str) -> Decimal | None:
     """``壹仟贰佰叁拾肆圆伍角整`` → ``Decimal("1234.50")``; ``None`` if it is not a capitals amount.
 
-    Tolerates OCR noise around the amount (``⊗``, ``（大写）``), 元 for 圆, 正 for 整, and 两/十/百/千.
+    Tolerates OCR noise around the amount (``⊗``, ``（大写）``), 元 or the spoken 块 for 圆, 正 for 整,
+    and everyday numerals (一百二十, 两/十/百/千), so a caller's text ("多扣了三十块五角") reads too.
     """
-    text = re.sub(r"[（(]?大写[)）]?|[⊗ⓧ×\s:：¥￥]", "", text)
+    text = re.sub(r"[（(]?大写[)）]?|[⊗ⓧ×\s:：¥￥]", "", text).replace("块", "元")
     match = re.search(r"[零壹贰叁肆伍陆柒捌玖一二两三四五六七八九拾佰仟十百千万萬亿億圆元角分整正]+", text)
     if not match or not re.search(r"[圆元角分]", match.group(0)):
         return None

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TextIO
 
 from backroom.ocr.documents import SUFFIXES
-from backroom.ocr.engines import ENGINES, EngineUnavailable, get_engine
+from backroom.ocr.engines import ENGINES, get_engine
+from backroom.ocr.errors import EngineUnavailable
 from backroom.ocr.fields import jsonable
 
 __all__ = ["expand_paths", "ocr_command"]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backroom.ocr.engines import Line, sort_lines
+from backroom.ocr.errors import DocumentError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,16 +45,6 @@ __all__ = [
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 SUFFIXES = (*IMAGE_SUFFIXES, ".pdf")
 PDF_DPI = 200
-
-
-class DocumentError(ValueError):
-    """A file that cannot be read as a document: empty, corrupt, encrypted, too long, unknown type."""
-
-    def __init__(self, path: Path | str, reason: str, *, kind: str = "unreadable") -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = Path(path)
-        self.reason = reason
-        self.kind = kind
 
 
 @dataclass

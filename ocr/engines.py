@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from backroom.ocr.errors import EngineFailed, EngineUnavailable
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -40,10 +42,6 @@ __all__ = [
 ]
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
-
-
-class EngineUnavailable(RuntimeError):
-    """The engine cannot run here (package or models missing); the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -255,9 +253,12 @@ class TesseractEngine:
     def read(self, image: np.ndarray) -> list[Line]:
         import cv2
 
-        ok, png = cv2.imencode(".png", image)
+        try:
+            ok, png = cv2.imencode(".png", image)
+        except cv2.error:  # an empty or odd-shaped array: this image only
+            ok = False
         if not ok:
-            raise ValueError("could not encode the image for tesseract")
+            raise EngineFailed("could not encode the image for tesseract")
         env = dict(os.environ, OMP_THREAD_LIMIT="1")
         proc = subprocess.run(
             [self.binary, "stdin", "stdout", "-l", self.languages, "--psm", "6", "tsv"],

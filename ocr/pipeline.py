@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backroom.ocr.documents import DocumentError, iter_pages, read_page
-from backroom.ocr.engines import EngineUnavailable, Line, get_engine
+from backroom.ocr.documents import iter_pages, read_page
+from backroom.ocr.engines import Line, get_engine
+from backroom.ocr.errors import DocumentError, EngineUnavailable
 from backroom.ocr.fapiao import extract_fapiao, looks_like_fapiao
 from backroom.ocr.fields import Extraction
 from backroom.ocr.qr import QRCode, decode_qr

@@ -10,71 +10,47 @@ report is, and — unless ``--once`` — leaves the console running until Ctrl-C
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib
 import logging
 import pkgutil
 import shutil
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 from rich.console import Console
 from rich.table import Table
 
 from backroom.schedules.durations import format_duration
-from backroom.schedules.settings import InvalidConfig
+from backroom.schedules.errors import InvalidConfig
+from backroom.schedules.status import Trigger
 
 __all__ = ["run_demo", "write_toml"]
 
 log = logging.getLogger(__name__)
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    if value is None:
-        raise ValueError("TOML has no null; leave the key out")
-    return _toml_value(str(value))
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else _toml_value(key)
-
-
 def write_toml(data: dict[str, Any]) -> str:
-    """A small TOML writer for the demo's config (nested tables as [a.b] headers, None values dropped)."""
-    lines: list[str] = []
+    """The demo's config as TOML, written by ``tomli-w`` so every string is escaped as TOML requires.
 
-    def emit(prefix: str, table: dict[str, Any]) -> None:
-        scalars = {k: v for k, v in table.items() if not isinstance(v, dict) and v is not None}
-        tables = {k: v for k, v in table.items() if isinstance(v, dict)}
-        if prefix and (scalars or not tables):
-            lines.append(f"\n[{prefix}]")
-        for key, value in scalars.items():
-            lines.append(f"{_toml_key(key)} = {_toml_value(_drop_none(value))}")
-        for key, value in tables.items():
-            emit(f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key), value)
-
-    emit("", data)
-    return "\n".join(lines).lstrip() + "\n"
+    TOML has no null, so keys whose value is None are left out (at any depth); values TOML has no type
+    for (paths, for one) are written as their text.
+    """
+    return tomli_w.dumps(_plain(data))
 
 
-def _drop_none(value: Any) -> Any:
+def _plain(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value if v is not None]
-    return value
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value if v is not None]
+    if isinstance(value, (str, bool, int, float, dt.date, dt.time, Decimal)):
+        return value
+    return str(value)
 
 
 def _demo_modules() -> list[Any]:
@@ -121,7 +97,7 @@ def run_demo(workdir: Path, *, once: bool, port: int = 8600, out: Console | None
             "max_parallel_runs": 2,
             "notify": {"console_url": f"http://127.0.0.1:{port}"},
             "systems": {},
-            "bots": {"housekeeping": {"schedule": "cron: 30 3 * * *", "params": {"runs_dir": "runs"}}},
+            "bots": {},
         }
         for part in parts:
             config["systems"].update(part.systems)
@@ -153,13 +129,12 @@ def _run_all(
     runner: Any, parts: list[Any], settings: Any, out: Console, once: bool, port: int, describe_schedule: Any
 ) -> int:
     todo = [(part.bot, part.params, part.description) for part in parts]
-    todo.append(("housekeeping", {}, "prune run history older than the retention period"))
     started = {}
     for bot, params, _ in todo:
         if bot not in runner.bots:
             out.print(f"[yellow]skipping {bot}: bot not installed[/]")
             continue
-        started[bot] = runner.trigger(bot, params, actor="demo", trigger="manual")
+        started[bot] = runner.trigger(bot, params, actor="demo", trigger=Trigger.MANUAL)
     with out.status("running every bot once…"):
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:

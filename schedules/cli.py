@@ -1,4 +1,4 @@
-"""The ``backroom`` command: list, run, serve, history, show, pause, resume, cancel, check, demo, ocr.
+"""The ``backroom`` command: list, run, serve, history, show, pause, resume, cancel, prune, check, demo, ocr, db.
 
 Exit codes a shell script can rely on:
 
@@ -26,7 +26,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from backroom.schedules.settings import DEFAULT_CONFIG, InvalidConfig, Settings
+from backroom.schedules.errors import InvalidConfig
+from backroom.schedules.migrations.cli import db_app
+from backroom.schedules.settings import DEFAULT_CONFIG, Settings
+from backroom.schedules.status import RunStatus
 
 __all__ = ["app", "main"]
 
@@ -36,22 +39,24 @@ err_console = Console(stderr=True)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_CANCELLED = 0, 1, 2, 3, 4
 STATUS_EXIT = {
-    "succeeded": EXIT_OK,
-    "failed": EXIT_FAILED,
-    "interrupted": EXIT_FAILED,
-    "timed_out": EXIT_TIMEOUT,
-    "cancelled": EXIT_CANCELLED,
+    RunStatus.SUCCEEDED: EXIT_OK,
+    RunStatus.FAILED: EXIT_FAILED,
+    RunStatus.INTERRUPTED: EXIT_FAILED,
+    RunStatus.TIMED_OUT: EXIT_TIMEOUT,
+    RunStatus.CANCELLED: EXIT_CANCELLED,
 }
 STATUS_STYLE = {
-    "succeeded": "green",
-    "failed": "red",
-    "timed_out": "red",
-    "interrupted": "yellow",
-    "cancelled": "yellow",
-    "running": "cyan",
-    "queued": "blue",
-    "skipped": "dim",
+    RunStatus.SUCCEEDED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.TIMED_OUT: "red",
+    RunStatus.INTERRUPTED: "yellow",
+    RunStatus.CANCELLED: "yellow",
+    RunStatus.RUNNING: "cyan",
+    RunStatus.QUEUED: "blue",
+    RunStatus.SKIPPED: "dim",
 }
+
+app.add_typer(db_app, name="db")  # backroom db current | upgrade
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="configuration file", envvar="BACKROOM_CONFIG")]
 
@@ -148,32 +153,18 @@ def run(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Run a bot now, in the foreground, with live progress. Ctrl-C cancels the run."""
-    from backroom.schedules.execution import ProcessExecutor
-    from backroom.schedules.runner import ParamsInvalid, effective_params
+    from backroom.schedules.errors import ParamsInvalid
+    from backroom.schedules.runner import Runner
 
     settings, bots = _load(config)
     if bot not in bots:
         err_console.print(f"[red]unknown bot {bot!r}[/]; known bots: {', '.join(bots)}")
         raise typer.Exit(EXIT_USAGE)
-    bot_cls = bots[bot]
-    if dry_run and not bot_cls.supports_dry_run:
+    if dry_run and not bots[bot].supports_dry_run:
         err_console.print(f"[red]{bot} does not support --dry-run[/]")
         raise typer.Exit(EXIT_USAGE)
-    defaults = settings.bots[bot].params if bot in settings.bots else {}
-    try:
-        params = effective_params(bot_cls, defaults, _parse_params(param))
-    except ParamsInvalid as exc:
-        err_console.print(f"[red]invalid parameters for {bot}:[/]")
-        for e in exc.errors:
-            err_console.print(f"  • {e['field']}: {e['message']}", markup=False)
-        raise typer.Exit(EXIT_USAGE) from None
-    history = _history(settings)
-    record = history.create_run(bot, trigger="manual", params=params, triggered_by=_actor(), dry_run=dry_run)
-    history.audit(
-        _actor(), "run", bot, source="cli", detail={"run_id": record.id, "params": params, "dry_run": dry_run}
-    )
-    executor = ProcessExecutor(settings, history, bots)
-    console.print(f"[bold]{bot}[/] run [cyan]{record.id[:8]}[/] started" + (" (dry run)" if dry_run else ""))
+    given = _parse_params(param)
+    runner = Runner(settings, bots=bots)
 
     progress = Progress(
         TextColumn("{task.description}"),
@@ -184,6 +175,12 @@ def run(
         transient=False,
     )
     tasks: dict[str, Any] = {}
+    started: list[Any] = []
+
+    def on_started(record: Any) -> None:
+        started.append(record)
+        console.print(f"[bold]{bot}[/] run [cyan]{record.id[:8]}[/] started" + (" (dry run)" if dry_run else ""))
+        progress.start()
 
     def on_progress(label: str, done: int, total: int | None) -> None:
         if label not in tasks:
@@ -199,20 +196,31 @@ def run(
 
     def on_interrupt(_sig: int, _frame: Any) -> None:
         progress.console.print("[yellow]cancelling the run…[/]")
-        executor.cancel(record.id)
+        if started:
+            runner.executor.cancel(started[0].id)
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, on_interrupt)
     try:
-        with progress:
-            outcome = executor.execute(record, on_progress=on_progress, on_log=on_log)
+        finished, outcome = runner.run_in_foreground(
+            bot,
+            given,
+            actor=_actor(),
+            source="cli",
+            dry_run=dry_run,
+            on_started=on_started,
+            on_progress=on_progress,
+            on_log=on_log,
+        )
+    except ParamsInvalid as exc:
+        err_console.print(f"[red]invalid parameters for {bot}:[/]")
+        for e in exc.errors:
+            err_console.print(f"  • {e['field']}: {e['message']}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
     finally:
+        progress.stop()
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous)
-    finished = history.get_run(record.id)
-    from backroom.schedules.notifications import notify_run
-
-    notify_run(settings, finished, wait=True)
     _print_outcome(finished, outcome.traceback)
     raise typer.Exit(STATUS_EXIT.get(finished.status, EXIT_FAILED))
 
@@ -229,7 +237,7 @@ def _print_outcome(run: Any, tb: str | None = None) -> None:
         console.print("  " + ", ".join(f"{k}: {v}" for k, v in run.counts.items()), highlight=False)
     if run.run_dir:
         console.print(f"  artifacts: {Path(run.run_dir) / 'artifacts'}", highlight=False)
-    if tb and run.status == "failed" and os.environ.get("BACKROOM_VERBOSE"):
+    if tb and run.status == RunStatus.FAILED and os.environ.get("BACKROOM_VERBOSE"):
         err_console.print(tb, markup=False, highlight=False)
 
 
@@ -327,6 +335,26 @@ def cancel(run_id: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
 
 
 @app.command()
+def prune(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what would go, delete nothing")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Prune now what is past retention: runs with their folders, and old audit entries (audited)."""
+    from backroom.schedules.history import utcnow
+    from backroom.schedules.maintenance import Maintenance
+
+    settings, _ = _load(config, full_check=False)
+    report = Maintenance(settings, _history(settings), utcnow).prune(actor=_actor(), source="cli", dry_run=dry_run)
+    if dry_run:
+        console.print(f"{report.runs} run(s) older than {settings.retention_days} days would be deleted")
+        return
+    console.print(
+        f"pruned {report.runs} run(s) and {report.folders} folder(s) older than {settings.retention_days} days, "
+        f"{report.audit} audit entries older than {settings.audit_retention_days} days"
+    )
+
+
+@app.command()
 def serve(
     config: ConfigOption = DEFAULT_CONFIG,
     host: Annotated[str | None, typer.Option(help="console address (default from config: 127.0.0.1)")] = None,
@@ -334,8 +362,9 @@ def serve(
     no_console: Annotated[bool, typer.Option("--no-console", help="run schedules only, no web console")] = False,
 ) -> None:
     """Run the scheduler (and the web console) until stopped. Refuses to start on invalid config."""
-    from backroom.schedules.console.app import UnsafeBind, check_bind
-    from backroom.schedules.runner import Runner, RunnerBusy
+    from backroom.schedules.console.app import check_bind
+    from backroom.schedules.errors import RunnerBusy, UnsafeBind
+    from backroom.schedules.runner import Runner
 
     _setup_logging()
     settings, bots = _load(config)
@@ -381,7 +410,10 @@ def serve_console(runner: Any, host: str, port: int, stop: threading.Event) -> N
     import uvicorn
 
     app_ = create_app(runner)
-    server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
+    # uvicorn would believe X-Forwarded-For from any loopback peer; the console decides that itself,
+    # from console.trusted_proxies only (schedules/console/guard.py).
+    config = uvicorn.Config(app_, host=host, port=port, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(config)
     watcher = threading.Thread(target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True)
     watcher.start()
     console.print(f"console on http://{host}:{port}  —  Ctrl-C stops Backroom")

@@ -14,16 +14,11 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from backroom.bots.sdk.bot import Bot
+from backroom.schedules.errors import BotNotFound
 
 __all__ = ["BotNotFound", "discover", "get_bot"]
 
 log = logging.getLogger(__name__)
-
-
-class BotNotFound(LookupError):
-    def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(f"unknown bot {name!r}; known bots: {', '.join(known) or 'none'}")
-        self.name = name
 
 
 def _bots_in_module(module: object) -> list[type[Bot]]:

@@ -4,29 +4,35 @@ Why a process per run: a bot stuck in a browser or in C code (OCR) cannot be sto
 and a segfaulting bot must not take the runner down. Forking from a *forkserver* whose modules are
 preloaded makes a process cheap (milliseconds, not the second a fresh interpreter takes).
 
-The supervisor (this module, in the runner's process) streams the child's log lines into history,
-keeps the latest progress, enforces the timeout, passes a cancel on (first politely, then SIGKILL to
-the child's whole process group), and records the outcome.
+The supervisor (this module, in the runner's process) passes the child's log lines and progress to
+a :class:`RunSink` as they come, enforces the timeout, passes a cancel on (first politely, then
+SIGKILL to the child's whole process group), and returns one frozen :class:`RunOutcome`. It never
+writes history: the runner owns the sink and records the outcome (:mod:`schedules.dispatch`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from backroom.schedules.history import History, Run, process_owner, utcnow
-from backroom.schedules.settings import BotSettings, Settings
+from backroom.schedules.outcome import LogEntry, RunOutcome, artifact_files
+from backroom.schedules.pipe import CancelRequest, Failed, Finished, LogLine, Progress, RunPayload
+from backroom.schedules.settings import BotSettings, Settings, utcnow
+from backroom.schedules.status import RunStatus
 from backroom.schedules.worker import child_entry, noop
 
-__all__ = ["ProcessExecutor", "RunOutcome", "required_secret_refs"]
+if TYPE_CHECKING:
+    from backroom.schedules.history.models import Run
+
+__all__ = ["ProcessExecutor", "RunOutcome", "RunSink", "required_secret_refs"]
 
 CANCEL_GRACE_S = 5.0
 LOG_FLUSH_S = 0.5
@@ -85,15 +91,18 @@ def _start(process: Any) -> None:
         _start_local.skip_main = False
 
 
-@dataclass
-class RunOutcome:
-    status: str
-    summary: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    traceback: str | None = None
-    transient: bool = False
+class RunSink(Protocol):
+    """Where a run's live state goes while it runs, and where a cancel request is read from."""
+
+    def append_logs(self, run_id: str, lines: Sequence[LogEntry]) -> None: ...
+
+    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None: ...
+
+    def cancel_requested(self, run_id: str) -> bool: ...
+
+
+ProgressCallback = Callable[[str, int, int | None], None]
+LogCallback = Callable[[str, str], None]
 
 
 def required_secret_refs(settings: Settings, bot: str, bot_cls: Any) -> list[str]:
@@ -133,11 +142,10 @@ def _system_names_in(value: Any, known: set[str], key: str = "") -> list[str]:
 
 
 class ProcessExecutor:
-    """Executes runs in child processes and records them in history."""
+    """Executes runs in child processes; reports to a :class:`RunSink`, returns a :class:`RunOutcome`."""
 
-    def __init__(self, settings: Settings, history: History, bots: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, bots: dict[str, Any]) -> None:
         self.settings = settings
-        self.history = history
         self.bots = bots
         self._cancel_events: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -157,67 +165,63 @@ class ProcessExecutor:
         event.set()
         return True
 
-    def payload(self, run: Run, run_dir: Path) -> dict[str, Any]:
+    def run_dir(self, run: Run) -> Path:
+        """Where ``run`` keeps its files: ``runs_dir/YYYY/MM/DD/<run id>``."""
+        return self.settings.runs_path / run.queued_at.strftime("%Y/%m/%d") / run.id
+
+    def payload(self, run: Run, run_dir: Path) -> RunPayload:
         bot_settings = self.settings.bots.get(run.bot, BotSettings())
         bot_cls = self.bots[run.bot]
-        return {
-            "run_id": run.id,
-            "bot": run.bot,
-            "params": run.params,
-            "config": bot_settings.config,
-            "systems": {n: s.model_dump(mode="json") for n, s in self.settings.systems.items()},
-            "secret_refs": required_secret_refs(self.settings, run.bot, bot_cls),
-            "database_url": self.settings.database_url,
-            "timezone": self.settings.timezone,
-            "home": str(self.settings.home_path),
-            "run_dir": str(run_dir),
-            "dry_run": run.dry_run,
-            "attempt": run.attempt,
-            "notify": bot_settings.notify,
-            "environ": dict(os.environ),
-            "bot_modules": self.settings.bot_modules,
-        }
+        return RunPayload(
+            run_id=run.id,
+            bot=run.bot,
+            run_dir=str(run_dir),
+            home=str(self.settings.home_path),
+            database_url=self.settings.database_url,
+            params=run.params,
+            config=bot_settings.config,
+            systems={n: s.model_dump(mode="json") for n, s in self.settings.systems.items()},
+            secret_refs=tuple(required_secret_refs(self.settings, run.bot, bot_cls)),
+            timezone=self.settings.timezone,
+            dry_run=run.dry_run,
+            attempt=run.attempt,
+            notify=tuple(bot_settings.notify),
+            environ=dict(os.environ),
+            bot_modules=tuple(self.settings.bot_modules),
+        )
 
     def execute(
         self,
         run: Run,
+        run_dir: Path,
+        sink: RunSink,
         *,
-        on_progress: Callable[[str, int, int | None], None] | None = None,
-        on_log: Callable[[str, str], None] | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_log: LogCallback | None = None,
     ) -> RunOutcome:
-        """Run ``run`` to its end in a child process; blocks. The run must be ``queued``."""
-        bot_settings = self.settings.bots.get(run.bot, BotSettings())
-        run_dir = self.settings.runs_path / run.queued_at.strftime("%Y/%m/%d") / run.id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if not self.history.mark_running(run.id, str(run_dir), process_owner()):
-            return RunOutcome("cancelled", error="cancelled before it started")
+        """Run ``run`` to its end in a child process; blocks. The caller has marked it running."""
         if run.bot not in self.bots:
-            outcome = RunOutcome("failed", error=f"unknown bot {run.bot!r}")
-            self._finish(run, run_dir, outcome)
-            return outcome
-
+            return RunOutcome(RunStatus.FAILED, error=f"unknown bot {run.bot!r}")
+        bot_settings = self.settings.bots.get(run.bot, BotSettings())
         cancel_event = threading.Event()
         with self._lock:
             self._cancel_events[run.id] = cancel_event
         try:
-            outcome, logs, progress = self._supervise(
-                run, run_dir, bot_settings.timeout, cancel_event, on_progress, on_log
-            )
+            return self._supervise(run, run_dir, bot_settings.timeout, sink, cancel_event, on_progress, on_log)
         finally:
             with self._lock:
                 self._cancel_events.pop(run.id, None)
-        self._finish(run, run_dir, outcome, logs, progress)
-        return outcome
 
     def _supervise(
         self,
         run: Run,
         run_dir: Path,
         timeout: float,
+        sink: RunSink,
         cancel_event: threading.Event,
-        on_progress: Callable[[str, int, int | None], None] | None,
-        on_log: Callable[[str, str], None] | None,
-    ) -> tuple[RunOutcome, list, dict | None]:
+        on_progress: ProgressCallback | None,
+        on_log: LogCallback | None,
+    ) -> RunOutcome:
         ctx = _context(tuple(self.settings.bot_modules))
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         process = ctx.Process(target=child_entry, args=(child_conn, self.payload(run, run_dir)), daemon=False)
@@ -225,41 +229,43 @@ class ProcessExecutor:
         child_conn.close()
         started = time.monotonic()
         deadline = started + timeout
-        logs: list[tuple[Any, str, str, str]] = []
+        logs: list[LogEntry] = []
         last_flush = started
         last_cancel_check = started
         outcome: RunOutcome | None = None
         cancel_sent_at: float | None = None
         progress_state: dict[str, Any] | None = None
+        progress_flushed: dict[str, Any] | None = None
 
         def flush() -> None:
-            nonlocal logs, last_flush
+            nonlocal logs, last_flush, progress_flushed
             if logs:
-                self.history.append_logs(run.id, logs)
+                sink.append_logs(run.id, logs)
                 logs = []
-            if progress_state is not None:
-                self.history.update_run(run.id, progress=progress_state)
+            if progress_state is not None and progress_state is not progress_flushed:
+                sink.set_progress(run.id, progress_state)
+                progress_flushed = progress_state
             last_flush = time.monotonic()
 
         while True:
             now = time.monotonic()
             if now - last_cancel_check >= 1.0:
                 last_cancel_check = now
-                if not cancel_event.is_set() and self.history.cancel_requested(run.id):
+                if not cancel_event.is_set() and sink.cancel_requested(run.id):
                     cancel_event.set()
             if cancel_event.is_set() and cancel_sent_at is None:
                 cancel_sent_at = now
-                logs.append((utcnow(), "WARNING", "backroom.runner", "cancel requested; stopping the run"))
+                logs.append(LogEntry(utcnow(), "WARNING", "backroom.runner", "cancel requested; stopping the run"))
                 with contextlib.suppress(OSError):
-                    parent_conn.send("cancel")
+                    parent_conn.send(CancelRequest())
             if cancel_sent_at is not None and now - cancel_sent_at > CANCEL_GRACE_S:
                 _kill_group(process)
-                outcome = RunOutcome("cancelled", error="cancelled by request")
+                outcome = RunOutcome(RunStatus.CANCELLED, error="cancelled by request")
                 break
             if now > deadline:
                 _kill_group(process)
-                outcome = RunOutcome("timed_out", error=f"killed after its timeout of {timeout:.0f} s")
-                logs.append((utcnow(), "ERROR", "backroom.runner", outcome.error or ""))
+                outcome = RunOutcome(RunStatus.TIMED_OUT, error=f"killed after its timeout of {timeout:.0f} s")
+                logs.append(LogEntry(utcnow(), "ERROR", "backroom.runner", outcome.error or ""))
                 break
             try:
                 ready = parent_conn.poll(0.1)
@@ -270,29 +276,21 @@ class ProcessExecutor:
                     message = parent_conn.recv()
                 except (EOFError, OSError):
                     break
-                kind = message[0]
-                if kind == "log":
-                    _, at, level, name, text = message
-                    logs.append((at, level, name, text))
-                    if on_log:
-                        on_log(level, text)
-                elif kind == "progress":
-                    _, label, done, total = message
-                    progress_state = {"label": label, "done": done, "total": total}
-                    if on_progress:
-                        on_progress(label, done, total)
-                elif kind == "result":
-                    data = message[1]
-                    outcome = RunOutcome(
-                        data.get("status", "succeeded"),
-                        summary=data.get("summary"),
-                        counts=data.get("counts") or {},
-                        outputs=data.get("outputs") or {},
-                    )
-                elif kind in ("error", "cancelled"):
-                    _, text, tb, transient = message
-                    status = "cancelled" if kind == "cancelled" or cancel_sent_at is not None else "failed"
-                    outcome = RunOutcome(status, error=text, traceback=tb, transient=bool(transient))
+                match message:
+                    case LogLine(at, level, name, text):
+                        logs.append(LogEntry(at, level, name, text))
+                        if on_log:
+                            on_log(level, text)
+                    case Progress(label, done, total):
+                        progress_state = {"label": label, "done": done, "total": total}
+                        if on_progress:
+                            on_progress(label, done, total)
+                    case Finished(status, summary, counts, outputs):
+                        outcome = RunOutcome(RunStatus(status), summary=summary, counts=counts, outputs=outputs)
+                    case Failed(text, tb, transient, cancelled):
+                        stopped = cancelled or cancel_sent_at is not None
+                        status = RunStatus.CANCELLED if stopped else RunStatus.FAILED
+                        outcome = RunOutcome(status, error=text, traceback=tb, transient=transient)
             elif not process.is_alive():
                 break
             if time.monotonic() - last_flush >= LOG_FLUSH_S:
@@ -301,8 +299,8 @@ class ProcessExecutor:
         try:
             while parent_conn.poll(0):
                 message = parent_conn.recv()
-                if message[0] == "log":
-                    logs.append(tuple(message[1:]))  # type: ignore[arg-type]
+                if isinstance(message, LogLine):
+                    logs.append(LogEntry(message.at, message.level, message.logger, message.text))
         except (EOFError, OSError):
             pass
         process.join(timeout=10)
@@ -313,34 +311,14 @@ class ProcessExecutor:
             code = process.exitcode
             if code is not None and code < 0:
                 name = signal.Signals(-code).name
-                outcome = RunOutcome("failed", error=f"the bot's process died with signal {name}")
+                outcome = RunOutcome(RunStatus.FAILED, error=f"the bot's process died with signal {name}")
             else:
-                outcome = RunOutcome("failed", error=f"the bot's process exited with code {code} without a result")
+                error = f"the bot's process exited with code {code} without a result"
+                outcome = RunOutcome(RunStatus.FAILED, error=error)
         parent_conn.close()
-        return outcome, logs, progress_state  # written with the outcome in one transaction
-
-    def _finish(
-        self, run: Run, run_dir: Path, outcome: RunOutcome, logs: list | None = None, progress: dict | None = None
-    ) -> None:
-        artifacts_dir = run_dir / "artifacts"
-        items = []
-        if artifacts_dir.is_dir():
-            for path in sorted(artifacts_dir.rglob("*")):
-                if path.is_file():
-                    items.append((str(path.relative_to(artifacts_dir)), path.stat().st_size))
-        extra = {"progress": progress} if progress is not None else {}
-        self.history.finish_run(
-            run.id,
-            outcome.status,
-            logs=logs or [],
-            artifacts=items,
-            **extra,
-            summary=outcome.summary,
-            counts=outcome.counts,
-            outputs=outcome.outputs,
-            error=outcome.error,
-            traceback=outcome.traceback,
-            transient=outcome.transient,
+        # what is left is written with the outcome, in one transaction
+        return dataclasses.replace(
+            outcome, progress=progress_state, logs=tuple(logs), artifacts=artifact_files(run_dir)
         )
 
 

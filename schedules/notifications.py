@@ -10,20 +10,32 @@ from backroom.bots.sdk.secrets import SecretResolver
 from backroom.schedules.durations import format_duration
 from backroom.schedules.history import Run
 from backroom.schedules.settings import BotSettings, Settings
+from backroom.schedules.status import BAD, RunStatus
 
 __all__ = ["notify_run", "render_message", "targets_for"]
 
 log = logging.getLogger(__name__)
 
-_ICON = {"succeeded": "✅", "failed": "❌", "timed_out": "⏱", "cancelled": "⏹", "interrupted": "⚠", "skipped": "⏭"}
+_ICON = {
+    RunStatus.SUCCEEDED: "✅",
+    RunStatus.FAILED: "❌",
+    RunStatus.TIMED_OUT: "⏱",
+    RunStatus.CANCELLED: "⏹",
+    RunStatus.INTERRUPTED: "⚠",
+    RunStatus.SKIPPED: "⏭",
+}
 
 
 def targets_for(settings: Settings, run: Run) -> list[str]:
     bot = settings.bots.get(run.bot, BotSettings())
-    failed = run.status in ("failed", "timed_out", "interrupted")
+    failed = run.status in BAD
     targets: list[str] = []
     wants = set(bot.notify_on)
-    if "always" in wants or (failed and "failure" in wants) or (run.status == "succeeded" and "success" in wants):
+    if (
+        "always" in wants
+        or (failed and "failure" in wants)
+        or (run.status == RunStatus.SUCCEEDED and "success" in wants)
+    ):
         targets.extend(bot.notify)
     if failed:
         targets.extend(t for t in settings.notify.on_failure if t not in targets)

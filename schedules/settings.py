@@ -22,6 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from backroom.bots.sdk.secrets import SecretRef
 from backroom.bots.sdk.system import SystemSettings
 from backroom.schedules.durations import parse_duration
+from backroom.schedules.errors import InvalidConfig
 
 __all__ = [
     "BotSettings",
@@ -57,6 +58,13 @@ class ConsoleUser(_Strict):
     password_hash: str | None = None  # argon2 hash (`backroom hash-password`), never a password
     token: SecretRef | None = None  # API token, by secret reference
 
+    @field_validator("password_hash")
+    @classmethod
+    def _hash_is_argon2(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("$argon2"):
+            raise ValueError("must be an argon2 hash made by `backroom hash-password`, never a password itself")
+        return value
+
 
 class ConsoleSettings(_Strict):
     host: str = "127.0.0.1"
@@ -64,6 +72,32 @@ class ConsoleSettings(_Strict):
     session_minutes: int = Field(default=480, ge=1)
     secret_key: SecretRef | None = None  # signs session cookies; by reference; random per start if unset
     users: list[ConsoleUser] = Field(default_factory=list)
+    # the address people use, behind a reverse proxy (https://... makes the session cookie Secure)
+    public_url: str | None = None
+    # Host names the console answers to besides loopback, the bind host and public_url's host
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # reverse proxies whose X-Forwarded-For is believed (addresses or networks); nobody's by default
+    trusted_proxies: list[str] = Field(default_factory=list)
+    max_body_mb: float = Field(default=32, gt=0)  # larger request bodies are refused before they are read
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
 
 
 class WatchSettings(_Strict):
@@ -119,7 +153,11 @@ class Settings(_Strict):
     home: str | None = None  # base of relative paths; the current directory when unset
     runs_dir: str = "var/runs"
     max_parallel_runs: int = Field(default=4, ge=1, le=256)
+    # The runner prunes its own history (runs, their logs, artifacts and folders) every
+    # ``prune_interval`` (0 turns pruning off); the audit log has its own, longer retention.
     retention_days: int = Field(default=90, ge=1)
+    audit_retention_days: int = Field(default=365, ge=1)
+    prune_interval: Duration = 86400.0
     bot_modules: list[str] = Field(default_factory=list)  # extra modules holding bots (no entry point)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
@@ -189,15 +227,6 @@ class ConfigProblem:
                 return f"{where}: [{table}] {key}: {self.message}"
             return f"{where}: {key}: {self.message}"
         return f"{where}: {self.message}"
-
-
-class InvalidConfig(Exception):
-    """The configuration has problems; ``problems`` lists every one of them."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
 
 
 def _location(loc: tuple[Any, ...]) -> str:

@@ -16,6 +16,7 @@ File-arrival watching and chains live in :mod:`schedules.events`; they are event
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -23,10 +24,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from backroom.schedules.calendars import DESCRIPTIONS, is_business_day
+from backroom.schedules.calendars import is_business_day
 from backroom.schedules.durations import format_duration, parse_duration
 
-__all__ = ["CalendarTrigger", "describe_schedule", "parse_schedule"]
+__all__ = ["LANGUAGES", "CalendarTrigger", "describe_schedule", "parse_schedule"]
 
 _MAX_SKIPPED_DAYS = 400
 
@@ -103,56 +104,145 @@ def parse_schedule(text: str, zone: ZoneInfo, calendar: str | None = None) -> Ba
     return trigger
 
 
-_DOW = {
-    "0": "Sunday",
-    "1": "Monday",
-    "2": "Tuesday",
-    "3": "Wednesday",
-    "4": "Thursday",
-    "5": "Friday",
-    "6": "Saturday",
-    "7": "Sunday",
-    "1-5": "weekdays",
-    "mon-fri": "weekdays",
-    "0,6": "weekends",
-    "6,0": "weekends",
-    "sat,sun": "weekends",
+#: Every phrase of a schedule in words, in each language the console speaks: one table, so a new form
+#: or calendar is said in both or visibly in neither. ``None`` means "this language has no words for
+#: it yet": the English words are used instead.
+_WORDS: dict[str, dict[str, Any]] = {
+    "en": {
+        "manual": "on demand only",
+        "days": {
+            "*": "every day",
+            "0": "Sunday",
+            "1": "Monday",
+            "2": "Tuesday",
+            "3": "Wednesday",
+            "4": "Thursday",
+            "5": "Friday",
+            "6": "Saturday",
+            "7": "Sunday",
+            "1-5": "weekdays",
+            "mon-fri": "weekdays",
+            "0,6": "weekends",
+            "6,0": "weekends",
+            "sat,sun": "weekends",
+        },
+        "other_days": "on weekday(s) {dow}",
+        "at": "{days} at {times} {tz}",
+        "and": " and ",
+        "hourly": "every hour at minute {minute}",
+        "every_minutes": "every {n} minutes",
+        "cron": "cron '{spec}' ({tz})",
+        "interval": "every {duration}",
+        "once": "once at {spec} {tz}",
+        "calendar_sep": ", ",
+        "calendars": {
+            "cn-workdays": "skips public holidays (Chinese working days, make-up days included)",
+            "cn-holidays": "on Chinese weekends and public holidays only",
+            "weekdays": "Monday to Friday",
+            "every-day": "every day",
+        },
+    },
+    "zh-CN": {
+        "manual": "仅按需运行",
+        "days": {
+            "*": "每天",
+            "0": "每周日",
+            "1": "每周一",
+            "2": "每周二",
+            "3": "每周三",
+            "4": "每周四",
+            "5": "每周五",
+            "6": "每周六",
+            "7": "每周日",
+            "1-5": "工作日（周一至周五）",
+            "mon-fri": "工作日（周一至周五）",
+            "0,6": "周末",
+            "6,0": "周末",
+            "sat,sun": "周末",
+        },
+        "other_days": None,
+        "at": "{days} {times}（{tz}）",
+        "and": "、",
+        "hourly": "每小时第 {minute} 分钟",
+        "every_minutes": "每 {n} 分钟",
+        "cron": None,
+        "interval": "每隔 {spec}",
+        "once": "一次：{spec}（{tz}）",
+        "calendar_sep": "，",
+        "calendars": {
+            "cn-workdays": "跳过法定节假日（按中国工作日，含调休上班日）",
+            "cn-holidays": "仅在周末和法定节假日",
+            "weekdays": "周一至周五",
+            "every-day": "",
+        },
+    },
 }
+LANGUAGES = tuple(_WORDS)
 
 
-def describe_schedule(text: str | None, timezone: str, calendar: str | None = None) -> str:
-    """The schedule in words: ``"weekdays at 22:00 Asia/Shanghai, skips public holidays"``."""
+class _NoWords(Exception):
+    """This language has no phrase for this schedule; say it in English."""
+
+
+def describe_schedule(text: str | None, timezone: str, calendar: str | None = None, lang: str = "en") -> str:
+    """The schedule in words: ``"weekdays at 22:00 Asia/Shanghai, skips public holidays ..."``.
+
+    ``lang`` is ``"en"`` or ``"zh-CN"``; a form or calendar the language has no words for is said in
+    English rather than wrongly.
+    """
+    words = _WORDS.get(lang, _WORDS["en"])
+    try:
+        return _describe(text, timezone, calendar, words)
+    except _NoWords:
+        return _describe(text, timezone, calendar, _WORDS["en"])
+
+
+def _describe(text: str | None, timezone: str, calendar: str | None, words: dict[str, Any]) -> str:
+    def say(key: str, **values: object) -> str:
+        phrase = words[key]
+        if phrase is None:
+            raise _NoWords(key)
+        return phrase.format(**values)
+
     if not text or text.strip().lower() == "manual":
-        words = "on demand only"
+        out = words["manual"]
     else:
         kind, _, spec = text.partition(":")
         kind, spec = kind.strip().lower(), spec.strip()
-        words = text
+        out = text
         if kind == "cron":
-            parts = spec.split()
-            if len(parts) == 5:
-                minute, hour, dom, month, dow = parts
-                hours = hour.split(",")
-                if minute.isdigit() and all(h.isdigit() for h in hours) and dom == "*" and month == "*":
-                    times = [f"{int(h):02d}:{int(minute):02d}" for h in hours]
-                    at = f"at {' and '.join(times)} {timezone}"
-                    days = "every day" if dow == "*" else _DOW.get(dow.lower(), f"on weekday(s) {dow}")
-                    words = f"{days} {at}"
-                elif minute.isdigit() and hour == "*" and dom == "*" and month == "*" and dow == "*":
-                    words = f"every hour at minute {int(minute)}"
-                elif minute.startswith("*/") and hour == "*" and dom == month == dow == "*":
-                    words = f"every {minute[2:]} minutes"
-                else:
-                    words = f"cron '{spec}' ({timezone})"
+            out = _cron_words(spec, timezone, words, say) or text
         elif kind == "interval":
             try:
-                words = f"every {format_duration(parse_duration(spec))}"
+                out = say("interval", duration=format_duration(parse_duration(spec)), spec=spec)
             except ValueError:
-                words = text
+                out = text
         elif kind == "date":
-            words = f"once at {spec} {timezone}"
-    if calendar == "cn-workdays":
-        words += ", skips public holidays (Chinese working days, make-up days included)"
-    elif calendar:
-        words += f", {DESCRIPTIONS.get(calendar, calendar)}"
-    return words
+            out = say("once", spec=spec, tz=timezone)
+    if calendar:
+        phrase = words["calendars"].get(calendar)
+        if phrase is None:
+            if words is not _WORDS["en"]:
+                raise _NoWords(calendar)
+            phrase = calendar
+        if phrase:
+            out += words["calendar_sep"] + phrase
+    return out
+
+
+def _cron_words(spec: str, timezone: str, words: dict[str, Any], say: Any) -> str | None:
+    """A five-field crontab in words; None when it is not five fields (the text is shown as written)."""
+    parts = spec.split()
+    if len(parts) != 5:
+        return None
+    minute, hour, dom, month, dow = parts
+    hours = hour.split(",")
+    if minute.isdigit() and all(h.isdigit() for h in hours) and dom == "*" and month == "*":
+        times = words["and"].join(f"{int(h):02d}:{int(minute):02d}" for h in hours)
+        days = words["days"].get(dow.lower()) or say("other_days", dow=dow)
+        return say("at", days=days, times=times, tz=timezone)
+    if minute.isdigit() and hour == dom == month == dow == "*":
+        return say("hourly", minute=int(minute))
+    if minute.startswith("*/") and hour == dom == month == dow == "*":
+        return say("every_minutes", n=minute[2:])
+    return say("cron", spec=spec, tz=timezone)

@@ -1,7 +1,8 @@
 """The child side of a run: build the context, call the bot, report back over a pipe.
 
 Runs inside a process forked from a pre-warmed forkserver (see :mod:`schedules.execution`). Everything
-sent to the parent is plain data; log lines and errors are redacted before they leave the child.
+sent to the parent is one of the typed messages of :mod:`schedules.pipe`; log lines and errors are
+redacted before they leave the child.
 The child becomes its own process-group leader so that a timeout or cancel can kill it together
 with anything it started (a browser, say), and it exits if its parent goes away.
 """
@@ -18,9 +19,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunPayload", "child_entry", "child_main", "noop"]
+from backroom.schedules.pipe import CancelRequest, ChildMessage, Failed, Finished, LogLine, Progress, RunPayload
 
-RunPayload = dict[str, Any]
+__all__ = ["RunPayload", "child_entry", "child_main", "noop"]
 
 
 class _PipeHandler(logging.Handler):
@@ -37,7 +38,7 @@ class _PipeHandler(logging.Handler):
                 message += "\n" + "".join(traceback.format_exception(*record.exc_info))
             with self._send_lock:
                 self.conn.send(
-                    ("log", dt.datetime.fromtimestamp(record.created, dt.UTC), record.levelname, record.name, message)
+                    LogLine(dt.datetime.fromtimestamp(record.created, dt.UTC), record.levelname, record.name, message)
                 )
         except (OSError, ValueError):
             pass
@@ -51,7 +52,7 @@ def _watch_parent(conn: Connection, cancel: threading.Event) -> None:
         except (EOFError, OSError):
             os.killpg(os.getpgid(0), signal.SIGKILL)
             return
-        if message == "cancel":
+        if isinstance(message, CancelRequest):
             cancel.set()
 
 
@@ -65,10 +66,9 @@ def child_entry(conn: Connection, payload: RunPayload) -> None:
     This lives here, not in :mod:`schedules.execution`, so that the child needs only modules the
     forkserver preloaded (importing the execution module costs ~90 ms of CPU per run).
     """
-    environ = payload.pop("environ", None)
-    if environ is not None:
+    if payload.environ is not None:
         os.environ.clear()
-        os.environ.update(environ)
+        os.environ.update(payload.environ)
     child_main(conn, payload)
 
 
@@ -77,7 +77,7 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
     os.setsid()
     lock = threading.Lock()
 
-    def send(*message: Any) -> None:
+    def send(message: ChildMessage) -> None:
         with lock:
             conn.send(message)
 
@@ -96,58 +96,57 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
     threading.Thread(target=_watch_parent, args=(conn, cancel), daemon=True, name="parent-watch").start()
 
     try:
-        result = _run_bot(payload, SecretResolver(redactor), cancel, send)
-        send("result", result)
+        send(_run_bot(payload, SecretResolver(redactor), cancel, send))
     except BaseException as exc:
         from backroom.bots.sdk.context import RunCancelled
         from backroom.bots.sdk.errors import TransientError
 
         text = redactor.redact(f"{type(exc).__name__}: {exc}")
         tb = redactor.redact("".join(traceback.format_exception(exc)))
-        kind = "cancelled" if isinstance(exc, RunCancelled) else "error"
-        send(kind, text, tb, isinstance(exc, TransientError))
+        send(Failed(text, tb, isinstance(exc, TransientError), isinstance(exc, RunCancelled)))
     finally:
         logging.shutdown()
         conn.close()
 
 
-def _run_bot(payload: RunPayload, secrets: Any, cancel: threading.Event, send: Any) -> dict[str, Any]:
+def _run_bot(payload: RunPayload, secrets: Any, cancel: threading.Event, send: Any) -> Finished:
     from backroom.bots.sdk.context import Context
     from backroom.bots.sdk.system import SystemSettings
     from backroom.schedules.discovery import get_bot
 
-    bot_cls = get_bot(payload["bot"], payload.get("bot_modules", ()))
-    log = logging.getLogger(f"backroom.run.{payload['bot']}")
+    bot_cls = get_bot(payload.bot, payload.bot_modules)
+    log = logging.getLogger(f"backroom.run.{payload.bot}")
     # Secrets the run will need are resolved before the bot starts: a missing one fails the run here,
     # naming the reference, instead of half-way through the work.
-    for ref in payload.get("secret_refs", []):
+    for ref in payload.secret_refs:
         secrets.resolve(ref)
-    params = bot_cls.Params.model_validate(payload.get("params") or {})
-    config = bot_cls.Config.model_validate(payload.get("config") or {})
-    systems = {name: SystemSettings.model_validate(data) for name, data in payload.get("systems", {}).items()}
+    params = bot_cls.Params.model_validate(payload.params)
+    config = bot_cls.Config.model_validate(payload.config)
+    systems = {name: SystemSettings.model_validate(data) for name, data in payload.systems.items()}
 
     def progress(label: str, done: int, total: int | None) -> None:
-        send("progress", label, done, total)
+        send(Progress(label, done, total))
 
     ctx = Context(
-        run_id=payload["run_id"],
-        bot=payload["bot"],
-        run_dir=Path(payload["run_dir"]),
-        database_url=payload["database_url"],
+        run_id=payload.run_id,
+        bot=payload.bot,
+        run_dir=Path(payload.run_dir),
+        database_url=payload.database_url,
         systems=systems,
         config=config,
         secrets=secrets,
-        notify_targets=payload.get("notify", []),
-        timezone=payload.get("timezone", "Asia/Shanghai"),
+        notify_targets=list(payload.notify),
+        timezone=payload.timezone,
         logger=log,
         progress_sink=progress,
         cancel_event=cancel,
-        dry_run=bool(payload.get("dry_run")),
-        home=Path(payload["home"]),
+        dry_run=payload.dry_run,
+        home=Path(payload.home),
     )
-    log.info("%s started (run %s, attempt %s)", payload["bot"], payload["run_id"][:8], payload.get("attempt", 1))
+    log.info("%s started (run %s, attempt %s)", payload.bot, payload.run_id[:8], payload.attempt)
     try:
         result = bot_cls().run(ctx, params)
     finally:
         ctx.close()
-    return result.model_dump(mode="json")
+    data = result.model_dump(mode="json")
+    return Finished(data["status"], data.get("summary"), data.get("counts") or {}, data.get("outputs") or {})

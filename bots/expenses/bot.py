@@ -298,7 +298,7 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
     ) -> dict[str, DocumentResult]:
         """OCR ``items`` in the pool; each readable result is recorded at once (status ``read``) so
         an interrupted run resumes without reading it again."""
-        from backroom.ocr.engines import EngineUnavailable
+        from backroom.ocr.errors import EngineUnavailable
         from backroom.ocr.pool import read_many
 
         engine_options = (

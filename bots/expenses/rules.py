@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from backroom.bots.expenses.config import ExpensesConfig
+from backroom.bots.sdk.calendar import is_cn_workday
 
 __all__ = ["RULES", "Doc", "RuleResult", "evaluate", "worst"]
 
@@ -215,13 +216,7 @@ def _weekend(doc: Doc, config: ExpensesConfig) -> RuleResult:
     date = doc.date
     if date is None or config.weekend_verdict == "pass":
         return PASS
-    try:
-        import chinese_calendar
-
-        workday = chinese_calendar.is_workday(date)
-    except (ImportError, NotImplementedError):  # calendar data ends; fall back to the weekday
-        workday = date.weekday() < 5
-    if not workday:
+    if not is_cn_workday(date):
         return RuleResult(config.weekend_verdict, f"{date} is a weekend or public holiday")
     return PASS
 

@@ -11,14 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text, select, update
 from sqlalchemy.engine import Engine
 
-__all__ = ["DocumentStore", "decode_fields", "encode_fields", "invoice_key", "pack", "receipt_key", "unpack"]
+from backroom.bots.sdk.db import Schema, upgrade
+
+__all__ = ["SCHEMA", "DocumentStore", "decode_fields", "encode_fields", "invoice_key", "pack", "receipt_key", "unpack"]
 
 metadata = MetaData()
+
+#: this bot's tables' migrations, in ``migrations/`` (see :mod:`backroom.bots.sdk.db`)
+SCHEMA = Schema("expenses", Path(__file__).resolve().with_name("migrations"))
 
 documents = Table(
     "expenses_documents",
@@ -105,7 +111,7 @@ def receipt_key(fields: dict[str, tuple[Any, float, str]]) -> str | None:
 class DocumentStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine, tables=[documents], checkfirst=True)
+        upgrade(engine, SCHEMA)
 
     def get(self, sha256: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

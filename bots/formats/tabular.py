@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backroom.bots.sdk.errors import BusinessError
+from backroom.bots.formats.encoding import sniff
+from backroom.bots.formats.errors import EncodingError, FormatError
 
 __all__ = ["RowError", "TabularFileError", "detect_encoding", "headers_of", "read_rows"]
 
@@ -25,7 +26,7 @@ _BOM = codecs.BOM_UTF8
 _SAMPLE = 1 << 20
 
 
-class TabularFileError(BusinessError):
+class TabularFileError(FormatError):
     """The file as a whole cannot be read (encoding, no header). Names the file."""
 
 
@@ -39,27 +40,20 @@ class RowError:
 
 
 def detect_encoding(path: Path) -> str:
-    """``utf-8-sig``, ``utf-8`` or ``gb18030`` (a superset of GBK), from the file's first megabyte.
+    """``utf-8-sig``, ``utf-8``, ``gb18030`` (a superset of GBK), ``gb18030-bom`` or ``utf-16``.
 
-    A UTF-8 BOM followed by bytes that are not UTF-8 is read as GB18030 after the BOM: the file's
-    real encoding wins over a misleading mark.
+    Decided from the file's first megabyte by the one rule of :mod:`backroom.bots.formats.encoding`;
+    ``gb18030-bom`` is GB18030 behind a misleading UTF-8 byte order mark (the mark is skipped).
     """
     with path.open("rb") as fh:
         sample = fh.read(_SAMPLE)
-    body = sample[len(_BOM) :] if sample.startswith(_BOM) else sample
-    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        decoder.decode(body, final=len(sample) < _SAMPLE)
-        return "utf-8-sig" if sample.startswith(_BOM) else "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(body, final=len(sample) < _SAMPLE)
-    except UnicodeDecodeError as exc:
-        raise TabularFileError(
-            f"{path.name}: not UTF-8 and not GBK/GB18030 (byte {exc.start}); give 'encoding' in config"
-        ) from None
-    return "gb18030-bom" if sample.startswith(_BOM) else "gb18030"
+        found = sniff(sample, complete=len(sample) < _SAMPLE)
+    except EncodingError as exc:
+        raise TabularFileError(f"{path.name}: {exc}; give 'encoding' in config") from None
+    if found.codec == "utf-8":
+        return "utf-8-sig" if found.bom else "utf-8"
+    return f"{found.codec}-bom" if found.bom else found.codec
 
 
 def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
-from backroom.bots.metrics.store import alerts_table, metadata
+from backroom.bots.metrics.store import SCHEMA, alerts_table
+from backroom.bots.sdk.db import upgrade
 
 __all__ = ["AlertBook", "Reconciled", "alert_key"]
 
@@ -43,7 +44,7 @@ class Reconciled:
 class AlertBook:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine, tables=[alerts_table], checkfirst=True)
+        upgrade(engine, SCHEMA)
 
     def open_alerts(self) -> dict[str, dict[str, Any]]:
         t = alerts_table

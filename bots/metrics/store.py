@@ -6,27 +6,27 @@ values inserted in one transaction — so duplicate pulls, re-pulls after a corr
 that returns the same row twice all leave exactly one value.
 
 Times are stored as naive UTC (the one representation SQLite, PostgreSQL and MySQL all keep
-faithfully) and handed back aware, in UTC.
+faithfully: :class:`~backroom.bots.sdk.db.UTCDateTime` with ``timezone=False``) and handed back
+aware, in UTC.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
     MetaData,
     String,
     Table,
-    TypeDecorator,
     UniqueConstraint,
     delete,
     insert,
@@ -34,29 +34,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from backroom.bots.sdk.db import Schema, UTCDateTime, upgrade
 from backroom.bots.systems.metric_sources.base import Sample, dims_key
 
-__all__ = ["Sample", "Store", "UTCDateTime", "alerts_table", "dims_key", "metadata", "samples_table"]
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware datetimes in, naive UTC stored, aware UTC out. Naive input is refused."""
-
-    impl = DateTime(timezone=False)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r} given to the metrics store; times must be aware")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        return None if value is None else value.replace(tzinfo=dt.UTC)
+__all__ = ["SCHEMA", "Sample", "Store", "UTCDateTime", "alerts_table", "dims_key", "metadata", "samples_table"]
 
 
 metadata = MetaData()
+
+#: this bot's tables' migrations, in ``migrations/`` (see :mod:`backroom.bots.sdk.db`)
+SCHEMA = Schema("metrics", Path(__file__).resolve().with_name("migrations"))
 
 samples_table = Table(
     "metrics_samples",
@@ -65,10 +52,10 @@ samples_table = Table(
     Column("source", String(100), nullable=False),
     Column("metric", String(100), nullable=False),
     Column("dims", String(500), nullable=False),  # canonical JSON, sorted keys
-    Column("interval_start", UTCDateTime(), nullable=False),
+    Column("interval_start", UTCDateTime(timezone=False), nullable=False),
     Column("interval_seconds", Integer, nullable=False),
     Column("value", Float, nullable=False),
-    Column("pulled_at", UTCDateTime(), nullable=False),
+    Column("pulled_at", UTCDateTime(timezone=False), nullable=False),
     UniqueConstraint("source", "metric", "dims", "interval_start", name="uq_metrics_samples_key"),
     Index("ix_metrics_samples_time", "interval_start", "source"),
 )
@@ -80,9 +67,9 @@ alerts_table = Table(
     Column("status", String(10), nullable=False),  # open | closed
     Column("announced", Boolean, nullable=False, default=False),
     Column("recovery_announced", Boolean, nullable=False, default=False),
-    Column("opened_at", UTCDateTime(), nullable=False),
-    Column("last_seen_at", UTCDateTime(), nullable=False),
-    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("opened_at", UTCDateTime(timezone=False), nullable=False),
+    Column("last_seen_at", UTCDateTime(timezone=False), nullable=False),
+    Column("closed_at", UTCDateTime(timezone=False), nullable=True),
     Column("detail", JSON, nullable=False),
 )
 
@@ -92,7 +79,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine, checkfirst=True)
+        upgrade(engine, SCHEMA)
 
     def replace(self, source: str, samples: Sequence[Sample], pulled_at: dt.datetime) -> int:
         """Store a pull: each interval this pull covers is replaced wholesale. Returns rows stored."""

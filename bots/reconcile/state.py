@@ -18,16 +18,21 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Date, DateTime, Float, Integer, MetaData, String, Table, Text, select, update
 from sqlalchemy.engine import Engine
 
 from backroom.bots.formats.statements import PreviousStatement, Statement, StatementLine
+from backroom.bots.sdk.db import Schema, upgrade
 
-__all__ = ["ReconcileState", "match_id"]
+__all__ = ["SCHEMA", "ReconcileState", "match_id"]
 
 metadata = MetaData()
+
+#: this bot's tables' migrations, in ``migrations/`` (see :mod:`backroom.bots.sdk.db`)
+SCHEMA = Schema("reconcile", Path(__file__).resolve().with_name("migrations"))
 
 statements_t = Table(
     "reconcile_statements",
@@ -84,7 +89,7 @@ def match_id(bank_keys: Sequence[str], ledger_ids: Sequence[str]) -> str:
 class ReconcileState:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine, checkfirst=True)
+        upgrade(engine, SCHEMA)
 
     # -- statements ----------------------------------------------------------------------------
     def seen_digests(self) -> dict[str, str]:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, create_engine, delete, select
+from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, delete, select
 from sqlalchemy.engine import Engine
 
-__all__ = ["Checkpoint", "checkpoint_table", "metadata"]
+from backroom.bots.sdk.db import Schema, make_engine, upgrade
+
+__all__ = ["SCHEMA", "Checkpoint", "checkpoint_table", "metadata"]
+
+#: the checkpoint table's migrations (see :mod:`backroom.bots.sdk.db`)
+SCHEMA = Schema("checkpoints", Path(__file__).resolve().with_name("migrations"))
 
 metadata = MetaData()
 
@@ -34,9 +40,9 @@ class Checkpoint:
     """Key/value state of one bot. Each write commits at once, so it survives a kill -9."""
 
     def __init__(self, engine: Engine | str, bot: str) -> None:
-        self.engine = create_engine(engine) if isinstance(engine, str) else engine
+        self.engine = make_engine(engine) if isinstance(engine, str) else engine
         self.bot = bot
-        metadata.create_all(self.engine, tables=[checkpoint_table], checkfirst=True)
+        upgrade(self.engine, SCHEMA)
 
     def get(self, key: str, default: Any = None) -> Any:
         with self.engine.connect() as conn:

@@ -171,11 +171,16 @@ class Context(Generic[ConfigT]):
     # -- state -------------------------------------------------------------------------------
     @property
     def engine(self) -> Any:
-        """SQLAlchemy engine of Backroom's own database (for bot state tables)."""
-        if self._engine is None:
-            from sqlalchemy import create_engine
+        """SQLAlchemy engine of Backroom's own database (for bot state tables).
 
-            self._engine = create_engine(self.database_url)
+        Built like the runner's (:func:`backroom.bots.sdk.db.make_engine`: WAL and a busy timeout on
+        SQLite), since a run writes its state while the runner writes history. Each store migrates
+        its own tables when it first opens them (:func:`backroom.bots.sdk.db.upgrade`).
+        """
+        if self._engine is None:
+            from backroom.bots.sdk.db import make_engine
+
+            self._engine = make_engine(self.database_url)
         return self._engine
 
     @property

@@ -21,6 +21,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from backroom.bots.sdk.errors import MissingSecretError
+from backroom.bots.sdk.masking import encoded_forms, mask_personal
 
 __all__ = [
     "REDACTED",
@@ -71,7 +72,8 @@ def parse_ref(ref: str) -> tuple[str, str, str | None]:
 
 
 class Redactor:
-    """Remembers secret values and blanks them out of any text."""
+    """Remembers secret values and blanks them out of any text, in their encoded forms too (URL, base64
+    at any alignment), and masks personal data by shape (:mod:`backroom.bots.sdk.masking`)."""
 
     def __init__(self) -> None:
         self._values: set[str] = set()
@@ -84,17 +86,20 @@ class Redactor:
         with self._lock:
             if value not in self._values:
                 self._values.add(value)
+                self._values.update(encoded_forms(value))
                 ordered = sorted(self._values, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
     def redact(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is None or not text:
+        if not text:
             return text
-        return pattern.sub(REDACTED, text)
+        pattern = self._pattern
+        if pattern is not None:
+            text = pattern.sub(REDACTED, text)
+        return mask_personal(text)
 
     def __bool__(self) -> bool:
-        return bool(self._values)
+        return True  # personal data is masked even before any secret is known
 
 
 class RedactingFilter(logging.Filter):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from backroom.bots.sdk.calendar import cn_holiday_name, is_cn_workday
 from backroom.bots.sdk.errors import BusinessError, TransientError
 from backroom.bots.systems.dialer.base import Dialer, DoNotCall
 from backroom.bots.systems.helpdesk.base import Helpdesk, TicketChanged, TicketRecord
@@ -52,20 +53,8 @@ class AutocloseOutcome:
 
 
 def public_holiday(day: dt.date) -> str | None:
-    """The name of the Chinese public holiday on ``day``, or None.
-
-    ``chinese_calendar`` knows the State Council's yearly schedule (with make-up days); for a year
-    it does not know yet, the ``holidays`` package's statutory dates are the fall-back.
-    """
-    import chinese_calendar
-
-    try:
-        _is_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        import holidays
-
-        return holidays.country_holidays("CN", years=day.year).get(day)
-    return str(name) if name else None
+    """The name of the Chinese public holiday on ``day``, or None (see :mod:`backroom.bots.sdk.calendar`)."""
+    return cn_holiday_name(day)
 
 
 def calling_allowed(now: dt.datetime, config: AutocloseConfig, tz: ZoneInfo) -> tuple[bool, str]:
@@ -78,15 +67,8 @@ def calling_allowed(now: dt.datetime, config: AutocloseConfig, tz: ZoneInfo) -> 
         name = public_holiday(local.date())
         if name:
             return False, f"public holiday ({name}): no calls"
-    if not config.call_on_weekends and local.weekday() >= 5:
-        import chinese_calendar
-
-        try:
-            workday = chinese_calendar.is_workday(local.date())
-        except NotImplementedError:
-            workday = False
-        if not workday:
-            return False, "weekend: no calls"
+    if not config.call_on_weekends and local.weekday() >= 5 and not is_cn_workday(local.date()):
+        return False, "weekend: no calls"
     return True, ""
 
 

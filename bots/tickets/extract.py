@@ -1,7 +1,8 @@
 """Field extraction from complaint texts (Chinese and English), each value with a confidence.
 
 Agents type these fields out of call transcripts and chats all day. The rules here are plain
-regular expressions plus three well-kept helpers: ``cn2an`` for Chinese numerals (一百二十, 叁佰元整),
+regular expressions plus three well-kept helpers: ``cn2an`` for Chinese numerals (一百二十) with the
+amounts (叁佰元整, 三十块) read by :func:`backroom.ocr.chinese.capitals_to_amount`,
 the GB 11643 check digit for ID cards, and a keyword rule table (from config) for categories.
 Every value keeps the snippet it came from, so the comment written back can say *where* it was
 found, and a reviewer can check it in seconds. Values that look right but fail validation (an ID
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from backroom.ocr.chinese import capitals_to_amount
 
 __all__ = [
     "DEFAULT_CATEGORY_RULES",
@@ -148,22 +151,6 @@ def _cn_to_int(text: str) -> int | None:
         return None
 
 
-def _cn_amount(raw: str) -> Decimal | None:
-    """一百二十元 / 叁佰贰拾元伍角 / 三十块 → Decimal."""
-    import cn2an
-
-    m = re.fullmatch(r"(.+?)(?:元|圆|块)(?:(.)角)?(?:(.)分)?整?", raw)
-    if not m:
-        return None
-    try:
-        yuan = Decimal(str(cn2an.cn2an(m.group(1), "normal")))
-        jiao = Decimal(str(cn2an.cn2an(m.group(2), "normal"))) if m.group(2) else Decimal(0)
-        fen = Decimal(str(cn2an.cn2an(m.group(3), "normal"))) if m.group(3) else Decimal(0)
-    except (ValueError, KeyError, TypeError, InvalidOperation):
-        return None
-    return (yuan + jiao / 10 + fen / 100).quantize(Decimal("0.01"))
-
-
 class Extractor:
     """Configured once (patterns, rules, products), then applied to many texts."""
 
@@ -265,7 +252,7 @@ class Extractor:
                     except InvalidOperation:
                         continue
                 else:
-                    parsed = _cn_amount(raw)
+                    parsed = capitals_to_amount(raw)
                     if parsed is None:
                         continue
                     value = parsed

@@ -16,6 +16,7 @@ ignored by the primary key. ``tickets_archive_index`` records every archived fil
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -27,7 +28,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    event,
     insert,
     select,
     update,
@@ -35,9 +35,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-__all__ = ["TERMINAL", "StateStore", "archive_index", "autoclose_table", "events_table"]
+from backroom.bots.sdk.db import Schema, configure_sqlite, upgrade
+
+__all__ = ["SCHEMA", "TERMINAL", "StateStore", "archive_index", "autoclose_table", "events_table"]
 
 metadata = MetaData()
+
+#: this bot's tables' migrations, in ``migrations/`` (see :mod:`backroom.bots.sdk.db`)
+SCHEMA = Schema("tickets", Path(__file__).resolve().with_name("migrations"))
 
 autoclose_table = Table(
     "tickets_autoclose",
@@ -92,23 +97,13 @@ archive_index = Table(
 TERMINAL = {"archived", "reopened", "handed_off", "skipped_changed", "skipped_dnc"}
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
 class StateStore:
     """Reads and writes the three tables; every write commits at once (kill -9 safe)."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
-            event.listen(engine, "connect", _sqlite_pragmas)
-            engine.dispose()  # connections opened before the listener get the pragmas too
-        metadata.create_all(engine, checkfirst=True)
+        # the webhook thread writes beside the run: WAL and a busy timeout, also on an engine made elsewhere
+        self.engine = configure_sqlite(engine)
+        upgrade(engine, SCHEMA)
 
     # -- rows -----------------------------------------------------------------------------
     def rows(self) -> dict[int, dict[str, Any]]:

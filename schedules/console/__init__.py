@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from backroom.schedules.console.app import create_app
-from backroom.schedules.console.auth import UnsafeBind, check_bind
+from backroom.schedules.console.auth import check_bind
+from backroom.schedules.errors import UnsafeBind
 
 __all__ = ["UnsafeBind", "check_bind", "create_app"]

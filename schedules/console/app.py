@@ -3,7 +3,10 @@
 /api/v1/...   JSON API (bearer tokens or the session cookie), OpenAPI at /api/openapi.json
 /...          server-rendered pages (session cookie, CSRF-protected forms)
 /metrics      Prometheus text format
-/health       for a load balancer or a systemd watchdog (no authentication)
+/health       for a load balancer or a systemd watchdog (no authentication: status only; details
+              for a signed-in viewer)
+
+Every request first passes :class:`~.guard.RequestGuard` (Host, Origin, body size).
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
-from backroom.schedules.console import api, pages
-from backroom.schedules.console.auth import Auth, UnsafeBind, check_bind
+from backroom.schedules.console import pages, routes, schemas
+from backroom.schedules.console.auth import Auth, check_bind
+from backroom.schedules.console.guard import RequestGuard, allowed_hosts
 from backroom.schedules.console.metrics import make_registry, render
-from backroom.schedules.console.state import ConsoleState, Denied, LoginRequired, api_user
+from backroom.schedules.console.state import ConsoleState, Denied, LoginRequired, api_user, csrf_token, source_of
+from backroom.schedules.errors import UnsafeBind
 from backroom.schedules.runner import Runner
 
 __all__ = ["UnsafeBind", "check_bind", "create_app"]
@@ -45,14 +50,18 @@ def create_app(
     *,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
-    https_only: bool = False,
+    https_only: bool | None = None,
 ) -> FastAPI:
     """The console for ``runner`` (started or not: an unstarted runner still queues and lists runs).
 
     ``environ`` replaces ``os.environ`` for resolving token and secret-key references (tests);
-    ``clock`` is the time source for session expiry.
+    ``clock`` is the time source for session expiry. The session cookie is ``Secure`` when
+    ``console.public_url`` is https (``https_only`` overrides).
     """
-    auth = Auth(runner.settings.console, environ=environ)
+    settings = runner.settings.console
+    if https_only is None:
+        https_only = bool(settings.public_url and settings.public_url.startswith("https://"))
+    auth = Auth(settings, environ=environ)
     for problem in auth.token_problems:
         log.warning("console API token not usable, so it is refused: %s", problem)
     state = ConsoleState(runner=runner, auth=auth, clock=clock)
@@ -73,7 +82,13 @@ def create_app(
         same_site="lax",
         https_only=https_only,
     )
-    app.include_router(api.router)
+    app.add_middleware(
+        RequestGuard,
+        hosts=allowed_hosts(settings.host, settings.public_url, settings.allowed_hosts),
+        public_url=settings.public_url,
+        max_body=int(settings.max_body_mb * 1024 * 1024),
+    )
+    app.include_router(routes.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     registry = make_registry(runner)
@@ -88,8 +103,8 @@ def create_app(
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         return response
 
-    @app.exception_handler(api.InvalidParams)
-    async def invalid_params(request: Request, exc: api.InvalidParams) -> JSONResponse:
+    @app.exception_handler(routes.InvalidParams)
+    async def invalid_params(request: Request, exc: routes.InvalidParams) -> JSONResponse:
         return JSONResponse({"detail": exc.detail, "errors": exc.errors}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
@@ -120,9 +135,11 @@ def create_app(
             return pages.not_found(request, str(exc.detail))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    @app.get("/health", response_model=api.Health, tags=["operations"], responses={503: {"model": api.Health}})
-    async def health() -> JSONResponse:
-        """200 when the database answers (and the scheduler runs, where it was started); 503 otherwise."""
+    @app.get("/health", response_model=schemas.Health, tags=["operations"], responses={503: {"model": schemas.Health}})
+    async def health(request: Request) -> JSONResponse:
+        """200 when the database answers (and the scheduler runs, where it was started); 503 otherwise.
+
+        Anonymous callers (a load balancer) get the status alone; a signed-in viewer gets the details."""
 
         def probe() -> dict[str, Any]:
             try:
@@ -144,13 +161,38 @@ def create_app(
             }
 
         body = await run_in_threadpool(probe)
-        return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+        code = 200 if body["status"] == "ok" else 503
+        if state.auth.enabled:
+            try:
+                api_user(request)
+            except HTTPException:
+                return JSONResponse({"status": body["status"]}, status_code=code)
+        return JSONResponse(body, status_code=code)
+
+    @app.get("/api/v1/session", tags=["session"])
+    async def session_info(request: Request) -> dict[str, str]:
+        """Who this session is and its CSRF token, for scripts that change things through the session cookie
+        (on a console without users, every change needs it in ``X-CSRF-Token``)."""
+        user = api_user(request)
+        return {"user": user.name, "role": user.role, "csrf": csrf_token(request)}
+
+    @app.post("/api/v1/users/{name}/sign-out", tags=["session"])
+    async def sign_out_everywhere(request: Request, name: str) -> dict[str, int]:
+        """End every session of ``name``: an admin for anyone, a user for themselves. Audited."""
+        user = api_user(request)
+        if user.name != name and not user.can("admin"):
+            raise Denied(user, "admin", "sign out another user")
+        ended = state.sessions.end_all(name)
+        runner.history.audit(
+            user.name, "sign-out-everywhere", name, source=source_of(request, "api"), detail={"sessions": ended}
+        )
+        return {"sessions_ended": ended}
 
     @app.get(
         "/metrics",
         tags=["operations"],
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}}, 401: {"model": api.ErrorOut}},
+        responses={200: {"content": {"text/plain": {}}}, 401: {"model": schemas.ErrorOut}},
     )
     async def metrics(request: Request) -> Response:
         """Prometheus metrics; needs a viewer token when users are configured."""

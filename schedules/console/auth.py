@@ -25,6 +25,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from backroom.bots.sdk.errors import MissingSecretError
 from backroom.bots.sdk.secrets import SecretResolver
+from backroom.schedules.console.sessions import credential_stamp
+from backroom.schedules.errors import UnsafeBind
 from backroom.schedules.settings import ConsoleSettings, Settings
 
 __all__ = [
@@ -58,10 +60,6 @@ ANONYMOUS = User("local", "admin")
 def role_allows(have: str, needed: str) -> bool:
     """True when role ``have`` includes the rights of ``needed``."""
     return ROLES.index(have) >= ROLES.index(needed)  # type: ignore[arg-type]
-
-
-class UnsafeBind(ValueError):
-    """The console was asked to listen beyond loopback with nobody able to log in."""
 
 
 def is_loopback(host: str) -> bool:
@@ -142,17 +140,31 @@ class Auth:
             return None
         return User(found.name, found.role)
 
+    def credential_stamp(self, name: str) -> str | None:
+        """The stamp of ``name``'s current password hash (None: no such user): sessions made with an
+        older password no longer match it."""
+        found = self._users.get(name)
+        return None if found is None else credential_stamp(found.password_hash)
+
 
 class LoginThrottle:
-    """Refuses log-ins for a (address, user name) pair after ``limit`` failures within ``window`` s.
+    """Refuses log-ins after too many failures within ``window`` seconds, counted three ways:
 
-    In memory, per process: it slows down password guessing against one account from one place,
-    which is what an office-network console meets; it is no substitute for a network boundary.
+    * per (address, user name) pair, after ``limit`` failures: one guesser against one account;
+    * per address, after ``4 × limit``: one guesser trying many accounts;
+    * per account, after ``4 × limit``: many addresses against one account (a botnet).
+
+    The address is the one :func:`~.guard.client_address` gives, so a client cannot dodge the count (or
+    lock others out) by writing its own ``X-Forwarded-For``. In memory, per process, bounded in size.
     """
 
     def __init__(self, clock: Callable[[], float], limit: int = 5, window: float = 300.0) -> None:
         self.clock, self.limit, self.window = clock, limit, window
         self._failures: dict[tuple[str, str], list[float]] = {}
+        self._noted: dict[tuple[str, str], float] = {}
+
+    def _keys(self, address: str, name: str) -> list[tuple[tuple[str, str], int]]:
+        return [((address, name), self.limit), ((address, "*"), 4 * self.limit), (("*", name), 4 * self.limit)]
 
     def _recent(self, key: tuple[str, str]) -> list[float]:
         now = self.clock()
@@ -164,17 +176,28 @@ class LoginThrottle:
         return recent
 
     def blocked(self, address: str, name: str) -> bool:
-        return len(self._recent((address, name))) >= self.limit
+        return any(len(self._recent(key)) >= limit for key, limit in self._keys(address, name))
 
     def failed(self, address: str, name: str) -> None:
-        key = (address, name)
-        self._failures[key] = [*self._recent(key), self.clock()]
+        for key, _ in self._keys(address, name):
+            self._failures[key] = [*self._recent(key), self.clock()]
         if len(self._failures) > 10_000:  # forget the oldest pairs rather than grow without bound
             for old in list(self._failures)[:1000]:
                 self._failures.pop(old, None)
 
     def succeeded(self, address: str, name: str) -> None:
         self._failures.pop((address, name), None)
+
+    def first_refusal(self, address: str, name: str) -> bool:
+        """True once per window for a blocked pair: the one refusal worth an audit entry (so that a
+        flood of refused attempts cannot flood the audit log)."""
+        key, now = (address, name), self.clock()
+        if now - self._noted.get(key, -self.window) < self.window:
+            return False
+        if len(self._noted) > 10_000:
+            self._noted.clear()
+        self._noted[key] = now
+        return True
 
 
 def new_csrf_token() -> str:

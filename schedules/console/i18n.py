@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LANGUAGES", "Translator", "describe_schedule_zh", "negotiate"]
+__all__ = ["LANGUAGES", "Translator", "negotiate"]
 
 LANGUAGES = ("en", "zh-CN")
 
@@ -141,57 +141,3 @@ class Translator:
     def __call__(self, text: str, **values: object) -> str:
         out = ZH.get(text, text) if self.lang == "zh-CN" else text
         return out.format(**values) if values else out
-
-
-_DOW_ZH = {
-    "*": "每天",
-    "1-5": "工作日（周一至周五）",
-    "mon-fri": "工作日（周一至周五）",
-    "0,6": "周末",
-    "6,0": "周末",
-    "sat,sun": "周末",
-    "0": "每周日",
-    "1": "每周一",
-    "2": "每周二",
-    "3": "每周三",
-    "4": "每周四",
-    "5": "每周五",
-    "6": "每周六",
-    "7": "每周日",
-}
-_CAL_ZH = {
-    "cn-workdays": "，跳过法定节假日（按中国工作日，含调休上班日）",
-    "cn-holidays": "，仅在周末和法定节假日",
-    "weekdays": "，周一至周五",
-    "every-day": "",
-}
-
-
-def describe_schedule_zh(text: str | None, timezone: str, calendar: str | None, english: str) -> str:
-    """The schedule in Chinese for the common forms; the English words for anything unusual."""
-    if not text or text.strip().lower() == "manual":
-        words = "仅按需运行"
-    else:
-        kind, _, spec = text.partition(":")
-        kind, spec = kind.strip().lower(), spec.strip()
-        parts = spec.split()
-        words = ""
-        if kind == "cron" and len(parts) == 5:
-            minute, hour, dom, month, dow = parts
-            if minute.isdigit() and hour.isdigit() and dom == "*" and month == "*" and dow.lower() in _DOW_ZH:
-                words = f"{_DOW_ZH[dow.lower()]} {int(hour):02d}:{int(minute):02d}（{timezone}）"
-            elif minute.isdigit() and hour == dom == month == dow == "*":
-                words = f"每小时第 {int(minute)} 分钟"
-            elif minute.startswith("*/") and hour == dom == month == dow == "*":
-                words = f"每 {minute[2:]} 分钟"
-        elif kind == "interval":
-            words = "每隔 " + spec
-        elif kind == "date":
-            words = f"一次：{spec}（{timezone}）"
-        if not words:
-            return english
-    if calendar:
-        if calendar not in _CAL_ZH:
-            return english
-        words += _CAL_ZH[calendar]
-    return words

@@ -14,8 +14,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 
-from backroom.schedules.history import FINISHED, Run
+from backroom.schedules.history import Run
 from backroom.schedules.runner import Runner
+from backroom.schedules.status import ACTIVE, FINISHED, RunStatus
 
 __all__ = ["BUCKETS", "HistoryCollector", "render"]
 
@@ -39,20 +40,20 @@ class HistoryCollector(Collector):
                 .group_by(Run.bot)
             ).all()
             last_ok = s.execute(
-                select(Run.bot, func.max(Run.finished_at)).where(Run.status == "succeeded").group_by(Run.bot)
+                select(Run.bot, func.max(Run.finished_at)).where(Run.status == RunStatus.SUCCEEDED).group_by(Run.bot)
             ).all()
 
         runs = CounterMetricFamily(
             "backroom_runs", "Runs recorded in history, by bot and status", labels=["bot", "status"]
         )
-        active = {"running": {}, "queued": {}}
+        active: dict[str, dict[str, int]] = {str(status): {} for status in ACTIVE}
         for bot, status, count in by_status:
             runs.add_metric([bot, status], count)
             if status in active:
                 active[status][bot] = count
         yield runs
 
-        for status in ("running", "queued"):
+        for status in (RunStatus.RUNNING, RunStatus.QUEUED):
             gauge = GaugeMetricFamily(f"backroom_runs_{status}", f"Runs {status} now, by bot", labels=["bot"])
             for bot in sorted(set(self.runner.bots) | set(active[status])):
                 gauge.add_metric([bot], active[status].get(bot, 0))

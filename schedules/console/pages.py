@@ -18,13 +18,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from backroom.schedules.console.api import INLINE_TYPES
 from backroom.schedules.console.auth import ANONYMOUS, User
 from backroom.schedules.console.forms import Field, form_fields, form_to_params, save_upload_target
-from backroom.schedules.console.i18n import LANGUAGES, Translator, describe_schedule_zh
+from backroom.schedules.console.i18n import LANGUAGES, Translator
+from backroom.schedules.console.routes import INLINE_TYPES
 from backroom.schedules.console.state import (
     Denied,
     check_csrf,
+    client_of,
     console,
     csrf_token,
     page_user,
@@ -35,9 +36,11 @@ from backroom.schedules.console.state import (
 )
 from backroom.schedules.console.views import BotRow, bot_rows, next_fires, schedule_words
 from backroom.schedules.durations import format_duration
-from backroom.schedules.history import ACTIVE, STATUSES
-from backroom.schedules.runner import ParamsInvalid, effective_params
+from backroom.schedules.errors import ParamsInvalid
+from backroom.schedules.jobs import effective_params
 from backroom.schedules.settings import BotSettings
+from backroom.schedules.status import ACTIVE, STATUSES, Trigger
+from backroom.schedules.triggers import describe_schedule
 
 __all__ = ["forbidden", "not_found", "router", "to_login"]
 
@@ -148,11 +151,12 @@ async def login(request: Request) -> Response:
         )
     name = str(form.get("name") or "")[:100]
     source = source_of(request, "web")
-    address = request.client.host if request.client else "?"
+    address = client_of(request)
     throttle = state.throttle
     assert throttle is not None
     if throttle.blocked(address, name):
-        state.history.audit(name or "?", "login", "console", source=source, outcome="throttled")
+        if throttle.first_refusal(address, name):
+            state.history.audit(name or "?", "login", "console", source=source, outcome="throttled")
         error = "Too many failed log-ins; wait a few minutes and try again."
         return _render(request, "login.html", None, status_code=429, next=target, error=error, name=name)
     user = await run_in_threadpool(state.auth.by_password, name, str(form.get("password") or ""))
@@ -164,7 +168,8 @@ async def login(request: Request) -> Response:
         )
     throttle.succeeded(address, name)
     request.session.clear()
-    request.session.update({"user": user.name, "login_at": state.clock()})
+    session = state.sessions.create(user.name, state.auth.credential_stamp(user.name) or "")
+    request.session["sid"] = session.id
     csrf_token(request)  # a fresh token for the new session
     state.history.audit(user.name, "login", "console", source=source)
     return RedirectResponse(target, status_code=303)
@@ -176,6 +181,7 @@ async def logout(request: Request) -> Response:
     user, _ = session_user(request)
     if user and check_csrf(request, str(form.get("csrf") or "")):
         console(request).history.audit(user.name, "logout", "console", source=source_of(request, "web"))
+        console(request).sessions.end(request.session.get("sid", ""))
         request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -191,7 +197,7 @@ def set_language(request: Request, code: str, next: str = "/") -> Response:
 # -- home -------------------------------------------------------------------------------------------------
 def _words(request: Request, t: Translator, schedule: str | None, calendar: str | None, english: str) -> str:
     if t.lang == "zh-CN":
-        return describe_schedule_zh(schedule, console(request).settings.timezone, calendar, english)
+        return describe_schedule(schedule, console(request).settings.timezone, calendar, lang=t.lang)
     return english
 
 
@@ -303,7 +309,7 @@ async def run_now(request: Request, bot: str) -> Response:
             detail={"param": name, "file": str(saved), "size": saved.stat().st_size},
         )
     run = state.runner.trigger(
-        bot, params, actor=user.name, source=source_of(request, "web"), trigger="manual", dry_run=dry_run
+        bot, params, actor=user.name, source=source_of(request, "web"), trigger=Trigger.MANUAL, dry_run=dry_run
     )
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 

@@ -1,8 +1,10 @@
 """The console's per-application state and the request helpers both the API and the pages use.
 
 Identity is resolved the same way everywhere: an ``Authorization: Bearer`` token (scripts), else
-the signed session cookie (people). A session is valid for ``console.session_minutes`` after the
-log-in, whatever the activity; a cookie-authenticated state change needs the session's CSRF token.
+the session cookie (people), which carries only the id of a session kept on the server
+(:mod:`.sessions`). A session is valid for ``console.session_minutes`` after the log-in, whatever the
+activity, and ends at log-out. Every cookie-authenticated state change needs the session's CSRF token —
+on a console without users too, where a bearer token means nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from backroom.schedules.console.auth import ANONYMOUS, Auth, LoginThrottle, Role, User, csrf_matches, new_csrf_token
+from backroom.schedules.console.guard import client_address
 from backroom.schedules.console.i18n import Translator, negotiate
+from backroom.schedules.console.sessions import SessionStore
 from backroom.schedules.runner import Runner
 
 __all__ = ["ConsoleState", "Denied", "console", "source_of"]
@@ -30,10 +34,16 @@ class ConsoleState:
     clock: Callable[[], float] = time.time
     extra: dict[str, Any] = field(default_factory=dict)
     throttle: LoginThrottle | None = None
+    token_throttle: LoginThrottle | None = None
+    sessions: SessionStore | None = None
 
     def __post_init__(self) -> None:
         if self.throttle is None:
             self.throttle = LoginThrottle(self.clock)
+        if self.token_throttle is None:
+            self.token_throttle = LoginThrottle(self.clock, limit=10, window=60.0)
+        if self.sessions is None:
+            self.sessions = SessionStore(self.clock, max_age=self.session_seconds)
 
     @property
     def settings(self) -> Any:
@@ -67,26 +77,26 @@ def console(request: Request) -> ConsoleState:
     return request.app.state.console
 
 
+def client_of(request: Request) -> str:
+    """The client's address; ``X-Forwarded-For`` counts only when it comes from a configured trusted proxy."""
+    peer = request.client.host if request.client else None
+    proxies = console(request).settings.console.trusted_proxies
+    return client_address(peer, request.headers.get("x-forwarded-for"), proxies)
+
+
 def source_of(request: Request, channel: str) -> str:
-    host = request.client.host if request.client else "?"
-    return f"{host} ({channel})"
+    return f"{client_of(request)} ({channel})"
 
 
 def session_user(request: Request) -> tuple[User | None, bool]:
     """The user of the session cookie, and whether an expired session was just dropped."""
     state = console(request)
-    session = request.session
-    name = session.get("user")
-    if not name:
-        return None, False
-    login_at = float(session.get("login_at", 0))
-    if state.clock() - login_at > state.session_seconds:
-        session.clear()
-        return None, True
-    user = state.auth.user(name)
-    if user is None:
-        session.clear()
-    return user, False
+    session, expired = state.sessions.get(request.session.get("sid"), state.auth.credential_stamp)
+    if session is None:
+        if request.session.get("sid"):
+            request.session.clear()
+        return None, expired
+    return state.auth.user(session.user), False
 
 
 def csrf_token(request: Request) -> str:
@@ -110,14 +120,20 @@ def api_user(request: Request) -> User:
     """Identity for the API: bearer token, else session cookie (with CSRF header on changes); 401 if none."""
     state = console(request)
     header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        if not state.auth.enabled:
-            return ANONYMOUS
+    if header[:7].lower() == "bearer " and state.auth.enabled:
+        client = client_of(request)
+        if state.token_throttle.blocked(client, "(token)"):
+            raise HTTPException(429, "too many invalid API tokens from this address; wait a minute")
         user = state.auth.by_token(header[7:].strip())
         if user is None:
+            state.token_throttle.failed(client, "(token)")
             raise HTTPException(401, "invalid API token", headers={"WWW-Authenticate": "Bearer"})
         return user
     if not state.auth.enabled:
+        if request.method not in SAFE_METHODS and not check_csrf(request, request.headers.get("x-csrf-token")):
+            raise HTTPException(
+                403, "a change needs the X-CSRF-Token header (GET /api/v1/session gives this session's token)"
+            )
         return ANONYMOUS
     user, _expired = session_user(request)
     if user is None:

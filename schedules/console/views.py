@@ -1,4 +1,4 @@
-"""What the API and the pages both show: runs as JSON, bots with their state, next fire times.
+"""What the API and the pages both show: bots with their state, next fire times, success rates.
 
 Kept apart from the HTTP layers so the pages and the API cannot disagree about a run's status,
 a bot's next run or its success rate.
@@ -8,42 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
-from backroom.schedules.history import ACTIVE, Run, utcnow
+from backroom.schedules.history import Run, utcnow
 from backroom.schedules.runner import Runner
+from backroom.schedules.status import ACTIVE, BAD
 from backroom.schedules.triggers import describe_schedule, parse_schedule
 
-__all__ = ["BotRow", "bot_rows", "next_fires", "run_json", "schedule_words"]
-
-BAD = ("failed", "timed_out", "interrupted")
-
-
-def run_json(run: Run) -> dict[str, Any]:
-    """The public view of a run (no traceback, no owner): what the run list returns."""
-    return {
-        "id": run.id,
-        "bot": run.bot,
-        "job_id": run.job_id,
-        "trigger": run.trigger,
-        "triggered_by": run.triggered_by,
-        "status": run.status,
-        "params": run.params or {},
-        "attempt": run.attempt,
-        "parent_run_id": run.parent_run_id,
-        "dry_run": bool(run.dry_run),
-        "scheduled_for": run.scheduled_for,
-        "queued_at": run.queued_at,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "duration_s": run.duration_s,
-        "summary": run.summary,
-        "counts": run.counts or {},
-        "outputs": run.outputs or {},
-        "progress": run.progress,
-        "error": run.error,
-        "cancel_requested": bool(run.cancel_requested),
-    }
+__all__ = ["BotRow", "bot_rows", "next_fires", "schedule_words"]
 
 
 def schedule_words(runner: Runner, bot: str) -> list[tuple[str, str, str | None]]:

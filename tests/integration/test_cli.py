@@ -86,23 +86,47 @@ def test_check_list_history_show_pause_resume(config: Path) -> None:
     assert [a.action for a in history.audit_log()][:3] == ["resume", "pause", "run"]
 
 
-def test_housekeeping_prunes_old_runs_and_their_folders(config: Path) -> None:
+def test_prune_deletes_old_runs_their_folders_and_is_audited(config: Path) -> None:
     cli.invoke(app, ["run", "echo", "-c", str(config)])
+    cli.invoke(app, ["run", "echo", "-p", "text=recent", "-c", str(config)])
     history = History(f"sqlite:///{config.parent}/backroom.db")
-    old = history.list_runs(bot="echo").runs[0]
+    recent, old = history.list_runs(bot="echo").runs
     history.update_run(old.id, queued_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=120))
     assert Path(old.run_dir).is_dir()
-    dry = cli.invoke(app, ["run", "housekeeping", "--dry-run", "-p", "runs_dir=runs", "-c", str(config)])
-    assert dry.exit_code == 0 and "1 run(s) would be deleted" in dry.output
+    dry = cli.invoke(app, ["prune", "--dry-run", "-c", str(config)])
+    assert dry.exit_code == 0 and "1 run(s) older than 90 days would be deleted" in dry.output
     assert history.get_run(old.id) is not None
-    result = cli.invoke(app, ["run", "housekeeping", "-p", "runs_dir=runs", "-c", str(config)])
+    result = cli.invoke(app, ["prune", "-c", str(config)])
     assert result.exit_code == 0, result.output
-    assert history.get_run(old.id) is None
+    assert "pruned 1 run(s) and 1 folder(s)" in result.output
+    assert history.get_run(old.id) is None and history.logs(old.id) == []
     assert not Path(old.run_dir).exists()
-    assert history.list_runs(bot="housekeeping").runs  # recent runs stay
+    assert history.get_run(recent.id) is not None and Path(recent.run_dir).is_dir()  # recent runs stay
+    entry = history.audit_log(limit=1)[0]
+    assert (entry.action, entry.target, entry.source, entry.detail["runs"]) == ("prune", "history", "cli", 1)
 
 
 def test_serve_refuses_a_public_address_without_users(config: Path) -> None:
     result = cli.invoke(app, ["serve", "--host", "0.0.0.0", "-c", str(config)])
     assert result.exit_code == 2
     assert "0.0.0.0" in result.output
+
+
+def test_run_works_beside_a_serving_runner_and_records_through_it(config: Path) -> None:
+    """``backroom run`` uses the runner's record path without taking the job store from ``serve``."""
+    from backroom.schedules.runner import Runner
+    from backroom.schedules.settings import load_settings
+
+    serving = Runner(load_settings(config))
+    serving.start(schedule=False, watch=False)
+    try:
+        result = cli.invoke(app, ["run", "echo", "-p", "text=beside", "-c", str(config)])
+    finally:
+        serving.shutdown(wait=False)
+    assert result.exit_code == 0, result.output
+    history = History(f"sqlite:///{config.parent}/backroom.db")
+    run = history.list_runs(bot="echo").runs[0]
+    assert (run.status, run.trigger, run.params["text"]) == ("succeeded", "manual", "beside")
+    assert run.started_at is not None and run.duration_s is not None and history.artifacts(run.id)
+    entry = history.audit_log(limit=1)[0]
+    assert (entry.action, entry.source, entry.detail["run_id"]) == ("run", "cli", run.id)

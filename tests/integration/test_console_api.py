@@ -240,8 +240,10 @@ def test_metrics_and_health(console_harness: ConsoleHarness) -> None:
     ]
     assert buckets[-1].labels["le"] == "+Inf" and buckets[-1].value >= 1
     assert {s.labels["bot"] for s in families["backroom_runs_running"].samples} >= {"echo", "sleeper"}
-    health = h.client().get("/health")
+    health = client.get("/health")
     assert health.status_code == 200 and health.json()["database"] == "ok"
+    anonymous = h.client().get("/health")
+    assert anonymous.status_code == 200 and anonymous.json() == {"status": "ok"}, "no internals for anonymous callers"
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
@@ -263,11 +265,12 @@ def test_health_is_503_when_the_scheduler_has_stopped(tmp_path: Path) -> None:
 
     from backroom.schedules.console.app import create_app
     from backroom.schedules.runner import Runner
-    from tests.fixtures.console import console_bots, console_environ, console_settings
+    from tests.fixtures.console import console_bots, console_environ, console_settings, token_of
 
     runner = Runner(console_settings(tmp_path), bots=console_bots())
     runner.start(schedule=True, watch=False)
-    client = TestClient(create_app(runner, environ=console_environ()))
+    client = TestClient(create_app(runner, environ=console_environ()), base_url="http://127.0.0.1:8600")
+    client.headers["Authorization"] = f"Bearer {token_of('vera')}"
     try:
         up = client.get("/health")
         assert up.status_code == 200 and up.json()["scheduler"] == "running" and up.json()["bots"] == 5

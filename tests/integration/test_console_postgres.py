@@ -31,7 +31,7 @@ def pg_console(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     home: Path = tmp_path_factory.mktemp("console-pg")
     runner = Runner(console_settings(home, database=url), bots=console_bots())
-    client = TestClient(create_app(runner, environ=console_environ()))
+    client = TestClient(create_app(runner, environ=console_environ()), base_url="http://127.0.0.1:8600")
     client.headers["Authorization"] = f"Bearer {token_of('ada')}"
     try:
         yield runner, client
@@ -44,6 +44,9 @@ def pg_console(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def test_run_list_home_and_metrics_on_postgres(pg_console: tuple) -> None:
+    from backroom.schedules.outcome import RunOutcome
+    from backroom.schedules.status import RunStatus
+
     runner, client = pg_console
     history = runner.history
     made = {}
@@ -56,7 +59,7 @@ def test_run_list_home_and_metrics_on_postgres(pg_console: tuple) -> None:
     ]:
         run = history.create_run(bot, trigger="api", status="queued")
         history.mark_running(run.id, "/nonexistent")
-        history.finish_run(run.id, status)
+        history.finish_run(run.id, RunOutcome(RunStatus(status)))
         made.setdefault(bot, []).append(run.id)
 
     page = client.get("/api/v1/runs", params={"limit": 2}).json()

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from backroom.schedules.dispatch import run_and_record
 from backroom.schedules.execution import ProcessExecutor
 from backroom.schedules.history import History
 from tests.fixtures.runner import build_settings
@@ -23,14 +24,14 @@ def env(tmp_path, monkeypatch):
     from backroom.schedules.discovery import discover
 
     history = History(settings.database_url)
-    executor = ProcessExecutor(settings, history, discover(settings.bot_modules))
+    executor = ProcessExecutor(settings, discover(settings.bot_modules))
     return settings, history, executor
 
 
 def run(env, bot, params=None):
     _, history, executor = env
     record = history.create_run(bot, trigger="manual", params=params or {})
-    outcome = executor.execute(record)
+    outcome = run_and_record(history, executor, record)
     return history.get_run(record.id), outcome
 
 
@@ -79,7 +80,7 @@ def test_cancel_kills_a_bot_that_ignores_it(env, monkeypatch) -> None:
     _, history, executor = env
     record = history.create_run("sleeper", trigger="manual", params={"seconds": 60})
     result = {}
-    thread = threading.Thread(target=lambda: result.update(o=executor.execute(record)))
+    thread = threading.Thread(target=lambda: result.update(o=run_and_record(history, executor, record)))
     thread.start()
     deadline = time.monotonic() + 10
     while history.get_run(record.id).status != "running" and time.monotonic() < deadline:
@@ -106,3 +107,40 @@ def test_secret_values_never_reach_history(env, monkeypatch) -> None:
     stored = " ".join([record.error or "", record.traceback or ""] + [x.message for x in history.logs(record.id)])
     assert "tok-9f8e7d6c5b" not in stored
     assert "refused with token ***" in record.error
+
+
+class ListSink:
+    """A RunSink that keeps what it is given, to show execute() writes nothing itself."""
+
+    def __init__(self) -> None:
+        self.lines: list = []
+        self.progress: list = []
+
+    def append_logs(self, run_id, lines) -> None:
+        self.lines.extend(lines)
+
+    def set_progress(self, run_id, progress) -> None:
+        self.progress.append(progress)
+
+    def cancel_requested(self, run_id) -> bool:
+        return False
+
+
+def test_execute_returns_one_frozen_outcome_and_writes_no_history(env, tmp_path) -> None:
+    import dataclasses
+
+    from backroom.schedules.status import RunStatus
+
+    _, history, executor = env
+    record = history.create_run("echo", trigger="manual", params={"text": "x", "repeat": 2})
+    sink = ListSink()
+    outcome = executor.execute(record, tmp_path / "run", sink)
+    assert outcome.status is RunStatus.SUCCEEDED and outcome.counts == {"lines": 2}
+    assert [a.name for a in outcome.artifacts] == ["echo.txt"]
+    assert outcome.progress == {"label": "echoing", "done": 2, "total": 2}
+    told = [line.message for line in [*sink.lines, *outcome.logs]]
+    assert told.count("echo: x") == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        outcome.status = RunStatus.FAILED  # type: ignore[misc]
+    stored = history.get_run(record.id)
+    assert stored.status == "queued" and stored.started_at is None and history.logs(record.id) == []

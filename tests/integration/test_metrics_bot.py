@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,8 @@ def test_daily_report_with_anomaly_reaches_webhook_wecom_and_email(
     assert "数据通报" in wecom[0]["markdown"]["content"]
     assert len(wecom[0]["markdown"]["content"].encode()) <= 4096
     messages = smtp_server.wait_for(1)
-    assert "数据通报" in str(messages[0]["subject"]) or "=?utf-8?" in str(messages[0]["subject"]).lower()
+    subject = str(make_header(decode_header(str(messages[0]["subject"]))))  # RFC 2047 words → text
+    assert subject == "数据通报 2026-11-23"
     attached = [p.get_filename() for p in messages[0].walk() if p.get_filename()]
     assert any(name and name.endswith(".xlsx") for name in attached)
 

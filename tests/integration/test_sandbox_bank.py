@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,13 +76,21 @@ def test_rate_limit_and_errors(bank_portal) -> None:
         assert client.get("/accounts").status_code == 200
 
 
-def test_session_expiry(bank_portal) -> None:
-    with _login(bank_portal.url) as client:
-        httpx.post(f"{bank_portal.url}/_sandbox/faults", json={"session_ttl_s": 0.2})
-        time.sleep(0.3)
+def test_session_expiry(bank_data) -> None:
+    """Sessions age by the portal's clock: the test moves it past the TTL instead of sleeping."""
+    from backroom.sandbox.bank import create_app
+    from backroom.sandbox.server import running
+    from tests.fixtures.tickets import MovableClock
+
+    clock = MovableClock(dt.datetime(2024, 4, 1, 9, 0, tzinfo=dt.UTC))
+    with running(create_app(bank_data, clock=clock)) as portal, _login(portal.url) as client:
+        httpx.post(f"{portal.url}/_sandbox/faults", json={"session_ttl_s": 600})
+        clock.advance(seconds=599)
+        assert "会话已超时" not in client.get("/accounts").text
+        clock.advance(seconds=2)
         page = client.get("/accounts")
         assert "会话已超时" in page.text
-        assert bank_portal.app.state.faults.counters["session_expired"] == 1
+        assert portal.app.state.faults.counters["session_expired"] == 1
 
 
 def test_layout_variant_renames_fields(bank_portal) -> None:

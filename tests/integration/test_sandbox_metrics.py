@@ -161,9 +161,15 @@ def test_dashboard_switches_latency_session_expiry_and_layout(metrics_sandbox: M
         moved = web.get("/dashboard", params={"date": "2026-11-23"}).text
         assert time.perf_counter() - started >= 0.15
         assert "<th>放弃数</th>" in moved and "<th>放弃量</th>" not in moved and 'id="kpi-table"' in moved
-        faults.update({"latency_ms": 0, "session_ttl_s": 0.5})
-        time.sleep(1.1)
-        expired = web.get("/dashboard")
+        faults.update({"latency_ms": 0, "session_ttl_s": 600})
+        signed_in = metrics_sandbox.now
+        try:  # sessions age by the sandbox's clock: move it past the TTL instead of sleeping
+            metrics_sandbox.set_now(signed_in + dt.timedelta(seconds=590))
+            assert web.get("/dashboard").url.path == "/dashboard"
+            metrics_sandbox.set_now(signed_in + dt.timedelta(seconds=610))
+            expired = web.get("/dashboard")
+        finally:
+            metrics_sandbox.set_now(signed_in)
         assert expired.url.path == "/login"
 
 

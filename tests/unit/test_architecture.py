@@ -79,6 +79,35 @@ RULES: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
         ("backroom.sandbox.demo",),
         "only the `backroom demo` command may reach into the demo, and only through its entry module",
     ),
+    (
+        "backroom.schedules.execution",
+        ("backroom.schedules.history", "backroom.schedules.runner", "backroom.schedules.dispatch"),
+        ("backroom.schedules.history.models",),
+        "execution supervises a run and returns its outcome; only the runner writes history",
+    ),
+    (
+        "backroom.schedules.worker",
+        ("backroom.schedules", "backroom.bots"),
+        ("backroom.schedules.pipe", "backroom.schedules.discovery", "backroom.bots.sdk"),
+        "a run's process loads only what the forkserver preloaded: the pipe's messages, discovery, the SDK",
+    ),
+    ("backroom.schedules.pipe", ("backroom",), (), "the pipe's messages are plain values (standard library only)"),
+    ("backroom.schedules.intake", ("backroom",), (), "intake is a pure function of fires, settings and a clock"),
+    (
+        "backroom.schedules.history",
+        ("backroom.schedules", "backroom.bots"),
+        (
+            "backroom.schedules.history",
+            "backroom.schedules.status",
+            "backroom.schedules.outcome",
+            "backroom.schedules.errors",
+            "backroom.schedules.migrations",
+            "backroom.bots.sdk.db",
+        ),
+        "the stores know their tables, their migrations, the run statuses and outcomes; nothing of the runner",
+    ),
+    ("backroom.schedules.errors", ("backroom",), (), "the error tree is the bottom of the package"),
+    ("backroom.schedules.status", ("backroom",), (), "statuses are the bottom of the package"),
 ]
 
 
@@ -127,4 +156,31 @@ def test_bots_register_through_the_entry_point_group() -> None:
         cls = ep.load()
         assert isinstance(cls, type) and issubclass(cls, Bot), f"{ep.value} is not a Bot"
         names[ep.name] = cls.name
-    assert names == {n: n for n in ("expenses", "housekeeping", "metrics", "migrate", "reconcile", "tickets")}
+    assert names == {n: n for n in ("expenses", "metrics", "migrate", "reconcile", "tickets")}
+
+
+def test_tables_are_made_by_migrations_only() -> None:
+    """``create_all`` never reaches an existing database with a new column; Alembic revisions do."""
+    calls = []
+    for _, path in _product_modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "create_all":
+                calls.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not calls, "tables are created by a schema's migrations (backroom.bots.sdk.db.upgrade):\n" + "\n".join(calls)
+
+
+def test_revisions_spell_out_their_ddl() -> None:
+    """A revision imports Alembic and SQLAlchemy only: with a model imported, a change of the model
+    would silently change what an old revision does to a database that has not run it yet."""
+    from backroom.bots.sdk.db import registered_schemas
+
+    broken = []
+    for schema in registered_schemas():
+        revisions = [p for p in schema.location.glob("*.py") if p.name != "__init__.py"]
+        assert revisions, f"schema {schema.name} has no revisions in {schema.location}"
+        assert schema.location.is_relative_to(ROOT) and (schema.location / "__init__.py").exists()
+        for path in revisions:
+            for line, imported in _imports(path):
+                if imported.split(".")[0] not in {"__future__", "alembic", "sqlalchemy"}:
+                    broken.append(f"{path.relative_to(ROOT)}:{line} imports {imported}")
+    assert not broken, "\n".join(broken)

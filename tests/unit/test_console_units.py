@@ -6,7 +6,7 @@ from pathlib import Path
 
 from backroom.schedules.console.auth import is_loopback, role_allows
 from backroom.schedules.console.forms import form_fields, form_to_params, safe_upload_name, save_upload_target
-from backroom.schedules.console.i18n import Translator, describe_schedule_zh, negotiate
+from backroom.schedules.console.i18n import Translator, negotiate
 from tests.fixtures.console import TickerParams
 
 
@@ -19,14 +19,6 @@ def test_negotiate_language() -> None:
     assert negotiate("en;q=0,zh") == "zh-CN" and negotiate("en;q=abc,zh") == "en"
     assert Translator("zh-CN")("succeeded") == "成功" and Translator("en")("succeeded") == "succeeded"
     assert Translator("zh-CN")("a phrase nobody translated") == "a phrase nobody translated"
-
-
-def test_schedule_in_chinese() -> None:
-    assert describe_schedule_zh("cron: 0 22 * * 1-5", "Asia/Shanghai", "cn-workdays", "x") == (
-        "工作日（周一至周五） 22:00（Asia/Shanghai），跳过法定节假日（按中国工作日，含调休上班日）"
-    )
-    assert describe_schedule_zh("manual", "Asia/Shanghai", None, "x") == "仅按需运行"
-    assert describe_schedule_zh("cron: 5 4 1 * *", "Asia/Shanghai", None, "english words") == "english words"
 
 
 def test_form_fields_and_conversion() -> None:

@@ -24,3 +24,15 @@ def test_written_toml_reads_back_identically() -> None:
 
 def test_none_values_are_left_out() -> None:
     assert tomllib.loads(write_toml({"a": None, "b": {"c": None, "d": 1}})) == {"b": {"d": 1}}
+
+
+def test_every_character_a_string_may_hold_reads_back() -> None:
+    """Tabs, control characters and line separators broke the old three-escape writer."""
+    text = 'tab\there, bell\x07, cr\r, nul-free \u2028 line sep, quote " and back\\slash, 中文'
+    assert tomllib.loads(write_toml({"s": {"v": text}})) == {"s": {"v": text}}
+
+
+def test_paths_are_written_as_text() -> None:
+    from pathlib import Path
+
+    assert tomllib.loads(write_toml({"root": Path("/var/backroom")})) == {"root": "/var/backroom"}

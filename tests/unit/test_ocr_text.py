@@ -115,3 +115,12 @@ def test_fapiao_qr_records() -> None:
     assert parse_fapiao_qr("https://example.com/pay?x=1") is None
     assert parse_fapiao_qr("01,10,0440,12345678,1.00,20240105,,X,") is None  # code too short
     assert parse_fapiao_qr("01,10,044031900111,12345678,abc,20240105,,X,") is None
+
+
+def test_capitals_read_everyday_numerals_and_spoken_kuai() -> None:
+    """One parser serves invoices and complaint texts (the tickets extractor reads amounts with it)."""
+    assert capitals_to_amount("一百二十元") == Decimal("120.00")
+    assert capitals_to_amount("三十块五角") == Decimal("30.50")
+    assert capitals_to_amount("贰佰元零伍分") == Decimal("200.05")
+    assert capitals_to_amount("三十块钱的事") == Decimal("30.00")
+    assert capitals_to_amount("三十") is None

@@ -13,14 +13,16 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from backroom.bots.formats.errors import FormatError
+
 __all__ = ["AmountError", "clean_text", "parse_amount", "parse_date"]
 
 _CURRENCY_MARKS = re.compile(r"^(?:RMB|CNY|USD|EUR|HKD|¥|\$)|(?:元|RMB|CNY)$", re.IGNORECASE)
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 
 
-class AmountError(ValueError):
-    """The text is not an amount; the message says what was seen."""
+class AmountError(FormatError, ValueError):
+    """The text is not an amount; the message says what was seen (still a ValueError for old callers)."""
 
 
 def clean_text(value: object) -> str:

@@ -17,6 +17,8 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
+from backroom.bots.formats.encoding import decode as decode_text
+from backroom.bots.formats.errors import EncodingError
 from backroom.bots.formats.statements.amounts import AmountError, clean_text, parse_amount, parse_date
 from backroom.bots.formats.statements.model import Statement, StatementError, StatementLine, file_digest
 from backroom.bots.formats.statements.profiles import BUILTIN_PROFILES, Profile, normalise_header
@@ -30,44 +32,20 @@ _OPENING_RE = re.compile(r"期初余额\s*[:：]?\s*([-+]?[0-9,]+(?:\.\d+)?)")
 _CLOSING_RE = re.compile(r"期末余额\s*[:：]?\s*([-+]?[0-9,]+(?:\.\d+)?)")
 _DATE_TEXT = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{8}"
 _PERIOD_RE = re.compile(rf"({_DATE_TEXT})\s*(?:至|到|-|~|—)\s*({_DATE_TEXT})")
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _CURRENCY_NAMES = {"人民币": "CNY", "美元": "USD", "港币": "HKD", "欧元": "EUR"}
 
 
 def decode(data: bytes, path: Path, encoding: str | None) -> str:
-    """Bytes to text: the profile's encoding if set, else UTF-8 when valid, else GB18030 — strictly."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    tried = [encoding] if encoding else ["utf-8", "gb18030"]
-    last: UnicodeDecodeError | None = None
-    for name in tried:
-        try:
-            text = data.decode(name)
-        except UnicodeDecodeError as exc:
-            last = exc
-            continue
-        odd = _PRIVATE_USE.search(text)
-        if odd and name.lower().startswith("gb"):
-            # Big5 or Shift-JIS bytes often "decode" as GB18030 into unassigned code points
-            line = text[: odd.start()].count("\n") + 1
-            raise StatementError(
-                path,
-                f"decoding as {name.upper()} gives unassigned characters ({odd.group()!r}): the file is in another "
-                "encoding (Big5? Shift-JIS?); expected GBK/GB18030 or UTF-8 — set the profile's 'encoding'",
-                line=line,
-            )
-        return text
-    assert last is not None
-    line = data[: last.start].count(b"\n") + 1
-    raise StatementError(
-        path,
-        f"not valid {' or '.join(t.upper() for t in tried)} at byte {last.start} "
-        f"({data[last.start : last.start + 4]!r}); expected a Chinese bank CSV in GBK/GB18030 or UTF-8 "
-        "— set the profile's 'encoding' if your bank uses another",
-        line=line,
-    )
+    """Bytes to text by the formats room's one rule (:mod:`backroom.bots.formats.encoding`), strictly."""
+    try:
+        return decode_text(data, declared=encoding)
+    except EncodingError as exc:
+        raise StatementError(
+            path,
+            f"{exc}; expected a Chinese bank CSV in GBK/GB18030 or UTF-8 "
+            "— set the profile's 'encoding' if your bank uses another",
+            line=exc.line,
+        ) from None
 
 
 def read_rows(path: Path, data: bytes, encoding: str | None = None) -> list[list[str]]:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from backroom.bots.sdk.errors import BusinessError
+from backroom.bots.formats.errors import FormatError
 
 __all__ = ["Statement", "StatementError", "StatementLine", "file_digest"]
 
 
-class StatementError(BusinessError):
+class StatementError(FormatError):
     """A statement file cannot be read as promised. Names the file, line and field where it can."""
 
     def __init__(self, file: Path | str, message: str, *, line: int | None = None, field: str | None = None):

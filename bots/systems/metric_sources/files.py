@@ -2,7 +2,7 @@
 
 Every matching file in ``folder`` is read on each pull (files are never moved, changed or deleted;
 re-reading one replaces its intervals in the store, so a corrected file simply wins). The encoding
-of a CSV is detected: a UTF-8 BOM, else strict UTF-8, else GB18030 (a superset of GBK and GB2312).
+of a CSV is detected by :mod:`backroom.bots.formats.encoding` (BOM, strict UTF-8, else GB18030).
 Headers are matched after trimming spaces and full-width forms. A file lacking a mapped column is
 reported by name and column, and the other files are still read.
 """
@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from backroom.bots.formats.encoding import decode
+from backroom.bots.formats.errors import FormatError
 from backroom.bots.systems.metric_sources.base import (
     LayoutError,
     MetricSource,
@@ -44,17 +46,6 @@ class Options(RowOptions):
     minutes_field: str | None = None
 
 
-def decode(raw: bytes, encoding: str | None = None) -> str:
-    if encoding:
-        return raw.decode(encoding)
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030")
-
-
 def _clean(header: Any) -> str:
     return unicodedata.normalize("NFKC", str(header or "")).strip()
 
@@ -71,7 +62,7 @@ def read_table(path: Path, options: Options) -> tuple[list[str], list[dict[str, 
         finally:
             wb.close()
     else:
-        text = decode(path.read_bytes(), options.encoding)
+        text = decode(path.read_bytes(), declared=options.encoding)
         lines = list(csv.reader(io.StringIO(text)))
     lines = lines[options.header_row - 1 :]
     if not lines:
@@ -95,7 +86,7 @@ def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult
         try:
             headers, rows = read_table(path, options)
             check_columns(options, headers, f"{where} file {path.name}")
-        except (LayoutError, UnicodeDecodeError, ValueError, OSError) as exc:
+        except (LayoutError, FormatError, UnicodeDecodeError, ValueError, OSError) as exc:
             result.issues.append(str(exc) if isinstance(exc, LayoutError) else f"{where} file {path.name}: {exc}")
             problems += 1
             continue

@@ -1,4 +1,6 @@
-"""The HTTP API (``/api/v1``): bots, schedules, runs, logs, artifacts, triggers and the audit log.
+"""The HTTP API's routes (``/api/v1``): bots, schedules, runs, logs, artifacts, triggers, the audit log.
+
+The models they take and return are :mod:`schedules.console.schemas`.
 
 Errors are JSON ``{"detail": ...}``; a 422 also carries ``errors`` as ``[{field, message, type}]``
 (the same shape the bot's Params validation produces), and on a 422 nothing is queued.
@@ -13,151 +15,39 @@ import json
 import mimetypes
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from backroom.schedules.console.auth import User
+from backroom.schedules.console.schemas import (
+    ArtifactOut,
+    AuditOut,
+    BotOut,
+    BotState,
+    ErrorOut,
+    InvalidOut,
+    LogLineOut,
+    LogList,
+    RunDetail,
+    RunList,
+    RunOut,
+    ScheduleOut,
+    TriggerIn,
+)
 from backroom.schedules.console.state import api_user, console, require, source_of
-from backroom.schedules.console.views import next_fires, run_json
-from backroom.schedules.history import ACTIVE, STATUSES, Run
-from backroom.schedules.runner import ParamsInvalid
+from backroom.schedules.console.views import next_fires
+from backroom.schedules.errors import ParamsInvalid
+from backroom.schedules.history import Run
+from backroom.schedules.status import ACTIVE, RunStatus
 from backroom.schedules.triggers import describe_schedule
 
 __all__ = ["artifact_path", "router"]
 
 bearer = HTTPBearer(auto_error=False, description="API token of a [[console.users]] entry")
-
-StatusName = Literal["queued", "running", "succeeded", "failed", "timed_out", "cancelled", "interrupted", "skipped"]
-assert set(StatusName.__args__) == set(STATUSES)  # type: ignore[attr-defined]
-
-
-# -- response models (they make the OpenAPI schema say what comes back) ----------------------------
-class FieldError(BaseModel):
-    field: str
-    message: str
-    type: str
-
-
-class ErrorOut(BaseModel):
-    detail: str
-
-
-class InvalidOut(BaseModel):
-    detail: str
-    errors: list[FieldError]
-
-
-class RunOut(BaseModel):
-    id: str
-    bot: str
-    job_id: str | None
-    trigger: str
-    triggered_by: str | None
-    status: str
-    params: dict[str, Any]
-    attempt: int
-    parent_run_id: str | None
-    dry_run: bool
-    scheduled_for: dt.datetime | None
-    queued_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    duration_s: float | None
-    summary: str | None
-    counts: dict[str, Any]
-    outputs: dict[str, Any]
-    progress: dict[str, Any] | None
-    error: str | None
-    cancel_requested: bool
-
-
-class ArtifactOut(BaseModel):
-    name: str
-    size: int
-    url: str
-
-
-class RunDetail(RunOut):
-    traceback: str | None
-    artifacts: list[ArtifactOut]
-    log_url: str
-    events_url: str
-
-
-class RunList(BaseModel):
-    runs: list[RunOut]
-    next_cursor: str | None = Field(description="pass as ?cursor= for the next (older) page")
-
-
-class LogLineOut(BaseModel):
-    id: int
-    at: dt.datetime
-    level: str
-    logger: str
-    message: str
-
-
-class LogList(BaseModel):
-    run_id: str
-    status: str
-    lines: list[LogLineOut]
-    last_id: int
-
-
-class ScheduleOut(BaseModel):
-    job_id: str
-    bot: str
-    schedule: str
-    calendar: str | None
-    description: str
-    next_fire: dt.datetime | None
-    paused: bool
-
-
-class BotOut(BaseModel):
-    name: str
-    summary: str
-    params_schema: dict[str, Any]
-    idempotent: bool
-    supports_dry_run: bool
-    paused: bool
-    schedules: list[ScheduleOut]
-    last_run: RunOut | None
-
-
-class TriggerIn(BaseModel):
-    params: dict[str, Any] = Field(default_factory=dict, description="values for the bot's Params model")
-    dry_run: bool = False
-
-
-class BotState(BaseModel):
-    bot: str
-    paused: bool
-
-
-class AuditOut(BaseModel):
-    id: int
-    at: dt.datetime
-    actor: str
-    action: str
-    target: str
-    source: str
-    outcome: str
-    detail: dict[str, Any]
-
-
-class Health(BaseModel):
-    status: Literal["ok", "degraded"]
-    database: str
-    scheduler: str
-    bots: int
-    active_runs: int
-
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "no or wrong API token"},
@@ -216,7 +106,7 @@ def _bot_out(request: Request, name: str, last: Run | None, fires: dict[str, Any
         supports_dry_run=bool(info.get("supports_dry_run")),
         paused=runner.is_paused(name),
         schedules=_schedules(request, name, fires),
-        last_run=RunOut(**run_json(last)) if last else None,
+        last_run=RunOut.of(last) if last else None,
     )
 
 
@@ -265,7 +155,7 @@ def trigger_run(request: Request, bot: str, body: TriggerIn, user: Caller) -> Ru
         )
     except ParamsInvalid as exc:
         raise _invalid(request, user, bot, exc.errors) from None
-    return RunOut(**run_json(run))
+    return RunOut.of(run)
 
 
 class InvalidParams(HTTPException):
@@ -325,7 +215,7 @@ def list_runs(
     request: Request,
     user: Caller,
     bot: Annotated[str | None, Query(max_length=100)] = None,
-    status: Annotated[list[StatusName] | None, Query(description="repeat to ask for several")] = None,
+    status: Annotated[list[RunStatus] | None, Query(description="repeat to ask for several")] = None,
     since: Annotated[dt.datetime | None, Query(description="queued at or after (naive = local time)")] = None,
     until: Annotated[dt.datetime | None, Query(description="queued before (naive = local time)")] = None,
     day: Annotated[dt.date | None, Query(description="a local calendar day (sets since/until)")] = None,
@@ -344,7 +234,7 @@ def list_runs(
     page = console(request).history.list_runs(
         bot=bot, status=list(status) if status else None, since=start, until=end, limit=limit, cursor=cursor
     )
-    return RunList(runs=[RunOut(**run_json(r)) for r in page.runs], next_cursor=page.next_cursor)
+    return RunList(runs=[RunOut.of(r) for r in page.runs], next_cursor=page.next_cursor)
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, responses=NOT_FOUND, summary="One run with its artifacts")
@@ -353,7 +243,7 @@ def get_run(request: Request, run_id: str, user: Caller) -> RunDetail:
     arts = console(request).history.artifacts(run.id)
     base = f"/api/v1/runs/{run.id}"
     return RunDetail(
-        **run_json(run),
+        **RunOut.of(run).model_dump(),
         traceback=run.traceback,
         artifacts=[ArtifactOut(name=a.name, size=a.size, url=f"{base}/artifacts/{a.name}") for a in arts],
         log_url=f"{base}/logs",
@@ -391,7 +281,7 @@ def cancel_run(request: Request, run_id: str, user: Caller) -> RunOut:
     if run.status not in ACTIVE:
         raise HTTPException(409, f"run {run.id} has already ended ({run.status})")
     after = console(request).runner.cancel(run.id, actor=user.name, source=source_of(request, "api"))
-    return RunOut(**run_json(after or run))
+    return RunOut.of(after or run)
 
 
 def artifact_path(run: Run, name: str) -> Path | None:

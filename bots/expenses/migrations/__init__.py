@@ -1,0 +1,1 @@
+"""Revisions of the expenses bot's tables (schema ``expenses``); loaded by Alembic, not imported."""

@@ -1,0 +1,1 @@
+"""Revisions of the tickets bot's tables (schema ``tickets``); loaded by Alembic, not imported."""

@@ -1,0 +1,62 @@
+"""Backroom's own database: the runs, the scheduler's state and the audit log.
+
+    models.py           the tables, all on one ``Base`` (migrations import ``Base.metadata``)
+    engine.py           make_engine (SQLite pragmas, pooling), process identity, the Store base
+    runs.py             RunStore: run records, log lines, artifacts, retention
+    scheduler_state.py  SchedulerState: fire claims, seen files, job digests, pause state, owner lock
+    audit.py            AuditLog: who did what, from where
+
+:class:`History` is all three stores on one engine, for the runner and the console that use them
+together; a tool that needs only one may construct that store alone.
+Statuses and triggers are :mod:`schedules.status`.
+"""
+
+from __future__ import annotations
+
+from backroom.schedules.history.audit import AuditLog
+from backroom.schedules.history.engine import Store, make_engine, owner_alive, process_owner, utcnow
+from backroom.schedules.history.models import (
+    Artifact,
+    AuditEntry,
+    Base,
+    BotState,
+    Fire,
+    JobDefinition,
+    LogLine,
+    Run,
+    SeenFile,
+    UTCDateTime,
+)
+from backroom.schedules.history.runs import RunPage, RunStore
+from backroom.schedules.history.scheduler_state import SchedulerState
+from backroom.schedules.status import ACTIVE, FINISHED, STATUSES
+
+__all__ = [
+    "ACTIVE",
+    "FINISHED",
+    "STATUSES",
+    "Artifact",
+    "AuditEntry",
+    "AuditLog",
+    "Base",
+    "BotState",
+    "Fire",
+    "History",
+    "JobDefinition",
+    "LogLine",
+    "Run",
+    "RunPage",
+    "RunStore",
+    "SchedulerState",
+    "SeenFile",
+    "Store",
+    "UTCDateTime",
+    "make_engine",
+    "owner_alive",
+    "process_owner",
+    "utcnow",
+]
+
+
+class History(RunStore, SchedulerState, AuditLog):
+    """The three stores on one engine; one per process, safe to share between threads."""

@@ -1,0 +1,91 @@
+"""What travels between a run's supervisor and its child process: a payload in, typed messages out.
+
+    supervisor ── RunPayload ─────────────────────────────► child (at start)
+    supervisor ◄── LogLine | Progress | Finished | Failed ── child (while it runs)
+    supervisor ── CancelRequest ──────────────────────────► child (a polite stop)
+
+Everything is a frozen dataclass of plain values, pickled over a ``multiprocessing`` pipe. This
+module imports only the standard library: the child loads it from the pre-warmed forkserver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CancelRequest",
+    "ChildMessage",
+    "Failed",
+    "Finished",
+    "LogLine",
+    "Progress",
+    "RunPayload",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RunPayload:
+    """Everything a run's process needs to build the bot's Context; no database objects."""
+
+    run_id: str
+    bot: str
+    run_dir: str
+    home: str
+    database_url: str
+    params: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    systems: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secret_refs: tuple[str, ...] = ()
+    timezone: str = "Asia/Shanghai"
+    dry_run: bool = False
+    attempt: int = 1
+    notify: tuple[str, ...] = ()
+    environ: dict[str, str] | None = None  # the parent's environment, restored in the child
+    bot_modules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """A log record of the bot, already redacted."""
+
+    at: dt.datetime
+    level: str
+    logger: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    label: str
+    done: int
+    total: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The bot returned: its Result, as JSON values."""
+
+    status: str
+    summary: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The bot raised (``cancelled`` when it stopped because it was asked to)."""
+
+    error: str
+    traceback: str
+    transient: bool = False
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequest:
+    """Parent → child: stop at the next ``ctx.check_cancel()``."""
+
+
+ChildMessage = LogLine | Progress | Finished | Failed

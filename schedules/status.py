@@ -1,0 +1,57 @@
+"""The words a run record is made of: its status and what triggered it.
+
+Both are ``str`` enums, so they compare equal to (and are stored as) the same strings as before:
+``RunStatus.SUCCEEDED == "succeeded"``. Every module that needs a status or a group of them takes it
+from here; nothing else keeps its own list.
+
+    queued ─► running ─► succeeded | failed | timed_out | cancelled
+                   └───► interrupted   (the process that ran it died; set on the next start)
+    skipped            (a fire that was not run: missed beyond its grace, coalesced, or over
+                        max_instances — visible in history, never silent)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["ACTIVE", "BAD", "FINISHED", "STATUSES", "TRIGGERS", "RunStatus", "Trigger"]
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    SKIPPED = "skipped"
+
+    @property
+    def active(self) -> bool:
+        """Not ended yet: a queued or running run."""
+        return self in ACTIVE
+
+    @property
+    def bad(self) -> bool:
+        """Ended in a way someone should look at (the exit code is non-zero, failure notices go out)."""
+        return self in BAD
+
+
+class Trigger(StrEnum):
+    """What queued a run."""
+
+    SCHEDULE = "schedule"
+    MANUAL = "manual"  # ``backroom run`` and the console's run button
+    API = "api"
+    FILE = "file"
+    CHAIN = "chain"
+    RETRY = "retry"
+    REQUEUE = "requeue"  # an interrupted run of an idempotent bot, started again on the next start
+
+
+STATUSES: tuple[RunStatus, ...] = tuple(RunStatus)
+ACTIVE: tuple[RunStatus, ...] = (RunStatus.QUEUED, RunStatus.RUNNING)
+FINISHED: tuple[RunStatus, ...] = tuple(s for s in RunStatus if s not in ACTIVE)
+BAD: tuple[RunStatus, ...] = (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.INTERRUPTED)
+TRIGGERS: tuple[Trigger, ...] = tuple(Trigger)
