@@ -9,7 +9,8 @@
     │   │   └── AmountError          a cell is not an amount or a date (also a ValueError)
     │   ├── TicketError          systems.helpdesk: one ticket cannot be handled
     │   │   ├── TicketNotFound       no ticket with that id
-    │   │   └── TicketChanged        someone changed it since it was read (never overwritten)
+    │   │   ├── TicketChanged        someone changed it since it was read (never overwritten)
+    │   │   └── ChangeRefused        the helpdesk kept a value the bot asked to change
     │   ├── DoNotCall            systems.dialer: the number is on the do-not-call list
     │   ├── FormRejected         systems.form: the form refused the record's values
     │   ├── FieldError           migrate: a record's field fails its mapping or check
