@@ -52,14 +52,18 @@ def test_read_search_and_a_confirmed_write(rt_server: RequestTracker) -> None:
         before = await desk.get(tid)
         found = await desk.search(f"Queue = 'General' AND id = {tid}")
         etag = await desk.update(tid, {"Status": "open"}, if_match=before.etag)
-        return before, found, etag, await desk.get(tid), await desk.text(tid)
+        after = await desk.get(tid)
+        await desk.comment(tid, "bot: 已回访，客户满意")
+        return before, found, etag, after, await desk.text(tid), await desk.history(tid)
 
-    before, found, etag, after, text = _with_rt(rt_server, work)
+    before, found, etag, after, text, history = _with_rt(rt_server, work)
     assert (before.subject, before.status, before.queue) == ("printer on fire", "new", "General")
     assert [t.id for t in found] == [tid]
     assert etag is not None and etag != before.etag and etag == after.etag  # RT sent none: read back
     assert after.status == "open"
-    assert "打印机冒烟" in text
+    assert "打印机冒烟" in text and "已回访" not in text  # the conversation, not internal comments
+    assert any(e.type == "Comment" and "已回访，客户满意" in e.content for e in history)
+    assert any(e.type == "Status" and (e.old, e.new) == ("new", "open") for e in history)
 
 
 def test_a_stale_write_and_a_kept_value_are_business_errors(rt_server: RequestTracker) -> None:
@@ -73,6 +77,9 @@ def test_a_stale_write_and_a_kept_value_are_business_errors(rt_server: RequestTr
         fresh = await desk.get(tid)
         with pytest.raises(ChangeRefused, match="isn't a valid status") as refused:
             await desk.update(tid, {"Status": "closed"}, if_match=fresh.etag)  # not in RT's default lifecycle
+        fresh = await desk.get(tid)
+        with pytest.raises(ChangeRefused, match=r"Mobile '' \(asked '13711112222'\) \(no reason given\)"):
+            await desk.update(tid, {"CustomFields": {"Mobile": "13711112222"}}, if_match=fresh.etag)  # no such field
         with pytest.raises(TicketNotFound) as missing:
             await desk.get(999_999)
         return [changed.value, refused.value, missing.value], await desk.get(tid)
