@@ -42,8 +42,13 @@ class RunPayload:
     dry_run: bool = False
     attempt: int = 1
     notify: tuple[str, ...] = ()
-    environ: dict[str, str] | None = None  # the parent's environment, restored in the child
+    # the run's whole environment (minimal: see schedules.runenv), never serve's
+    environ: dict[str, str] = field(default_factory=dict)
     bot_modules: tuple[str, ...] = ()
+    secret_values: dict[str, str] = field(default_factory=dict)  # keyring reference -> value, resolved by serve
+    secret_env: tuple[str, ...] = ()  # the variables of ``environ`` that hold secrets (redacted from the start)
+    run_as: tuple[str, int, int] | None = None  # (user, uid, gid) the run's process becomes before the bot loads
+    log_line_max_bytes: int = 8192
 
 
 @dataclass(frozen=True, slots=True)
