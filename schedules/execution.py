@@ -37,7 +37,16 @@ from backroom.bots.sdk.secrets import Redactor, SecretResolver
 from backroom.schedules.leftovers import kill_leftovers
 from backroom.schedules.logcap import LogBudget
 from backroom.schedules.outcome import LogEntry, RunOutcome, artifact_files
-from backroom.schedules.pipe import CancelRequest, ChildMessage, Failed, Finished, LogLine, Progress, RunPayload
+from backroom.schedules.pipe import (
+    CancelRequest,
+    ChildMessage,
+    Dropped,
+    Failed,
+    Finished,
+    LogLine,
+    Progress,
+    RunPayload,
+)
 from backroom.schedules.runenv import RunSecrets, base_environ, referenced_secrets, resolve_secrets, run_environ
 from backroom.schedules.scrub import scrub_message
 from backroom.schedules.settings import BotSettings, Settings, utcnow
@@ -131,6 +140,7 @@ _MESSAGE_CLASSES = {
     ("backroom.schedules.pipe", "Progress"): Progress,
     ("backroom.schedules.pipe", "Finished"): Finished,
     ("backroom.schedules.pipe", "Failed"): Failed,
+    ("backroom.schedules.pipe", "Dropped"): Dropped,
 }
 
 
@@ -153,7 +163,7 @@ class _MessageUnpickler(pickle.Unpickler):
 def read_message(data: bytes) -> ChildMessage:
     """One message from a run's process, or UnpicklingError when it is anything else."""
     message = _MessageUnpickler(io.BytesIO(data)).load()
-    if not isinstance(message, LogLine | Progress | Finished | Failed):
+    if not isinstance(message, LogLine | Progress | Finished | Failed | Dropped):
         raise pickle.UnpicklingError(f"a run's process may not send a {type(message).__name__}")
     return message
 
@@ -269,6 +279,7 @@ class ProcessExecutor:
             secret_values=dict(secrets.values),
             secret_env=tuple(secrets.environ),
             run_as=self.run_as(),
+            log_max_lines=self.settings.log_max_lines,
             log_line_max_bytes=self.settings.log_line_max_bytes,
         )
 
@@ -369,6 +380,8 @@ class ProcessExecutor:
             nonlocal outcome
             try:
                 message = read_message(parent_conn.recv_bytes(MAX_MESSAGE_BYTES))
+                if isinstance(message, LogLine) and budget.full:
+                    return message  # only counted, never stored: not worth redacting
                 return scrub_message(message, redactor.redact)
             except (EOFError, OSError):
                 return None
@@ -416,6 +429,8 @@ class ProcessExecutor:
                 match message:
                     case LogLine():
                         log_line(message)
+                    case Dropped(lines, size):
+                        budget.count_dropped(int(lines), int(size))
                     case Progress(label, done, total):
                         progress_state = {"label": label, "done": done, "total": total}
                         if on_progress:
@@ -438,6 +453,8 @@ class ProcessExecutor:
                     break
                 if isinstance(message, LogLine):
                     log_line(message)
+                elif isinstance(message, Dropped):
+                    budget.count_dropped(int(message.lines), int(message.bytes))
         except (EOFError, OSError):
             pass
         process.join(timeout=10)

@@ -34,9 +34,14 @@ class LogBudget:
         self.dropped_lines = 0
         self.dropped_bytes = 0
 
+    @property
+    def full(self) -> bool:
+        """True once the run has used its lines up (what comes now is only counted)."""
+        return self.stored >= self.max_lines
+
     def admit(self, entry: LogEntry) -> LogEntry | None:
         """The entry to store (cut when too long), or None when the run has used its lines up."""
-        if self.stored >= self.max_lines:
+        if self.full:
             self.dropped_lines += 1
             self.dropped_bytes += len(entry.message.encode("utf-8", "surrogatepass"))
             return None
@@ -46,6 +51,11 @@ class LogBudget:
             return entry
         self.dropped_bytes += cut
         return entry._replace(message=f"{text} … [{cut} bytes cut]")
+
+    def count_dropped(self, lines: int, size: int) -> None:
+        """Lines the run's process left out itself (it stops sending at the same cap)."""
+        self.dropped_lines += max(0, lines)
+        self.dropped_bytes += max(0, size)
 
     def closing_note(self, at: dt.datetime) -> LogEntry | None:
         """One line saying what was left out, or None when nothing was."""

@@ -11,6 +11,7 @@ with anything it started (a browser, say), and it exits if its parent goes away.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -24,7 +25,16 @@ from typing import Any
 from backroom.bots.sdk.errors import MissingSecretError
 from backroom.bots.sdk.secrets import RedactingFilter, Redactor, SecretResolver
 from backroom.schedules.capture import OutputCapture
-from backroom.schedules.pipe import CancelRequest, ChildMessage, Failed, Finished, LogLine, Progress, RunPayload
+from backroom.schedules.pipe import (
+    CancelRequest,
+    ChildMessage,
+    Dropped,
+    Failed,
+    Finished,
+    LogLine,
+    Progress,
+    RunPayload,
+)
 from backroom.schedules.scrub import scrub_message
 
 __all__ = ["RunPayload", "child_entry", "child_main", "noop"]
@@ -54,6 +64,31 @@ class _PipeHandler(logging.Handler):
                 )
         except (OSError, ValueError):
             pass
+
+
+class _LineCap(logging.Filter):
+    """Lets the first ``max_lines`` records through; counts the rest without sending (or redacting) them.
+
+    The supervisor caps the log anyway; stopping here spares the pipe and both processes a flood.
+    """
+
+    def __init__(self, max_lines: int) -> None:
+        super().__init__()
+        self.max_lines, self.passed, self.lines, self.bytes = max_lines, 0, 0, 0
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            if self.passed < self.max_lines:
+                self.passed += 1
+                return True
+        size = 0
+        with contextlib.suppress(Exception):  # a record that cannot format is still a line left out
+            size = len(record.getMessage().encode("utf-8", "surrogatepass"))
+        with self._lock:
+            self.lines += 1
+            self.bytes += size
+        return False
 
 
 def _watch_parent(conn: Connection, cancel: threading.Event) -> None:
@@ -109,6 +144,8 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
             conn.send(message)
 
     handler = _PipeHandler(conn, lock, payload.log_line_max_bytes)
+    cap = _LineCap(payload.log_max_lines)
+    handler.addFilter(cap)  # first: what is only counted is never formatted twice nor redacted
     handler.addFilter(RedactingFilter(redactor))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -133,6 +170,8 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
             tb = "".join(traceback.format_exception(exc))
             message = Failed(text, tb, isinstance(exc, TransientError), isinstance(exc, RunCancelled))
         output.stop()  # what the bot printed is logged before its result is sent
+        if cap.lines:
+            send(Dropped(cap.lines, cap.bytes))
         send(message)
     finally:
         logging.shutdown()
