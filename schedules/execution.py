@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 from backroom.bots.sdk.secrets import Redactor, SecretResolver
 from backroom.schedules.leftovers import kill_leftovers
@@ -324,7 +325,7 @@ class ProcessExecutor:
         except (ValueError, OSError) as exc:
             return RunOutcome(RunStatus.FAILED, error=f"the run could not start: {exc}")
         redactor = Redactor()
-        for value in secrets.all_values():
+        for value in [*secrets.all_values(), database_password(self.settings.database_url)]:
             redactor.add(value)
         cancel_event = threading.Event()
         with self._lock:
@@ -479,6 +480,14 @@ class ProcessExecutor:
         return dataclasses.replace(
             outcome, progress=progress_state, logs=tuple(logs), artifacts=artifact_files(run_dir)
         )
+
+
+def database_password(url: str) -> str:
+    """The password in a database URL (a run needs the URL for its bot's state; never its password in a log)."""
+    try:
+        return unquote(urlsplit(url).password or "")
+    except ValueError:
+        return ""
 
 
 def _hand_over(run_dir: Path, run_as: tuple[str, int, int]) -> None:

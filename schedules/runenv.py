@@ -117,6 +117,11 @@ def run_environ(
     environ = base_environ(source)
     environ.update({name: source[name] for name in settings.run_env if name in source})
     environ.update(secrets.environ)
+    if "PLAYWRIGHT_BROWSERS_PATH" not in environ and "HOME" in source:
+        # Playwright looks for its own browsers under HOME, which a run does not share with serve
+        browsers = Path(source["HOME"]) / ".cache" / "ms-playwright"
+        if browsers.is_dir():
+            environ["PLAYWRIGHT_BROWSERS_PATH"] = str(browsers)
     environ["HOME"] = str(settings.run_home_path or run_dir)
     environ[RUN_ID_VARIABLE] = run_id
     return environ

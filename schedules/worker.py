@@ -21,6 +21,7 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from backroom.bots.sdk.errors import MissingSecretError
 from backroom.bots.sdk.secrets import RedactingFilter, Redactor, SecretResolver
@@ -135,6 +136,8 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
     lock = threading.Lock()
 
     redactor = Redactor()
+    with contextlib.suppress(ValueError):  # the database's password: the run needs the URL, no log needs it
+        redactor.add(unquote(urlsplit(payload.database_url).password or ""))
     for value in [*payload.secret_values.values(), *(os.environ.get(n, "") for n in payload.secret_env)]:
         redactor.add(value)
 

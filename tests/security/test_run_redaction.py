@@ -93,3 +93,10 @@ def test_supervisor_reads_only_run_messages_from_the_pipe() -> None:
         read_message(pickle.dumps({"not": "a message"}))
     at = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
     assert read_message(pickle.dumps(LogLine(at, "INFO", "x", "fine"))) == LogLine(at, "INFO", "x", "fine")
+
+
+def test_database_password_is_known_to_the_supervisors_redactor() -> None:
+    from backroom.schedules.execution import database_password
+
+    assert database_password("postgresql+psycopg://backroom:p%40ss-w0rd@db:5432/backroom") == "p@ss-w0rd"
+    assert database_password("sqlite:////var/lib/backroom/backroom.db") == ""
