@@ -49,25 +49,30 @@ def base_environ(source: Mapping[str, str] | None = None) -> dict[str, str]:
     return {name: source[name] for name in BASE_VARIABLES if name in source}
 
 
-def _refs_in(value: Any) -> Iterable[str]:
+def _strings_in(value: Any) -> Iterable[str]:
     if isinstance(value, str):
-        if is_secret_ref(value):
-            yield value
+        yield value
     elif isinstance(value, Mapping):
         for item in value.values():
-            yield from _refs_in(item)
+            yield from _strings_in(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _refs_in(item)
+            yield from _strings_in(item)
+
+
+def _refs_in(value: Any) -> Iterable[str]:
+    return (text for text in _strings_in(value) if is_secret_ref(text))
 
 
 def referenced_secrets(settings: Settings, bot: str, systems: Iterable[str]) -> list[str]:
-    """Every secret reference a run of ``bot`` may resolve: in ``systems`` (the ones it uses, whole
-    tables: token, password, a username or URL given by reference, options), its config, its notify
-    targets. In the order found, each once."""
+    """Every secret reference a run of ``bot`` may resolve: in the systems it uses (``systems``, and
+    any system its config names under whatever key, as ``portal = "bank"`` does; whole tables: token,
+    password, a username or URL given by reference, options), its config, its notify targets. In the
+    order found, each once."""
     bot_settings = settings.bots.get(bot, BotSettings())
+    named = [text for text in _strings_in(bot_settings.config) if text in settings.systems]
     found: list[str] = []
-    for name in systems:
+    for name in dict.fromkeys([*systems, *named]):
         system = settings.systems.get(name)
         if system is not None:
             found.extend(_refs_in(system.model_dump(mode="json")))

@@ -140,3 +140,25 @@ def test_run_as_user_is_refused_unless_serve_is_root(run_harness, serve_environm
     run = harness.run("env_dump")
     assert run.status == "failed"
     assert "run_as_user = 'nobody' needs backroom serve to run as root" in run.error
+
+
+def test_referenced_secrets_follow_systems_named_under_any_key(run_harness) -> None:
+    from backroom.schedules.runenv import referenced_secrets
+
+    settings = run_harness(
+        systems={
+            "bank": {"kind": "http", "url": "http://127.0.0.1:1", "password": "env:BANK_PW", "otp": "keyring:bank/otp"},
+            "crm": {"kind": "http", "url": "http://127.0.0.1:1", "token": "env:CRM_TOKEN"},
+            "unused": {"kind": "http", "url": "http://127.0.0.1:1", "token": "env:UNUSED_TOKEN"},
+        },
+        bots={
+            "env_dump": {
+                "config": {"system": "crm", "extra_secret": "keyring:runsec/bot"},
+                "notify": ["env:HOOK_URL", "json://example.invalid/hook"],
+            },
+            "echo": {"config": {}},
+        },
+    ).settings
+    refs = referenced_secrets(settings, "env_dump", ["bank"])
+    assert refs == ["env:BANK_PW", "keyring:bank/otp", "env:CRM_TOKEN", "keyring:runsec/bot", "env:HOOK_URL"]
+    assert referenced_secrets(settings, "echo", []) == []
