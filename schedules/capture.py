@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 __all__ = ["OutputCapture"]
@@ -56,8 +57,9 @@ class OutputCapture:
             os.dup2(null, 2)
         finally:
             os.close(null)
+        deadline = time.monotonic() + wait
         for reader in self._readers:
-            reader.join(wait)
+            reader.join(max(0.0, deadline - time.monotonic()))
 
     def _read(self, fd: int, name: str) -> None:
         pending = b""

@@ -162,3 +162,10 @@ def test_referenced_secrets_follow_systems_named_under_any_key(run_harness) -> N
     refs = referenced_secrets(settings, "env_dump", ["bank"])
     assert refs == ["env:BANK_PW", "keyring:bank/otp", "env:CRM_TOKEN", "keyring:runsec/bot", "env:HOOK_URL"]
     assert referenced_secrets(settings, "echo", []) == []
+
+
+def test_run_env_takes_variable_names_only(tmp_path) -> None:
+    from backroom.schedules.settings import InvalidConfig, parse_settings
+
+    with pytest.raises(InvalidConfig, match="is not an environment variable name"):
+        parse_settings({"run_env": ["PATH; cat /etc/shadow"]})
