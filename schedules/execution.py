@@ -52,6 +52,7 @@ from backroom.schedules.runenv import RunSecrets, base_environ, referenced_secre
 from backroom.schedules.scrub import scrub_message
 from backroom.schedules.settings import BotSettings, Settings, utcnow
 from backroom.schedules.status import RunStatus
+from backroom.schedules.undumpable import make_undumpable
 from backroom.schedules.worker import child_entry, noop
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def _context(extra_modules: tuple[str, ...] = ()) -> Any:
             ctx.set_forkserver_preload(["backroom.schedules.preload", *extra_modules])
             _install_main_skipping()
             _install_minimal_helper_environment()
+            make_undumpable()  # runs share serve's OS user: they must not read its /proc/PID/environ
             _mp_context = ctx
         return _mp_context
 

@@ -37,6 +37,7 @@ from backroom.schedules.pipe import (
     RunPayload,
 )
 from backroom.schedules.scrub import scrub_message
+from backroom.schedules.undumpable import make_undumpable
 
 __all__ = ["RunPayload", "child_entry", "child_main", "noop"]
 
@@ -133,6 +134,7 @@ def become(user: str, uid: int, gid: int) -> None:
 def child_main(conn: Connection, payload: RunPayload) -> None:
     """Entry point of the run's process."""
     os.setsid()
+    make_undumpable()  # another run of the same OS user must not read this one's secrets
     lock = threading.Lock()
 
     redactor = Redactor()

@@ -4,10 +4,13 @@ locale, TZ, HOME, its run id, and the secrets its own bot references, nothing el
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import pwd
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import keyring
@@ -169,3 +172,61 @@ def test_run_env_takes_variable_names_only(tmp_path) -> None:
 
     with pytest.raises(InvalidConfig, match="is not an environment variable name"):
         parse_settings({"run_env": ["PATH; cat /etc/shadow"]})
+
+
+def test_serve_and_runs_are_undumpable(run_harness, serve_environment) -> None:
+    """Serve makes itself undumpable before it starts runs, and each run's process does the same."""
+    from backroom.schedules.undumpable import dumpable
+
+    harness = run_harness(**settings_tables())
+    run = harness.run("env_dump", {"serve_pid": os.getpid()})
+    seen = harness.seen(run)
+    assert not dumpable(), "serve (here: the test process) is still dumpable after starting runs"
+    assert seen["dumpable"] is False
+    if os.geteuid() != 0:  # root reads any /proc/PID; anyone else finds serve's closed
+        assert seen["serve_environ"].startswith("unreadable")
+
+
+def _environ_readable_by_same_user(undumpable: bool) -> bool:
+    """In a forked process of one user (nobody, when we are root): can it read a sibling's environ?"""
+    from backroom.schedules.undumpable import make_undumpable
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the "user": becomes nobody, starts a target, tries to read the target's environ
+        try:
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # a plain process of that user: dumpable
+            ready_r, ready_w = os.pipe()
+            target = os.fork()
+            if target == 0:
+                if undumpable:
+                    make_undumpable()
+                os.write(ready_w, b"x")
+                time.sleep(30)
+                os._exit(0)
+            os.read(ready_r, 1)
+            try:
+                Path(f"/proc/{target}/environ").read_bytes()
+                answer = b"1"
+            except OSError:
+                answer = b"0"
+            os.kill(target, 9)
+            os.waitpid(target, 0)
+            os.write(write_end, answer)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 1)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    return answer == b"1"
+
+
+def test_an_undumpable_process_is_closed_to_its_own_user() -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Linux /proc")
+    assert _environ_readable_by_same_user(undumpable=False)
+    assert not _environ_readable_by_same_user(undumpable=True)

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict
 
 from backroom.bots import Bot, Context, Params, Result
+from backroom.schedules.undumpable import dumpable
 
 
 class SecretConfig(BaseModel):
@@ -28,18 +29,25 @@ class SecretConfig(BaseModel):
     extra_secret: str | None = None  # a keyring reference the bot resolves itself
 
 
-class EnvDump(Bot[Params, SecretConfig]):
+class DumpParams(Params):
+    serve_pid: int | None = None  # the process that supervises the run, whose environment to try
+
+
+class EnvDump(Bot[DumpParams, SecretConfig]):
     name = "env_dump"
     summary = "Writes everything it can see of its environment into an artifact"
+    Params = DumpParams
     Config = SecretConfig
 
-    def run(self, ctx: Context[SecretConfig], params: Params) -> Result:
+    def run(self, ctx: Context[SecretConfig], params: DumpParams) -> Result:
         seen = {
             "environ": dict(os.environ),
             "proc_self_environ": _read("/proc/self/environ"),
             "parent_environ": _read(f"/proc/{os.getppid()}/environ"),
             "extra_secret": ctx.secret(ctx.config.extra_secret) if ctx.config.extra_secret else None,
             "uid": os.getuid(),
+            "dumpable": dumpable(),
+            "serve_environ": _read(f"/proc/{params.serve_pid}/environ") if params.serve_pid else None,
         }
         ctx.artifact("seen.json").write_text(json.dumps(seen), encoding="utf-8")
         return Result(summary="dumped")
