@@ -386,7 +386,13 @@ class ProcessExecutor:
                 if isinstance(message, LogLine) and budget.full:
                     return message  # only counted, never stored: not worth redacting
                 return scrub_message(message, redactor.redact)
-            except (EOFError, OSError):
+            except EOFError:
+                return None
+            except OSError:  # a message over MAX_MESSAGE_BYTES (or a broken pipe): the run ends here
+                if process.is_alive():
+                    _kill_group(process)
+                    error = f"the bot's process sent a message over {MAX_MESSAGE_BYTES} bytes"
+                    outcome = RunOutcome(RunStatus.FAILED, error=error)
                 return None
             except (pickle.UnpicklingError, TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:
                 _kill_group(process)

@@ -100,3 +100,15 @@ def test_database_password_is_known_to_the_supervisors_redactor() -> None:
 
     assert database_password("postgresql+psycopg://backroom:p%40ss-w0rd@db:5432/backroom") == "p@ss-w0rd"
     assert database_password("sqlite:////var/lib/backroom/backroom.db") == ""
+
+
+def test_a_pickle_sent_down_the_pipe_runs_nothing_in_serve(run_harness, tmp_path) -> None:
+    marker = tmp_path / "ran-in-serve"
+    run = run_harness().run("pipe_attacker", {"attack": "pickle", "marker": str(marker)})
+    assert run.status == "failed" and "not a run message" in run.error
+    assert not marker.exists()
+
+
+def test_an_oversized_message_ends_the_run(run_harness) -> None:
+    run = run_harness().run("pipe_attacker", {"attack": "huge"})
+    assert run.status == "failed" and "over 16777216 bytes" in run.error

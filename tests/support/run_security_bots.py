@@ -135,3 +135,35 @@ class Leaky(Bot[Params, LeakConfig]):
             counts={f"count {form}": 1 for form in forms},
             outputs={"header": basic, "nested": {f"key {token}": [quote(token, safe=""), MOBILE]}},
         )
+
+
+class PipeParams(Params):
+    attack: str = "pickle"  # or "huge"
+    marker: str = ""  # a file the pickle would create in serve, were it unpickled there
+
+
+class _RunInServe:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+class PipeAttacker(Bot[PipeParams]):
+    name = "pipe_attacker"
+    summary = "Writes to the supervisor's pipe itself: a pickle that runs code, or a huge message"
+    Params = PipeParams
+
+    def run(self, ctx: Context, params: PipeParams) -> Result:
+        import gc
+        import pickle
+        from multiprocessing.connection import Connection
+
+        conn = next(o for o in gc.get_objects() if isinstance(o, Connection) and not o.closed)
+        if params.attack == "pickle":
+            conn.send_bytes(pickle.dumps(_RunInServe(params.marker)))
+        else:
+            conn.send_bytes(b"x" * (17 * 1024 * 1024))
+        time.sleep(30)
+        return Result(summary="the supervisor took it")
