@@ -2,7 +2,8 @@
 
 Schema problems come from :mod:`schedules.settings`; this module adds what needs the bots and the
 environment: unknown bots, bad schedules and calendars, unknown systems, secrets that are referenced
-but not set, bot config and parameters their models reject, chains that point nowhere or in a circle.
+but not set, bot config and parameters their models reject, chains that point nowhere or in a circle,
+a runs folder that cannot be written, a ``run_as_user`` that does not exist.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from backroom.bots.sdk.secrets import SecretResolver, is_secret_ref
 from backroom.schedules.calendars import known_calendars
 from backroom.schedules.execution import _systems_used
+from backroom.schedules.runsdir import runs_folder_problem
 from backroom.schedules.settings import ConfigProblem, InvalidConfig, Settings, load_settings
 from backroom.schedules.triggers import parse_schedule
 
@@ -58,6 +60,16 @@ def check_settings(
             secret(f"console.users[{index}].token", user.token)
     if settings.console.secret_key:
         secret("console.secret_key", settings.console.secret_key)
+    problem = runs_folder_problem(settings.runs_path)
+    if problem:
+        problems.append(ConfigProblem(file, "runs_dir", problem))
+    if settings.run_as_user:
+        import pwd
+
+        try:
+            pwd.getpwnam(settings.run_as_user)
+        except KeyError:
+            problems.append(ConfigProblem(file, "run_as_user", f"no user {settings.run_as_user!r} on this machine"))
 
     for name, bot in settings.bots.items():
         table = f"bots.{name}"

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from backroom.schedules.errors import BotNotFound, ParamsInvalid
 from backroom.schedules.events import chain_requests
@@ -23,6 +24,7 @@ from backroom.schedules.execution import LogCallback, ProcessExecutor, ProgressC
 from backroom.schedules.history import History, Run, process_owner, utcnow
 from backroom.schedules.notifications import notify_run
 from backroom.schedules.outcome import LogEntry, RunOutcome
+from backroom.schedules.runsdir import runs_folder_problem
 from backroom.schedules.settings import BotSettings, Settings
 from backroom.schedules.status import RunStatus, Trigger
 
@@ -42,9 +44,17 @@ def run_and_record(
     on_log: LogCallback | None = None,
 ) -> RunOutcome:
     """Mark ``run`` running, execute it to its end, record the outcome; the outcome as recorded."""
+    run_dir = executor.run_dir(run)
     try:
-        run_dir = executor.run_dir(run)
         run_dir.mkdir(parents=True, exist_ok=True)
+        problem = runs_folder_problem(run_dir)
+    except OSError as exc:
+        problem = f"the runs folder {executor.settings.runs_path} is not writable: {exc.strerror or exc}"
+    if problem is not None:
+        outcome = RunOutcome(RunStatus.FAILED, error=problem)
+        history.finish_run(run.id, outcome)
+        return outcome
+    try:
         if not history.mark_running(run.id, str(run_dir), process_owner()):
             return RunOutcome(RunStatus.CANCELLED, error="cancelled before it started")
         outcome = executor.execute(run, run_dir, history, on_progress=on_progress, on_log=on_log)
@@ -164,6 +174,44 @@ class Dispatcher:
                 listener(run)
             except Exception:
                 log.exception("run listener failed")
+
+    def requeue_interrupted(self, run: Run, bot_cls: Any) -> Run | None:
+        """Queue ``run`` (interrupted by a crash) again, if its bot asks for that and is idempotent.
+
+        At most ``max_requeues`` times in a row: a run that brings serve down every time it starts
+        would otherwise be started (and crash serve) forever. After that it stays interrupted, with
+        a note saying why.
+        """
+        bot_settings = self.settings.bots.get(run.bot, BotSettings())
+        if bot_settings.on_interrupted != "requeue" or bot_cls is None or not bot_cls.idempotent:
+            return None
+        if self._requeues_before(run) >= bot_settings.max_requeues:
+            note = (
+                f"not requeued: this run was already requeued {bot_settings.max_requeues} time(s) in a row "
+                f"after an interruption (max_requeues = {bot_settings.max_requeues})"
+            )
+            self.history.append_logs(run.id, [LogEntry(utcnow(), "WARNING", "backroom.runner", note)])
+            self.history.update_run(run.id, error=f"{run.error or 'interrupted'}; {note}")
+            return None
+        again = self.history.create_run(
+            run.bot,
+            trigger=Trigger.REQUEUE,
+            params=run.params,
+            job_id=run.job_id,
+            parent_run_id=run.id,
+            attempt=run.attempt + 1,
+        )
+        self.enqueue(again)
+        return again
+
+    def _requeues_before(self, run: Run) -> int:
+        """How many requeues in a row led to ``run`` (its requeued ancestors)."""
+        count = 0
+        current: Run | None = run
+        while current is not None and current.trigger == Trigger.REQUEUE and current.parent_run_id:
+            count += 1
+            current = self.history.get_run(current.parent_run_id)
+        return count
 
     def _maybe_retry(self, run: Run, outcome: RunOutcome) -> None:
         bot_settings = self.settings.bots.get(run.bot, BotSettings())

@@ -8,25 +8,51 @@ The supervisor (this module, in the runner's process) passes the child's log lin
 a :class:`RunSink` as they come, enforces the timeout, passes a cancel on (first politely, then
 SIGKILL to the child's whole process group), and returns one frozen :class:`RunOutcome`. It never
 writes history: the runner owns the sink and records the outcome (:mod:`schedules.dispatch`).
+
+Least privilege and bounds (see SECURITY.md): the child gets the run's minimal environment and only
+its bot's secrets (:mod:`schedules.runenv`), optionally another OS user (``run_as_user``); what it
+sends is read with an unpickler that builds nothing but the pipe's messages, scrubbed again by a
+redactor that knows the run's secrets (:mod:`schedules.scrub`) and capped (:mod:`schedules.logcap`);
+and whatever the run started is killed when it ends, however it ends (:mod:`schedules.leftovers`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import multiprocessing
 import os
+import pickle
+import pwd
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlsplit
 
+from backroom.bots.sdk.secrets import Redactor, SecretResolver
+from backroom.schedules.leftovers import kill_leftovers
+from backroom.schedules.logcap import LogBudget
 from backroom.schedules.outcome import LogEntry, RunOutcome, artifact_files
-from backroom.schedules.pipe import CancelRequest, Failed, Finished, LogLine, Progress, RunPayload
+from backroom.schedules.pipe import (
+    CancelRequest,
+    ChildMessage,
+    Dropped,
+    Failed,
+    Finished,
+    LogLine,
+    Progress,
+    RunPayload,
+)
+from backroom.schedules.runenv import RunSecrets, base_environ, referenced_secrets, resolve_secrets, run_environ
+from backroom.schedules.scrub import scrub_message
 from backroom.schedules.settings import BotSettings, Settings, utcnow
 from backroom.schedules.status import RunStatus
+from backroom.schedules.undumpable import make_undumpable
 from backroom.schedules.worker import child_entry, noop
 
 if TYPE_CHECKING:
@@ -36,6 +62,8 @@ __all__ = ["ProcessExecutor", "RunOutcome", "RunSink", "required_secret_refs"]
 
 CANCEL_GRACE_S = 5.0
 LOG_FLUSH_S = 0.5
+#: the largest message a run's process may send (a log line is cut to a few KiB before it is sent)
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 _mp_context: Any = None
 _mp_lock = threading.Lock()
@@ -49,6 +77,8 @@ def _context(extra_modules: tuple[str, ...] = ()) -> Any:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["backroom.schedules.preload", *extra_modules])
             _install_main_skipping()
+            _install_minimal_helper_environment()
+            make_undumpable()  # runs share serve's OS user: they must not read its /proc/PID/environ
             _mp_context = ctx
         return _mp_context
 
@@ -81,6 +111,64 @@ def _install_main_skipping() -> None:
 
     get_preparation_data._backroom = True  # type: ignore[attr-defined]
     spawn.get_preparation_data = get_preparation_data
+
+
+_helpers: list[subprocess.Popen[bytes]] = []
+
+
+def _install_minimal_helper_environment() -> None:
+    """Start multiprocessing's helper servers (the forkserver, its resource tracker) with the base
+    environment only.
+
+    Every run is forked from the forkserver, and ``/proc/self/environ`` shows the environment a
+    process was *started* with: were the forkserver started with serve's environment, every run
+    could read every console token and system secret there, whatever it did to ``os.environ``.
+    """
+    from multiprocessing import util
+
+    if getattr(util.spawnv_passfds, "_backroom", False):
+        return
+
+    def spawnv_passfds(path: str, args: Sequence[str], passfds: Sequence[int]) -> int:
+        helper = subprocess.Popen(list(args), executable=path, pass_fds=tuple(passfds), env=base_environ())
+        _helpers.append(helper)  # kept, so that subprocess never reaps it behind multiprocessing's back
+        return helper.pid
+
+    spawnv_passfds._backroom = True  # type: ignore[attr-defined]
+    util.spawnv_passfds = spawnv_passfds
+
+
+_MESSAGE_CLASSES = {
+    ("backroom.schedules.pipe", "LogLine"): LogLine,
+    ("backroom.schedules.pipe", "Progress"): Progress,
+    ("backroom.schedules.pipe", "Finished"): Finished,
+    ("backroom.schedules.pipe", "Failed"): Failed,
+    ("backroom.schedules.pipe", "Dropped"): Dropped,
+}
+
+
+class _MessageUnpickler(pickle.Unpickler):
+    """Builds the pipe's messages and dates, nothing else.
+
+    A run's process is not trusted: a plain ``recv()`` would unpickle whatever it sent, and a pickle
+    can call any function, in serve, with serve's secrets and privileges.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "datetime" and name in {"datetime", "date", "timezone", "timedelta"}:
+            return super().find_class(module, name)
+        found = _MESSAGE_CLASSES.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"a run's process may not send {module}.{name}")
+        return found
+
+
+def read_message(data: bytes) -> ChildMessage:
+    """One message from a run's process, or UnpicklingError when it is anything else."""
+    message = _MessageUnpickler(io.BytesIO(data)).load()
+    if not isinstance(message, LogLine | Progress | Finished | Failed | Dropped):
+        raise pickle.UnpicklingError(f"a run's process may not send a {type(message).__name__}")
+    return message
 
 
 def _start(process: Any) -> None:
@@ -169,9 +257,12 @@ class ProcessExecutor:
         """Where ``run`` keeps its files: ``runs_dir/YYYY/MM/DD/<run id>``."""
         return self.settings.runs_path / run.queued_at.strftime("%Y/%m/%d") / run.id
 
-    def payload(self, run: Run, run_dir: Path) -> RunPayload:
+    def payload(self, run: Run, run_dir: Path, secrets: RunSecrets | None = None) -> RunPayload:
+        """What the run's process gets: its bot's settings, its own environment and secrets, no more."""
         bot_settings = self.settings.bots.get(run.bot, BotSettings())
         bot_cls = self.bots[run.bot]
+        if secrets is None:
+            secrets = self.secrets(run)
         return RunPayload(
             run_id=run.id,
             bot=run.bot,
@@ -186,9 +277,34 @@ class ProcessExecutor:
             dry_run=run.dry_run,
             attempt=run.attempt,
             notify=tuple(bot_settings.notify),
-            environ=dict(os.environ),
+            environ=run_environ(self.settings, run.id, run_dir, secrets),
             bot_modules=tuple(self.settings.bot_modules),
+            secret_values=dict(secrets.values),
+            secret_env=tuple(secrets.environ),
+            run_as=self.run_as(),
+            log_max_lines=self.settings.log_max_lines,
+            log_line_max_bytes=self.settings.log_line_max_bytes,
         )
+
+    def secrets(self, run: Run) -> RunSecrets:
+        """The secrets ``run``'s bot references, resolved here in serve."""
+        systems = _systems_used(self.settings, run.bot, self.bots[run.bot])
+        refs = referenced_secrets(self.settings, run.bot, systems)
+        return resolve_secrets(refs, SecretResolver(Redactor()))
+
+    def run_as(self) -> tuple[str, int, int] | None:
+        """``run_as_user`` as (name, uid, gid); ValueError when it cannot be honoured."""
+        name = self.settings.run_as_user
+        if not name:
+            return None
+        if os.geteuid() != 0:
+            uid = os.geteuid()
+            raise ValueError(f"run_as_user = {name!r} needs backroom serve to run as root (it runs as uid {uid})")
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise ValueError(f"run_as_user = {name!r}: no such user on this machine") from None
+        return entry.pw_name, entry.pw_uid, entry.pw_gid
 
     def execute(
         self,
@@ -203,11 +319,23 @@ class ProcessExecutor:
         if run.bot not in self.bots:
             return RunOutcome(RunStatus.FAILED, error=f"unknown bot {run.bot!r}")
         bot_settings = self.settings.bots.get(run.bot, BotSettings())
+        secrets = self.secrets(run)
+        try:
+            payload = self.payload(run, run_dir, secrets)
+            if payload.run_as is not None:
+                _hand_over(run_dir, payload.run_as)
+        except (ValueError, OSError) as exc:
+            return RunOutcome(RunStatus.FAILED, error=f"the run could not start: {exc}")
+        redactor = Redactor()
+        for value in [*secrets.all_values(), database_password(self.settings.database_url)]:
+            redactor.add(value)
         cancel_event = threading.Event()
         with self._lock:
             self._cancel_events[run.id] = cancel_event
         try:
-            return self._supervise(run, run_dir, bot_settings.timeout, sink, cancel_event, on_progress, on_log)
+            return self._supervise(
+                run, run_dir, payload, bot_settings.timeout, sink, cancel_event, redactor, on_progress, on_log
+            )
         finally:
             with self._lock:
                 self._cancel_events.pop(run.id, None)
@@ -216,19 +344,22 @@ class ProcessExecutor:
         self,
         run: Run,
         run_dir: Path,
+        payload: RunPayload,
         timeout: float,
         sink: RunSink,
         cancel_event: threading.Event,
+        redactor: Redactor,
         on_progress: ProgressCallback | None,
         on_log: LogCallback | None,
     ) -> RunOutcome:
         ctx = _context(tuple(self.settings.bot_modules))
         parent_conn, child_conn = ctx.Pipe(duplex=True)
-        process = ctx.Process(target=child_entry, args=(child_conn, self.payload(run, run_dir)), daemon=False)
+        process = ctx.Process(target=child_entry, args=(child_conn, payload), daemon=False)
         _start(process)
         child_conn.close()
         started = time.monotonic()
         deadline = started + timeout
+        budget = LogBudget(self.settings.log_max_lines, self.settings.log_line_max_bytes)
         logs: list[LogEntry] = []
         last_flush = started
         last_cancel_check = started
@@ -246,6 +377,35 @@ class ProcessExecutor:
                 sink.set_progress(run.id, progress_state)
                 progress_flushed = progress_state
             last_flush = time.monotonic()
+
+        def receive() -> ChildMessage | None:
+            """The next message, scrubbed; None when the child is gone or broke the protocol."""
+            nonlocal outcome
+            try:
+                message = read_message(parent_conn.recv_bytes(MAX_MESSAGE_BYTES))
+                if isinstance(message, LogLine) and budget.full:
+                    return message  # only counted, never stored: not worth redacting
+                return scrub_message(message, redactor.redact)
+            except EOFError:
+                return None
+            except OSError:  # a message over MAX_MESSAGE_BYTES (or a broken pipe): the run ends here
+                if process.is_alive():
+                    _kill_group(process)
+                    error = f"the bot's process sent a message over {MAX_MESSAGE_BYTES} bytes"
+                    outcome = RunOutcome(RunStatus.FAILED, error=error)
+                return None
+            except (pickle.UnpicklingError, TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:
+                _kill_group(process)
+                error = f"the bot's process sent something that is not a run message ({type(exc).__name__})"
+                outcome = RunOutcome(RunStatus.FAILED, error=error)
+                return None
+
+        def log_line(message: LogLine) -> None:
+            entry = budget.admit(LogEntry(message.at, message.level, message.logger, message.text))
+            if entry is not None:
+                logs.append(entry)
+                if on_log:
+                    on_log(entry.level, entry.message)
 
         while True:
             now = time.monotonic()
@@ -272,15 +432,14 @@ class ProcessExecutor:
             except (EOFError, OSError):
                 ready = False
             if ready:
-                try:
-                    message = parent_conn.recv()
-                except (EOFError, OSError):
+                message = receive()
+                if message is None:
                     break
                 match message:
-                    case LogLine(at, level, name, text):
-                        logs.append(LogEntry(at, level, name, text))
-                        if on_log:
-                            on_log(level, text)
+                    case LogLine():
+                        log_line(message)
+                    case Dropped(lines, size):
+                        budget.count_dropped(int(lines), int(size))
                     case Progress(label, done, total):
                         progress_state = {"label": label, "done": done, "total": total}
                         if on_progress:
@@ -295,9 +454,13 @@ class ProcessExecutor:
         # it and exit between a poll that timed out and the liveness check above.
         try:
             while parent_conn.poll(0):
-                message = parent_conn.recv()
+                message = receive()
+                if message is None:
+                    break
                 if isinstance(message, LogLine):
-                    logs.append(LogEntry(message.at, message.level, message.logger, message.text))
+                    log_line(message)
+                elif isinstance(message, Dropped):
+                    budget.count_dropped(int(message.lines), int(message.bytes))
                 elif isinstance(message, Finished | Failed) and outcome is None:
                     outcome = _ending(message, cancel_sent_at is not None)
         except (EOFError, OSError):
@@ -306,6 +469,8 @@ class ProcessExecutor:
         if process.is_alive():
             _kill_group(process)
             process.join(timeout=5)
+        # whatever its end, nothing the run started outlives it (a setsid grandchild included)
+        kill_leftovers(run.id, process.pid)
         if outcome is None:
             code = process.exitcode
             if code is not None and code < 0:
@@ -315,6 +480,9 @@ class ProcessExecutor:
                 error = f"the bot's process exited with code {code} without a result"
                 outcome = RunOutcome(RunStatus.FAILED, error=error)
         parent_conn.close()
+        note = budget.closing_note(utcnow())
+        if note is not None:
+            logs.append(note)
         # what is left is written with the outcome, in one transaction
         return dataclasses.replace(
             outcome, progress=progress_state, logs=tuple(logs), artifacts=artifact_files(run_dir)
@@ -329,6 +497,22 @@ def _ending(message: Finished | Failed, cancel_sent: bool) -> RunOutcome:
         )
     status = RunStatus.CANCELLED if message.cancelled or cancel_sent else RunStatus.FAILED
     return RunOutcome(status, error=message.error, traceback=message.traceback, transient=message.transient)
+
+
+def database_password(url: str) -> str:
+    """The password in a database URL (a run needs the URL for its bot's state; never its password in a log)."""
+    try:
+        return unquote(urlsplit(url).password or "")
+    except ValueError:
+        return ""
+
+
+def _hand_over(run_dir: Path, run_as: tuple[str, int, int]) -> None:
+    """Give the run's folder to the run's user, so that it can write its artifacts there."""
+    _, uid, gid = run_as
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for path in (run_dir, *run_dir.rglob("*")):
+        os.chown(path, uid, gid, follow_symlinks=False)
 
 
 def _kill_group(process: Any) -> None:

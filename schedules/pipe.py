@@ -1,7 +1,7 @@
 """What travels between a run's supervisor and its child process: a payload in, typed messages out.
 
     supervisor ── RunPayload ─────────────────────────────► child (at start)
-    supervisor ◄── LogLine | Progress | Finished | Failed ── child (while it runs)
+    supervisor ◄── LogLine | Progress | Dropped | Finished | Failed ── child (while it runs)
     supervisor ── CancelRequest ──────────────────────────► child (a polite stop)
 
 Everything is a frozen dataclass of plain values, pickled over a ``multiprocessing`` pipe. This
@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "CancelRequest",
     "ChildMessage",
+    "Dropped",
     "Failed",
     "Finished",
     "LogLine",
@@ -42,8 +43,14 @@ class RunPayload:
     dry_run: bool = False
     attempt: int = 1
     notify: tuple[str, ...] = ()
-    environ: dict[str, str] | None = None  # the parent's environment, restored in the child
+    # the run's whole environment (minimal: see schedules.runenv), never serve's
+    environ: dict[str, str] = field(default_factory=dict)
     bot_modules: tuple[str, ...] = ()
+    secret_values: dict[str, str] = field(default_factory=dict)  # keyring reference -> value, resolved by serve
+    secret_env: tuple[str, ...] = ()  # the variables of ``environ`` that hold secrets (redacted from the start)
+    run_as: tuple[str, int, int] | None = None  # (user, uid, gid) the run's process becomes before the bot loads
+    log_max_lines: int = 20_000
+    log_line_max_bytes: int = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +91,16 @@ class Failed:
 
 
 @dataclass(frozen=True, slots=True)
+class Dropped:
+    """Log lines the child left out past its cap (sent once, before its result): counted, not sent."""
+
+    lines: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class CancelRequest:
     """Parent → child: stop at the next ``ctx.check_cancel()``."""
 
 
-ChildMessage = LogLine | Progress | Finished | Failed
+ChildMessage = LogLine | Progress | Finished | Failed | Dropped

@@ -140,18 +140,7 @@ class Runner:
     def _recover(self) -> None:
         for run in self.history.interrupt_orphans():
             log.warning("run %s of %s was interrupted by a crash", run.id[:8], run.bot)
-            bot_settings = self.settings.bots.get(run.bot, BotSettings())
-            bot_cls = self.bots.get(run.bot)
-            if bot_settings.on_interrupted == "requeue" and bot_cls is not None and bot_cls.idempotent:
-                again = self.history.create_run(
-                    run.bot,
-                    trigger=Trigger.REQUEUE,
-                    params=run.params,
-                    job_id=run.job_id,
-                    parent_run_id=run.id,
-                    attempt=run.attempt + 1,
-                )
-                self.dispatcher.enqueue(again)
+            self.dispatcher.requeue_interrupted(run, self.bots.get(run.bot))
 
     # -- scheduling --------------------------------------------------------------------------
     def sync_jobs(self) -> dict[str, int]:

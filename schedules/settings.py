@@ -40,6 +40,9 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 DEFAULT_CONFIG = Path("config/backroom.toml")
 
+#: variables of serve's environment a run gets besides the minimal set: where its tools are
+DEFAULT_RUN_ENV = ("BACKROOM_CHROMIUM", "PLAYWRIGHT_BROWSERS_PATH", "TESSDATA_PREFIX")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -140,6 +143,8 @@ class BotSettings(_Strict):
     notify: list[str] = Field(default_factory=list)
     notify_on: list[Literal["failure", "success", "always"]] = Field(default_factory=lambda: ["failure"])
     on_interrupted: Literal["leave", "requeue"] = "leave"
+    # an interrupted run is requeued at most this many times in a row; then it stays interrupted
+    max_requeues: int = Field(default=3, ge=0, le=100)
     params: dict[str, Any] = Field(default_factory=dict)
     config: dict[str, Any] = Field(default_factory=dict)
     jobs: list[JobSettings] = Field(default_factory=list)
@@ -159,12 +164,30 @@ class Settings(_Strict):
     audit_retention_days: int = Field(default=365, ge=1)
     prune_interval: Duration = 86400.0
     bot_modules: list[str] = Field(default_factory=list)  # extra modules holding bots (no entry point)
+    # What a run's process gets: a minimal environment (PATH, locale, TZ, HOME, the run id, the
+    # secrets its bot references), never serve's; ``run_env`` names the few more variables of serve's
+    # environment a run may see (tool locations, never secrets).
+    run_env: list[str] = Field(default_factory=lambda: list(DEFAULT_RUN_ENV))
+    run_home: str | None = None  # HOME of a run's process; the run's own folder when unset
+    run_as_user: str | None = None  # runs execute as this OS user (serve must then run as root)
+    # A run's log is capped: lines beyond ``log_max_lines`` and bytes beyond ``log_line_max_bytes`` in
+    # one line are counted and summarised in one closing line instead of stored.
+    log_max_lines: int = Field(default=20_000, ge=10)
+    log_line_max_bytes: int = Field(default=8192, ge=256)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     systems: dict[str, SystemSettings] = Field(default_factory=dict)
     bots: dict[str, BotSettings] = Field(default_factory=dict)
 
     source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("run_env")
+    @classmethod
+    def _variable_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -208,6 +231,11 @@ class Settings(_Strict):
     @property
     def runs_path(self) -> Path:
         return self.path(self.runs_dir)
+
+    @property
+    def run_home_path(self) -> Path | None:
+        """HOME of every run's process when configured (else each run's own folder)."""
+        return self.path(self.run_home) if self.run_home else None
 
 
 @dataclass(frozen=True)

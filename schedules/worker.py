@@ -1,14 +1,17 @@
 """The child side of a run: build the context, call the bot, report back over a pipe.
 
-Runs inside a process forked from a pre-warmed forkserver (see :mod:`schedules.execution`). Everything
-sent to the parent is one of the typed messages of :mod:`schedules.pipe`; log lines and errors are
-redacted before they leave the child.
+Runs inside a process forked from a pre-warmed forkserver (see :mod:`schedules.execution`). It first
+takes the run's own minimal environment (:mod:`schedules.runenv`) and, when configured, the run's OS
+user; a bot never sees serve's environment or privileges. Everything sent to the parent is one of the
+typed messages of :mod:`schedules.pipe`, scrubbed by the run's redactor (:mod:`schedules.scrub`):
+log lines, the bot's stdout and stderr (:mod:`schedules.capture`), progress, the result, errors.
 The child becomes its own process-group leader so that a timeout or cancel can kill it together
 with anything it started (a browser, say), and it exits if its parent goes away.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -18,16 +21,33 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from backroom.schedules.pipe import CancelRequest, ChildMessage, Failed, Finished, LogLine, Progress, RunPayload
+from backroom.bots.sdk.errors import MissingSecretError
+from backroom.bots.sdk.secrets import RedactingFilter, Redactor, SecretResolver
+from backroom.schedules.capture import OutputCapture
+from backroom.schedules.pipe import (
+    CancelRequest,
+    ChildMessage,
+    Dropped,
+    Failed,
+    Finished,
+    LogLine,
+    Progress,
+    RunPayload,
+)
+from backroom.schedules.scrub import scrub_message
+from backroom.schedules.undumpable import make_undumpable
 
 __all__ = ["RunPayload", "child_entry", "child_main", "noop"]
 
 
 class _PipeHandler(logging.Handler):
-    def __init__(self, conn: Connection, lock: threading.Lock) -> None:
+    """Log records to the parent, each message cut to ``max_bytes`` before it crosses the pipe."""
+
+    def __init__(self, conn: Connection, lock: threading.Lock, max_bytes: int) -> None:
         super().__init__(logging.INFO)
-        self.conn, self._send_lock = conn, lock
+        self.conn, self._send_lock, self._max_bytes = conn, lock, max_bytes
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -36,12 +56,41 @@ class _PipeHandler(logging.Handler):
                 message += "\n" + record.exc_text
             elif record.exc_info:
                 message += "\n" + "".join(traceback.format_exception(*record.exc_info))
+            data = message.encode("utf-8", "surrogatepass")
+            if len(data) > self._max_bytes:
+                kept = data[: self._max_bytes].decode("utf-8", "ignore")
+                message = f"{kept} … [{len(data) - len(kept.encode('utf-8'))} bytes cut]"
             with self._send_lock:
                 self.conn.send(
                     LogLine(dt.datetime.fromtimestamp(record.created, dt.UTC), record.levelname, record.name, message)
                 )
         except (OSError, ValueError):
             pass
+
+
+class _LineCap(logging.Filter):
+    """Lets the first ``max_lines`` records through; counts the rest without sending (or redacting) them.
+
+    The supervisor caps the log anyway; stopping here spares the pipe and both processes a flood.
+    """
+
+    def __init__(self, max_lines: int) -> None:
+        super().__init__()
+        self.max_lines, self.passed, self.lines, self.bytes = max_lines, 0, 0, 0
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            if self.passed < self.max_lines:
+                self.passed += 1
+                return True
+        size = 0
+        with contextlib.suppress(Exception):  # a record that cannot format is still a line left out
+            size = len(record.getMessage().encode("utf-8", "surrogatepass"))
+        with self._lock:
+            self.lines += 1
+            self.bytes += size
+        return False
 
 
 def _watch_parent(conn: Connection, cancel: threading.Event) -> None:
@@ -61,52 +110,95 @@ def noop() -> None:
 
 
 def child_entry(conn: Connection, payload: RunPayload) -> None:
-    """What the forkserver runs: restore the parent's environment, then :func:`child_main`.
+    """What the forkserver runs: take the run's environment and user, then :func:`child_main`.
 
     This lives here, not in :mod:`schedules.execution`, so that the child needs only modules the
     forkserver preloaded (importing the execution module costs ~90 ms of CPU per run).
     """
-    if payload.environ is not None:
-        os.environ.clear()
-        os.environ.update(payload.environ)
+    os.environ.clear()
+    os.environ.update(payload.environ)
+    if payload.run_as is not None:
+        become(*payload.run_as)
     child_main(conn, payload)
+
+
+def become(user: str, uid: int, gid: int) -> None:
+    """Switch this process to ``user`` for good (groups, then group, then user: the order that can't be undone)."""
+    os.initgroups(user, gid)
+    os.setgid(gid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid:
+        raise PermissionError(f"could not switch the run's process to user {user!r}")
 
 
 def child_main(conn: Connection, payload: RunPayload) -> None:
     """Entry point of the run's process."""
     os.setsid()
+    make_undumpable()  # another run of the same OS user must not read this one's secrets
     lock = threading.Lock()
 
+    redactor = Redactor()
+    with contextlib.suppress(ValueError):  # the database's password: the run needs the URL, no log needs it
+        redactor.add(unquote(urlsplit(payload.database_url).password or ""))
+    for value in [*payload.secret_values.values(), *(os.environ.get(n, "") for n in payload.secret_env)]:
+        redactor.add(value)
+
     def send(message: ChildMessage) -> None:
+        message = scrub_message(message, redactor.redact)
         with lock:
             conn.send(message)
 
-    from backroom.bots.sdk.secrets import RedactingFilter, Redactor, SecretResolver
-
-    redactor = Redactor()
-    handler = _PipeHandler(conn, lock)
+    handler = _PipeHandler(conn, lock, payload.log_line_max_bytes)
+    cap = _LineCap(payload.log_max_lines)
+    handler.addFilter(cap)  # first: what is only counted is never formatted twice nor redacted
     handler.addFilter(RedactingFilter(redactor))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    logging.raiseExceptions = False  # a failing handler must not print to stderr, which is captured
     for noisy in ("httpx", "httpcore", "urllib3", "asyncio", "apprise", "faker"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    output = OutputCapture(lambda stream, line: logging.getLogger(stream).info("%s", line), payload.log_line_max_bytes)
+    output.start()
 
     cancel = threading.Event()
     threading.Thread(target=_watch_parent, args=(conn, cancel), daemon=True, name="parent-watch").start()
 
     try:
-        send(_run_bot(payload, SecretResolver(redactor), cancel, send))
-    except BaseException as exc:
-        from backroom.bots.sdk.context import RunCancelled
-        from backroom.bots.sdk.errors import TransientError
+        try:
+            message: ChildMessage = _run_bot(payload, _RunSecrets(redactor, payload.secret_values), cancel, send)
+        except BaseException as exc:
+            from backroom.bots.sdk.context import RunCancelled
+            from backroom.bots.sdk.errors import TransientError
 
-        text = redactor.redact(f"{type(exc).__name__}: {exc}")
-        tb = redactor.redact("".join(traceback.format_exception(exc)))
-        send(Failed(text, tb, isinstance(exc, TransientError), isinstance(exc, RunCancelled)))
+            text = f"{type(exc).__name__}: {exc}"
+            tb = "".join(traceback.format_exception(exc))
+            message = Failed(text, tb, isinstance(exc, TransientError), isinstance(exc, RunCancelled))
+        output.stop()  # what the bot printed is logged before its result is sent
+        if cap.lines:
+            send(Dropped(cap.lines, cap.bytes))
+        send(message)
     finally:
         logging.shutdown()
         conn.close()
+
+
+class _RunSecrets(SecretResolver):
+    """A run's resolver: ``env:`` references from the run's own environment, ``keyring:`` ones only
+    from the values serve resolved for it. A run never asks the keyring itself."""
+
+    def __init__(self, redactor: Redactor, values: dict[str, str]) -> None:
+        super().__init__(redactor, os.environ)
+        self._values = values
+
+    def resolve(self, ref: str) -> str:
+        if not ref.startswith("keyring:"):
+            return super().resolve(ref)
+        value = self._values.get(ref)
+        if value is None:
+            raise MissingSecretError(ref, "not found in the system keyring, or not referenced by this bot's config")
+        self.redactor.add(value)
+        return value
 
 
 def _run_bot(payload: RunPayload, secrets: Any, cancel: threading.Event, send: Any) -> Finished:

@@ -32,6 +32,7 @@ from backroom.schedules.console.metrics import make_registry, render
 from backroom.schedules.console.state import ConsoleState, Denied, LoginRequired, api_user, csrf_token, source_of
 from backroom.schedules.errors import UnsafeBind
 from backroom.schedules.runner import Runner
+from backroom.schedules.runsdir import runs_folder_problem
 
 __all__ = ["UnsafeBind", "check_bind", "create_app"]
 
@@ -137,7 +138,8 @@ def create_app(
 
     @app.get("/health", response_model=schemas.Health, tags=["operations"], responses={503: {"model": schemas.Health}})
     async def health(request: Request) -> JSONResponse:
-        """200 when the database answers (and the scheduler runs, where it was started); 503 otherwise.
+        """200 when the database answers, runs can write their folders (and the scheduler runs, where it
+        was started); 503 otherwise.
 
         Anonymous callers (a load balancer) get the status alone; a signed-in viewer gets the details."""
 
@@ -151,11 +153,13 @@ def create_app(
                 database, active = f"error: {type(exc).__name__}", 0
             scheduler = getattr(runner, "scheduler", None)
             sched = "off" if scheduler is None else ("running" if scheduler.running else "stopped")
-            ok = database == "ok" and sched != "stopped"
+            runs_folder = "error: not writable" if runs_folder_problem(runner.settings.runs_path) else "ok"
+            ok = database == "ok" and sched != "stopped" and runs_folder == "ok"
             return {
                 "status": "ok" if ok else "degraded",
                 "database": database,
                 "scheduler": sched,
+                "runs_folder": runs_folder,
                 "bots": len(runner.bots),
                 "active_runs": active,
             }

@@ -47,6 +47,7 @@ ZH: dict[str, str] = {
     "By": "操作人",
     "Summary": "摘要",
     "Log": "日志",
+    "Later lines": "后续日志",
     "Error": "错误",
     "Traceback": "调用栈",
     "Artifacts": "产出文件",

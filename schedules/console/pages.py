@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -370,14 +370,20 @@ def runs_page(
     )
 
 
+#: one page of a run's log on its page: so many lines, so much text (later pages: ``?after=ID``)
+LOG_PAGE_LINES = 2000
+LOG_PAGE_BYTES = 1024 * 1024
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, run_id: str) -> Response:
+def run_page(request: Request, run_id: str, after: int = Query(0, ge=0, le=2**62)) -> Response:
     user = page_user(request)
     state = console(request)
     run = state.history.get_run(run_id) if len(run_id) <= 32 else None
     if run is None:
         return not_found(request, f"no run {run_id!r}")
-    lines = state.history.logs(run.id, limit=5000)
+    lines = state.history.logs(run.id, after_id=after, limit=LOG_PAGE_LINES, max_bytes=LOG_PAGE_BYTES)
+    more_after = lines[-1].id if lines and state.history.logs(run.id, after_id=lines[-1].id, limit=1) else None
     arts = []
     for a in state.history.artifacts(run.id):
         suffix = Path(a.name).suffix.lower()
@@ -395,7 +401,8 @@ def run_page(request: Request, run_id: str) -> Response:
         user,
         run=run,
         lines=lines,
-        last_id=lines[-1].id if lines else 0,
+        last_id=lines[-1].id if lines else after,
+        more_after=more_after,
         artifacts=arts,
         active=run.status in ACTIVE,
         params_json=json.dumps(run.params or {}, ensure_ascii=False, indent=2),

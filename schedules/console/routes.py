@@ -251,6 +251,10 @@ def get_run(request: Request, run_id: str, user: Caller) -> RunDetail:
     )
 
 
+#: the most message text one page of a run's log carries (a page may also end at ``limit`` lines)
+LOG_PAGE_BYTES = 1024 * 1024
+
+
 @router.get("/runs/{run_id}/logs", response_model=LogList, responses=NOT_FOUND, summary="A run's log lines")
 def get_logs(
     request: Request,
@@ -259,13 +263,19 @@ def get_logs(
     after: Annotated[int, Query(ge=0, le=2**62, description="only lines with a larger id")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> LogList:
+    """One page of lines: at most ``limit`` lines and about :data:`LOG_PAGE_BYTES` of text; ``more``
+    says whether to ask again with ``after=last_id``."""
     run = _run_or_404(request, run_id)
-    lines = console(request).history.logs(run.id, after_id=after, limit=limit)
+    history = console(request).history
+    lines = history.logs(run.id, after_id=after, limit=limit, max_bytes=LOG_PAGE_BYTES)
+    last_id = lines[-1].id if lines else after
+    more = bool(lines) and bool(history.logs(run.id, after_id=last_id, limit=1))
     return LogList(
         run_id=run.id,
         status=run.status,
         lines=[LogLineOut(id=x.id, at=x.at, level=x.level, logger=x.logger, message=x.message) for x in lines],
-        last_id=lines[-1].id if lines else after,
+        last_id=last_id,
+        more=more,
     )
 
 

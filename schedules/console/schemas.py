@@ -121,6 +121,7 @@ class LogList(BaseModel):
     status: RunStatus
     lines: list[LogLineOut]
     last_id: int
+    more: bool = False  # more lines follow: ask again with after=last_id
 
 
 class ScheduleOut(BaseModel):
@@ -169,5 +170,6 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: str
     scheduler: str
+    runs_folder: str = "ok"
     bots: int
     active_runs: int

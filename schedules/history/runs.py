@@ -291,9 +291,12 @@ class RunStore(Store):
         with self.session() as s, s.begin():
             s.add_all(_log_rows(run_id, lines))
 
-    def logs(self, run_id: str, after_id: int = 0, limit: int = 5000) -> list[LogLine]:
+    def logs(self, run_id: str, after_id: int = 0, limit: int = 5000, max_bytes: int | None = None) -> list[LogLine]:
+        """A page of ``run_id``'s log lines after ``after_id``: at most ``limit`` lines and, with
+        ``max_bytes``, no more message text than that (but always at least one line, so a reader that
+        asks again after the last id it got always moves on)."""
         with self.session() as s:
-            return list(
+            lines = list(
                 s.scalars(
                     select(LogLine)
                     .where(LogLine.run_id == run_id, LogLine.id > after_id)
@@ -301,6 +304,14 @@ class RunStore(Store):
                     .limit(limit)
                 )
             )
+        if max_bytes is None:
+            return lines
+        total = 0
+        for index, line in enumerate(lines):
+            total += len(line.message.encode("utf-8", "surrogatepass"))
+            if total > max_bytes and index > 0:
+                return lines[:index]
+        return lines
 
     def set_artifacts(self, run_id: str, items: Sequence[tuple[str, int]]) -> None:
         with self.session() as s, s.begin():

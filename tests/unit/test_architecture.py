@@ -88,10 +88,25 @@ RULES: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
     (
         "backroom.schedules.worker",
         ("backroom.schedules", "backroom.bots"),
-        ("backroom.schedules.pipe", "backroom.schedules.discovery", "backroom.bots.sdk"),
+        (
+            "backroom.schedules.pipe",
+            "backroom.schedules.discovery",
+            "backroom.schedules.capture",
+            "backroom.schedules.scrub",
+            "backroom.schedules.undumpable",
+            "backroom.bots.sdk",
+        ),
         "a run's process loads only what the forkserver preloaded: the pipe's messages, discovery, the SDK",
     ),
     ("backroom.schedules.pipe", ("backroom",), (), "the pipe's messages are plain values (standard library only)"),
+    ("backroom.schedules.capture", ("backroom",), (), "output capture runs in a run's process: standard library only"),
+    ("backroom.schedules.undumpable", ("backroom",), (), "runs in a run's process: standard library only"),
+    (
+        "backroom.schedules.scrub",
+        ("backroom",),
+        ("backroom.schedules.pipe",),
+        "scrubbing runs in a run's process: it knows the pipe's messages and nothing else",
+    ),
     ("backroom.schedules.intake", ("backroom",), (), "intake is a pure function of fires, settings and a clock"),
     (
         "backroom.schedules.history",
