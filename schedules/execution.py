@@ -188,6 +188,7 @@ class ProcessExecutor:
             notify=tuple(bot_settings.notify),
             environ=dict(os.environ),
             bot_modules=tuple(self.settings.bot_modules),
+            roots=self.settings.roots_for(run.bot).as_strings(),
         )
 
     def execute(

@@ -44,6 +44,7 @@ class RunPayload:
     notify: tuple[str, ...] = ()
     environ: dict[str, str] | None = None  # the parent's environment, restored in the child
     bot_modules: tuple[str, ...] = ()
+    roots: dict[str, str] = field(default_factory=dict)  # the bot's roots by role; params are re-confined
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backroom.bots.sdk.bot import Params
+from backroom.bots.sdk.paths import ArchiveFolder
 from backroom.bots.tickets.extract import DEFAULT_CATEGORY_RULES, DEFAULT_PATTERNS, DEFAULT_URGENCY
 
 __all__ = ["AutocloseConfig", "FillConfig", "TicketsConfig", "TicketsParams", "WebhookConfig"]
@@ -117,7 +118,9 @@ class AutocloseConfig(BaseModel):
     no_answer_policy: Literal["close", "handoff"] = "handoff"
     human_queue: str = "Complaints-L2"
     raise_priority_by: int = 20
-    archive_dir: Path = Path("var/archive/tickets")
+    archive_dir: ArchiveFolder = Field(
+        Path("var/archive/tickets"), description="under the archive root ([bots.tickets.roots] archive)"
+    )
     archived_status: str = "archived"
     concurrency: int = Field(16, ge=1, le=256)
     wait_for_outcomes_s: float = Field(0, ge=0, description="how long one run waits for outcomes to come in")
