@@ -36,7 +36,8 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleHarness
     (home / "var/inbox/expenses").mkdir(parents=True)
     (inbox / "books").mkdir()
     ledger = write_ledger_xlsx(
-        inbox / "books" / "ledger.xlsx", [{"entry_id": "G-1", "date": "2024-03-01", "amount": 1, "counterparty": "某公司"}]
+        inbox / "books" / "ledger.xlsx",
+        [{"entry_id": "G-1", "date": "2024-03-01", "amount": 1, "counterparty": "某公司"}],
     )
     settings = console_settings(
         home,
@@ -76,7 +77,8 @@ def _files_holding(folder: Path, needle: str) -> list[Path]:
 def test_proc_self_environ_as_statement_is_refused_and_nothing_is_copied(harness: ConsoleHarness) -> None:
     h = harness
     before = _runs(h, "reconcile")
-    response = h.client("otto").post("/api/v1/bots/reconcile/runs", json={"params": {"statement": "/proc/self/environ"}})
+    attack = {"params": {"statement": "/proc/self/environ"}}
+    response = h.client("otto").post("/api/v1/bots/reconcile/runs", json=attack)
     assert response.status_code == 422
     (error,) = response.json()["errors"]
     assert error["field"] == "statement" and "refused" in error["message"]
@@ -174,9 +176,7 @@ def test_run_now_form_offers_a_picker_of_inbox_files_and_no_server_path(
         assert 'name="statement__pick"' in page and '<option value="march/bank.csv"' in page
         assert "looks-fine.csv" not in page  # a link out of the inbox is not offered
         before = _runs(h, "reconcile")
-        forged = client.post(
-            "/bots/reconcile/run", data={"csrf": client.csrf, "statement__pick": "/proc/self/environ"}
-        )
+        forged = client.post("/bots/reconcile/run", data={"csrf": client.csrf, "statement__pick": "/proc/self/environ"})
         assert forged.status_code == 422 and _runs(h, "reconcile") == before
         old_box = client.post("/bots/reconcile/run", data={"csrf": client.csrf, "ledger__path": str(secret_outside)})
         assert old_box.status_code == 303  # the old free-path field is ignored: the run uses the config ledger
