@@ -91,3 +91,17 @@ def test_expenses_processed_and_rejected_stay_inside_the_inbox(tmp_path: Path) -
     problems = _problems(tmp_path, {"expenses": {"config": {"processed_dir": "/var/lib", "rejected_dir": "../x"}}})
     assert "inside the inbox" in problems["bots.expenses.config.processed_dir"]
     assert "inside the inbox" in problems["bots.expenses.config.rejected_dir"]
+
+
+def test_roots_default_under_home_and_follow_config(tmp_path: Path) -> None:
+    settings = parse_settings(
+        {"home": str(tmp_path), "runs_dir": "runs", "bots": {"expenses": {"roots": {"inbox": "/srv/share/in"}}}}
+    )
+    defaults = settings.roots_for("reconcile")
+    assert defaults.root("inbox") == tmp_path / "var/inbox/reconcile"
+    assert defaults.root("outbox") == tmp_path / "var/outbox/reconcile"
+    assert defaults.root("archive") == tmp_path / "var/archive/reconcile"
+    assert defaults.root("runs") == tmp_path / "runs"
+    configured = settings.roots_for("expenses")
+    assert configured.root("inbox") == Path("/srv/share/in")
+    assert configured.root("outbox") == tmp_path / "var/outbox/expenses"
