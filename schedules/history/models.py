@@ -2,7 +2,8 @@
 
 Run records (runs, their log lines and artifacts), scheduler bookkeeping (fire claims, seen files,
 job digests, bot pause state, the job-store owner lock) and the audit log. The stores that read and
-write them are :mod:`.runs`, :mod:`.scheduler_state` and :mod:`.audit`; migrations import ``Base``.
+write them are :mod:`.runs`, :mod:`.scheduler_state` and :mod:`.audit`. The tables are created and
+changed by :mod:`backroom.schedules.migrations`; a test holds that they equal these models.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class JobDefinition(Base):
 
 
 # The owner lock of the job store (one row, name = "main"). A Core table with the same columns it
-# had when runner.py declared it on a MetaData of its own; now on Base so migrations see it.
+# had when runner.py declared it on a MetaData of its own; now on Base with the other tables.
 scheduler_owner = Table(
     "backroom_scheduler_owner",
     Base.metadata,

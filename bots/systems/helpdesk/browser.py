@@ -186,8 +186,9 @@ class BrowserHelpdesk(Helpdesk):
         response = await self.page.goto(f"{self.base}{path}")
         if self._on_login(self.page.url):
             await self._login()
-            if self._on_login(self.page.url) or not self.page.url.endswith(path.split("?")[0]):
-                response = await self.page.goto(f"{self.base}{path}")
+            # load the page again even when the login form sent us there: only this answer says
+            # whether the page exists (a 404 after a redirect would otherwise read as the login's 200)
+            response = await self.page.goto(f"{self.base}{path}")
             if self._on_login(self.page.url):
                 raise _SessionLost(f"session expired again while opening {path}")
         if response is not None and response.status == 404:
