@@ -103,3 +103,25 @@ def test_a_config_folder_outside_its_root_is_refused_at_run_time(layout: dict[st
     assert ctx.folder("roots/archive/2024", "archive") == layout["archive"] / "2024"
     with pytest.raises(PathRefused, match="outside the root"):
         ctx.folder(layout["home"] / "var", "archive")
+
+
+def _bot_classes() -> list[type]:
+    from importlib.metadata import entry_points
+
+    return [ep.load() for ep in entry_points(group="backroom.bots")]
+
+
+@pytest.mark.parametrize("bot", _bot_classes(), ids=lambda cls: cls.name)
+def test_no_bot_takes_an_unconfined_path_parameter(bot: type, tmp_path: Path) -> None:
+    """Every parameter typed with ``Path`` is a rooted type: ``/etc/passwd`` is refused for each of them."""
+    from pydantic import ValidationError
+
+    from backroom.bots.sdk.paths import ROOT_NAMES
+
+    path_fields = [name for name, f in bot.Params.model_fields.items() if "Path" in str(f.annotation)]
+    roots = Roots(dict.fromkeys(ROOT_NAMES, tmp_path))
+    for name in path_fields:
+        with pytest.raises(ValidationError) as caught:
+            bot.Params.model_validate({name: "/etc/passwd"}, context={"roots": roots})
+        refused = [e for e in caught.value.errors() if e["loc"][:1] == (name,) and "refused" in e["msg"]]
+        assert refused, f"{bot.name}.{name} accepts a path outside the bot's roots"
