@@ -125,3 +125,17 @@ def test_no_bot_takes_an_unconfined_path_parameter(bot: type, tmp_path: Path) ->
             bot.Params.model_validate({name: "/etc/passwd"}, context={"roots": roots})
         refused = [e for e in caught.value.errors() if e["loc"][:1] == (name,) and "refused" in e["msg"]]
         assert refused, f"{bot.name}.{name} accepts a path outside the bot's roots"
+
+
+def test_the_tickets_archive_never_writes_outside_its_root(layout: dict[str, Path]) -> None:
+    from backroom.bots.tickets.archive import ArchiveError, write_archive
+
+    when = dt.datetime(2024, 5, 6, tzinfo=dt.UTC)
+    root = layout["archive"]
+    with pytest.raises(ArchiveError, match="outside"):
+        write_archive(root, {"ticket": {"id": "../../../escaped"}}, when=when)
+    (root / "2024").mkdir(exist_ok=True)
+    os.symlink(layout["home"], root / "2024" / "06")  # a month folder linked out of the share
+    with pytest.raises(ArchiveError, match="outside"):
+        write_archive(root, {"ticket": {"id": 7}}, when=when.replace(month=6))
+    assert not list(layout["home"].glob("*ticket*")) and not list(layout["home"].parent.glob("*escaped*"))
