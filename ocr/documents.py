@@ -5,6 +5,9 @@ Why each step exists:
 - Phones write JPEGs sideways and record the turn in EXIF; we apply it before anything else.
 - A 48-megapixel photo of a receipt wastes memory and time: the detector works at about 1,000 px
   anyway, so huge images are decoded at reduced size (JPEG draft mode) and scaled to ``max_side``.
+- An image whose header announces more than ``max_pixels`` (:data:`MAX_PIXELS`, 40 megapixels) is
+  refused *before* it is decoded (a 13300×13300 PNG, under Pillow's own bomb limit, took 2.18 GB);
+  a JPEG that draft mode can bring under the limit is decoded at that reduced size instead.
 - PDFs are rendered page by page with pypdfium2. An e-invoice PDF usually carries a text layer; its
   lines (with boxes) are read directly so no OCR is needed, and the page image is still rendered
   for the QR code and the thumbnail.
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
     "SUFFIXES",
     "DocumentError",
     "Page",
@@ -45,6 +51,9 @@ __all__ = [
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 SUFFIXES = (*IMAGE_SUFFIXES, ".pdf")
 PDF_DPI = 200
+#: The most pixels an image may announce and still be decoded: a phone photo is 12-48 MP, a 600-dpi A4
+#: scan 35 MP. Decoded as RGB that is 120 MB at most, per worker.
+MAX_PIXELS = 40_000_000
 
 
 @dataclass
@@ -68,26 +77,53 @@ def _check_file(path: Path) -> bytes:
     return data
 
 
-def load_pages(path: Path | str, *, max_pages: int = 20, max_side: int = 2500, do_deskew: bool = True) -> list[Page]:
+def load_pages(
+    path: Path | str,
+    *,
+    max_pages: int = 20,
+    max_side: int = 2500,
+    do_deskew: bool = True,
+    max_pixels: int = MAX_PIXELS,
+) -> list[Page]:
     """All pages of an image or PDF, ready for OCR. See :func:`iter_pages`."""
-    return list(iter_pages(path, max_pages=max_pages, max_side=max_side, do_deskew=do_deskew))
+    return list(iter_pages(path, max_pages=max_pages, max_side=max_side, do_deskew=do_deskew, max_pixels=max_pixels))
 
 
 def iter_pages(
-    path: Path | str, *, max_pages: int = 20, max_side: int = 2500, do_deskew: bool = True
+    path: Path | str,
+    *,
+    max_pages: int = 20,
+    max_side: int = 2500,
+    do_deskew: bool = True,
+    max_pixels: int = MAX_PIXELS,
 ) -> Iterator[Page]:
-    """Yield pages one at a time so a long PDF never sits in memory whole."""
+    """Yield pages one at a time so a long PDF never sits in memory whole.
+
+    PDF pages are rendered at most ``max_side`` pixels long; an image announcing more than
+    ``max_pixels`` is refused from its header (:class:`DocumentError` of kind ``too_large``).
+    """
     path = Path(path)
     data = _check_file(path)
     if data[:5] == b"%PDF-" or path.suffix.lower() == ".pdf":
         yield from _pdf_pages(path, data, max_pages=max_pages, max_side=max_side)
         return
     for index in range(_frame_count(path, data, max_pages)):
-        image = _decode_image(path, data, max_side=max_side, frame=index)
+        image = _decode_image(path, data, max_side=max_side, frame=index, max_pixels=max_pixels)
         page = Page(image=image, index=index)
         if do_deskew:
             page.image, page.skew = deskew(image)
         yield page
+
+
+@contextmanager
+def _open_image(data: bytes) -> Iterator[Any]:
+    """``Image.open`` without Pillow's bomb *warning*: the size is checked here, against ``max_pixels``."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data)) as img:
+            yield img
 
 
 def _frame_count(path: Path, data: bytes, max_pages: int) -> int:
@@ -95,8 +131,10 @@ def _frame_count(path: Path, data: bytes, max_pages: int) -> int:
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with _open_image(data) as img:
             count = int(getattr(img, "n_frames", 1) or 1)
+    except Image.DecompressionBombError as exc:
+        raise DocumentError(path, f"the image is too large to decode safely ({exc})", kind="too_large") from None
     except Exception:  # decoding reports the precise problem just after
         return 1
     if count > max_pages:
@@ -106,16 +144,41 @@ def _frame_count(path: Path, data: bytes, max_pages: int) -> int:
     return count
 
 
-def _decode_image(path: Path, data: bytes, *, max_side: int, frame: int = 0) -> np.ndarray:
+def _too_large(path: Path, size: tuple[int, int], max_pixels: int) -> DocumentError:
+    width, height = size
+    return DocumentError(
+        path,
+        f"the image is {width}×{height} pixels ({width * height / 1e6:.1f} megapixels); at most "
+        f"{max_pixels / 1e6:g} megapixels are decoded (scan at a lower resolution, or send a PDF)",
+        kind="too_large",
+    )
+
+
+def _draft_to_fit(img: Any, max_side: int, max_pixels: int) -> None:
+    """Ask a JPEG to decode at 1/2, 1/4 or 1/8 size: half when it is far above ``max_side``, smaller
+    while it would still exceed ``max_pixels`` (decoding at the smaller size never holds the full one)."""
+    width, height = img.size
+    factor = 2 if max(width, height) > 2 * max_side else 1
+    while factor < 8 and (width // factor) * (height // factor) > max_pixels:
+        factor *= 2
+    if factor > 1:
+        img.draft("RGB", (width // factor, height // factor))
+
+
+def _decode_image(
+    path: Path, data: bytes, *, max_side: int, frame: int = 0, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with _open_image(data) as img:  # reads the header only: the size is known, nothing decoded
             if frame:
                 img.seek(frame)
-            if img.format == "JPEG" and max(img.size) > 2 * max_side:
-                img.draft("RGB", (img.size[0] // 2, img.size[1] // 2))
+            if img.format == "JPEG" and (max(img.size) > 2 * max_side or img.size[0] * img.size[1] > max_pixels):
+                _draft_to_fit(img, max_side, max_pixels)
+            if img.size[0] * img.size[1] > max_pixels:  # after draft: what would really be decoded
+                raise _too_large(path, img.size, max_pixels)
             img.load()
             img = ImageOps.exif_transpose(img)
             if img.mode not in ("RGB", "L"):
@@ -130,10 +193,14 @@ def _decode_image(path: Path, data: bytes, *, max_side: int, frame: int = 0) -> 
                     (max(1, round(img.size[0] * scale)), max(1, round(img.size[1] * scale))), Image.LANCZOS
                 )
             rgb = np.asarray(img)
+    except DocumentError:
+        raise
     except UnidentifiedImageError:
         raise DocumentError(
             path, f"not a readable image (expected one of {', '.join(SUFFIXES)})", kind="corrupt"
         ) from None
+    except Image.DecompressionBombError as exc:
+        raise DocumentError(path, f"the image is too large to decode safely ({exc})", kind="too_large") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise DocumentError(path, f"the image is corrupt or truncated ({exc})", kind="corrupt") from None
     if min(rgb.shape[:2]) < 16:

@@ -2,7 +2,8 @@
 
     OcrError                     every error ``ocr`` raises on purpose
     ├── DocumentError            the file is not a readable document (empty, corrupt, encrypted,
-    │                            too many pages, unknown type): about the data; also a ValueError
+    │                            too many pages, too many pixels, unknown type): about the data;
+    │                            also a ValueError
     └── EngineError              the OCR machinery: also a RuntimeError
         ├── EngineUnavailable    the engine cannot run here (package, models or binary missing,
         │                        unknown name): fix the installation; stops a batch
@@ -26,7 +27,7 @@ class OcrError(Exception):
 
 
 class DocumentError(OcrError, ValueError):
-    """A file that cannot be read as a document: empty, corrupt, encrypted, too long, unknown type."""
+    """A file that cannot be read as a document: empty, corrupt, encrypted, too long, too large, unknown type."""
 
     def __init__(self, path: Path | str, reason: str, *, kind: str = "unreadable") -> None:
         super().__init__(f"{path}: {reason}")

@@ -85,8 +85,9 @@ def prepare(workdir: Path) -> DemoPart:
             "schedule": "cron: 0 22 * * *",
             "calendar": "cn-workdays",
             "timeout": "30m",
+            "roots": {"inbox": str(inbox)},
             "config": config,
         },
-        params={"inbox": str(inbox), "claim_month": MONTH.isoformat()},
+        params={"claim_month": MONTH.isoformat()},
         description="报销审核: OCR May's receipts and fapiao, audit them, write the claim workbook",
     )

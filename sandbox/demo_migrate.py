@@ -165,6 +165,7 @@ def prepare(workdir: Path) -> DemoPart:
             "schedule": "cron: 30 22 * * *",
             "calendar": "cn-workdays",
             "timeout": "1h",
+            "roots": {"inbox": str(inbox)},
             "config": {"migrations": _migrations(inbox)},
         },
         params={"name": "bills_to_crm"},

@@ -100,7 +100,13 @@ def prepare(workdir: Path) -> DemoPart:
                 "profile": BANK_PORTAL_PROFILE,
             }
         },
-        bot_table={"schedule": "cron: 30 7 * * *", "calendar": "cn-workdays", "timeout": "20m", "config": config},
+        bot_table={
+            "schedule": "cron: 30 7 * * *",
+            "calendar": "cn-workdays",
+            "timeout": "20m",
+            "roots": {"inbox": str(folder)},  # holds the statement inbox and the reviewed workbooks
+            "config": config,
+        },
         params={"fetch": browser, "start": START.isoformat(), "end": END.isoformat()},
         env={"BACKROOM_DEMO_BANK_PASSWORD": PASSWORD},
         servers=[server],

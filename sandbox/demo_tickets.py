@@ -97,6 +97,7 @@ def prepare(workdir: Path) -> DemoPart:
             "calendar": "cn-workdays",
             "timeout": "30m",
             "params": {"action": "all"},
+            "roots": {"archive": str(archive)},
             "config": config,
         },
         params={"action": "all"},

@@ -8,10 +8,13 @@ a runs folder that cannot be written, a ``run_as_user`` that does not exist.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.sdk.paths import Roots, config_paths
 from backroom.bots.sdk.secrets import SecretResolver, is_secret_ref
 from backroom.schedules.calendars import known_calendars
 from backroom.schedules.execution import _systems_used
@@ -93,14 +96,22 @@ def check_settings(
                     )
                 )
         try:
-            bot_cls.Config.model_validate(bot.config)
+            roots: Roots | None = settings.roots_for(name)
+        except ConfigError as exc:
+            problems.append(ConfigProblem(file, f"{table}.roots", str(exc)))
+            roots = None
+        try:
+            config = bot_cls.Config.model_validate(bot.config)
         except ValidationError as exc:
             problems.extend(_pydantic_problems(file, f"{table}.config", exc))
+        else:
+            if roots is not None:
+                problems.extend(_folders_outside_roots(settings, file, table, config, roots))
         for key, params in [("params", bot.params)] + [
             (f"jobs[{i}].params", {**bot.params, **j.params}) for i, j in enumerate(bot.jobs)
         ]:
             try:
-                bot_cls.Params.model_validate(params)
+                bot_cls.Params.model_validate(params, context={"roots": roots} if roots is not None else None)
             except ValidationError as exc:
                 problems.extend(_pydantic_problems(file, f"{table}.{key}", exc))
         for system in _systems_used(settings, name, bot_cls):
@@ -121,7 +132,32 @@ def check_settings(
                     file, f"{table}.watch.param", f"bot {name} has no parameter {bot.watch.param!r} to receive the file"
                 )
             )
+        if bot.watch is not None and roots is not None:
+            watched = settings.path(bot.watch.folder)
+            if not _under_root(watched, roots, "inbox"):
+                problems.append(_outside(file, table, "watch.folder", watched, roots, "inbox"))
     problems.extend(_chain_cycles(settings, file))
+    return problems
+
+
+def _under_root(path: Path, roots: Roots, root: str) -> bool:
+    return Roots({root: roots.root(root)}).contains(path)
+
+
+def _outside(file: str, table: str, key: str, path: Path, roots: Roots, root: str) -> ConfigProblem:
+    where = f"the bot's {root} root {roots.root(root)}"
+    return ConfigProblem(
+        file, f"{table}.{key}", f"{path} lies outside {where} (move it there, or set {root} in [{table}.roots])"
+    )
+
+
+def _folders_outside_roots(settings: Settings, file: str, table: str, config: Any, roots: Roots) -> list[ConfigProblem]:
+    """Config folders a bot reads or writes (marked ``UnderRoot``) that lie outside the root they name."""
+    problems = []
+    for where, root, value in config_paths(config):
+        path = settings.path(value)
+        if not _under_root(path, roots, root):
+            problems.append(_outside(file, table, f"config.{where}", path, roots, root))
     return problems
 
 

@@ -284,6 +284,7 @@ class ProcessExecutor:
             run_as=self.run_as(),
             log_max_lines=self.settings.log_max_lines,
             log_line_max_bytes=self.settings.log_line_max_bytes,
+            roots=self.settings.roots_for(run.bot).as_strings(),
         )
 
     def secrets(self, run: Run) -> RunSecrets:

@@ -22,6 +22,7 @@ from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import ValidationError
 
+from backroom.bots.sdk.paths import Roots
 from backroom.schedules.errors import ParamsInvalid
 from backroom.schedules.history import SchedulerState, make_engine
 from backroom.schedules.jobstore import BatchJobStore
@@ -37,11 +38,17 @@ def scheduled_fire() -> None:
     """The function APScheduler 'runs' at each fire: nothing. The runner acts on the submit event."""
 
 
-def effective_params(bot_cls: Any, defaults: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
-    """Config defaults overlaid with ``given``, validated by the bot's Params model, as JSON values."""
+def effective_params(
+    bot_cls: Any, defaults: dict[str, Any], given: dict[str, Any] | None, *, roots: Roots
+) -> dict[str, Any]:
+    """Config defaults overlaid with ``given``, validated by the bot's Params model, as JSON values.
+
+    The bot's ``roots`` go into the validation context, so a file parameter (``InboxPath``) is
+    resolved under them — or refused — before any run is recorded; every trigger comes through here.
+    """
     merged = {**defaults, **(given or {})}
     try:
-        model = bot_cls.Params.model_validate(merged)
+        model = bot_cls.Params.model_validate(merged, context={"roots": roots})
     except ValidationError as exc:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]) or "(params)", "message": e["msg"], "type": e["type"]}

@@ -51,6 +51,7 @@ class RunPayload:
     run_as: tuple[str, int, int] | None = None  # (user, uid, gid) the run's process becomes before the bot loads
     log_max_lines: int = 20_000
     log_line_max_bytes: int = 8192
+    roots: dict[str, str] = field(default_factory=dict)  # the bot's roots by role; params are re-confined
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,7 +194,7 @@ class Runner:
             self.history.record_skipped(spec.bot, f"unknown bot {spec.bot!r}", job_id=spec.job_id)
             return None
         try:
-            return effective_params(bot_cls, spec.params, None)
+            return effective_params(bot_cls, spec.params, None, roots=self.settings.roots_for(spec.bot))
         except ParamsInvalid as exc:
             self.history.create_run(
                 spec.bot,
@@ -228,7 +228,7 @@ class Runner:
         if bot_cls is None:
             raise BotNotFound(bot, list(self.bots))
         defaults = self.settings.bots.get(bot, BotSettings()).params
-        values = effective_params(bot_cls, defaults, params)
+        values = effective_params(bot_cls, defaults, params, roots=self.settings.roots_for(bot))
         run = self.history.create_run(bot, trigger=trigger, params=values, triggered_by=actor, dry_run=dry_run)
         if trigger in (Trigger.API, Trigger.MANUAL):
             self.history.audit(

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from backroom.bots.sdk.paths import Roots, default_roots
 from backroom.bots.sdk.secrets import SecretRef
 from backroom.bots.sdk.system import SystemSettings
 from backroom.schedules.durations import parse_duration
@@ -30,6 +31,7 @@ __all__ = [
     "ConfigProblem",
     "InvalidConfig",
     "JobSettings",
+    "RootSettings",
     "Settings",
     "WatchSettings",
     "load_settings",
@@ -131,6 +133,18 @@ class JobSettings(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class RootSettings(_Strict):
+    """The folders one bot's runs may touch (``[bots.NAME.roots]``), relative to ``home`` or absolute.
+
+    Unset roots default to ``var/inbox/<bot>``, ``var/outbox/<bot>``, ``var/archive/<bot>`` and
+    ``runs_dir``. Every path a run is given is resolved under these; nothing a run is given widens them.
+    """
+
+    inbox: str | None = None
+    outbox: str | None = None
+    archive: str | None = None
+
+
 class BotSettings(_Strict):
     enabled: bool = True
     schedule: str | None = None
@@ -150,6 +164,7 @@ class BotSettings(_Strict):
     jobs: list[JobSettings] = Field(default_factory=list)
     watch: WatchSettings | None = None
     after: list[ChainSettings] = Field(default_factory=list)
+    roots: RootSettings = Field(default_factory=RootSettings)
 
 
 class Settings(_Strict):
@@ -236,6 +251,19 @@ class Settings(_Strict):
     def run_home_path(self) -> Path | None:
         """HOME of every run's process when configured (else each run's own folder)."""
         return self.path(self.run_home) if self.run_home else None
+
+    def roots_for(self, bot: str) -> Roots:
+        """The roots of ``bot``: its ``[bots.NAME.roots]`` over the defaults, absolute (see RootSettings).
+
+        ``runs`` is ``runs_dir`` for every bot: run folders, pruning and artifact downloads share it.
+        """
+        configured = self.bots[bot].roots if bot in self.bots else RootSettings()
+        folders = default_roots(self.home_path, bot, self.runs_path)
+        for name in ("inbox", "outbox", "archive"):
+            value = getattr(configured, name)
+            if value is not None:
+                folders[name] = self.path(value)
+        return Roots(folders)
 
 
 @dataclass(frozen=True)

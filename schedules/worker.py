@@ -203,6 +203,7 @@ class _RunSecrets(SecretResolver):
 
 def _run_bot(payload: RunPayload, secrets: Any, cancel: threading.Event, send: Any) -> Finished:
     from backroom.bots.sdk.context import Context
+    from backroom.bots.sdk.paths import Roots
     from backroom.bots.sdk.system import SystemSettings
     from backroom.schedules.discovery import get_bot
 
@@ -212,7 +213,8 @@ def _run_bot(payload: RunPayload, secrets: Any, cancel: threading.Event, send: A
     # naming the reference, instead of half-way through the work.
     for ref in payload.secret_refs:
         secrets.resolve(ref)
-    params = bot_cls.Params.model_validate(payload.params)
+    roots = Roots({name: Path(folder) for name, folder in payload.roots.items()})
+    params = bot_cls.Params.model_validate(payload.params, context={"roots": roots})  # confined again here
     config = bot_cls.Config.model_validate(payload.config)
     systems = {name: SystemSettings.model_validate(data) for name, data in payload.systems.items()}
 
@@ -234,6 +236,7 @@ def _run_bot(payload: RunPayload, secrets: Any, cancel: threading.Event, send: A
         cancel_event=cancel,
         dry_run=payload.dry_run,
         home=Path(payload.home),
+        roots=roots,
     )
     log.info("%s started (run %s, attempt %s)", payload.bot, payload.run_id[:8], payload.attempt)
     try:

@@ -30,6 +30,7 @@ from backroom.bots.expenses.rules import Doc, RuleResult, evaluate
 from backroom.bots.expenses.state import DocumentStore, invoice_key, pack, receipt_key, unpack
 from backroom.bots.sdk.bot import Bot, Result
 from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.sdk.paths import confine
 
 if TYPE_CHECKING:
     from backroom.bots.sdk.context import Context
@@ -67,7 +68,10 @@ def _unique(target: Path) -> Path:
     raise FileExistsError(target)  # pragma: no cover
 
 
-def _move(path: Path, folder: Path) -> Path:
+def _move(ctx: Context, path: Path, folder: Path) -> Path:
+    """Move ``path`` into ``folder`` under a free name; both must lie under the bot's roots."""
+    ctx.roots.require(path, "moving a file from")
+    ctx.roots.require(folder, "moving a file into")
     folder.mkdir(parents=True, exist_ok=True)
     target = _unique(folder / path.name)
     shutil.move(str(path), str(target))
@@ -84,7 +88,7 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
 
     def run(self, ctx: Context[ExpensesConfig], params: ExpensesParams) -> Result:
         config = ctx.config
-        inbox = params.inbox if params.inbox.is_absolute() else ctx.home / params.inbox
+        inbox = confine(params.inbox, ctx.roots.root("inbox"), kind="dir", must_exist=False)
         if not inbox.is_dir():
             if ctx.dry_run:
                 return Result(summary=f"inbox {inbox} does not exist; nothing to do")
@@ -98,9 +102,7 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
         corrected_docs, correction_books = self._corrections(ctx, inbox, store, config)
 
         # 2. the claims sheet -----------------------------------------------------------------
-        claims_path = params.claims
-        if claims_path is not None and not claims_path.is_absolute():
-            claims_path = ctx.home / claims_path
+        claims_path = ctx.file(params.claims) if params.claims is not None else None
         if claims_path is None:
             sheets = [p for p in ctx.inputs(inbox, ["claims*.xlsx", "报销*.xlsx"]) if p not in correction_books]
             claims_path = sheets[0] if sheets else None
@@ -228,15 +230,15 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
             for item, where, why in pending_moves:
                 base = processed_dir if where == "processed" else rejected_dir
                 folder = base / item.subfolder if item.subfolder else base
-                target = _move(item.path, folder)
+                target = _move(ctx, item.path, folder)
                 if where == "rejected":
                     target.with_name(target.name + ".why.txt").write_text(why + "\n", encoding="utf-8")
                 elif store.get(item.sha256) is not None:
                     store.mark(item.sha256, status="done")
             for path in correction_books:
-                _move(path, processed_dir)
+                _move(ctx, path, processed_dir)
             if claims_path is not None and claims_path.parent == inbox and claims_path.is_file():
-                _move(claims_path, processed_dir)  # this batch's sheet; next month brings its own
+                _move(ctx, claims_path, processed_dir)  # this batch's sheet; next month brings its own
 
         counts = {
             "documents": len(docs),
@@ -260,14 +262,16 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
         skip = {config.processed_dir, config.rejected_dir}
         paths: list[tuple[Path, str | None]] = []
         if params.file is not None:
-            file = params.file if params.file.is_absolute() else inbox / params.file
+            file = confine(params.file, ctx.roots.root("inbox"), must_exist=False)
             if file.is_file():  # gone when an earlier run already took it
                 sub = file.parent.name if file.parent.parent == inbox and file.parent.name not in skip else None
                 paths.append((file, sub))
         else:
             paths = [(p, None) for p in ctx.inputs(inbox, config.patterns)]
             for sub in sorted(
-                p for p in inbox.iterdir() if p.is_dir() and p.name not in skip and not p.name.startswith(".")
+                p
+                for p in inbox.iterdir()
+                if p.is_dir() and p.name not in skip and not p.name.startswith(".") and ctx.roots.contains(p)
             ):
                 paths += [(p, sub.name) for p in ctx.inputs(sub, config.patterns)]
         items = []
@@ -386,7 +390,7 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
             except ValueError as exc:  # a cell a reviewer typed that is not a date / an amount
                 ctx.log.warning("expenses: corrections workbook %s not applied: %s", path.name, exc)
                 if not ctx.dry_run:
-                    target = _move(path, inbox / config.rejected_dir)
+                    target = _move(ctx, path, inbox / config.rejected_dir)
                     target.with_name(target.name + ".why.txt").write_text(f"{exc}\n", encoding="utf-8")
                 continue
             for correction in corrections:

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backroom.bots.sdk.bot import Params
+from backroom.bots.sdk.paths import InboxLocation, InboxPath
 
 __all__ = ["ExpensesConfig", "ExpensesParams", "PaddleDirs"]
 
@@ -65,6 +66,13 @@ class ExpensesConfig(BaseModel):
         default_factory=lambda: ["*.jpg", "*.jpeg", "*.png", "*.tif", "*.tiff", "*.bmp", "*.webp", "*.pdf"]
     )
 
+    @field_validator("processed_dir", "rejected_dir")
+    @classmethod
+    def _inside_the_inbox(cls, value: str) -> str:
+        if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("must be a folder name inside the inbox (not absolute, no '..')")
+        return value
+
     @field_validator("company_tax_ids")
     @classmethod
     def _valid_ids(cls, ids: list[str]) -> list[str]:
@@ -80,16 +88,17 @@ class ExpensesConfig(BaseModel):
 
 
 class ExpensesParams(Params):
-    """One audit run."""
+    """One audit run. Paths are relative to the bot's inbox root (``[bots.expenses.roots] inbox``)
+    and refused when they resolve outside it."""
 
     #: The folder to read: documents directly in it, or in one sub-folder per employee.
-    inbox: Path = Path("var/inbox/expenses")
+    inbox: InboxLocation = Path(".")
     #: Optional claims sheet (Excel: employee, category, claimed amount, files); default: the
     #: ``claims*.xlsx`` found in the inbox, if any.
-    claims: Path | None = None
+    claims: InboxPath | None = None
     #: The month being claimed (any day in it); default: the current month.
     claim_month: dt.date | None = None
     #: Employee for files that no claims row or sub-folder names.
     employee: str = "unknown"
     #: One file to audit (set by the runner's file-arrival trigger); default: the whole inbox.
-    file: Path | None = None
+    file: InboxLocation | None = None

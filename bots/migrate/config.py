@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from backroom.bots.sdk.paths import UnderRoot
+
 __all__ = [
     "Config",
     "FieldSpec",
@@ -64,7 +66,7 @@ class FileSource(_Strict):
     """Excel/CSV files in a folder; the file name is the cursor (each file is read once)."""
 
     kind: Literal["files"] = "files"
-    folder: str
+    folder: Annotated[str, UnderRoot("inbox")] = Field(description="relative to home; under the inbox root")
     patterns: list[str] = Field(default_factory=lambda: ["*.csv", "*.xlsx"])
     encoding: str | None = Field(default=None, description="None = detect (UTF-8, BOM, GB18030)")
     delimiter: str = ","

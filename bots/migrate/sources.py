@@ -241,8 +241,7 @@ class FileReader(SourceReader):
 
     def __init__(self, ctx: Context, spec: FileSource) -> None:
         self.ctx, self.spec = ctx, spec
-        folder = Path(spec.folder)
-        folder = folder if folder.is_absolute() else ctx.home / folder
+        folder = ctx.folder(spec.folder, "inbox")  # a source folder lies under the bot's inbox root
         if not folder.is_dir():
             raise ConfigError(f"source folder {str(folder)!r} does not exist")
         self.files = ctx.inputs(folder, spec.patterns)
@@ -260,6 +259,7 @@ class FileReader(SourceReader):
         """A copy of the bad file and a ``.why.txt`` beside it in the run's ``rejected/`` folder."""
         import shutil
 
+        self.ctx.roots.require(path, "copying a file into the run's artifacts")
         shutil.copy2(path, self.ctx.artifact(f"rejected/{path.name}"))
         self.ctx.artifact(f"rejected/{path.name}.why.txt").write_text(_why(path, reason), encoding="utf-8")
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.bots.formats.statements.profiles import Profile
 from backroom.bots.sdk.bot import Bot, Params, Result
+from backroom.bots.sdk.paths import InboxFolder, InboxPath
 
 if TYPE_CHECKING:
     from backroom.bots.formats.statements import Statement, StatementLine
@@ -30,13 +31,16 @@ __all__ = ["LedgerSource", "Matching", "Reconcile", "ReconcileConfig", "Reconcil
 
 
 class ReconcileParams(Params):
-    statement: Path | None = Field(default=None, description="one statement file to import (any format)")
+    """One run. Files are given relative to the bot's inbox root (``[bots.reconcile.roots] inbox``)
+    and refused when they resolve outside it."""
+
+    statement: InboxPath | None = Field(default=None, description="one statement file to import (any format)")
     fetch: bool = Field(default=False, description="download statements from the bank portal first")
     start: dt.date | None = Field(default=None, description="first day to fetch (default: yesterday)")
     end: dt.date | None = Field(default=None, description="last day to fetch (default: start)")
     account: str | None = Field(default=None, description="only this account (default: all configured)")
-    ledger: Path | None = Field(default=None, description="a ledger Excel export instead of the configured source")
-    review: Path | None = Field(default=None, description="a reviewed workbook whose decisions to apply")
+    ledger: InboxPath | None = Field(default=None, description="a ledger Excel export instead of the configured source")
+    review: InboxPath | None = Field(default=None, description="a reviewed workbook whose decisions to apply")
 
 
 class LedgerSource(BaseModel):
@@ -83,8 +87,12 @@ class ReconcileConfig(BaseModel):
 
     accounts: list[str] = Field(default_factory=list, description="bank accounts reconciled (empty = all seen)")
     portal: str = Field(default="bank", description="[systems.NAME] of the bank portal, for fetch")
-    inbox: Path = Field(default=Path("var/inbox/bank"), description="statement files dropped here are imported")
-    review_inbox: Path = Field(default=Path("var/inbox/reconcile-review"), description="reviewed workbooks")
+    inbox: InboxFolder = Field(
+        default=Path("var/inbox/reconcile"), description="statement files dropped here are imported (in the inbox root)"
+    )
+    review_inbox: InboxFolder = Field(
+        default=Path("var/inbox/reconcile/review"), description="reviewed workbooks (in the inbox root)"
+    )
     ledger: LedgerSource = Field(default_factory=LedgerSource)
     book_opening_balance: Decimal | None = Field(
         default=None, description="book balance before the first ledger entry read, for the 余额调节表"
@@ -127,11 +135,10 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         from backroom.bots.reconcile.report import read_decisions
         from backroom.bots.sdk.errors import BusinessError
 
-        books = [params.review] if params.review else ctx.inputs(config.review_inbox, ["*.xlsx"])
+        books = [ctx.file(params.review)] if params.review else ctx.inputs(ctx.folder(config.review_inbox), ["*.xlsx"])
         applied = 0
         problems: list[str] = []
-        for book in books:
-            path = book if book.is_absolute() else ctx.home / book
+        for path in books:
             digest = file_digest(path.read_bytes())
             if f"review:{digest}" in ctx.checkpoint:
                 continue
@@ -167,13 +174,12 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         self, ctx: Context, config: ReconcileConfig, params: ReconcileParams, state: ReconcileState
     ) -> list[Path]:
         if params.statement:
-            path = params.statement if params.statement.is_absolute() else ctx.home / params.statement
-            return [path]
+            return [ctx.file(params.statement)]
         files = []
         if params.fetch:
             files += self._fetch(ctx, config, params, state)
         for path in ctx.inputs(
-            config.inbox,
+            ctx.folder(config.inbox),
             [
                 "*.xlsx",
                 "*.xls",
@@ -308,7 +314,11 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
 
     @staticmethod
     def _reject(ctx: Context, path: Path, why: str, shutil: Any) -> None:
-        """A copy of the bad file and a .why.txt go to the run's rejected/ folder; the input stays."""
+        """A copy of the bad file and a .why.txt go to the run's rejected/ folder; the input stays.
+
+        Only a file under the bot's roots is ever copied: artifacts are readable by every viewer.
+        """
+        ctx.roots.require(path, "copying a file into the run's artifacts")
         target = ctx.artifact(f"rejected/{path.name}")
         shutil.copyfile(path, target)
         target.with_name(target.name + ".why.txt").write_text(why + "\n", encoding="utf-8")
@@ -320,10 +330,11 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
 
         source = config.ledger
         if params.ledger or source.kind == "excel":
-            path = params.ledger or source.path
-            if path is None:
+            if params.ledger:
+                return read_excel_ledger(ctx.file(params.ledger), source.sheet)
+            if source.path is None:
                 raise ConfigError("no ledger: set [bots.reconcile.config.ledger] path or pass --param ledger=FILE")
-            path = path if path.is_absolute() else ctx.home / path
+            path = source.path if source.path.is_absolute() else ctx.home / source.path
             return read_excel_ledger(path, source.sheet)
         system = ctx.system(source.system)
         if not system.url or not source.query:

@@ -3,7 +3,9 @@
 A bot never reads config files or environment variables itself: it asks the context for a system
 (``ctx.http("billing")``), a secret (``ctx.secret(ref)``), a place to write (``ctx.artifact(name)``),
 durable state (``ctx.checkpoint``), and reports through ``ctx.log``, ``ctx.progress`` and
-``ctx.notify``. The runner builds one per run; tests build one with :func:`bots.testing.make_context`.
+``ctx.notify``. Files it reads, moves or archives lie under its roots (``ctx.roots``): ``ctx.inputs``
+and ``ctx.folder`` confine folders and skip links that leave them, ``ctx.roots.require`` guards moves.
+The runner builds one per run; tests build one with :func:`bots.testing.make_context`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import BaseModel
 from backroom.bots.sdk.checkpoint import Checkpoint
 from backroom.bots.sdk.errors import ConfigError
 from backroom.bots.sdk.notify import Notifier
+from backroom.bots.sdk.paths import PathRefused, RootName, Roots, confine, default_roots
 from backroom.bots.sdk.secrets import SecretResolver
 from backroom.bots.sdk.system import SystemSettings
 
@@ -83,6 +86,7 @@ class Context(Generic[ConfigT]):
         cancel_event: threading.Event | None = None,
         dry_run: bool = False,
         home: Path | None = None,
+        roots: Roots | None = None,
     ) -> None:
         self.run_id = run_id
         self.bot = bot
@@ -98,6 +102,8 @@ class Context(Generic[ConfigT]):
         self._cancel = cancel_event or threading.Event()
         self.dry_run = dry_run
         self.home = Path(home) if home else self.run_dir.parent
+        #: The folders this run may read, write, move and archive in; the runner passes the configured ones.
+        self.roots = roots if roots is not None else Roots(default_roots(self.home, bot, self.run_dir.parent))
         self._notifier = Notifier(notify_targets, self.secret)
         self._checkpoint: Checkpoint | None = None
         self._engine: Any = None
@@ -156,17 +162,49 @@ class Context(Generic[ConfigT]):
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
+    def folder(self, configured: Path | str, root: RootName = "inbox") -> Path:
+        """A config folder (relative to ``home``) as its real path, if it lies under the ``root`` root.
+
+        Raises :class:`~backroom.bots.sdk.paths.PathRefused` (a ConfigError) when it does not: config
+        and roots disagree, which ``backroom check`` reports before any run.
+        """
+        path = Path(configured)
+        return confine(path if path.is_absolute() else self.home / path, self.roots.root(root), must_exist=False)
+
+    def file(self, given: Path | str, root: RootName = "inbox") -> Path:
+        """A file a run was given (relative to the ``root`` root), as its real path under that root.
+
+        Parameters were already confined when the run was triggered; this checks again where the
+        file is opened, so a bot never reads a path that was not.
+        """
+        return confine(given, self.roots.root(root), kind="file")
+
     def inputs(self, folder: Path | str, patterns: Sequence[str] = ("*",)) -> list[Path]:
-        """Files directly inside ``folder`` matching any pattern (case-insensitive), sorted by name."""
+        """Files directly inside ``folder`` matching any pattern (case-insensitive), sorted by name.
+
+        ``folder`` (relative to ``home``) must lie under one of the run's roots. A link or anything
+        else in it that resolves outside that folder, or is not a plain file (a FIFO, a device), is
+        skipped with a warning: a symlink to ``/etc/shadow`` dropped in an inbox is never read.
+        """
         folder = Path(folder)
         if not folder.is_absolute():
             folder = self.home / folder
+        self.roots.require(folder, "reading a folder")
         if not folder.is_dir():
             return []
         lowered = [p.lower() for p in patterns]
-        return sorted(
-            p for p in folder.iterdir() if p.is_file() and any(fnmatch.fnmatch(p.name.lower(), pat) for pat in lowered)
-        )
+        found = []
+        for path in folder.iterdir():
+            if not any(fnmatch.fnmatch(path.name.lower(), pat) for pat in lowered):
+                continue
+            try:
+                confine(path, folder, kind="file")
+            except PathRefused as exc:
+                if not path.is_dir():
+                    self.log.warning("skipped %s: %s", path.name, exc.why)
+                continue
+            found.append(path)
+        return sorted(found)
 
     # -- state -------------------------------------------------------------------------------
     @property

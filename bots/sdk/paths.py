@@ -19,22 +19,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ValidationInfo
 
 from backroom.bots.sdk.errors import ConfigError
 
 __all__ = [
+    "ROOT_NAMES",
+    "ArchiveFolder",
+    "InboxFolder",
+    "InboxLocation",
     "InboxPath",
+    "OutboxFolder",
     "OutboxPath",
     "PathRefused",
     "Roots",
+    "UnderRoot",
+    "config_paths",
     "confine",
+    "default_roots",
 ]
 
 #: Kernel and device file systems: never a root, never a file a bot may read, whatever the roots say.
 _FORBIDDEN_TREES = (Path("/proc"), Path("/sys"), Path("/dev"), Path("/run"))
 
 RootName = Literal["inbox", "outbox", "runs", "archive"]
+#: Every root a bot has, by role: what it reads, what it writes, its runs' folders, what it archives.
+ROOT_NAMES: tuple[RootName, ...] = ("inbox", "outbox", "runs", "archive")
 
 
 class PathRefused(ConfigError):
@@ -75,6 +85,30 @@ class Roots:
         """Whether ``path`` (resolved) lies under any root: the check for moves and deletes."""
         real = Path(os.path.realpath(path))
         return any(_under(real, Path(os.path.realpath(folder))) for folder in self.folders.values())
+
+    def require(self, path: Path, doing: str) -> Path:
+        """``path`` unchanged if it lies under a root, else :class:`PathRefused` saying what was refused.
+
+        Bots call this before every move, copy-out and delete, for the source and for the target.
+        """
+        if not self.contains(path):
+            known = ", ".join(f"{name}={folder}" for name, folder in sorted(self.folders.items())) or "none"
+            raise PathRefused(path, f"{doing} outside the bot's roots ({known})")
+        return path
+
+    def as_strings(self) -> dict[str, str]:
+        """The roots as plain strings (for the run's payload; :class:`Roots` rebuilds them)."""
+        return {name: str(folder) for name, folder in self.folders.items()}
+
+
+def default_roots(home: Path, bot: str, runs: Path) -> dict[str, Path]:
+    """The roots of ``bot`` when config names none: ``var/<role>/<bot>`` under ``home``, runs in ``runs``."""
+    return {
+        "inbox": home / "var" / "inbox" / bot,
+        "outbox": home / "var" / "outbox" / bot,
+        "runs": runs,
+        "archive": home / "var" / "archive" / bot,
+    }
 
 
 def confine(
@@ -137,5 +171,54 @@ def _rooted(root_name: str, *, must_exist: bool) -> Any:
 
 #: A file or folder a person hands to a run, under the bot's inbox root.
 InboxPath = Annotated[Path, _rooted("inbox", must_exist=True)]
+#: A place under the inbox root that may not exist (yet, or any more): a folder the bot creates, a
+#: file an earlier run already took. Confined all the same (links that exist are resolved first).
+InboxLocation = Annotated[Path, _rooted("inbox", must_exist=False)]
 #: A file or folder a run writes or moves things into, under the bot's outbox root.
 OutboxPath = Annotated[Path, _rooted("outbox", must_exist=False)]
+
+
+@dataclass(frozen=True)
+class UnderRoot:
+    """Marks a *config* path (set by an admin, relative to Backroom's home) that must lie under a root.
+
+    Config is trusted, but a folder a bot reads or moves files in still has to agree with the roots:
+    ``backroom check`` finds every marked value (:func:`config_paths`) and reports one outside its root,
+    and the bot confines it again at run time (``ctx.folder``).
+    """
+
+    root: RootName
+
+
+#: A config folder the bot reads files from (reconcile's statement inbox, a migration's file source).
+InboxFolder = Annotated[Path, UnderRoot("inbox")]
+#: A config folder the bot writes into.
+OutboxFolder = Annotated[Path, UnderRoot("outbox")]
+#: A config folder the bot archives into (the tickets archive share).
+ArchiveFolder = Annotated[Path, UnderRoot("archive")]
+
+
+def config_paths(model: BaseModel, prefix: str = "") -> list[tuple[str, RootName, Path]]:
+    """Every :class:`UnderRoot`-marked value of a validated config model: (location, root, path).
+
+    Walks nested models, lists and dicts, so a marked field deep inside (a migration's source) counts.
+    """
+    found: list[tuple[str, RootName, Path]] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        where = f"{prefix}{name}"
+        marks = [m for m in info.metadata if isinstance(m, UnderRoot)]
+        if marks and value is not None:
+            found.append((where, marks[0].root, Path(value)))
+        found.extend(_nested_paths(value, where))
+    return found
+
+
+def _nested_paths(value: object, where: str) -> list[tuple[str, RootName, Path]]:
+    if isinstance(value, BaseModel):
+        return config_paths(value, f"{where}.")
+    if isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in _nested_paths(item, f"{where}.{key}")]
+    if isinstance(value, list | tuple):
+        return [p for i, item in enumerate(value) for p in _nested_paths(item, f"{where}[{i}]")]
+    return []

@@ -7,15 +7,18 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from backroom.bots.sdk.context import Context
+from backroom.bots.sdk.paths import ROOT_NAMES, Roots
 from backroom.bots.sdk.secrets import SecretResolver
 from backroom.bots.sdk.system import SystemSettings
 
-__all__ = ["make_context"]
+__all__ = ["make_context", "make_params"]
+
+P = TypeVar("P", bound=BaseModel)
 
 
 def make_context(
@@ -30,11 +33,14 @@ def make_context(
     database_url: str | None = None,
     dry_run: bool = False,
     timezone: str = "Asia/Shanghai",
+    roots: Roots | None = None,
 ) -> Context:
     """A context rooted in ``tmp_path`` with a SQLite state database there.
 
     Without ``config``, the context carries the defaults of ``bot``'s config model (found in the
     ``backroom.bots`` entry-point group), as the runner would for an empty ``[bots.NAME.config]``.
+    Without ``roots``, every root is ``tmp_path`` itself: a test may put its files anywhere in it,
+    and nothing outside it is reachable.
     """
     run_dir = tmp_path / "runs" / uuid.uuid4().hex[:12]
     run_dir.mkdir(parents=True)
@@ -56,7 +62,13 @@ def make_context(
         dry_run=dry_run,
         home=tmp_path,
         timezone=timezone,
+        roots=roots if roots is not None else Roots(dict.fromkeys(ROOT_NAMES, Path(tmp_path))),
     )
+
+
+def make_params(model: type[P], ctx: Context, **values: Any) -> P:
+    """``model`` validated as the runner validates it: file parameters confined under ``ctx.roots``."""
+    return model.model_validate(values, context={"roots": ctx.roots})
 
 
 def _default_config(bot: str) -> BaseModel | None:

@@ -91,6 +91,9 @@ def write_archive(root: Path, record: dict[str, Any], *, when: dt.datetime) -> A
     except OSError as exc:
         raise ArchiveError(f"could not create {folder}: {exc.strerror or exc}") from exc
     stem = f"ticket-{ticket['id']}"
+    # a ticket id from the helpdesk with a slash, or a year/month folder linked elsewhere, stays out
+    if "/" in stem or "\\" in stem or not (folder / stem).resolve().is_relative_to(root.resolve()):
+        raise ArchiveError(f"ticket {ticket['id']!r} would be archived outside {root}; nothing written")
     payload = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode("utf-8")
     html = _template().render(t=ticket, record=record)
     json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backroom.bots.sdk.bot import Params
+from backroom.bots.sdk.paths import ArchiveFolder
 from backroom.bots.tickets.extract import DEFAULT_CATEGORY_RULES, DEFAULT_PATTERNS, DEFAULT_URGENCY
 
 __all__ = ["AutocloseConfig", "FillConfig", "TicketsConfig", "TicketsParams", "WebhookConfig"]
@@ -117,7 +118,9 @@ class AutocloseConfig(BaseModel):
     no_answer_policy: Literal["close", "handoff"] = "handoff"
     human_queue: str = "Complaints-L2"
     raise_priority_by: int = 20
-    archive_dir: Path = Path("var/archive/tickets")
+    archive_dir: ArchiveFolder = Field(
+        Path("var/archive/tickets"), description="under the archive root ([bots.tickets.roots] archive)"
+    )
     # lifecycle statuses the bot sets; RT's default lifecycle has neither, so an RT queue needs a
     # lifecycle with them (RT keeps an unknown status and the adapter reports ChangeRefused)
     closed_status: str = "closed"

@@ -94,7 +94,7 @@ def run_autoclose(ctx: Context, config: TicketsConfig, params: TicketsParams) ->
 
     cfg = config.autoclose
     store = StateStore(ctx.engine)
-    root = cfg.archive_dir if cfg.archive_dir.is_absolute() else ctx.home / cfg.archive_dir
+    root = ctx.folder(cfg.archive_dir, "archive")  # refused when config puts it outside the archive root
     cursor = (
         lambda: int(ctx.checkpoint.get("dialer_cursor", 0)),
         lambda value: ctx.checkpoint.set("dialer_cursor", value),

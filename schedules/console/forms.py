@@ -3,8 +3,10 @@
 Each property becomes one :class:`Field` with an HTML widget chosen from its schema: dates get date
 pickers, enums selects, booleans checkboxes, numbers number inputs, lists and objects a JSON text
 area, and a *file* parameter (a name like ``statement_file``, ``x-upload`` in its schema, or an
-optional ``Path`` with no default such as ``statement: Path | None = None``) an upload that is saved
-into the bot's inbox (``var/inbox/<bot>/``), with a text box beside it for a path already on the server.
+optional ``Path`` with no default such as ``statement: InboxPath | None = None``) an upload that is
+saved into the bot's inbox root, with a picker beside it of the files already in that root. There is
+no box for a free server path: a person chooses only among files inside the bot's roots, and the
+runner confines whatever is sent under them again (a forged picker value is refused like any path).
 The values sent back are converted only as far as HTML forces (checkbox → bool, empty → default);
 validation stays with the bot's pydantic model, so the console and the CLI reject the same things.
 """
@@ -18,18 +20,21 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "PATH_SUFFIX",
+    "PICK_SUFFIX",
     "Field",
     "form_fields",
     "form_to_params",
+    "inbox_choices",
     "is_upload",
     "safe_upload_name",
     "save_upload_target",
 ]
 
 
-#: the text input beside a file upload, for a path already on the server, is named ``<param>__path``
-PATH_SUFFIX = "__path"
+#: the picker beside a file upload, of files already in the bot's inbox, is named ``<param>__pick``
+PICK_SUFFIX = "__pick"
+#: the picker lists at most this many files (newest first), two folder levels deep
+PICK_LIMIT = 200
 
 
 @dataclass
@@ -153,9 +158,9 @@ def form_to_params(fields: list[Field], form: dict[str, Any]) -> tuple[dict[str,
     errors: dict[str, str] = {}
     for f in fields:
         if f.widget == "file":
-            typed = str(form.get(f"{f.name}{PATH_SUFFIX}") or "").strip()
-            if typed:
-                params[f.name] = typed  # a path on the server; an upload, when given, replaces it
+            picked = str(form.get(f"{f.name}{PICK_SUFFIX}") or "").strip()
+            if picked:
+                params[f.name] = picked  # relative to the inbox root; an upload, when given, replaces it
             continue
         if f.widget == "checkbox":
             params[f.name] = str(form.get(f.name, "")).lower() in ("on", "true", "1", "yes")
@@ -179,6 +184,30 @@ def form_to_params(fields: list[Field], form: dict[str, Any]) -> tuple[dict[str,
         else:
             params[f.name] = text
     return params, errors
+
+
+def inbox_choices(inbox: Path, limit: int = PICK_LIMIT) -> list[str]:
+    """Files in the bot's inbox root (and one folder below), relative to it, newest first.
+
+    Hidden entries, links and anything resolving outside the root are left out, so the picker shows
+    only what the run would be allowed to read.
+    """
+    from backroom.bots.sdk.paths import PathRefused, confine
+
+    if not inbox.is_dir():
+        return []
+    found: list[tuple[float, str]] = []
+    for path in [*inbox.glob("*"), *inbox.glob("*/*")]:
+        relative = path.relative_to(inbox)
+        if any(part.startswith(".") for part in relative.parts) or path.is_symlink():
+            continue
+        try:
+            real = confine(path, inbox, kind="file")
+        except PathRefused:
+            continue
+        found.append((real.stat().st_mtime, relative.as_posix()))
+    found.sort(key=lambda item: (-item[0], item[1]))
+    return [name for _, name in found[:limit]]
 
 
 _UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")

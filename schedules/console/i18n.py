@@ -75,7 +75,7 @@ ZH: dict[str, str] = {
     "on demand only": "仅按需运行",
     "Choose a file": "选择文件",
     "saved into": "保存到",
-    "or a path on the server": "或填写服务器上的文件路径",
+    "or a file already in the inbox": "或选择收件箱中已有的文件",
     "live": "实时",
     "Counts": "计数",
     "Progress": "进度",

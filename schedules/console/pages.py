@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backroom.schedules.console.auth import ANONYMOUS, User
-from backroom.schedules.console.forms import Field, form_fields, form_to_params, save_upload_target
+from backroom.schedules.console.forms import Field, form_fields, form_to_params, inbox_choices, save_upload_target
 from backroom.schedules.console.i18n import LANGUAGES, Translator
 from backroom.schedules.console.routes import INLINE_TYPES
 from backroom.schedules.console.state import (
@@ -242,6 +242,7 @@ def _bot_context(request: Request, bot: str) -> dict[str, Any]:
         "recent": recent,
         "supports_dry_run": bool(getattr(cls, "supports_dry_run", False)),
         "inbox": str(_inbox(request, bot)),
+        "choices": inbox_choices(_inbox(request, bot)) if any(f.widget == "file" for f in fields) else [],
         "values": {},
         "errors": {},
         "form_error": None,
@@ -249,7 +250,8 @@ def _bot_context(request: Request, bot: str) -> dict[str, Any]:
 
 
 def _inbox(request: Request, bot: str) -> Path:
-    return console(request).settings.path(Path("var/inbox") / bot)
+    """The bot's inbox root: uploads land here and the picker lists it; a run reads nothing outside."""
+    return console(request).settings.roots_for(bot).root("inbox")
 
 
 @router.get("/bots/{bot}", response_class=HTMLResponse)
@@ -280,16 +282,21 @@ async def run_now(request: Request, bot: str) -> Response:
         item = form.get(f.name)
         if f.widget == "file" and isinstance(item, UploadFile) and item.filename:
             uploads[f.name] = item
-    planned = {
-        name: save_upload_target(_inbox(request, bot), item.filename or "upload") for name, item in uploads.items()
-    }
     dry_run = str(form.get("__dry_run", "")) in ("on", "true", "1")
     defaults = state.settings.bots.get(bot, BotSettings()).params
+    roots = state.settings.roots_for(bot)
+    saved: dict[str, Path] = {}
     if not errors:
+        # An upload is written first (never over an existing file) so the params are validated as the
+        # run will see them: confined under the bot's roots. Refused params take the uploads back out.
+        for name, item in uploads.items():
+            saved[name] = await _save_upload(item, _inbox(request, bot))
         try:
-            effective_params(cls, defaults, {**params, **{k: str(p) for k, p in planned.items()}})
+            effective_params(cls, defaults, {**params, **{k: str(p) for k, p in saved.items()}}, roots=roots)
         except ParamsInvalid as exc:
             errors = {e["field"].split(".")[0]: e["message"] for e in exc.errors}
+            for path in saved.values():
+                path.unlink(missing_ok=True)
     if errors:
         state.history.audit(
             user.name, "trigger", bot, source=source_of(request, "web"), outcome="rejected", detail={"errors": errors}
@@ -298,15 +305,14 @@ async def run_now(request: Request, bot: str) -> Response:
             values=answers, errors=errors, form_error="The parameters were not accepted; see the fields marked below."
         )
         return _render(request, "bot.html", user, status_code=422, **ctx)
-    for name, item in uploads.items():
-        saved = await _save_upload(item, _inbox(request, bot))
-        params[name] = str(saved)
+    for name, path in saved.items():
+        params[name] = str(path)
         state.history.audit(
             user.name,
             "upload",
             bot,
             source=source_of(request, "web"),
-            detail={"param": name, "file": str(saved), "size": saved.stat().st_size},
+            detail={"param": name, "file": str(path), "size": path.stat().st_size},
         )
     run = state.runner.trigger(
         bot, params, actor=user.name, source=source_of(request, "web"), trigger=Trigger.MANUAL, dry_run=dry_run

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from backroom.bots.expenses import Expenses, ExpensesConfig, ExpensesParams
 from backroom.bots.expenses.claims import ClaimsSheetError
 from backroom.bots.sdk.errors import ConfigError
+from backroom.bots.sdk.paths import ROOT_NAMES, Roots
 from backroom.bots.sdk.testing import make_context
 from tests.fixtures.expenses import (
     write_claims,
@@ -24,6 +25,11 @@ from tests.fixtures.expenses import (
     write_photo,
     write_text_pdf,
 )
+
+
+def params_at(home: Path, **values: Any) -> ExpensesParams:
+    """Parameters validated as the runner does, with every root at ``home`` (as ``make_context``'s)."""
+    return ExpensesParams.model_validate(values, context={"roots": Roots(dict.fromkeys(ROOT_NAMES, home))})
 
 
 def rows_of(book: Path) -> dict[str, dict[str, Any]]:
@@ -42,7 +48,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, rapid_engine: Any) -> dict[st
     home = tmp_path_factory.mktemp("expenses-demo")
     part = prepare(home)
     config = ExpensesConfig(**part.bot_table["config"])
-    params = ExpensesParams(**part.params)
+    params = params_at(home, **part.params, inbox=part.bot_table["roots"]["inbox"])
     inputs = sorted(p.name for p in params.inbox.iterdir() if p.is_file())
     result = Expenses().run(make_context(home, "expenses", config=config), params)
     return {"home": home, "part": part, "config": config, "params": params, "result": result, "inputs": inputs}
@@ -106,7 +112,7 @@ def test_corrections_then_the_same_invoice_next_month(demo: dict[str, Any]) -> N
             row[header.index("seller_name")].value = "上海强生出租汽车有限公司"
     edited.save(inbox / "expenses-2024-05-reviewed.xlsx")
 
-    second = Expenses().run(make_context(home, "expenses", config=config), ExpensesParams(inbox=inbox))
+    second = Expenses().run(make_context(home, "expenses", config=config), params_at(home, inbox=inbox))
     assert second.counts["corrected"] == 2 and second.counts["documents"] == 0
     rows = rows_of(Path(second.outputs["workbook"]))
     assert rows["li-other-company.jpg"]["verdict"] == "pass"
@@ -125,7 +131,7 @@ def test_corrections_then_the_same_invoice_next_month(demo: dict[str, Any]) -> N
         distortion=Distortion(tilt=1.5, blur=0.3, noise=1.0, jpeg_quality=70, scale=0.8),
     )
     (inbox / "june-taxi.json").unlink()
-    june = ExpensesParams(inbox=inbox, claim_month=dt.date(2024, 6, 1), employee="王五")
+    june = params_at(home, inbox=inbox, claim_month=dt.date(2024, 6, 1), employee="王五")
     third = Expenses().run(make_context(home, "expenses", config=config), june)
     row = rows_of(Path(third.outputs["workbook"]))["june-taxi.jpg"]
     assert row["verdict"] == "fail"
@@ -142,7 +148,7 @@ def test_bad_inputs_are_rejected_with_reasons(tmp_path: Path, rapid_engine: Any)
     (inbox / "nothing.png").write_bytes(b"")
     result = Expenses().run(
         make_context(tmp_path, "expenses", config=ExpensesConfig(workers=1)),
-        ExpensesParams(inbox=inbox, claim_month=dt.date(2024, 5, 1)),
+        params_at(tmp_path, inbox=inbox, claim_month=dt.date(2024, 5, 1)),
     )
     assert result.counts["rejected"] == 5 and result.counts["documents"] == 0
     why = {p.name.removesuffix(".why.txt"): p.read_text() for p in (inbox / "rejected").glob("*.why.txt")}
@@ -159,13 +165,13 @@ def test_dry_run_moves_and_records_nothing(tmp_path: Path) -> None:
     (inbox / "赵六").mkdir(parents=True)
     write_text_pdf(inbox / "赵六" / "e.pdf", ["KEDAI MAJU ENTERPRISE", "2024-05-06", "TOTAL 12.50"])
     ctx = make_context(tmp_path, "expenses", config=ExpensesConfig(workers=1), dry_run=True)
-    result = Expenses().run(ctx, ExpensesParams(inbox=inbox, claim_month=dt.date(2024, 5, 1)))
+    result = Expenses().run(ctx, params_at(tmp_path, inbox=inbox, claim_month=dt.date(2024, 5, 1)))
     assert result.counts["documents"] == 1
     assert (inbox / "赵六" / "e.pdf").is_file() and not (inbox / "processed").exists()
     row = rows_of(Path(result.outputs["workbook"]))["e.pdf"]
     assert row["employee"] == "赵六" and row["total"] == 12.5 and row["verdict"] == "pass", row["reasons"]
     again = Expenses().run(make_context(tmp_path, "expenses", config=ExpensesConfig(workers=1)),
-                           ExpensesParams(inbox=inbox, claim_month=dt.date(2024, 5, 1)))  # fmt: skip
+                           params_at(tmp_path, inbox=inbox, claim_month=dt.date(2024, 5, 1)))  # fmt: skip
     assert rows_of(Path(again.outputs["workbook"]))["e.pdf"]["rule duplicate"] == "pass"
     assert (inbox / "processed" / "赵六" / "e.pdf").is_file()
 
@@ -175,7 +181,7 @@ def test_file_arrival_runs_one_file(tmp_path: Path) -> None:
     inbox.mkdir()
     write_text_pdf(inbox / "a.pdf", ["SHOP ONE ENTERPRISE", "2024-05-06", "TOTAL 1.00"])
     write_text_pdf(inbox / "b.pdf", ["SHOP TWO ENTERPRISE", "2024-05-07", "TOTAL 2.00"])
-    params = ExpensesParams(inbox=inbox, file=inbox / "a.pdf", claim_month=dt.date(2024, 5, 1))
+    params = params_at(tmp_path, inbox=inbox, file=inbox / "a.pdf", claim_month=dt.date(2024, 5, 1))
     result = Expenses().run(make_context(tmp_path, "expenses", config=ExpensesConfig(workers=1)), params)
     assert result.counts["documents"] == 1
     assert (inbox / "b.pdf").is_file() and (inbox / "processed" / "a.pdf").is_file()
@@ -187,7 +193,7 @@ def test_claims_sheet_with_missing_column_fails_clearly(tmp_path: Path) -> None:
     write_claims(inbox / "claims.xlsx", ["employee", "category", "files"], [["张三", "meals", "a.jpg"]])
     with pytest.raises(ClaimsSheetError, match=r"missing the column.*claimed_amount"):
         Expenses().run(
-            make_context(tmp_path, "expenses", config=ExpensesConfig(workers=1)), ExpensesParams(inbox=inbox)
+            make_context(tmp_path, "expenses", config=ExpensesConfig(workers=1)), params_at(tmp_path, inbox=inbox)
         )
 
 
@@ -199,5 +205,5 @@ def test_paddle_without_models_is_a_config_error(tmp_path: Path) -> None:
         engine="paddle", workers=1, paddle={"det_model_dir": tmp_path / "nope", "rec_model_dir": tmp_path}
     )
     with pytest.raises(ConfigError, match=r"engine = 'paddle'.*det_model_dir=.*nope does not exist"):
-        Expenses().run(make_context(tmp_path, "expenses", config=config), ExpensesParams(inbox=inbox))
+        Expenses().run(make_context(tmp_path, "expenses", config=config), params_at(tmp_path, inbox=inbox))
     assert (inbox / "p.jpg").is_file()

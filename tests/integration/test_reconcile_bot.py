@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from backroom.bots.reconcile import Reconcile, ReconcileConfig, ReconcileParams
-from backroom.bots.sdk.testing import make_context
+from backroom.bots.sdk.testing import make_context, make_params
 from tests.fixtures.reconcile import ACCOUNT, MARCH, write_ledger_xlsx
 
 
@@ -24,7 +24,7 @@ def _config(ledger: Path, opening: Decimal | None = None, **kw) -> ReconcileConf
 def _run(tmp_path: Path, config: ReconcileConfig, **params):
     ctx = make_context(tmp_path, "reconcile", config=config)
     try:
-        return Reconcile().run(ctx, ReconcileParams(**params)), ctx
+        return Reconcile().run(ctx, make_params(ReconcileParams, ctx, **params)), ctx
     finally:
         ctx.close()
 
@@ -99,7 +99,7 @@ def test_same_statement_twice_and_broken_continuity(tmp_path, write_bank_stateme
 
 
 def test_bad_file_is_rejected_and_the_run_goes_on(tmp_path, march_ledger) -> None:
-    inbox = tmp_path / "var/inbox/bank"
+    inbox = tmp_path / "var/inbox/reconcile"
     inbox.mkdir(parents=True)
     (inbox / "broken.csv").write_bytes(b"Buchungstag,Umsatz\n1,2\n")
     result, _ = _run(tmp_path, _config(march_ledger))
@@ -112,7 +112,7 @@ def test_bad_file_is_rejected_and_the_run_goes_on(tmp_path, march_ledger) -> Non
 def test_inbox_file_with_two_statements(tmp_path, bank_data, march_ledger) -> None:
     from backroom.sandbox.bank import write_statement
 
-    inbox = tmp_path / "var/inbox/bank"
+    inbox = tmp_path / "var/inbox/reconcile"
     inbox.mkdir(parents=True)
     first = bank_data.statement(ACCOUNT, dt.date(2024, 3, 1), dt.date(2024, 3, 15))
     second = bank_data.statement(ACCOUNT, dt.date(2024, 3, 16), dt.date(2024, 3, 31))
@@ -146,7 +146,7 @@ def test_review_decisions_are_read_back(tmp_path, write_bank_statement) -> None:
     for row in range(2, ws.max_row + 1):
         bank_key = ws.cell(row=row, column=6).value
         ws.cell(row=row, column=1, value="确认" if bank_key == a.key else "拒绝")
-    reviewed = tmp_path / "var/inbox/reconcile-review/reviewed.xlsx"
+    reviewed = tmp_path / "var/inbox/reconcile/review/reviewed.xlsx"
     reviewed.parent.mkdir(parents=True)
     book.save(reviewed)
     second, _ = _run(tmp_path, config)
@@ -220,7 +220,7 @@ def test_sql_ledger_and_notification(tmp_path, write_bank_statement, bank_data, 
         systems={"ledger": {"kind": "sql", "url": f"sqlite:///{db}"}},
         notify_targets=[webhook_receiver.url.replace("http://", "json://") + "/hook"],
     )
-    result = Reconcile().run(ctx, ReconcileParams(statement=write_bank_statement("csv")))
+    result = Reconcile().run(ctx, make_params(ReconcileParams, ctx, statement=write_bank_statement("csv")))
     assert result.outputs["difference"] == "0.00"
     (message,) = webhook_receiver.wait_for(1)
     assert "matched" in message["body"]["message"] and "difference: 0.00" in message["body"]["message"]
@@ -241,7 +241,7 @@ def test_ledger_missing_columns_are_named(tmp_path, write_bank_statement) -> Non
 
 def test_dry_run_stores_nothing(tmp_path, write_bank_statement, march_ledger) -> None:
     ctx = make_context(tmp_path, "reconcile", config=_config(march_ledger), dry_run=True)
-    result = Reconcile().run(ctx, ReconcileParams(statement=write_bank_statement("mt940")))
+    result = Reconcile().run(ctx, make_params(ReconcileParams, ctx, statement=write_bank_statement("mt940")))
     assert result.counts["matched"] > 0
     real, _ = _run(tmp_path, _config(march_ledger), statement=write_bank_statement("mt940"))
     assert real.counts["statements_imported"] == 1  # the dry run did not record the statement
@@ -288,7 +288,8 @@ def test_on_postgresql_state_and_sql_ledger(postgres_url, tmp_path, write_bank_s
         results = []
         for start, end, fmt in ((MARCH[0], dt.date(2024, 3, 15), "mt940"), (dt.date(2024, 3, 16), MARCH[1], "xlsx")):
             ctx = make_context(tmp_path, "reconcile", config=config, systems=systems, database_url=url)
-            results.append(Reconcile().run(ctx, ReconcileParams(statement=write_bank_statement(fmt, start, end))))
+            params = make_params(ReconcileParams, ctx, statement=write_bank_statement(fmt, start, end))
+            results.append(Reconcile().run(ctx, params))
             ctx.close()
         assert results[1].counts["bank_lines"] == len(st.lines)
         assert results[1].outputs["difference"] == "0.00"

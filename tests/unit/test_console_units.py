@@ -91,6 +91,8 @@ def test_optional_paths_are_uploads_and_folders_are_text() -> None:
     fields = {f.name: f for f in form_fields(LikeReconcile.model_json_schema())}
     assert fields["statement"].widget == "file" and fields["inbox"].widget == "text"
     assert fields["start"].widget == "date" and fields["sources"].widget == "json"
-    params, _ = form_to_params(list(fields.values()), {"statement__path": "/srv/in/s.csv", "inbox": "x"})
-    assert params == {"statement": "/srv/in/s.csv", "inbox": "x"}
-    assert LikeReconcile.model_validate(params).statement == P("/srv/in/s.csv")
+    params, _ = form_to_params(
+        list(fields.values()), {"statement__pick": "march/s.csv", "statement__path": "/srv/in/s.csv", "inbox": "x"}
+    )
+    assert params == {"statement": "march/s.csv", "inbox": "x"}  # a picked inbox file; no free server path
+    assert LikeReconcile.model_validate(params).statement == P("march/s.csv")

@@ -157,7 +157,8 @@ def test_example_config_validates() -> None:
     table = tomllib.loads((Path(__file__).parents[2] / "config/examples/expenses.toml").read_text())["bots"]["expenses"]
     config = ExpensesConfig(**table["config"])
     assert config.limit_for("meals") == Decimal("300.00") and config.limit_for("gifts") == Decimal("5000.00")
-    assert ExpensesParams(**table["params"]).inbox == Path("/srv/share/expenses/inbox")
+    assert table["roots"]["inbox"] == "/srv/share/expenses/inbox"  # a root is config, never a run parameter
+    assert ExpensesParams(**table["params"]).inbox == Path(".")
     assert table["schedule"] == "cron: 0 22 * * *" and table["calendar"] == "cn-workdays"
 
 
