@@ -117,10 +117,16 @@ class RunStore(Store):
         return run
 
     def get_run(self, run_id: str) -> Run | None:
+        """The run with id ``run_id``, or the one whose id starts with it (6 to 31 characters).
+
+        The prefix is matched literally: ``%`` and ``_`` are escaped, not LIKE wildcards, so
+        ``______`` finds no run rather than the first one. A prefix two runs share finds none.
+        """
         with self.session() as s:
             run = s.get(Run, run_id)
             if run is None and 6 <= len(run_id) < 32:
-                run = s.scalars(select(Run).where(Run.id.startswith(run_id)).limit(2)).first()
+                found = list(s.scalars(select(Run).where(Run.id.startswith(run_id, autoescape=True)).limit(2)))
+                run = found[0] if len(found) == 1 else None
             return run
 
     def update_run(self, run_id: str, **values: Any) -> None:
