@@ -182,7 +182,11 @@ class Runner:
         for decision in decisions:
             if isinstance(decision, SkipFire):
                 self.history.record_skipped(
-                    decision.bot, decision.reason, job_id=decision.job_id, scheduled_for=decision.fire_time
+                    decision.bot,
+                    decision.reason,
+                    job_id=decision.job_id,
+                    scheduled_for=decision.fire_time,
+                    missed=(decision.count, decision.last) if decision.count > 1 else None,
                 )
             elif isinstance(decision, QueueFire):
                 params = self._params_or_none(self.specs[decision.job_id])

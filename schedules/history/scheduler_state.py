@@ -77,8 +77,13 @@ class SchedulerState(Store):
         scheduled_for: dt.datetime | None = None,
         trigger: str = Trigger.SCHEDULE,
         params: dict | None = None,
+        missed: tuple[int, dt.datetime | None] | None = None,
     ) -> Run | None:
-        """A fire that will not run, kept visible. Returns None if that fire was already recorded."""
+        """A fire that will not run, kept visible. Returns None if that fire was already recorded.
+
+        ``missed`` = (count, last fire time): the record stands for ``count`` fires from
+        ``scheduled_for`` to that last one (kept in ``counts`` and ``outputs`` as well as the reason).
+        """
         try:
             with self.session() as s, s.begin():
                 run = new_run(
@@ -91,6 +96,13 @@ class SchedulerState(Store):
                     status=RunStatus.SKIPPED,
                     error=reason,
                 )
+                if missed is not None:
+                    count, last = missed
+                    run.counts = {"fires": count}
+                    run.outputs = {
+                        "first_fire": scheduled_for.isoformat() if scheduled_for else None,
+                        "last_fire": last.isoformat() if last else None,
+                    }
                 s.add(run)
                 if job_id and scheduled_for:
                     s.add(Fire(job_id=job_id, fire_time=scheduled_for, run_id=run.id))
