@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, text, update
 
 from backroom.schedules.history.engine import Store, owner_alive, process_owner, utcnow
-from backroom.schedules.history.models import Artifact, LogLine, Run
+from backroom.schedules.history.models import Artifact, LogLine, ProcessLease, Run
 from backroom.schedules.outcome import RunOutcome
 from backroom.schedules.status import ACTIVE, FINISHED, RunStatus
 
@@ -73,6 +74,16 @@ def new_run(
         cancel_requested=False,
         owner=owner or process_owner(),
     )
+
+
+def _owner_alive(owner: str | None, leases: dict[str, dt.datetime], now: dt.datetime) -> bool:
+    """Whether the process ``owner`` (host:pid) still supervises its runs (see ``interrupt_orphans``)."""
+    if not owner:
+        return False
+    if owner in leases:
+        return leases[owner] > now
+    host = owner.rpartition(":")[0]
+    return host == socket.gethostname() and owner_alive(owner)
 
 
 def _log_rows(run_id: str, lines: Iterable[Sequence[Any]]) -> list[LogLine]:
@@ -273,15 +284,26 @@ class RunStore(Store):
             rates[bot] = (ok + (count if status == RunStatus.SUCCEEDED else 0), total + count)
         return rates
 
-    def interrupt_orphans(self) -> list[Run]:
-        """Runs left running/queued by a process that is gone become ``interrupted``."""
+    def interrupt_orphans(self, now: dt.datetime | None = None, *, startup: bool = True) -> list[Run]:
+        """Runs left running/queued by a process that is gone become ``interrupted``; those runs.
+
+        A process is gone when its lease (``backroom_process_leases``) has expired — on any host:
+        a serve frozen past its lease, or crashed on a host that came back under another name, is
+        gone. A process without a lease row (an older release's) is judged by its pid on this
+        host and is gone on any other. At ``startup`` the runs of this process's own host:pid are
+        a previous incarnation's (a container's pid 1 again) and are interrupted too, queued ones
+        apart; later sweeps leave this process's runs alone.
+        """
         changed = []
         me = process_owner()
+        now = now or utcnow()
         with self.session() as s, s.begin():
+            leases = dict(s.execute(select(ProcessLease.owner, ProcessLease.expires_at)).all())
             for run in s.scalars(select(Run).where(Run.status.in_(ACTIVE))):
-                if owner_alive(run.owner) and run.owner != me:
-                    continue
-                if run.status == RunStatus.QUEUED and run.owner == me:
+                if run.owner == me:
+                    if not startup or run.status == RunStatus.QUEUED:
+                        continue
+                elif _owner_alive(run.owner, leases, now):
                     continue
                 run.status = RunStatus.INTERRUPTED
                 run.finished_at = utcnow()
