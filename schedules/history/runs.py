@@ -80,10 +80,12 @@ def _owner_alive(owner: str | None, leases: dict[str, dt.datetime], now: dt.date
     """Whether the process ``owner`` (host:pid) still supervises its runs (see ``interrupt_orphans``)."""
     if not owner:
         return False
+    here = owner.rpartition(":")[0] == socket.gethostname()
+    if here and not owner_alive(owner):
+        return False  # a dead pid on this host is gone at once, lease or not
     if owner in leases:
-        return leases[owner] > now
-    host = owner.rpartition(":")[0]
-    return host == socket.gethostname() and owner_alive(owner)
+        return leases[owner] > now  # a live pid too: a frozen serve's, or a reused one
+    return here
 
 
 def _log_rows(run_id: str, lines: Iterable[Sequence[Any]]) -> list[LogLine]:
@@ -289,8 +291,8 @@ class RunStore(Store):
 
         A process is gone when its lease (``backroom_process_leases``) has expired — on any host:
         a serve frozen past its lease, or crashed on a host that came back under another name, is
-        gone. A process without a lease row (an older release's) is judged by its pid on this
-        host and is gone on any other. At ``startup`` the runs of this process's own host:pid are
+        gone. On this host a dead pid is gone at once. A process without a lease row (an older
+        release's) is judged by its pid on this host and is gone on any other. At ``startup`` the runs of this process's own host:pid are
         a previous incarnation's (a container's pid 1 again) and are interrupted too, queued ones
         apart; later sweeps leave this process's runs alone.
         """
