@@ -292,9 +292,9 @@ class RunStore(Store):
         A process is gone when its lease (``backroom_process_leases``) has expired — on any host:
         a serve frozen past its lease, or crashed on a host that came back under another name, is
         gone. On this host a dead pid is gone at once. A process without a lease row (an older
-        release's) is judged by its pid on this host and is gone on any other. At ``startup`` the runs of this process's own host:pid are
-        a previous incarnation's (a container's pid 1 again) and are interrupted too, queued ones
-        apart; later sweeps leave this process's runs alone.
+        release's) is judged by its pid on this host and is gone on any other. At ``startup``
+        the runs of this process's own host:pid are a previous incarnation's (a container's pid 1
+        again) and are interrupted too, queued ones apart; later sweeps leave them alone.
         """
         changed = []
         me = process_owner()
