@@ -151,7 +151,9 @@ def create_app(
                 database, active = f"error: {type(exc).__name__}", 0
             scheduler = getattr(runner, "scheduler", None)
             sched = "off" if scheduler is None else ("running" if scheduler.running else "stopped")
-            ok = database == "ok" and sched != "stopped"
+            if sched == "running" and not getattr(runner, "owns_job_store", True):
+                sched = "standby"  # lost the job store's owner lock: another serve schedules
+            ok = database == "ok" and sched not in ("stopped", "standby")
             return {
                 "status": "ok" if ok else "degraded",
                 "database": database,

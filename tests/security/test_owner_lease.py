@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from backroom.schedules.errors import RunnerBusy
-from backroom.schedules.history import History
+from backroom.schedules.history import History, process_owner
 from backroom.schedules.runner import Runner
 from backroom.schedules.settings import Settings
 from backroom.schedules.status import RunStatus
+from tests.fixtures.console import CONSOLE_URL
 
 T0 = dt.datetime(2031, 3, 4, 9, 0, tzinfo=dt.UTC)  # ahead of the wall clock: APScheduler fires nothing
 LEASE = 10.0
@@ -108,6 +109,43 @@ def test_a_renewal_that_matches_no_row_pauses_scheduling_until_the_other_lease_e
     assert a.lease is not None and b.lease is not None and a.lease.token == b.lease.token + 1
     b.upkeep()
     assert not b.owns_job_store and not b.jobs.scheduling
+
+
+def test_health_says_standby_once_the_lock_is_lost(
+    settings: Settings, runners: Callable[[Settings], Runner], now: list[dt.datetime]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from backroom.schedules.console.app import create_app
+
+    a = runners(settings)
+    health = TestClient(create_app(a), base_url=CONSOLE_URL)
+    assert health.get("/health").json()["scheduler"] == "running"
+    now[0] = later(LEASE + 1)
+    runners(settings)
+    a.upkeep()
+    answer = health.get("/health")
+    assert answer.status_code == 503 and answer.json()["scheduler"] == "standby"
+
+
+def test_backroom_run_holds_a_lease_while_it_supervises(
+    settings: Settings, now: list[dt.datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = Runner(settings, clock=lambda: now[0])
+    leases: list[dict[str, dt.datetime]] = []
+    look = _recording(runner.executor.execute, lambda: leases.append(runner.history.process_leases()))
+    monkeypatch.setattr(runner.executor, "execute", look)
+    run, _ = runner.run_in_foreground("echo", actor="ops")
+    assert leases and leases[0].get(process_owner()) == later(LEASE)
+    assert run.status == RunStatus.SUCCEEDED
+
+
+def _recording(function: Callable[..., Any], before: Callable[[], None]) -> Callable[..., Any]:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        before()
+        return function(*args, **kwargs)
+
+    return wrapped
 
 
 def test_a_lease_that_cannot_be_renewed_stops_scheduling_when_it_ends(
