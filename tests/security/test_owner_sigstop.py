@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -54,6 +55,29 @@ def wait_for(predicate: Callable[[], T], timeout: float = 30.0, what: str = "con
             return value
         time.sleep(0.1)
     raise AssertionError(f"{what}: not met in {timeout} s")
+
+
+def freeze_outside_a_transaction(process: subprocess.Popen, database: Path) -> None:
+    """SIGSTOP ``process`` at a moment it holds no SQLite write lock (a frozen writer would block B).
+
+    That is SQLite's nature, not the attack: a serve frozen inside a write transaction blocks every
+    writer until it is thawed, and then commits before it learns it lost. The test wants the case
+    where B can take over, so it freezes A again if it caught A mid-write.
+    """
+    for _ in range(50):
+        process.send_signal(signal.SIGSTOP)
+        wait_for(lambda: Path(f"/proc/{process.pid}/stat").read_text().split(") ")[1][0] == "T", what="stopped")
+        probe = sqlite3.connect(database, timeout=0.2)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return
+        except sqlite3.OperationalError:
+            process.send_signal(signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError("could not freeze the serve outside a write transaction")
 
 
 @pytest.fixture
@@ -103,7 +127,7 @@ def test_a_sigstopped_owner_comes_back_and_schedules_nothing(
     sleeping = wait_for(lambda: history.list_runs(bot="sleeper", status="running").runs, what="A runs sleeper")
     a_token = owner_token()[1]
 
-    a.send_signal(signal.SIGSTOP)
+    freeze_outside_a_transaction(a, tmp_path / "backroom.db")
     wait_for(lambda: history.previous_owner()[1] < utcnow(), timeout=10, what="A's lease ends")
     b, _ = serves("b")
     b_owner = f"{socket.gethostname()}:{b.pid}#"
