@@ -12,18 +12,13 @@ by parameter. All misbehaviour comes from :mod:`sandbox.faults` (``app.state.fau
 
 from __future__ import annotations
 
-import base64
-import bisect
 import datetime as dt
-import hashlib
 import hmac
-import json
 import math
 import random
 import re
 import secrets
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,96 +28,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import DictLoader, Environment, select_autoescape
 
 from backroom.sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.records import Collection, people, stamp
+from backroom.sandbox.sessions import SessionStore
 
 __all__ = ["BillingData", "Collection", "SessionStore", "create_app", "people"]
 
-EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 TOKEN = "billing-demo-token"
 USER, PASSWORD = "operator", "billing-demo"
-
-
-def stamp(moment: dt.datetime) -> str:
-    """Fixed-width UTC ISO text, so that text order is time order."""
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def people(seed: int, count: int) -> list[dict[str, Any]]:
-    """The same customers for every sandbox built with this seed (billing and CRM agree on them)."""
-    from faker import Faker
-
-    zh, en = Faker("zh_CN"), Faker("en_US")
-    zh.seed_instance(seed)
-    en.seed_instance(seed + 1)
-    rng = random.Random(seed)
-    out = []
-    for i in range(1, count + 1):
-        english = rng.random() < 0.1
-        fake = en if english else zh
-        out.append(
-            {
-                "customer_no": f"C{i:06d}",
-                "name": fake.name(),
-                "phone": zh.phone_number(),
-                "email": en.email() if english else f"{zh.user_name()}@{rng.choice(['qq.com', '163.com', 'sina.com'])}",
-                "city": zh.city_name(),
-                "address": zh.address().replace("\n", " "),
-                "created_at": stamp(EPOCH + dt.timedelta(minutes=i)),
-            }
-        )
-    return out
-
-
-class Collection:
-    """Records kept in ``(updated_at, id)`` order, for cursor pages and ``updated_since`` filters."""
-
-    def __init__(self, id_field: str) -> None:
-        self.id_field = id_field
-        self.records: dict[str, dict[str, Any]] = {}
-        self.order: list[tuple[str, str]] = []
-        self.lock = threading.Lock()
-
-    def load(self, records: Iterable[dict[str, Any]]) -> None:
-        for rec in records:
-            self.records[rec[self.id_field]] = rec
-        self.order = sorted((r["updated_at"], k) for k, r in self.records.items())
-
-    def put(self, rec: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
-        with self.lock:
-            rid = rec[self.id_field]
-            old = self.records.get(rid)
-            if old is not None:
-                i = bisect.bisect_left(self.order, (old["updated_at"], rid))
-                del self.order[i]
-            latest = self.order[-1][0] if self.order else stamp(EPOCH)
-            moment = stamp(now or dt.datetime.now(dt.UTC))
-            if moment <= latest:  # keep updated_at strictly increasing even if the clock stalls
-                moment = stamp(dt.datetime.fromisoformat(latest) + dt.timedelta(microseconds=1))
-            rec["updated_at"] = moment
-            self.records[rid] = rec
-            bisect.insort(self.order, (moment, rid))
-            return rec
-
-    def page(self, limit: int, cursor: str | None, since: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        with self.lock:
-            if cursor:
-                after = tuple(json.loads(base64.urlsafe_b64decode(cursor.encode())))
-                start = bisect.bisect_right(self.order, after)
-            elif since:
-                start = bisect.bisect_right(self.order, (_norm_since(since), "\uffff"))
-            else:
-                start = 0
-            keys = self.order[start : start + limit]
-            items = [dict(self.records[k]) for _, k in keys]
-            more = start + limit < len(self.order)
-        nxt = base64.urlsafe_b64encode(json.dumps(list(keys[-1])).encode()).decode() if keys and more else None
-        return items, nxt
-
-
-def _norm_since(since: str) -> str:
-    moment = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return stamp(moment)
 
 
 @dataclass
@@ -194,52 +106,6 @@ class BillingData:
         return data
 
 
-class SessionStore:
-    """Web sessions (cookie → created time) and CSRF tokens tied to a pre-login cookie."""
-
-    def __init__(self, faults: Faults) -> None:
-        self.faults = faults
-        self.secret = secrets.token_bytes(16)
-        self.sessions: dict[str, tuple[str, float]] = {}
-        self.uses: dict[str, int] = {}
-        self.lock = threading.Lock()
-        #: besides ``faults.session_ttl_s``: a session also ends after this many pages (0 = never),
-        #: which makes "the session expires mid-record" happen at the same step on any machine
-        self.max_uses = 0
-        self.logins = 0
-
-    def csrf_for(self, anchor: str) -> str:
-        return hmac.new(self.secret, anchor.encode(), hashlib.sha256).hexdigest()[:32]
-
-    def csrf_ok(self, anchor: str | None, token: str | None) -> bool:
-        return bool(anchor and token) and hmac.compare_digest(self.csrf_for(anchor or ""), token or "")
-
-    def open(self, user: str) -> str:
-        import time
-
-        sid = secrets.token_urlsafe(18)
-        with self.lock:
-            self.sessions[sid] = (user, time.monotonic())
-            self.logins += 1
-        return sid
-
-    def user(self, sid: str | None) -> str | None:
-        import time
-
-        if not sid:
-            return None
-        with self.lock:
-            found = self.sessions.get(sid)
-            if found is None:
-                return None
-            ttl = self.faults.session_ttl_s
-            used = self.uses[sid] = self.uses.get(sid, 0) + 1
-            if (ttl and time.monotonic() - found[1] > ttl) or (self.max_uses and used > self.max_uses):
-                del self.sessions[sid]
-                return None
-        return found[0]
-
-
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ title }} - 计费系统</title>
 <style>body{font-family:'Noto Sans CJK SC',sans-serif;margin:2em}table{border-collapse:collapse}
 td,th{border:1px solid #bbb;padding:4px 8px}.error{color:#b00}</style></head><body>
@@ -289,11 +155,15 @@ def create_app(
     token: str = TOKEN,
     password: str = PASSWORD,
     faults: Faults | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> Any:
-    """The billing ASGI app; ``app.state.data`` is the live data, ``app.state.faults`` the switches."""
+    """The billing ASGI app; ``app.state.data`` is the live data, ``app.state.faults`` the switches.
+
+    Web sessions age by ``clock`` (``app.state.sessions.clock``; the wall clock by default).
+    """
     faults = faults or Faults()
     data = BillingData.generate(seed, customers, months)
-    sessions = SessionStore(faults)
+    sessions = SessionStore(faults, clock)
     env = Environment(
         loader=DictLoader({"page": _PAGE, "login": _LOGIN, "bills": _BILLS, "pager": _PAGER}),
         autoescape=select_autoescape(default=True),

@@ -15,6 +15,7 @@ import hmac
 import random
 import re
 import secrets
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
@@ -23,8 +24,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import DictLoader, Environment, select_autoescape
 
-from backroom.sandbox.billing import Collection, SessionStore, people, stamp
 from backroom.sandbox.faults import FaultMiddleware, Faults
+from backroom.sandbox.records import Collection, people, stamp
+from backroom.sandbox.sessions import SessionStore
 
 __all__ = ["EDITABLE", "PASSWORD", "TOKEN", "USER", "create_app", "validate"]
 
@@ -148,8 +150,12 @@ def create_app(
     token: str = TOKEN,
     password: str = PASSWORD,
     faults: Faults | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> Any:
-    """The CRM ASGI app. ``app.state.customers`` is the live data; ``app.state.saves`` counts saves."""
+    """The CRM ASGI app. ``app.state.customers`` is the live data; ``app.state.saves`` counts saves.
+
+    Web sessions age by ``clock`` (``app.state.sessions.clock``; the wall clock by default).
+    """
     faults = faults or Faults()
     data = Collection("customer_no")
     data.load(_generate(seed, customers))
@@ -169,7 +175,7 @@ def create_app(
             }
         )
     records.load(recs)
-    sessions = SessionStore(faults)
+    sessions = SessionStore(faults, clock)
     env = Environment(
         loader=DictLoader({"page": _PAGE, "login": _LOGIN, "search": _SEARCH, "view": _VIEW, "edit": _EDIT}),
         autoescape=select_autoescape(default=True),

@@ -42,11 +42,11 @@ def run_and_record(
     on_log: LogCallback | None = None,
 ) -> RunOutcome:
     """Mark ``run`` running, execute it to its end, record the outcome; the outcome as recorded."""
-    run_dir = executor.run_dir(run)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not history.mark_running(run.id, str(run_dir), process_owner()):
-        return RunOutcome(RunStatus.CANCELLED, error="cancelled before it started")
     try:
+        run_dir = executor.run_dir(run)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not history.mark_running(run.id, str(run_dir), process_owner()):
+            return RunOutcome(RunStatus.CANCELLED, error="cancelled before it started")
         outcome = executor.execute(run, run_dir, history, on_progress=on_progress, on_log=on_log)
     except Exception as exc:
         log.exception("supervising run %s failed", run.id[:8])
@@ -128,11 +128,15 @@ class Dispatcher:
             for run in picked:
                 self._pool.submit(self._supervise, run)
 
-    def shutdown(self, wait: bool) -> None:
+    def wake(self) -> None:
+        """Cancel pending retries and wake the loop, so it sees ``stop`` at once."""
         for timer in self._timers:
             timer.cancel()
         with self._cond:
             self._cond.notify_all()
+
+    def shutdown(self, wait: bool) -> None:
+        self.wake()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
     def _supervise(self, run: Run) -> None:

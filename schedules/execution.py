@@ -285,22 +285,21 @@ class ProcessExecutor:
                         progress_state = {"label": label, "done": done, "total": total}
                         if on_progress:
                             on_progress(label, done, total)
-                    case Finished(status, summary, counts, outputs):
-                        outcome = RunOutcome(RunStatus(status), summary=summary, counts=counts, outputs=outputs)
-                    case Failed(text, tb, transient, cancelled):
-                        stopped = cancelled or cancel_sent_at is not None
-                        status = RunStatus.CANCELLED if stopped else RunStatus.FAILED
-                        outcome = RunOutcome(status, error=text, traceback=tb, transient=transient)
+                    case Finished() | Failed():
+                        outcome = _ending(message, cancel_sent_at is not None)
             elif not process.is_alive():
                 break
             if time.monotonic() - last_flush >= LOG_FLUSH_S:
                 flush()
-        # drain what the child sent before it ended
+        # Drain what the child sent before it ended. Its result can be here too: the child may send
+        # it and exit between a poll that timed out and the liveness check above.
         try:
             while parent_conn.poll(0):
                 message = parent_conn.recv()
                 if isinstance(message, LogLine):
                     logs.append(LogEntry(message.at, message.level, message.logger, message.text))
+                elif isinstance(message, Finished | Failed) and outcome is None:
+                    outcome = _ending(message, cancel_sent_at is not None)
         except (EOFError, OSError):
             pass
         process.join(timeout=10)
@@ -320,6 +319,16 @@ class ProcessExecutor:
         return dataclasses.replace(
             outcome, progress=progress_state, logs=tuple(logs), artifacts=artifact_files(run_dir)
         )
+
+
+def _ending(message: Finished | Failed, cancel_sent: bool) -> RunOutcome:
+    """The outcome a child's last message reports (a failure after a cancel counts as cancelled)."""
+    if isinstance(message, Finished):
+        return RunOutcome(
+            RunStatus(message.status), summary=message.summary, counts=message.counts, outputs=message.outputs
+        )
+    status = RunStatus.CANCELLED if message.cancelled or cancel_sent else RunStatus.FAILED
+    return RunOutcome(status, error=message.error, traceback=message.traceback, transient=message.transient)
 
 
 def _kill_group(process: Any) -> None:

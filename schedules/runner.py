@@ -90,6 +90,11 @@ class Runner:
         return self.jobs.scheduler
 
     @property
+    def store(self) -> Any:
+        """The job store (None until :meth:`start` with ``schedule=True``); the console reads next fires from it."""
+        return self.jobs.store
+
+    @property
     def listeners(self) -> list[Callable[[Run], None]]:
         """Called with each finished run."""
         return self.dispatcher.listeners
@@ -126,6 +131,7 @@ class Runner:
         self.jobs.shutdown()
         if self._watcher:
             self._watcher.stop()
+        self.dispatcher.wake()
         for thread in self._threads:
             thread.join(timeout=5)
         self.dispatcher.shutdown(wait)

@@ -5,7 +5,7 @@ mark in front of GBK bytes (a tool "fixed" the encoding by adding a BOM), some a
 BOM. The rule is strict and deterministic rather than a statistical guess, because a wrong guess
 silently changes names and amounts:
 
-1. a UTF-16 BOM means UTF-16;
+1. a UTF-16 BOM means UTF-16 when the rest is valid UTF-16 (else step 3 decides);
 2. a UTF-8 BOM means UTF-8 when the rest is valid UTF-8, otherwise the BOM is skipped and step 3
    decides (the file's real encoding wins over a misleading mark);
 3. the declared encoding if one is configured, else strict UTF-8, else strict GB18030 (a superset
@@ -49,7 +49,7 @@ def sniff(sample: bytes, *, declared: str | None = None, complete: bool = True) 
     ``complete`` is False when ``sample`` is only the start of the file: a multi-byte character cut
     off at its end is then no error.
     """
-    if sample.startswith(_UTF16_BOMS):
+    if sample.startswith(_UTF16_BOMS) and _decodes(sample, "utf-16", complete) is None:
         return Sniffed("utf-16")  # the codec reads the mark itself and picks the byte order
     bom = codecs.BOM_UTF8 if sample.startswith(codecs.BOM_UTF8) else b""
     body = sample[len(bom) :]
@@ -69,6 +69,7 @@ def sniff(sample: bytes, *, declared: str | None = None, complete: bool = True) 
         tried=tried,
         offset=start,
         line=sample[:start].count(b"\n") + 1,
+        foreign=False,
     )
 
 
@@ -99,4 +100,5 @@ def _refuse_private_use(body: bytes, codec: str, complete: bool, tried: tuple[st
         tried=tried,
         offset=skipped + len(before.encode(codec)),
         line=before.count("\n") + 1,
+        foreign=True,
     )

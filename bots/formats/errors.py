@@ -27,11 +27,14 @@ class EncodingError(FormatError):
     """The bytes cannot be decoded as any encoding tried; says which, and where decoding stopped.
 
     ``offset`` is the byte where decoding failed (or the first suspicious character began) and
-    ``line`` its 1-based line, so a caller can point a person at the place in the file.
+    ``line`` its 1-based line, so a caller can point a person at the place in the file. ``foreign``
+    is True when the bytes did decode, but into characters that say "another encoding" (Big5 read
+    as GB18030), False when they are not valid in any encoding tried.
     """
 
-    def __init__(self, message: str, *, tried: tuple[str, ...], offset: int, line: int) -> None:
+    def __init__(self, message: str, *, tried: tuple[str, ...], offset: int, line: int, foreign: bool) -> None:
         self.tried = tried
         self.offset = offset
         self.line = line
+        self.foreign = foreign
         super().__init__(message)

@@ -50,7 +50,8 @@ def detect_encoding(path: Path) -> str:
     try:
         found = sniff(sample, complete=len(sample) < _SAMPLE)
     except EncodingError as exc:
-        raise TabularFileError(f"{path.name}: {exc}; give 'encoding' in config") from None
+        why = str(exc) if exc.foreign else f"not UTF-8 and not GBK/GB18030 (byte {exc.offset})"
+        raise TabularFileError(f"{path.name}: {why}; give 'encoding' in config") from None
     if found.codec == "utf-8":
         return "utf-8-sig" if found.bom else "utf-8"
     return f"{found.codec}-bom" if found.bom else found.codec

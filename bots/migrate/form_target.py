@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from backroom.bots.migrate.proof import canonical, checksum, key_of
 from backroom.bots.migrate.targets import Outcome, ProofError, TargetWriter
-from backroom.bots.sdk.errors import ApplicationError, ConfigError, TransientError
+from backroom.bots.sdk.errors import ConfigError, TransientError
 from backroom.bots.systems.base import open_system
 from backroom.bots.systems.form.base import FormAdapter, FormRejected
 
@@ -51,8 +51,7 @@ class FormWriter(TargetWriter):
         self.ctx, self.spec, self.key, self.proof = ctx, spec, list(key), proof
         self.columns: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pw: Any = None
-        self._browser: Any = None
+        self._chromium: Any = None
         self._started = False
         self._pages: list[Any] = []
 
@@ -133,21 +132,10 @@ class FormWriter(TargetWriter):
         return out
 
     async def _start(self) -> None:
-        from playwright.async_api import async_playwright
+        from backroom.bots.sdk.browser import start_async
 
-        from backroom.bots.sdk.browser import CHROMIUM_ARGS, chromium_executable
-
-        self._pw = await async_playwright().start()
-        try:
-            self._browser = await self._pw.chromium.launch(
-                headless=True, executable_path=chromium_executable(), args=CHROMIUM_ARGS
-            )
-        except Exception as exc:
-            raise ApplicationError(
-                f"cannot start Chromium for the {self.spec.system!r} form: {str(exc).splitlines()[0]} "
-                "(install Debian's chromium or run 'playwright install chromium')"
-            ) from None
-        context = await self._browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+        self._chromium = await start_async(timezone=self.ctx.timezone.key)
+        context = self._chromium.context
         context.set_default_timeout(15_000)
         first = await context.new_page()
         more = asyncio.gather(*(context.new_page() for _ in range(self.spec.pages - 1)))
@@ -199,10 +187,9 @@ class FormWriter(TargetWriter):
             return
 
         async def stop() -> None:
-            if self._browser is not None:
-                await self._browser.close()
-            if self._pw is not None:
-                await self._pw.stop()
+            if self._chromium is not None:
+                await self._chromium.close()
+                self._chromium = None
 
         try:
             self._loop.run_until_complete(stop())

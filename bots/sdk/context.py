@@ -138,7 +138,7 @@ class Context(Generic[ConfigT]):
         """A Playwright page; if the block fails, a screenshot and the HTML become artifacts."""
         from backroom.bots.sdk.browser import open_page
 
-        with open_page(self.artifacts_dir, headless=headless) as page:
+        with open_page(self.artifacts_dir, timezone=self.timezone.key, headless=headless) as page:
             yield page
 
     # -- files -------------------------------------------------------------------------------

@@ -210,8 +210,9 @@ def upgrade(engine: Engine, schema: Schema, revision: str = "head") -> str:
     target = head(schema) if revision == "head" else revision
     if revision == "head" and schema in _UP_TO_DATE.get(engine, ()):
         return target
-    with _migration_lock(engine, schema) as conn:
-        _upgrade(conn, schema, target)
+    if current(engine, schema) != target:  # the usual case, a database already there, takes no lock
+        with _migration_lock(engine, schema) as conn:
+            _upgrade(conn, schema, target)
     if revision == "head":
         _UP_TO_DATE.setdefault(engine, set()).add(schema)
     return target
@@ -267,27 +268,39 @@ def _migration_lock(engine: Engine, schema: Schema) -> Iterator[Connection]:
     """One transaction that holds a database-wide lock from before the version is read to the end.
 
     PostgreSQL: an advisory lock named after the schema, released with the transaction (its DDL is
-    transactional too). MariaDB: a named lock (GET_LOCK). SQLite: the write lock, taken up front by
-    BEGIN IMMEDIATE — the driver would otherwise run DDL outside any transaction, and two callers
-    would both find no version table and both create it.
+    transactional too). MariaDB: a named lock (GET_LOCK), taken before the transaction begins.
+    SQLite: the write lock, taken up front by BEGIN IMMEDIATE — the driver would otherwise run DDL
+    outside any transaction, and two callers would both find no version table and both create it.
     """
     key = f"backroom-migrate-{schema.name}"
     if engine.dialect.name == "sqlite":
         with _sqlite_write_lock(engine) as conn:
             yield conn
-        return
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(key.encode())})
+    elif engine.dialect.name in ("mysql", "mariadb"):
+        with _mariadb_named_lock(engine, key) as conn:
             yield conn
-        elif conn.dialect.name in ("mysql", "mariadb"):
-            conn.execute(text("SELECT GET_LOCK(:k, 120)"), {"k": key})
-            try:
+    else:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(key.encode())})
+            yield conn
+
+
+@contextmanager
+def _mariadb_named_lock(engine: Engine, key: str) -> Iterator[Connection]:
+    """The named lock is the session's; the transaction starts only once it is held, so that its
+    snapshot (REPEATABLE READ) already shows what the previous holder committed."""
+    with engine.connect() as conn:
+        got = conn.execute(text("SELECT GET_LOCK(:k, 120)"), {"k": key}).scalar()
+        conn.commit()
+        if got != 1:
+            raise SchemaError(f"another process has held the migration lock {key!r} for two minutes")
+        try:
+            with conn.begin():
                 yield conn
-            finally:
-                conn.execute(text("SELECT RELEASE_LOCK(:k)"), {"k": key})
-        else:
-            yield conn
+        finally:
+            conn.execute(text("SELECT RELEASE_LOCK(:k)"), {"k": key})
+            conn.commit()
 
 
 @contextmanager

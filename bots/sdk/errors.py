@@ -2,25 +2,26 @@
 
     BotError
     ├── BusinessError            the data is wrong: record it, report it, carry on; never retried
+    │   ├── FormatError          formats: a file's content is not what its format promises
+    │   │   ├── EncodingError        the bytes fit none of the encodings tried
+    │   │   ├── TabularFileError     a spreadsheet/CSV cannot be read as a whole
+    │   │   ├── StatementError       a bank statement cannot be read (file, line, field)
+    │   │   └── AmountError          a cell is not an amount or a date (also a ValueError)
     │   ├── TicketError          systems.helpdesk: one ticket cannot be handled
     │   │   ├── TicketNotFound       no ticket with that id
-    │   │   └── TicketChanged        someone changed it since it was read (never overwritten)
+    │   │   ├── TicketChanged        someone changed it since it was read (never overwritten)
+    │   │   └── ChangeRefused        the helpdesk kept a value the bot asked to change
     │   ├── DoNotCall            systems.dialer: the number is on the do-not-call list
     │   ├── FormRejected         systems.form: the form refused the record's values
-    │   ├── FormatError          formats: a file's content is not what its format promises
-    │   │   ├── EncodingError        the bytes decode as no encoding tried (says where)
-    │   │   ├── StatementError       formats.statements: a statement file cannot be read
-    │   │   ├── TabularFileError     formats.tabular: a spreadsheet/CSV cannot be read
-    │   │   └── AmountError          a cell is not an amount or a date
     │   ├── FieldError           migrate: a record's field fails its mapping or check
     │   ├── LedgerError          reconcile: a ledger file cannot be read
     │   └── ClaimsSheetError     expenses: a claims sheet cannot be read
     └── ApplicationError         the machinery is wrong: the run fails unless it is transient
         ├── TransientError       worth retrying (timeouts, 429/5xx, lost sessions, half downloads)
         ├── ConfigError          the deployment is wrong (unknown system or backend, bad option)
-        │   └── PathRefused          sdk.paths: a path given to a run leaves its roots
-        ├── SchemaError          sdk.db: a database's tables cannot be brought to this release
+        │   └── PathRefused          sdk.paths: a path lies outside the run's roots
         ├── MissingSecretError   a referenced secret is absent; names the reference, never a value
+        ├── SchemaError          sdk.db: Backroom's own tables are not what their migrations expect
         ├── NotifyError          sdk.notify: a message could not be delivered
         ├── HelpdeskError        systems.helpdesk: the helpdesk answered something unusable
         ├── DialerError          systems.dialer: the call platform answered something unusable

@@ -31,9 +31,15 @@ class SystemAdapter(abc.ABC):  # noqa: B024 - a root without abstract methods; e
 
     @classmethod
     def from_settings(
-        cls, settings: SystemSettings, secret: Callable[[str], str], *, evidence: Path | None = None
+        cls,
+        settings: SystemSettings,
+        secret: Callable[[str], str],
+        *,
+        evidence: Path | None = None,
+        timezone: str = "Asia/Shanghai",
     ) -> Self:
-        """Build the adapter; backends that keep evidence or need more override this."""
+        """Build the adapter; backends that keep evidence, drive pages in the run's time zone or need more
+        override this."""
         return cls(settings, secret)  # type: ignore[call-arg]
 
 
@@ -47,6 +53,6 @@ def open_system(ctx: Context[Any], system: str, kind: type[A]) -> A:
 
     settings = ctx.system(system)
     cls = backend_class(kind.KIND, settings.kind, where=f"[systems.{system}]")
-    adapter = cls.from_settings(settings, ctx.secret, evidence=ctx.artifacts_dir)
+    adapter = cls.from_settings(settings, ctx.secret, evidence=ctx.artifacts_dir, timezone=ctx.timezone.key)
     assert isinstance(adapter, kind)
     return adapter

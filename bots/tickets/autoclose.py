@@ -392,7 +392,7 @@ class Autoclose:
             reason = "no_answer" if state == "no_answer_close" else "satisfied"
             row = self._put(tid, state="closing", reason=reason)
             try:
-                await self.hd.update(tid, {"Status": "closed"}, if_match=ticket.etag)
+                await self.hd.update(tid, {"Status": self.cfg.closed_status}, if_match=ticket.etag)
             except TicketChanged as exc:
                 self._put(tid, state="skipped_changed", reason=str(exc))
                 self.out.counts["skipped_changed"] += 1
@@ -403,7 +403,7 @@ class Autoclose:
             if ticket.status == "resolved":
                 self._put(tid, state="no_answer_close" if row.get("reason") == "no_answer" else "satisfied")
                 return
-            if ticket.status != "closed":
+            if ticket.status != self.cfg.closed_status:
                 self._put(tid, state="skipped_changed", reason=f"status became {ticket.status} while closing")
                 self.out.counts["skipped_changed"] += 1
                 return

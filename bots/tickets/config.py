@@ -118,6 +118,9 @@ class AutocloseConfig(BaseModel):
     human_queue: str = "Complaints-L2"
     raise_priority_by: int = 20
     archive_dir: Path = Path("var/archive/tickets")
+    # lifecycle statuses the bot sets; RT's default lifecycle has neither, so an RT queue needs a
+    # lifecycle with them (RT keeps an unknown status and the adapter reports ChangeRefused)
+    closed_status: str = "closed"
     archived_status: str = "archived"
     concurrency: int = Field(16, ge=1, le=256)
     wait_for_outcomes_s: float = Field(0, ge=0, description="how long one run waits for outcomes to come in")

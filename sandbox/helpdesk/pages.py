@@ -178,6 +178,15 @@ value="{csrf}"><input type="hidden" name="version" value="{version}">{status_but
             return page("错误", "<p class='err' id='error'>CSRF token invalid</p>")
         return found[0], form
 
+    def update_if_current(tid: int, form: Any, changes: dict[str, Any], user: str, done: str) -> Response:
+        """Apply ``changes`` unless the ticket changed since the form was drawn (its version moved on)."""
+        with desk.lock:
+            ticket = desk.ticket(tid)
+            if str(form.get("version", ticket.version)) != str(ticket.version):
+                return RedirectResponse(f"/ticket/{tid}?msg=" + "工单已被他人修改，请刷新", status_code=303)
+            desk.update(tid, changes, user)
+        return RedirectResponse(f"/ticket/{tid}?msg={done}", status_code=303)
+
     @app.post("/ticket/{tid}/fields")
     async def save_fields(tid: int, request: Request) -> Response:
         got = await checked_form(request)
@@ -191,12 +200,7 @@ value="{csrf}"><input type="hidden" name="version" value="{version}">{status_but
             changes["Queue"] = str(form["queue"])
         if str(form.get("priority", "")).strip().lstrip("-").isdigit():
             changes["Priority"] = int(str(form["priority"]))
-        with desk.lock:
-            t = desk.ticket(tid)
-            if str(form.get("version", t.version)) != str(t.version):
-                return RedirectResponse(f"/ticket/{tid}?msg=" + "工单已被他人修改，请刷新", status_code=303)
-            desk.update(tid, changes, user)
-        return RedirectResponse(f"/ticket/{tid}?msg=已保存", status_code=303)
+        return update_if_current(tid, form, changes, user, "已保存")
 
     @app.post("/ticket/{tid}/comment")
     async def add_comment(tid: int, request: Request) -> Response:
@@ -217,9 +221,4 @@ value="{csrf}"><input type="hidden" name="version" value="{version}">{status_but
         if isinstance(got, Response):
             return got
         user, form = got
-        with desk.lock:
-            t = desk.ticket(tid)
-            if str(form.get("version", t.version)) != str(t.version):
-                return RedirectResponse(f"/ticket/{tid}?msg=" + "工单已被他人修改，请刷新", status_code=303)
-            desk.update(tid, {"Status": str(form.get("status", ""))}, user)
-        return RedirectResponse(f"/ticket/{tid}?msg=状态已更新", status_code=303)
+        return update_if_current(tid, form, {"Status": str(form.get("status", ""))}, user, "状态已更新")

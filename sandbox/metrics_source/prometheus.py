@@ -42,6 +42,14 @@ def parse_selector(query: str) -> tuple[str, dict[str, str]]:
     return match.group(1), labels
 
 
+async def _query_args(request: Request) -> dict[str, str]:
+    """The query's parameters, from the URL and (Prometheus allows both) a POSTed form."""
+    args = dict(request.query_params)
+    if request.method == "POST":
+        args.update({k: str(v) for k, v in (await request.form()).items()})
+    return args
+
+
 def add_prometheus_routes(app: FastAPI, served: Served) -> None:
     """Register the exposition and the query API on ``app``."""
     data, now, authorised = served.data, served.now, served.authorised
@@ -81,9 +89,7 @@ def add_prometheus_routes(app: FastAPI, served: Served) -> None:
     async def prom_query(request: Request) -> Any:
         if not authorised(request):
             return unauthorised()
-        args = dict(request.query_params)
-        if request.method == "POST":
-            args.update({k: str(v) for k, v in (await request.form()).items()})
+        args = await _query_args(request)
         try:
             at = parse_time(args.get("time"), now())
             name, queues_ = select(args.get("query", ""))
@@ -100,9 +106,7 @@ def add_prometheus_routes(app: FastAPI, served: Served) -> None:
     async def prom_query_range(request: Request) -> Any:
         if not authorised(request):
             return unauthorised()
-        args = dict(request.query_params)
-        if request.method == "POST":
-            args.update({k: str(v) for k, v in (await request.form()).items()})
+        args = await _query_args(request)
         try:
             start = parse_time(args["start"], now())
             end = min(parse_time(args["end"], now()), now())

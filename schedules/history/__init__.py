@@ -1,7 +1,7 @@
 """Backroom's own database: the runs, the scheduler's state and the audit log.
 
-    models.py           the tables, all on one ``Base`` (migrations import ``Base.metadata``)
-    engine.py           make_engine (SQLite pragmas, pooling), process identity, the Store base
+    models.py           the tables, all on one ``Base`` (made and changed by ``schedules.migrations``)
+    engine.py           process identity, the Store base (which migrates the tables on open)
     runs.py             RunStore: run records, log lines, artifacts, retention
     scheduler_state.py  SchedulerState: fire claims, seen files, job digests, pause state, owner lock
                         (fencing token, lease end), leases of the processes supervising runs

@@ -2,8 +2,9 @@
 
 Run records (runs, their log lines and artifacts), scheduler bookkeeping (fire claims, seen files,
 job digests, bot pause state, the job-store owner lock, the leases of processes supervising runs)
-and the audit log. The stores that read and
-write them are :mod:`.runs`, :mod:`.scheduler_state` and :mod:`.audit`; migrations import ``Base``.
+and the audit log. The stores that read and write them are :mod:`.runs`, :mod:`.scheduler_state`
+and :mod:`.audit`. The tables are created and changed by :mod:`backroom.schedules.migrations`; a
+test holds that they equal these models.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class ProcessLease(Base):
 
 
 # The owner lock of the job store (one row, name = "main"). A Core table with the same columns it
-# had when runner.py declared it on a MetaData of its own; now on Base so migrations see it.
+# had when runner.py declared it on a MetaData of its own; now on Base with the other tables.
 # ``token`` is the fencing token: bumped on every acquisition, never reset (a released lock keeps
 # its row, owner empty), checked in the transaction of every scheduled enqueue. ``expires_at`` is
 # when the holder's lease ends unless renewed (NULL on rows of older releases: heartbeat + 30 s).

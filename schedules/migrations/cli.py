@@ -35,7 +35,8 @@ UrlOption = Annotated[
 def _database_url(config: Path, url: str | None) -> str:
     if url:
         return url
-    from backroom.schedules.settings import InvalidConfig, load_settings
+    from backroom.schedules.errors import InvalidConfig
+    from backroom.schedules.settings import load_settings
 
     try:
         return load_settings(config).database_url

@@ -3,6 +3,7 @@ pagination, edit/save/confirmation, validation errors, changed layout, expired s
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -74,7 +75,11 @@ def test_billing_login_search_and_pages(
 
 
 def test_billing_csrf_and_session_expiry(
-    page: Any, migrate_billing: Any, migrate_reset_faults: list[Any], chromium_available: None
+    page: Any,
+    migrate_billing: Any,
+    migrate_reset_faults: list[Any],
+    chromium_available: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     migrate_reset_faults.append(migrate_billing)
     url = migrate_billing.url
@@ -86,10 +91,13 @@ def test_billing_csrf_and_session_expiry(
             "/login", data={"username": "operator", "password": "billing-demo", "csrf_token": "0" * 32}
         )
         assert forged.status_code == 403
-    migrate_billing.app.state.faults.session_ttl_s = 0.5
+    migrate_billing.app.state.faults.session_ttl_s = 600
+    sessions = migrate_billing.app.state.sessions
     _billing_login(page, url)
     assert page.url.endswith("/bills")
-    page.wait_for_timeout(700)
+    signed_in = sessions.clock()
+    # sessions age by the sandbox's clock: move it past the TTL instead of waiting
+    monkeypatch.setattr(sessions, "clock", lambda: signed_in + dt.timedelta(seconds=601))
     page.get_by_role("link", name="下一页").click()
     assert "/login" in page.url and "会话已过期" in page.get_by_role("alert").inner_text()
 

@@ -27,7 +27,7 @@ def test_ui_login_search_edit_comment_resolve_close(server: Any, chromium_availa
 
     desk = server.app.state.desk
     faults = server.app.state.faults
-    with open_page(tmp_path) as page:
+    with open_page(tmp_path, timezone="Asia/Shanghai") as page:
         page.goto(f"{server.url}/")
         assert "/login" in page.url
         page.fill("#user", "agent01")

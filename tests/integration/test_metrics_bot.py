@@ -313,9 +313,7 @@ def test_store_on_postgres(tmp_path: Path, metrics_sandbox: MetricsSandbox, post
     from sqlalchemy import create_engine
 
     engine = create_engine(postgres_url)
-    from backroom.bots.metrics.store import metadata
-
-    metadata.drop_all(engine, tables=[samples_table, alerts_table], checkfirst=True)
+    _drop_metrics_tables(engine)
     _reset_state(postgres_url)
     try:
         first, _ = run_bot(
@@ -340,8 +338,19 @@ def test_store_on_postgres(tmp_path: Path, metrics_sandbox: MetricsSandbox, post
         assert rows and all(r["interval_start"].tzinfo is UTC for r in rows)
         assert {r["interval_start"] for r in rows} == {METRICS_NOW - dt.timedelta(hours=1)}
     finally:
-        metadata.drop_all(engine, tables=[samples_table, alerts_table], checkfirst=True)
+        _drop_metrics_tables(engine)
         engine.dispose()
+
+
+def _drop_metrics_tables(engine: Any) -> None:
+    """The bot's tables and the record of their migrations, so the next run creates them afresh."""
+    from sqlalchemy import text
+
+    from backroom.bots.metrics.store import SCHEMA, metadata
+
+    metadata.drop_all(engine, tables=[samples_table, alerts_table], checkfirst=True)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {SCHEMA.version_table}"))
 
 
 def _reset_state(url: str) -> None:

@@ -214,3 +214,18 @@ def test_interrupted_runs_are_requeued_only_for_idempotent_bots(make_settings, s
     assert [r.id for r in runs_of(history, "failer")] == [failer.id]  # not idempotent: left for a human
     runner.wait_idle(10)
     assert [r.id for r in runs_of(runner.history, "echo")] == [again[0].id, echo.id]  # requeued once
+
+
+def test_console_reads_next_fires_from_the_job_store_while_scheduling(make_settings, start_runner, monkeypatch) -> None:
+    """Recomputing every schedule per page view cost ~3x the dashboard's CPU; the store has the answer."""
+    from backroom.schedules.console import views
+
+    runner = start_runner(make_settings(bots={"echo": {"schedule": "cron: 0 3 * * *"}}), schedule=True, watch=False)
+
+    def recompute(*_args, **_kwargs):
+        raise AssertionError("next fires recomputed from config while the scheduler runs")
+
+    monkeypatch.setattr(views, "parse_schedule", recompute)
+    fires = views.next_fires(runner)
+    assert fires == {"echo": runner.scheduler.get_job("echo").next_run_time}
+    assert fires["echo"].hour == 19  # 03:00 Asia/Shanghai

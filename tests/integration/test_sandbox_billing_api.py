@@ -77,3 +77,20 @@ def test_fault_switches_over_http(api: httpx.Client, migrate_billing: Any) -> No
     httpx.post(control, json={"reset": True, "latency_ms": 150})
     assert api.get("/api/bills/B202401000001").elapsed.total_seconds() >= 0.15
     assert httpx.post(control, json={"no_such_switch": 1}).status_code == 400
+
+
+def test_web_sessions_expire_on_the_sandbox_clock() -> None:
+    """Billing and the CRM share one session store; it ages sessions by the clock it is given."""
+    import datetime as dt
+
+    from backroom.sandbox.faults import Faults
+    from backroom.sandbox.sessions import SessionStore
+    from tests.fixtures.tickets import MovableClock
+
+    clock = MovableClock(dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC))
+    store = SessionStore(Faults(session_ttl_s=300), clock)
+    sid = store.open("operator")
+    clock.advance(seconds=300)
+    assert store.user(sid) == "operator"
+    clock.advance(seconds=1)
+    assert store.user(sid) is None and store.user(sid) is None  # gone for good, not only this once

@@ -126,3 +126,24 @@ def test_deterministic_data_from_seed() -> None:
     text = [a.state.desk.transactions[i].content for i in range(1, 6)]
     assert text == [b.state.desk.transactions[i].content for i in range(1, 6)]
     assert len(set(text)) == 5
+
+
+def test_web_form_from_an_older_version_is_refused(server: Any) -> None:
+    """A page drawn before someone else's change must not overwrite it (fields and status alike)."""
+    import re
+
+    desk = server.app.state.desk
+    with httpx.Client(base_url=server.url, follow_redirects=True) as web:
+        form = web.get("/login").text
+        csrf = re.search(r'name="csrf" value="(\w+)"', form).group(1)
+        web.post("/login", data={"csrf": csrf, "user": "agent01", "password": "agent-pass"})
+        page = web.get("/ticket/3").text
+        session_csrf = re.search(r'name="csrf"\s*value="(\w+)"', page).group(1)
+        version = re.search(r'name="version" value="(\d+)"', page).group(1)
+        before = desk.tickets[3].status
+        desk.update(3, {"Priority": 7}, "someone-else")
+        stale = web.post("/ticket/3/status", data={"csrf": session_csrf, "version": version, "status": "stalled"})
+        assert "工单已被他人修改" in stale.text and desk.tickets[3].status == before != "stalled"
+        fresh = re.search(r'name="version" value="(\d+)"', stale.text).group(1)
+        done = web.post("/ticket/3/status", data={"csrf": session_csrf, "version": fresh, "status": "stalled"})
+        assert "状态已更新" in done.text and desk.tickets[3].status == "stalled"

@@ -367,11 +367,12 @@ def test_state_machine_on_postgresql(make_tickets_world: Any, postgres_url: str)
     """The state tables, events and checkpoint cursor on PostgreSQL: a full run and a no-op re-run."""
     from sqlalchemy import create_engine, inspect, text
 
-    from backroom.bots.tickets.state import metadata
+    from backroom.bots.tickets.state import SCHEMA, metadata
 
     engine = create_engine(postgres_url)
     metadata.drop_all(engine, checkfirst=True)
     with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {SCHEMA.version_table}"))  # so the migrations run again
         if inspect(conn).has_table("backroom_checkpoints"):
             conn.execute(text("DELETE FROM backroom_checkpoints WHERE bot = 'tickets'"))
     engine.dispose()

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+import backroom.bots.migrate.sources  # noqa: F401 - defines the records-source kind (parametrized below)
+import backroom.bots.migrate.targets  # noqa: F401 - defines the records-target kind
 from backroom.bots.sdk.errors import ConfigError
 from backroom.bots.sdk.system import SystemSettings
 from backroom.bots.sdk.testing import make_context

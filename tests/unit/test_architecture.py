@@ -196,3 +196,16 @@ def test_revisions_spell_out_their_ddl() -> None:
                 if imported.split(".")[0] not in {"__future__", "alembic", "sqlalchemy"}:
                     broken.append(f"{path.relative_to(ROOT)}:{line} imports {imported}")
     assert not broken, "\n".join(broken)
+
+
+def test_one_place_launches_a_browser() -> None:
+    """Flags, executable, failure message and time zone are decided once, in ``bots/sdk/browser.py``."""
+    allowed = {ROOT / "bots" / "sdk" / "browser.py", ROOT / "schedules" / "setup.py"}  # setup only asks for a path
+    elsewhere = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for _, path in _product_modules()
+        if path not in allowed and "sandbox" not in path.parts
+        for line, imported in _imports(path)
+        if imported.startswith(("playwright.sync_api.sync_playwright", "playwright.async_api.async_playwright"))
+    ]
+    assert not elsewhere, "browsers are started through backroom.bots.sdk.browser only:\n" + "\n".join(elsewhere)

@@ -42,7 +42,7 @@ def test_big5_is_refused_with_the_line() -> None:
     raw = "交易日期,交易金額,摘要\n2024-03-01,100.00,貨款\n".encode("big5")
     with pytest.raises(EncodingError, match=r"Big5\?") as err:
         decode(raw)
-    assert err.value.line == 1 and err.value.tried == ("utf-8", "gb18030")
+    assert err.value.line == 1 and err.value.tried == ("utf-8", "gb18030") and err.value.foreign
 
 
 def test_a_declared_encoding_is_the_only_one_tried() -> None:
@@ -56,3 +56,18 @@ def test_one_error_tree_under_business_errors() -> None:
         assert issubclass(kind, FormatError)
     assert issubclass(FormatError, BusinessError) and not issubclass(FormatError, ApplicationError)
     assert issubclass(AmountError, ValueError)  # callers that caught ValueError still do
+
+
+def test_a_utf16_mark_in_front_of_garbage_is_no_utf16() -> None:
+    with pytest.raises(EncodingError, match="not valid UTF-8 or GB18030") as err:
+        sniff(b"\xff\xfe\x00garbage\x81\x82\x83,\n\x80\x80")
+    assert not err.value.foreign
+
+
+def test_a_list_in_no_known_encoding_is_named_by_file(tmp_path) -> None:
+    from backroom.bots.formats.tabular import detect_encoding
+
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"\xff\xfe\x00garbage\x81\x82\x83,\n\x80\x80")
+    with pytest.raises(TabularFileError, match=r"broken\.csv: not UTF-8 and not GBK/GB18030 \(byte \d+\)"):
+        detect_encoding(path)

@@ -123,3 +123,14 @@ def test_production_example_config_validates() -> None:
     for table in data["systems"].values():
         settings = SystemSettings.model_validate(table)
         assert settings.token is None or settings.token.startswith("env:")
+
+
+def test_rt_values_the_helpdesk_kept_are_named() -> None:
+    """RT answers 200 to a PUT it did not apply; the read-back comparison names what it kept."""
+    from backroom.bots.systems.helpdesk.rt import not_applied
+
+    current = TicketRecord(id=1, subject="s", status="open", queue="General", owner="Nobody", fields={"Mobile": "1"})
+    assert not_applied({"Status": "open", "Queue": "General", "CustomFields": {"Mobile": ["1"]}}, current) == []
+    kept = not_applied({"Status": "closed", "Queue": "Complaints", "CustomFields": {"Nope": "x"}}, current)
+    assert kept == ["Status 'open' (asked 'closed')", "Queue 'General' (asked 'Complaints')", "Nope '' (asked 'x')"]
+    assert not_applied({"Queue": 3, "Priority": 9}, current) == []  # ids and priority words are not compared

@@ -80,9 +80,14 @@ class LabelledForm(FormAdapter):
 
     @classmethod
     def from_settings(
-        cls, settings: SystemSettings, secret: Callable[[str], str], *, evidence: Path | None = None
+        cls,
+        settings: SystemSettings,
+        secret: Callable[[str], str],
+        *,
+        evidence: Path | None = None,
+        timezone: str = "Asia/Shanghai",
     ) -> Self:
-        return cls(settings, secret)
+        return cls(settings, secret)  # the pages are opened by the caller (migrate's form target)
 
     @property
     def key_field(self) -> str:

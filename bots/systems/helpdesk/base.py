@@ -12,7 +12,8 @@ a page that says "changed by someone else") into these:
     BusinessError
     └── TicketError            about one ticket
         ├── TicketNotFound     no ticket with that id
-        └── TicketChanged      someone else changed it since we read it (If-Match failed)
+        ├── TicketChanged      someone else changed it since we read it (If-Match failed)
+        └── ChangeRefused      the helpdesk did not apply a value (RT answers 200 and says why)
     ApplicationError
     └── HelpdeskError          the helpdesk answered something the adapter cannot use
 """
@@ -29,6 +30,7 @@ from backroom.bots.sdk.errors import ApplicationError, BusinessError
 from backroom.bots.systems.base import SystemAdapter
 
 __all__ = [
+    "ChangeRefused",
     "Helpdesk",
     "HelpdeskError",
     "HistoryEntry",
@@ -54,6 +56,10 @@ class TicketNotFound(TicketError):
 
 class TicketChanged(TicketError):
     """The ticket changed since it was read (a human touched it): skip it, never overwrite."""
+
+
+class ChangeRefused(TicketError):
+    """The helpdesk kept a value the bot asked to change (an invalid status, an unknown field)."""
 
 
 def parse_time(value: str | None) -> dt.datetime | None:

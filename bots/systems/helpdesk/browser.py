@@ -112,6 +112,7 @@ class BrowserHelpdesk(Helpdesk):
         *,
         evidence: Path | None = None,
         headless: bool = True,
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         if not settings.url:
             raise ConfigError("a browser helpdesk needs url = the address of its login page's site")
@@ -125,16 +126,21 @@ class BrowserHelpdesk(Helpdesk):
         self.evidence = evidence
         self.headless = headless
         self._lock = asyncio.Lock()
-        self._pw: Any = None
-        self._browser: Any = None
+        self.timezone = timezone  # the pages' clock: the run's configured zone (open_system passes it)
+        self._chromium: Any = None
         self.page: Any = None
         self.logins = 0
 
     @classmethod
     def from_settings(
-        cls, settings: SystemSettings, secret: Callable[[str], str], *, evidence: Path | None = None
+        cls,
+        settings: SystemSettings,
+        secret: Callable[[str], str],
+        *,
+        evidence: Path | None = None,
+        timezone: str = "Asia/Shanghai",
     ) -> Self:
-        return cls(settings, secret, evidence=evidence)
+        return cls(settings, secret, evidence=evidence, timezone=timezone)
 
     # -- plumbing -------------------------------------------------------------------------
     def sel(self, key: str, **fmt: str) -> str:
@@ -149,24 +155,16 @@ class BrowserHelpdesk(Helpdesk):
     async def _start(self) -> None:
         if self.page is not None:
             return
-        from playwright.async_api import async_playwright
+        from backroom.bots.sdk.browser import start_async
 
-        from backroom.bots.sdk.browser import CHROMIUM_ARGS, chromium_executable
-
-        self._pw = await async_playwright().start()
-        self._browser = await self._pw.chromium.launch(
-            headless=self.headless, executable_path=chromium_executable(), args=CHROMIUM_ARGS
-        )
-        context = await self._browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
-        self.page = await context.new_page()
+        self._chromium = await start_async(timezone=self.timezone, headless=self.headless)
+        self.page = await self._chromium.context.new_page()
         self.page.set_default_timeout(self.settings.timeout * 1000)
 
     async def aclose(self) -> None:
-        if self._browser is not None:
-            await self._browser.close()
-        if self._pw is not None:
-            await self._pw.stop()
-        self._browser = self._pw = self.page = None
+        if self._chromium is not None:
+            await self._chromium.close()
+        self._chromium = self.page = None
 
     async def _login(self) -> None:
         page = self.page
@@ -186,8 +184,9 @@ class BrowserHelpdesk(Helpdesk):
         response = await self.page.goto(f"{self.base}{path}")
         if self._on_login(self.page.url):
             await self._login()
-            if self._on_login(self.page.url) or not self.page.url.endswith(path.split("?")[0]):
-                response = await self.page.goto(f"{self.base}{path}")
+            # load the page again even when the login form sent us there: only this answer says
+            # whether the page exists (a 404 after a redirect would otherwise read as the login's 200)
+            response = await self.page.goto(f"{self.base}{path}")
             if self._on_login(self.page.url):
                 raise _SessionLost(f"session expired again while opening {path}")
         if response is not None and response.status == 404:

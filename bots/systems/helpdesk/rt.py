@@ -3,6 +3,9 @@
 Auth is RT's ``Authorization: token <TOKEN>``. Searches use TicketSQL with ``fields=`` so one page
 brings the columns the bot needs; updates send ``If-Match`` with the ETag read earlier, so a ticket a
 human changed in between is detected (HTTP 412 → :class:`TicketChanged`) instead of overwritten.
+RT answers a PUT with 200 and a list of messages even when it applied nothing (an invalid status,
+an unknown custom field) and sends no ETag, so an update reads the ticket back: what it returns is
+the version RT holds, and a value RT kept is :class:`ChangeRefused` with RT's own words.
 429/502/503/504 are retried by the shared httpx transport (``Retry-After`` honoured); a 500 is
 retried here for GET and PUT only, which are idempotent.
 """
@@ -20,6 +23,7 @@ from backroom.bots.sdk.errors import TransientError
 from backroom.bots.sdk.ratelimit import RateLimiter
 from backroom.bots.sdk.system import SystemSettings
 from backroom.bots.systems.helpdesk.base import (
+    ChangeRefused,
     Helpdesk,
     HelpdeskError,
     HistoryEntry,
@@ -29,7 +33,7 @@ from backroom.bots.systems.helpdesk.base import (
     parse_time,
 )
 
-__all__ = ["RTHelpdesk"]
+__all__ = ["RTHelpdesk", "not_applied"]
 
 _SEARCH_FIELDS = "Subject,Status,Queue,Owner,Priority,Created,LastUpdated,Resolved,Requestor,CustomFields"
 
@@ -123,13 +127,21 @@ class RTHelpdesk(Helpdesk):
             page += 1
 
     async def get(self, ticket_id: int) -> TicketRecord:
-        response = await self._call("GET", f"/REST/2.0/ticket/{ticket_id}")
+        # RT names a ticket's queue only when asked (else {"id": "1"}); search asks the same way
+        response = await self._call("GET", f"/REST/2.0/ticket/{ticket_id}", params={"fields[Queue]": "Name"})
         return self._record(response.json(), response.headers.get("etag"))
 
     async def update(self, ticket_id: int, changes: dict[str, Any], *, if_match: str | None = None) -> str | None:
         headers = {"If-Match": if_match} if if_match else {}
         response = await self._call("PUT", f"/REST/2.0/ticket/{ticket_id}", json=changes, headers=headers)
-        return response.headers.get("etag")
+        current = await self.get(ticket_id)  # confirm: RT says 200 for changes it did not make
+        kept = not_applied(changes, current)
+        if kept:
+            said = response.json() if response.content else []
+            words = "; ".join(str(m) for m in said) if isinstance(said, list) else str(said)
+            why = words or "no reason given"
+            raise ChangeRefused(f"ticket {ticket_id}: the helpdesk kept {', '.join(kept)} ({why})")
+        return current.etag
 
     async def comment(self, ticket_id: int, text: str) -> None:
         await self._call(
@@ -183,3 +195,23 @@ class RTHelpdesk(Helpdesk):
             except ValueError:
                 parts.append(raw)
         return "\n".join(parts)
+
+
+def not_applied(changes: dict[str, Any], current: TicketRecord) -> list[str]:
+    """The requested values ``current`` does not show (Status, Queue by name, Owner, custom fields).
+
+    Priority is not compared: RT may show it as a word (``Low``) where a number was sent.
+    """
+    kept = []
+    if "Status" in changes and current.status != str(changes["Status"]):
+        kept.append(f"Status {current.status!r} (asked {changes['Status']!r})")
+    queue = changes.get("Queue")
+    if queue is not None and not str(queue).isdigit() and current.queue != str(queue):
+        kept.append(f"Queue {current.queue!r} (asked {queue!r})")
+    if "Owner" in changes and current.owner != str(changes["Owner"]):
+        kept.append(f"Owner {current.owner!r} (asked {changes['Owner']!r})")
+    for name, value in (changes.get("CustomFields") or {}).items():
+        wanted = "" if value is None else str(value[0] if isinstance(value, list) and value else value)
+        if current.field_value(name) != wanted.strip():
+            kept.append(f"{name} {current.field_value(name)!r} (asked {wanted!r})")
+    return kept

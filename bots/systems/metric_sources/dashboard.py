@@ -104,7 +104,7 @@ def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult
     days = [last - dt.timedelta(days=i) for i in range((last - first).days + 1)][: options.max_days][::-1]
     result = PullResult()
     evidence_dir = ctx.artifacts_dir
-    with open_page(evidence_dir) as page:
+    with open_page(evidence_dir, timezone=str(tz)) as page:
         _login(page, base, options, user, password)
         if options.nav_link:
             page.get_by_role("link", name=options.nav_link).click()

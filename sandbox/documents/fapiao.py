@@ -1,110 +1,16 @@
-"""Receipts and Chinese VAT invoices (fapiao) rendered as images, with ground-truth JSON.
-
-For the demo and the tests (never the only data the OCR is judged on): every document is drawn
-deterministically from a seed with a CJK font from Debian's packages (fonts-wqy-microhei or
-fonts-noto-cjk), then photographed badly on purpose: a small tilt, optional upside-down turn, blur,
-sensor noise and JPEG compression. A fapiao carries the QR code real ones carry (see
-:mod:`ocr.qr`); ``qr_mismatch=True`` makes the QR disagree with the printed amount, as a forged or
-altered invoice would.
-
-    python -m sandbox.documents OUT_DIR --fapiao 20 --receipts 10 --seed 7
-"""
+"""A Chinese VAT invoice (fapiao) drawn from a seed: the QR code, the buyer and seller, goods, 大写 total."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import random
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from backroom.ocr.chinese import USCC_ALPHABET, amount_to_capitals, uscc_check_char
+from backroom.sandbox.documents.render import CENT, Distortion, cjk_font, faker_for, photograph
 
-__all__ = [
-    "FONT_CANDIDATES",
-    "Distortion",
-    "find_font",
-    "make_fapiao",
-    "make_receipt",
-    "make_uscc",
-    "write_fapiao",
-    "write_receipt",
-    "write_set",
-]
-
-FONT_CANDIDATES = (
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2),
-)
-CENT = Decimal("0.01")
-
-
-def find_font() -> tuple[str, int]:
-    """A font file with CJK glyphs (path, face index); a clear error says which package to install."""
-    for path, index in FONT_CANDIDATES:
-        if Path(path).is_file():
-            return path, index
-    raise FileNotFoundError(
-        "no CJK font found; install Debian's fonts-wqy-microhei or fonts-noto-cjk "
-        f"(looked for {', '.join(p for p, _ in FONT_CANDIDATES)})"
-    )
-
-
-def _font(size: int) -> Any:
-    from PIL import ImageFont
-
-    path, index = find_font()
-    return ImageFont.truetype(path, size, index=index)
-
-
-@dataclass(frozen=True)
-class Distortion:
-    """How badly the document is photographed."""
-
-    tilt: float = 0.0  # degrees, counter-clockwise
-    upside_down: bool = False
-    blur: float = 0.0  # Gaussian radius in px
-    noise: float = 0.0  # std-dev of pixel noise
-    jpeg_quality: int = 90
-    scale: float = 1.0  # resolution of the photo relative to the drawn page (1600 px wide fapiao)
-
-    @classmethod
-    def random(cls, rng: random.Random, *, strength: float = 1.0, upside_down: bool = False) -> Distortion:
-        return cls(
-            tilt=round(rng.uniform(-2.5, 2.5) * strength, 2),
-            upside_down=upside_down,
-            blur=round(rng.uniform(0.0, 0.9) * strength, 2),
-            noise=round(rng.uniform(0, 6) * strength, 1),
-            jpeg_quality=int(90 - 35 * strength * rng.random()),
-        )
-
-    def scaled(self, scale: float) -> Distortion:
-        return Distortion(self.tilt, self.upside_down, self.blur, self.noise, self.jpeg_quality, scale)
-
-
-def _apply(image: Any, distortion: Distortion, rng: random.Random) -> Any:
-    import numpy as np
-    from PIL import Image, ImageFilter
-
-    if distortion.scale != 1.0:
-        size = (round(image.width * distortion.scale), round(image.height * distortion.scale))
-        image = image.resize(size, Image.LANCZOS)
-    if distortion.tilt:
-        image = image.rotate(distortion.tilt, resample=Image.BICUBIC, expand=True, fillcolor=(250, 250, 247))
-    if distortion.upside_down:
-        image = image.rotate(180, expand=True)
-    if distortion.blur:
-        image = image.filter(ImageFilter.GaussianBlur(distortion.blur))
-    if distortion.noise:
-        array = np.asarray(image).astype(np.int16)
-        noise = np.random.default_rng(rng.randrange(2**32)).normal(0, distortion.noise, array.shape)
-        image = Image.fromarray(np.clip(array + noise, 0, 255).astype(np.uint8))
-    return image
+__all__ = ["GOODS", "PROVINCES", "TITLES", "make_fapiao", "make_uscc"]
 
 
 def make_uscc(rng: random.Random) -> str:
@@ -118,14 +24,6 @@ def make_uscc(rng: random.Random) -> str:
     first17 = rng.choice("9159") + rng.choice("1123") + area + org
     first17 = "".join(ch if ch in USCC_ALPHABET else "0" for ch in first17)
     return first17 + uscc_check_char(first17)
-
-
-def _faker(seed: int) -> Any:
-    from faker import Faker
-
-    fake = Faker("zh_CN")
-    fake.seed_instance(seed)
-    return fake
 
 
 GOODS = [
@@ -164,7 +62,7 @@ def make_fapiao(
     from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
-    fake = _faker(seed)
+    fake = faker_for(seed)
     kind = kind or rng.choice(list(TITLES))
     digital = kind in ("31", "32")
     code = "" if digital else f"{rng.choice(['0440', '0310', '0110', '0330'])}{rng.randrange(10**7, 10**8)}"
@@ -200,7 +98,7 @@ def make_fapiao(
     brown, ink = (150, 80, 40), (20, 20, 30)
     image = Image.new("RGB", (width, height), (252, 251, 246))
     draw = ImageDraw.Draw(image)
-    f_title, f_label, f_value, f_small = _font(44), _font(24), _font(25), _font(21)
+    f_title, f_label, f_value, f_small = cjk_font(44), cjk_font(24), cjk_font(25), cjk_font(21)
     province = rng.choice(PROVINCES)
     title = TITLES[kind] if digital else f"{province}{TITLES[kind]}"
     tw = draw.textlength(title, font=f_title)
@@ -316,137 +214,4 @@ def make_fapiao(
     }
     distortion = distortion or Distortion.random(rng, strength=strength)
     truth["distortion"] = distortion.__dict__
-    return _apply(image, distortion, rng), truth
-
-
-SHOPS = ["便利店", "超市", "餐厅", "咖啡馆", "文具店", "面馆", "书店", "药房"]
-RECEIPT_ITEMS = ["矿泉水", "咖啡", "三明治", "签字笔", "笔记本", "牛肉面", "可乐", "A4纸", "口罩", "茶叶蛋", "酸奶"]
-
-
-def make_receipt(
-    seed: int, *, distortion: Distortion | None = None, strength: float = 1.0, issue_date: dt.date | None = None
-) -> tuple[Any, dict[str, Any]]:
-    """A Chinese till receipt (小票) image and its ground truth."""
-    from PIL import Image, ImageDraw
-
-    rng = random.Random(seed)
-    fake = _faker(seed + 7919)
-    shop = fake.company_prefix() + rng.choice(SHOPS)
-    address = fake.address().split(" ")[0][:22]
-    date = issue_date or dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(0, 330))
-    time = dt.time(rng.randrange(8, 22), rng.randrange(60), rng.randrange(60))
-    items = []
-    for _ in range(rng.randint(2, 5)):
-        qty = rng.randint(1, 3)
-        price = (Decimal(rng.randrange(150, 6000)) / 100).quantize(CENT)
-        items.append((rng.choice(RECEIPT_ITEMS), qty, price, (price * qty).quantize(CENT)))
-    total = sum((i[3] for i in items), Decimal("0.00"))
-    method = rng.choice(["微信支付", "支付宝", "现金"])
-    paid = (total // 10 + 1) * 10 if method == "现金" else total
-    width = 620
-    lines_count = 14 + len(items)
-    image = Image.new("RGB", (width, 90 + lines_count * 46), (253, 253, 250))
-    draw = ImageDraw.Draw(image)
-    f_big, f = _font(36), _font(25)
-    y = 30
-
-    def center(text: str, font: Any) -> None:
-        nonlocal y
-        draw.text(((width - draw.textlength(text, font=font)) / 2, y), text, font=font, fill=(15, 15, 15))
-        y += 50 if font is f_big else 40
-
-    def pair(left: str, right: str) -> None:
-        nonlocal y
-        draw.text((30, y), left, font=f, fill=(15, 15, 15))
-        draw.text((width - 30 - draw.textlength(right, font=f), y), right, font=f, fill=(15, 15, 15))
-        y += 40
-
-    center(shop, f_big)
-    center(address, f)
-    center(f"电话: {fake.phone_number()}", f)
-    y += 6
-    draw.text((30, y), f"日期: {date.isoformat()} {time.strftime('%H:%M:%S')}", font=f, fill=(15, 15, 15))
-    y += 40
-    draw.text((30, y), f"单号: {rng.randrange(10**9, 10**10)}", font=f, fill=(15, 15, 15))
-    y += 40
-    draw.text((30, y), "-" * 40, font=f, fill=(15, 15, 15))
-    y += 34
-    pair("商品  数量", "金额")
-    for name, qty, _price, amount in items:
-        pair(f"{name}  x{qty}", f"{amount:.2f}")
-    draw.text((30, y), "-" * 40, font=f, fill=(15, 15, 15))
-    y += 34
-    pair("合计:", f"¥{total:.2f}")
-    pair(f"{method}:", f"¥{paid:.2f}")
-    if paid != total:
-        pair("找零:", f"¥{paid - total:.2f}")
-    center("谢谢惠顾 欢迎再次光临", f)
-    truth = {
-        "type": "receipt",
-        "company": shop,
-        "address": address,
-        "date": date.isoformat(),
-        "time": time.isoformat(),
-        "total": f"{total:.2f}",
-        "currency": "CNY",
-        "payment_method": {"微信支付": "wechat", "支付宝": "alipay", "现金": "cash"}[method],
-    }
-    distortion = distortion or Distortion.random(rng, strength=strength)
-    truth["distortion"] = distortion.__dict__
-    return _apply(image, distortion, rng), truth
-
-
-def _save(image: Any, truth: dict[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    quality = int(truth.get("distortion", {}).get("jpeg_quality", 90))
-    if path.suffix.lower() in (".jpg", ".jpeg"):
-        image.save(path, quality=quality)
-    else:
-        image.save(path)
-    path.with_suffix(".json").write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
-    return path
-
-
-def write_fapiao(path: Path, seed: int, **kwargs: Any) -> dict[str, Any]:
-    """Render a fapiao to ``path`` (JPEG/PNG/PDF...) and its truth beside it as ``.json``."""
-    image, truth = make_fapiao(seed, **kwargs)
-    _save(image, truth, Path(path))
-    return truth
-
-
-def write_receipt(path: Path, seed: int, **kwargs: Any) -> dict[str, Any]:
-    image, truth = make_receipt(seed, **kwargs)
-    _save(image, truth, Path(path))
-    return truth
-
-
-def write_set(folder: Path, *, fapiao: int = 10, receipts: int = 5, seed: int = 0, strength: float = 1.0) -> list[Path]:
-    """A folder of generated documents (``fapiao_NNN.jpg``, ``receipt_NNN.jpg``) with truths."""
-    folder = Path(folder)
-    paths = []
-    for i in range(fapiao):
-        path = folder / f"fapiao_{i:03d}.jpg"
-        write_fapiao(path, seed * 10_000 + i, strength=strength)
-        paths.append(path)
-    for i in range(receipts):
-        path = folder / f"receipt_{i:03d}.jpg"
-        write_receipt(path, seed * 10_000 + 5_000 + i, strength=strength)
-        paths.append(path)
-    return paths
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--fapiao", type=int, default=10)
-    parser.add_argument("--receipts", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--strength", type=float, default=1.0, help="0 = clean scans, 1 = phone photos")
-    args = parser.parse_args(argv)
-    for path in write_set(args.out, fapiao=args.fapiao, receipts=args.receipts, seed=args.seed, strength=args.strength):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    return photograph(image, distortion, rng), truth
