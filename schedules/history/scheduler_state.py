@@ -235,10 +235,6 @@ class SchedulerState(Store):
             )
             return result.rowcount == 1
 
-    def beat_owner_lock(self, owner: str, token: int, lease_s: float = LOCK_STALE_S) -> bool:
-        """:meth:`renew_owner_lock` at the current time (the name older callers know)."""
-        return self.renew_owner_lock(owner, token, lease_s)
-
     def owner_holds(self, conn: Connection, owner: str, token: int) -> bool:
         """Whether ``owner`` still holds the lock with ``token``, checked in the caller's transaction.
 
