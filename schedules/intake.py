@@ -3,7 +3,8 @@
 APScheduler hands the runner every fire time it reached, late ones included (its own misfire
 handling is off because it drops fires silently). For each job, :func:`decide_fires`:
 
-    earlier fires of one batch ── skipped, "coalesced" (the latest one runs instead; at most 100 kept)
+    earlier fires of one batch ── skipped, "coalesced" (the latest one runs instead): the 100 latest
+                                  one record each, any older ones one record together (count, range)
     latest fire later than the bot's misfire_grace ── skipped, "missed by N s"
     the bot already has max_instances runs active (counting those queued in this batch) ── skipped
     otherwise ── queued
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 __all__ = ["COALESCED_KEPT", "FirePolicy", "QueueFire", "SkipFire", "decide_fires"]
 
-COALESCED_KEPT = 100  # coalesced fires recorded per job and batch; older ones are dropped unrecorded
+COALESCED_KEPT = 100  # coalesced fires recorded one by one per job and batch; older ones share one record
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,14 @@ class QueueFire:
 
 @dataclass(frozen=True)
 class SkipFire:
+    """A fire that will not run. ``count`` > 1: it stands for that many fires, ``fire_time`` to ``last``."""
+
     job_id: str
     bot: str
     fire_time: dt.datetime
     reason: str
+    count: int = 1
+    last: dt.datetime | None = None
 
 
 def decide_fires(
@@ -67,7 +72,14 @@ def decide_fires(
             continue
         times = sorted(t.astimezone(dt.UTC) for t in given)
         latest = times[-1]
-        for earlier in times[:-1][-COALESCED_KEPT:]:
+        older, kept = times[: -COALESCED_KEPT - 1], times[-COALESCED_KEPT - 1 : -1]
+        if older:
+            reason = (
+                f"coalesced {len(older)} fires from {older[0].isoformat()} to {older[-1].isoformat()}: "
+                f"the fire at {latest.isoformat()} runs instead"
+            )
+            decisions.append(SkipFire(job_id, policy.bot, older[0], reason, count=len(older), last=older[-1]))
+        for earlier in kept:
             reason = f"coalesced: the fire at {latest.isoformat()} runs instead"
             decisions.append(SkipFire(job_id, policy.bot, earlier, reason))
         late = (now - latest).total_seconds()

@@ -20,7 +20,9 @@ from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor as APThreadPool
 from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from pydantic import ValidationError
+from sqlalchemy.engine import Connection
 
 from backroom.bots.sdk.paths import Roots
 from backroom.schedules.errors import ParamsInvalid
@@ -107,8 +109,16 @@ class JobSync:
         self.scheduler: BackgroundScheduler | None = None
         self.store: BatchJobStore | None = None
 
-    def start(self, paused: set[str], on_fires: Callable[[str, list[dt.datetime]], None]) -> None:
-        """Open the job store, sync it with config, and call ``on_fires`` with every fire from now on."""
+    def start(
+        self,
+        paused: set[str],
+        on_fires: Callable[[str, list[dt.datetime]], None],
+        fence: Callable[[Connection], bool] | None = None,
+    ) -> None:
+        """Open the job store, sync it with config, and call ``on_fires`` with every fire from now on.
+
+        ``fence`` guards the job store's writes and reads of due jobs (see :mod:`schedules.jobstore`).
+        """
         engine = make_engine(self.settings.database_url)
         if engine.dialect.name == "postgresql":
             # APScheduler commits once per fired job (update or delete) before it announces any of
@@ -123,7 +133,7 @@ class JobSync:
                     cursor.execute("SET synchronous_commit TO off")
                 dbapi_conn.commit()
 
-        self.store = BatchJobStore(engine=engine, tablename=JOB_TABLE)
+        self.store = BatchJobStore(engine=engine, tablename=JOB_TABLE, fence=fence)
         self.store.jobs_t.create(engine, checkfirst=True)
         self.scheduler = BackgroundScheduler(
             jobstores={"default": self.store},
@@ -142,6 +152,23 @@ class JobSync:
     def shutdown(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    def pause_scheduling(self) -> None:
+        """Stop firing (the owner lock was lost); jobs stay as they are in the store."""
+        if self.scheduler is not None and self.scheduler.state == STATE_RUNNING:
+            self.scheduler.pause()
+
+    def resume_scheduling(self, paused: set[str]) -> None:
+        """Fire again (the owner lock was taken back): re-read the store, resync it, wake up."""
+        if self.scheduler is None or self.scheduler.state != STATE_PAUSED:
+            return
+        self.sync(paused)
+        self.scheduler.resume()
+
+    @property
+    def scheduling(self) -> bool:
+        """Whether fires are being produced (started and not paused)."""
+        return self.scheduler is not None and self.scheduler.state == STATE_RUNNING
 
     @property
     def running(self) -> bool:

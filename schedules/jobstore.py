@@ -13,13 +13,17 @@ Two costs of the stock store are designed out here:
   (one durable row per job and fire time) makes sure it still runs only once.
 
 Only one scheduler may own a store (the runner enforces it), which is what makes buffering safe.
+With a ``fence`` (the runner's :meth:`~schedules.ownership.OwnerLease.check`), every buffered write
+checks in its own transaction that this runner still owns the store, and a runner that lost it
+reads no due jobs: a runner frozen past its lease and taken over neither fires nor overwrites the
+new owner's next run times when it wakes up.
 """
 
 from __future__ import annotations
 
 import pickle
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from apscheduler.job import Job
@@ -27,6 +31,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 
 __all__ = ["BatchJobStore"]
 
@@ -34,8 +39,9 @@ __all__ = ["BatchJobStore"]
 class BatchJobStore(SQLAlchemyJobStore):
     """A SQLAlchemyJobStore that writes in batches. See the module docstring."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, fence: Callable[[Connection], bool] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fence = fence
         self._buffer_lock = threading.RLock()
         self._updates: dict[str, Job] = {}
         self._removes: set[str] = set()
@@ -69,6 +75,10 @@ class BatchJobStore(SQLAlchemyJobStore):
             ]
             removes = list(self._removes)
             with self.engine.begin() as conn:
+                if self.fence is not None and not self.fence(conn):
+                    self._updates.clear()  # another runner owns the store: its writes, not ours, count
+                    self._removes.clear()
+                    return
                 if updates:
                     conn.execute(
                         self.jobs_t.update()
@@ -92,6 +102,10 @@ class BatchJobStore(SQLAlchemyJobStore):
 
     def get_due_jobs(self, now: Any) -> list[Job]:
         self.flush()
+        if self.fence is not None:
+            with self.engine.begin() as conn:
+                if not self.fence(conn):
+                    return []
         return super().get_due_jobs(now)
 
     def get_next_run_time(self) -> Any:

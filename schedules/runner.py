@@ -15,10 +15,13 @@
     notifications, chains (:mod:`schedules.events`), retries with exponential backoff
     control loop ── pauses made elsewhere, owner-lock heartbeat, daily pruning (:mod:`schedules.maintenance`)
 
-Only one runner may own a job store: a second one refuses to start while the first is alive (the
-lock is kept in :mod:`schedules.history.scheduler_state`). ``backroom run`` uses a runner too,
-without starting it: :meth:`Runner.run_in_foreground` queues, supervises and records one run in
-the calling thread, through the same path as the dispatcher.
+Only one runner may own a job store: a second one refuses to start while the first's lease runs
+(the lock is kept in :mod:`schedules.history.scheduler_state`, held by :mod:`schedules.ownership`).
+A runner that loses the lock — taken over after it froze past its lease, or unable to renew it —
+stops scheduling at once: every scheduled enqueue checks the lock's fencing token in its own
+transaction. The owner interrupts the runs of any process whose lease expired, on any host.
+``backroom run`` uses a runner too, without starting it: :meth:`Runner.run_in_foreground` queues,
+supervises and records one run in the calling thread, through the same path as the dispatcher.
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ from backroom.schedules.dispatch import Dispatcher, run_and_record
 from backroom.schedules.errors import BotNotFound, ParamsInvalid, RunnerBusy
 from backroom.schedules.events import FileWatcher
 from backroom.schedules.execution import LogCallback, ProcessExecutor, ProgressCallback
-from backroom.schedules.history import History, Run, process_owner, utcnow
+from backroom.schedules.history import History, OwnerLost, Run, process_owner, utcnow
 from backroom.schedules.intake import FirePolicy, QueueFire, SkipFire, decide_fires
 from backroom.schedules.jobs import JobSpec, JobSync, effective_params, job_specs, scheduled_fire
 from backroom.schedules.maintenance import Maintenance
 from backroom.schedules.outcome import RunOutcome
+from backroom.schedules.ownership import OwnerLease, SupervisorLease, renew_interval
 from backroom.schedules.settings import BotSettings, Settings
 from backroom.schedules.status import RunStatus, Trigger
 
@@ -76,7 +80,9 @@ class Runner:
         self._threads: list[threading.Thread] = []
         self._paused: set[str] = set()
         self._watcher: FileWatcher | None = None
-        self._owner = ""
+        self.lease: OwnerLease | None = None  # the job store's owner lock, once started
+        self.supervisor = SupervisorLease(self.history, settings.owner_lease, clock)
+        self._swept: dt.datetime | None = None
 
     @property
     def scheduler(self) -> Any:
@@ -97,10 +103,14 @@ class Runner:
     def start(self, *, schedule: bool = True, watch: bool = True) -> None:
         """Recover from a crash, sync jobs from config, start scheduling and dispatching."""
         owner = f"{process_owner()}#{uuid.uuid4().hex[:8]}"
-        self.history.acquire_owner_lock(owner)
-        self._owner = owner
+        lease = OwnerLease(self.history, owner, self.settings.owner_lease, self.clock, self._lost_ownership)
+        previous = lease.acquire()
+        self.lease = lease
+        self.supervisor.renew(force=True)
+        if previous:
+            log.warning("took the job store over from %s, whose lease had expired", previous)
         self._paused = self.history.paused_bots()
-        self._recover()
+        self._recover(startup=True)
         # the forkserver (with every bot module preloaded) starts in the background: start-up does not
         # wait for it, and the first run waits only for whatever is left of it
         self._start_thread(self.executor.warm, "warm-forkserver")
@@ -108,7 +118,7 @@ class Runner:
         self._start_thread(self._intake_loop, "intake")
         self._start_thread(self._control_loop, "control")
         if schedule:
-            self.jobs.start(self._paused, lambda job_id, times: self._intake.put((job_id, times)))
+            self.jobs.start(self._paused, lambda job_id, times: self._intake.put((job_id, times)), lease.check)
         if watch:
             self._watcher = FileWatcher(
                 self.settings, self.history, self._submit_file, is_paused=lambda b: b in self._paused
@@ -125,9 +135,9 @@ class Runner:
         for thread in self._threads:
             thread.join(timeout=5)
         self.dispatcher.shutdown(wait)
-        if self._owner:
+        if self.lease is not None:
             try:
-                self.history.release_owner_lock(self._owner)
+                self.lease.release()
             except Exception:
                 log.warning("could not release the job store lock", exc_info=True)
 
@@ -136,10 +146,33 @@ class Runner:
         thread.start()
         self._threads.append(thread)
 
-    # -- crash recovery ----------------------------------------------------------------------
-    def _recover(self) -> None:
-        for run in self.history.interrupt_orphans():
-            log.warning("run %s of %s was interrupted by a crash", run.id[:8], run.bot)
+    # -- ownership and crash recovery --------------------------------------------------------
+    def _lost_ownership(self, reason: str) -> None:
+        """The owner lock is gone: stop firing now and drop the fires not yet queued."""
+        self.jobs.pause_scheduling()
+        dropped = 0
+        while True:
+            try:
+                self._intake.get_nowait()
+                dropped += 1
+            except queue.Empty:
+                break
+        log.error("scheduling paused (%s); %d fire batch(es) left to the new owner", reason, dropped)
+
+    def _regained_ownership(self) -> None:
+        log.warning("took the job store's owner lock back: scheduling resumes")
+        self._recover(startup=False)
+        self.jobs.resume_scheduling(self._paused)
+
+    @property
+    def owns_job_store(self) -> bool:
+        """Whether this runner holds the job store's owner lock (and may schedule)."""
+        return self.lease is not None and self.lease.held
+
+    def _recover(self, *, startup: bool) -> None:
+        """Interrupt the runs of processes that are gone (requeueing those configured so)."""
+        for run in self.history.interrupt_orphans(self.clock(), startup=startup):
+            log.warning("run %s of %s was interrupted: its process (%s) is gone", run.id[:8], run.bot, run.owner)
             self.dispatcher.requeue_interrupted(run, self.bots.get(run.bot))
 
     # -- scheduling --------------------------------------------------------------------------
@@ -171,19 +204,41 @@ class Runner:
         }
 
     def _accept_fires(self, batch: Fires) -> list[Run]:
-        """Record the intake's skips, queue its fires (claimed once); the runs queued."""
+        """Record the intake's skips, queue its fires (claimed once); the runs queued.
+
+        Once started, every claim carries the owner lock's fencing token: a runner that lost the
+        lock records and queues nothing (the new owner decides those fires).
+        """
+        fence = None
+        if self.lease is not None:
+            fence = self.lease.fence
+            if fence is None:
+                return []
+        try:
+            return self._claim_fires(batch, fence)
+        except OwnerLost as exc:
+            if self.lease is not None:
+                self.lease.lose(str(exc))
+            return []
+
+    def _claim_fires(self, batch: Fires, fence: tuple[str, int] | None) -> list[Run]:
         fires: list[tuple[str, str, dict, dt.datetime]] = []
         decisions = decide_fires(batch, self._policies(), self.dispatcher.active_counts(), self.clock())
         for decision in decisions:
             if isinstance(decision, SkipFire):
                 self.history.record_skipped(
-                    decision.bot, decision.reason, job_id=decision.job_id, scheduled_for=decision.fire_time
+                    decision.bot,
+                    decision.reason,
+                    job_id=decision.job_id,
+                    scheduled_for=decision.fire_time,
+                    missed=(decision.count, decision.last) if decision.count > 1 else None,
+                    fence=fence,
                 )
             elif isinstance(decision, QueueFire):
                 params = self._params_or_none(self.specs[decision.job_id])
                 if params is not None:
                     fires.append((decision.bot, decision.job_id, params, decision.fire_time))
-        runs = self.history.create_scheduled_runs(fires)
+        runs = self.history.create_scheduled_runs(fires, fence)
         for run in runs:
             self.dispatcher.enqueue(run)
         return runs
@@ -268,7 +323,8 @@ class Runner:
         )
         if on_started is not None:
             on_started(run)
-        outcome = run_and_record(self.history, self.executor, run, on_progress=on_progress, on_log=on_log)
+        with self.supervisor.held():  # a serve elsewhere sees this process alive while it supervises
+            outcome = run_and_record(self.history, self.executor, run, on_progress=on_progress, on_log=on_log)
         finished = self.history.get_run(run.id) or run
         self.dispatcher.after_run(finished, outcome, follow_ups=False, wait_notify=True)
         return finished, outcome
@@ -326,22 +382,34 @@ class Runner:
 
     # -- upkeep ------------------------------------------------------------------------------
     def _control_loop(self) -> None:
-        """Pick up pauses made by other processes (the CLI), keep the store lock fresh, prune daily."""
-        beat = 0.0
-        while not self._stop.wait(1.0):
+        """Pick up pauses made by other processes (the CLI), keep the leases fresh, sweep orphans, prune."""
+        tick = min(1.0, renew_interval(self.settings.owner_lease))
+        while not self._stop.wait(tick):
             try:
-                paused = self.history.paused_bots()
-                for bot in paused - self._paused:
-                    self._apply_pause(bot, True)
-                for bot in self._paused - paused:
-                    self._apply_pause(bot, False)
-                beat += 1
-                if beat >= 5:
-                    beat = 0
-                    self.history.beat_owner_lock(self._owner)
-                self.maintenance.run_if_due()
+                self.upkeep()
             except Exception:
                 log.exception("runner control loop")
+
+    def upkeep(self) -> None:
+        """One pass of the control loop (tests call it on a moved clock)."""
+        paused = self.history.paused_bots()
+        for bot in paused - self._paused:
+            self._apply_pause(bot, True)
+        for bot in self._paused - paused:
+            self._apply_pause(bot, False)
+        self.supervisor.renew()
+        if self.lease is None:
+            return
+        if self.lease.tick():
+            self._regained_ownership()
+        if not self.lease.held:
+            return
+        now = self.clock()
+        if self._swept is None or (now - self._swept).total_seconds() >= self.settings.owner_lease:
+            self._swept = now
+            self._recover(startup=False)
+            self.history.prune_process_leases(now - dt.timedelta(days=1))
+        self.maintenance.run_if_due()
 
     # -- for tests and the demo --------------------------------------------------------------
     def wait_idle(self, timeout: float = 60.0) -> bool:

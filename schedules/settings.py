@@ -178,6 +178,9 @@ class Settings(_Strict):
     retention_days: int = Field(default=90, ge=1)
     audit_retention_days: int = Field(default=365, ge=1)
     prune_interval: Duration = 86400.0
+    # The serve that owns the job store renews its lease every sixth of this; one that cannot
+    # (frozen, cut off from the database) stops scheduling, and another may take over after it.
+    owner_lease: Duration = Field(default=30.0, ge=1.0, le=3600.0)
     bot_modules: list[str] = Field(default_factory=list)  # extra modules holding bots (no entry point)
     # What a run's process gets: a minimal environment (PATH, locale, TZ, HOME, the run id, the
     # secrets its bot references), never serve's; ``run_env`` names the few more variables of serve's

@@ -153,8 +153,10 @@ def create_app(
                 database, active = f"error: {type(exc).__name__}", 0
             scheduler = getattr(runner, "scheduler", None)
             sched = "off" if scheduler is None else ("running" if scheduler.running else "stopped")
+            if sched == "running" and not getattr(runner, "owns_job_store", True):
+                sched = "standby"  # lost the job store's owner lock: another serve schedules
             runs_folder = "error: not writable" if runs_folder_problem(runner.settings.runs_path) else "ok"
-            ok = database == "ok" and sched != "stopped" and runs_folder == "ok"
+            ok = database == "ok" and sched not in ("stopped", "standby") and runs_folder == "ok"
             return {
                 "status": "ok" if ok else "degraded",
                 "database": database,

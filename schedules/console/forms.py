@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backroom.schedules.console.schemas import MAX_JSON_DEPTH, json_depth
+
 __all__ = [
     "PICK_SUFFIX",
     "Field",
@@ -174,6 +176,12 @@ def form_to_params(fields: list[Field], form: dict[str, Any]) -> tuple[dict[str,
                 params[f.name] = json.loads(text)
             except json.JSONDecodeError as exc:
                 errors[f.name] = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            except RecursionError:
+                errors[f.name] = f"nested more than {MAX_JSON_DEPTH} levels deep"
+            else:
+                if json_depth(params[f.name]) > MAX_JSON_DEPTH:
+                    del params[f.name]
+                    errors[f.name] = f"nested more than {MAX_JSON_DEPTH} levels deep"
         elif f.kind == "integer":
             params[f.name] = int(text) if re.fullmatch(r"[+-]?\d+", text) else text
         elif f.kind == "number":

@@ -188,12 +188,16 @@ def resume_bot(request: Request, bot: str, user: Caller) -> BotState:
 
 
 # -- runs --------------------------------------------------------------------------------------------
-def _aware(value: dt.datetime | None, request: Request) -> dt.datetime | None:
+def _aware(value: dt.datetime | None, request: Request, field: str) -> dt.datetime | None:
+    """``value`` in UTC (naive = the console's zone); a 422 when that falls outside years 1–9999."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=console(request).settings.zone)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01 00:00 in UTC+8 is a moment in year 0
+        raise InvalidParams([{"field": field, "message": "date out of range", "type": "value_error"}]) from None
 
 
 def _check_cursor(cursor: str | None) -> None:
@@ -223,7 +227,7 @@ def list_runs(
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> RunList:
     _check_cursor(cursor)
-    start, end = _aware(since, request), _aware(until, request)
+    start, end = _aware(since, request, "since"), _aware(until, request, "until")
     if day is not None:
         zone = console(request).settings.zone
         try:

@@ -15,6 +15,7 @@ from backroom.schedules.history import Run
 from backroom.schedules.status import RunStatus, Trigger
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "ArtifactOut",
     "AuditOut",
     "BotOut",
@@ -30,7 +31,33 @@ __all__ = [
     "RunOut",
     "ScheduleOut",
     "TriggerIn",
+    "json_depth",
 ]
+
+# How deeply a parameter value may nest. Bots take flat records; the bound keeps a hostile value
+# (100,000 nested lists) from reaching code that recurses over it (validation, JSON columns,
+# templates), where it would end as a RecursionError and a 500 instead of a 422 naming the field.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deeply ``value`` nests (a scalar is 0), counted without recursion; stops past ``limit``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth) for child in children)
+    return deepest
 
 
 class FieldError(BaseModel):
@@ -148,6 +175,13 @@ class BotOut(BaseModel):
 class TriggerIn(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="values for the bot's Params model")
     dry_run: bool = False
+
+    @field_validator("params")
+    @classmethod
+    def _shallow(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        return value
 
 
 class BotState(BaseModel):

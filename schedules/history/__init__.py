@@ -4,6 +4,7 @@
     engine.py           process identity, the Store base (which migrates the tables on open)
     runs.py             RunStore: run records, log lines, artifacts, retention
     scheduler_state.py  SchedulerState: fire claims, seen files, job digests, pause state, owner lock
+                        (fencing token, lease end), leases of the processes supervising runs
     audit.py            AuditLog: who did what, from where
 
 :class:`History` is all three stores on one engine, for the runner and the console that use them
@@ -23,12 +24,13 @@ from backroom.schedules.history.models import (
     Fire,
     JobDefinition,
     LogLine,
+    ProcessLease,
     Run,
     SeenFile,
     UTCDateTime,
 )
 from backroom.schedules.history.runs import RunPage, RunStore
-from backroom.schedules.history.scheduler_state import SchedulerState
+from backroom.schedules.history.scheduler_state import Fence, OwnerLost, SchedulerState
 from backroom.schedules.status import ACTIVE, FINISHED, STATUSES
 
 __all__ = [
@@ -40,10 +42,13 @@ __all__ = [
     "AuditLog",
     "Base",
     "BotState",
+    "Fence",
     "Fire",
     "History",
     "JobDefinition",
     "LogLine",
+    "OwnerLost",
+    "ProcessLease",
     "Run",
     "RunPage",
     "RunStore",

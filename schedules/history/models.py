@@ -1,9 +1,10 @@
 """The tables of Backroom's own database, all on one :class:`Base` (its ``metadata`` is the schema).
 
 Run records (runs, their log lines and artifacts), scheduler bookkeeping (fire claims, seen files,
-job digests, bot pause state, the job-store owner lock) and the audit log. The stores that read and
-write them are :mod:`.runs`, :mod:`.scheduler_state` and :mod:`.audit`. The tables are created and
-changed by :mod:`backroom.schedules.migrations`; a test holds that they equal these models.
+job digests, bot pause state, the job-store owner lock, the leases of processes supervising runs)
+and the audit log. The stores that read and write them are :mod:`.runs`, :mod:`.scheduler_state`
+and :mod:`.audit`. The tables are created and changed by :mod:`backroom.schedules.migrations`; a
+test holds that they equal these models.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "Fire",
     "JobDefinition",
     "LogLine",
+    "ProcessLease",
     "Run",
     "SeenFile",
     "UTCDateTime",
@@ -150,12 +152,30 @@ class JobDefinition(Base):
     digest: Mapped[str] = mapped_column(String(64))
 
 
+class ProcessLease(Base):
+    """A process that supervises runs (``serve``, ``backroom run``), alive while ``expires_at`` is ahead.
+
+    ``owner`` is the ``host:pid`` its runs carry in ``Run.owner``. A run whose owner's lease has
+    expired is interrupted by the runner that owns the job store, whatever host it was on.
+    """
+
+    __tablename__ = "backroom_process_leases"
+
+    owner: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 # The owner lock of the job store (one row, name = "main"). A Core table with the same columns it
 # had when runner.py declared it on a MetaData of its own; now on Base with the other tables.
+# ``token`` is the fencing token: bumped on every acquisition, never reset (a released lock keeps
+# its row, owner empty), checked in the transaction of every scheduled enqueue. ``expires_at`` is
+# when the holder's lease ends unless renewed (NULL on rows of older releases: heartbeat + 30 s).
 scheduler_owner = Table(
     "backroom_scheduler_owner",
     Base.metadata,
     Column("name", String(20), primary_key=True),
     Column("owner", String(200)),
     Column("heartbeat", DateTime(timezone=True)),
+    Column("token", Integer),
+    Column("expires_at", UTCDateTime),
 )

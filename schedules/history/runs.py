@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, text, update
 
 from backroom.schedules.history.engine import Store, owner_alive, process_owner, utcnow
-from backroom.schedules.history.models import Artifact, LogLine, Run
+from backroom.schedules.history.models import Artifact, LogLine, ProcessLease, Run
 from backroom.schedules.outcome import RunOutcome
 from backroom.schedules.status import ACTIVE, FINISHED, RunStatus
 
@@ -75,6 +76,18 @@ def new_run(
     )
 
 
+def _owner_alive(owner: str | None, leases: dict[str, dt.datetime], now: dt.datetime) -> bool:
+    """Whether the process ``owner`` (host:pid) still supervises its runs (see ``interrupt_orphans``)."""
+    if not owner:
+        return False
+    here = owner.rpartition(":")[0] == socket.gethostname()
+    if here and not owner_alive(owner):
+        return False  # a dead pid on this host is gone at once, lease or not
+    if owner in leases:
+        return leases[owner] > now  # a live pid too: a frozen serve's, or a reused one
+    return here
+
+
 def _log_rows(run_id: str, lines: Iterable[Sequence[Any]]) -> list[LogLine]:
     return [LogLine(run_id=run_id, at=at, level=level, logger=name, message=msg) for at, level, name, msg in lines]
 
@@ -117,10 +130,16 @@ class RunStore(Store):
         return run
 
     def get_run(self, run_id: str) -> Run | None:
+        """The run with id ``run_id``, or the one whose id starts with it (6 to 31 characters).
+
+        The prefix is matched literally: ``%`` and ``_`` are escaped, not LIKE wildcards, so
+        ``______`` finds no run rather than the first one. A prefix two runs share finds none.
+        """
         with self.session() as s:
             run = s.get(Run, run_id)
             if run is None and 6 <= len(run_id) < 32:
-                run = s.scalars(select(Run).where(Run.id.startswith(run_id)).limit(2)).first()
+                found = list(s.scalars(select(Run).where(Run.id.startswith(run_id, autoescape=True)).limit(2)))
+                run = found[0] if len(found) == 1 else None
             return run
 
     def update_run(self, run_id: str, **values: Any) -> None:
@@ -267,15 +286,26 @@ class RunStore(Store):
             rates[bot] = (ok + (count if status == RunStatus.SUCCEEDED else 0), total + count)
         return rates
 
-    def interrupt_orphans(self) -> list[Run]:
-        """Runs left running/queued by a process that is gone become ``interrupted``."""
+    def interrupt_orphans(self, now: dt.datetime | None = None, *, startup: bool = True) -> list[Run]:
+        """Runs left running/queued by a process that is gone become ``interrupted``; those runs.
+
+        A process is gone when its lease (``backroom_process_leases``) has expired — on any host:
+        a serve frozen past its lease, or crashed on a host that came back under another name, is
+        gone. On this host a dead pid is gone at once. A process without a lease row (an older
+        release's) is judged by its pid on this host and is gone on any other. At ``startup``
+        the runs of this process's own host:pid are a previous incarnation's (a container's pid 1
+        again) and are interrupted too, queued ones apart; later sweeps leave them alone.
+        """
         changed = []
         me = process_owner()
+        now = now or utcnow()
         with self.session() as s, s.begin():
+            leases = dict(s.execute(select(ProcessLease.owner, ProcessLease.expires_at)).all())
             for run in s.scalars(select(Run).where(Run.status.in_(ACTIVE))):
-                if owner_alive(run.owner) and run.owner != me:
-                    continue
-                if run.status == RunStatus.QUEUED and run.owner == me:
+                if run.owner == me:
+                    if not startup or run.status == RunStatus.QUEUED:
+                        continue
+                elif _owner_alive(run.owner, leases, now):
                     continue
                 run.status = RunStatus.INTERRUPTED
                 run.finished_at = utcnow()

@@ -9,35 +9,58 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from backroom.schedules.errors import RunnerBusy
 from backroom.schedules.history.engine import Store, owner_alive, utcnow
-from backroom.schedules.history.models import BotState, Fire, JobDefinition, Run, SeenFile, scheduler_owner
+from backroom.schedules.history.models import (
+    BotState,
+    Fire,
+    JobDefinition,
+    ProcessLease,
+    Run,
+    SeenFile,
+    scheduler_owner,
+)
 from backroom.schedules.history.runs import new_run
 from backroom.schedules.status import RunStatus, Trigger
 
-__all__ = ["LOCK_STALE_S", "SchedulerState"]
+__all__ = ["LOCK_STALE_S", "Fence", "OwnerLost", "SchedulerState"]
 
-LOCK_STALE_S = 30.0  # a lock whose heartbeat is older than this is taken over
+LOCK_STALE_S = 30.0  # the default lease of the owner lock: not renewed for this long, it may be taken over
+
+Fence = tuple[str, int]  # (owner, fencing token) a scheduled enqueue must still hold
+
+
+class OwnerLost(RuntimeError):
+    """The job store's owner lock is no longer this runner's: it must not schedule anything."""
 
 
 class SchedulerState(Store):
     """Scheduler bookkeeping on the same database (and transactions) as the runs."""
 
     # -- fires ----------------------------------------------------------------------------------
-    def create_scheduled_runs(self, fires: Sequence[tuple[str, str, dict, dt.datetime]]) -> list[Run]:
+    def create_scheduled_runs(
+        self, fires: Sequence[tuple[str, str, dict, dt.datetime]], fence: Fence | None = None
+    ) -> list[Run]:
         """Claim fires and queue their runs in one transaction; a fire already claimed is left out.
 
         ``fires`` holds (bot, job_id, params, fire_time). Claiming and queueing together is what
-        makes "no job runs twice for one fire time" hold across crashes and restarts.
+        makes "no job runs twice for one fire time" hold across crashes and restarts. With
+        ``fence`` (owner, token), the same transaction first checks that the owner lock is still
+        that owner's with that token, and raises OwnerLost (claiming nothing) when it is not: a
+        runner frozen past its lease and taken over cannot queue a fire beside the new owner.
         """
         if not fires:
             return []
         keys = [(job_id, fire_time) for _, job_id, _, fire_time in fires]
         with self.session() as s, s.begin():
+            self._check_fence(s, fence)
             taken = set()
             job_ids = {k[0] for k in keys}
             times = {k[1] for k in keys}
@@ -77,10 +100,18 @@ class SchedulerState(Store):
         scheduled_for: dt.datetime | None = None,
         trigger: str = Trigger.SCHEDULE,
         params: dict | None = None,
+        missed: tuple[int, dt.datetime | None] | None = None,
+        fence: Fence | None = None,
     ) -> Run | None:
-        """A fire that will not run, kept visible. Returns None if that fire was already recorded."""
+        """A fire that will not run, kept visible. Returns None if that fire was already recorded.
+
+        ``missed`` = (count, last fire time): the record stands for ``count`` fires from
+        ``scheduled_for`` to that last one (kept in ``counts`` and ``outputs`` as well as the reason).
+        ``fence``: as for :meth:`create_scheduled_runs` (a skip claims its fire time too).
+        """
         try:
             with self.session() as s, s.begin():
+                self._check_fence(s, fence)
                 run = new_run(
                     bot,
                     trigger,
@@ -91,12 +122,23 @@ class SchedulerState(Store):
                     status=RunStatus.SKIPPED,
                     error=reason,
                 )
+                if missed is not None:
+                    count, last = missed
+                    run.counts = {"fires": count}
+                    run.outputs = {
+                        "first_fire": scheduled_for.isoformat() if scheduled_for else None,
+                        "last_fire": last.isoformat() if last else None,
+                    }
                 s.add(run)
                 if job_id and scheduled_for:
                     s.add(Fire(job_id=job_id, fire_time=scheduled_for, run_id=run.id))
             return run
         except IntegrityError:
             return None
+
+    def _check_fence(self, s: Session, fence: Fence | None) -> None:
+        if fence is not None and not self.owner_holds(s.connection(), *fence):
+            raise OwnerLost(f"the job store's owner lock is no longer {fence[0]}'s (token {fence[1]})")
 
     # -- pause state ----------------------------------------------------------------------------
     def set_paused(self, bot: str, paused: bool, actor: str) -> None:
@@ -144,28 +186,119 @@ class SchedulerState(Store):
                 )
 
     # -- ownership of the job store -------------------------------------------------------------
-    def acquire_owner_lock(self, owner: str) -> None:
-        """Take the job store for ``owner`` (host:pid#tag); RunnerBusy while another live one holds it."""
-        table = scheduler_owner
-        now = utcnow()
-        with self.engine.begin() as conn:
-            row = conn.execute(select(table.c.owner, table.c.heartbeat).where(table.c.name == "main")).first()
-            if row is not None and row.owner != owner:
-                beat = row.heartbeat if row.heartbeat.tzinfo else row.heartbeat.replace(tzinfo=dt.UTC)
-                if (now - beat).total_seconds() < LOCK_STALE_S and owner_alive(row.owner.split("#")[0]):
-                    raise RunnerBusy(f"another runner ({row.owner}) owns this job store; only one scheduler may own it")
-            conn.execute(table.delete().where(table.c.name == "main"))
-            conn.execute(table.insert().values(name="main", owner=owner, heartbeat=now))
+    def acquire_owner_lock(self, owner: str, lease_s: float = LOCK_STALE_S, now: dt.datetime | None = None) -> int:
+        """Take the job store for ``owner`` (host:pid#tag); its new fencing token.
 
-    def beat_owner_lock(self, owner: str) -> None:
-        """Keep ``owner``'s lock fresh (a lock not beaten for LOCK_STALE_S is taken over)."""
+        RunnerBusy while another holder's lease has not expired (by ``now``) and, on this host, its
+        process is alive. Taking over is a compare-and-swap on the token seen, so of two runners
+        racing for an expired lock exactly one wins, and the token only ever grows.
+        """
         table = scheduler_owner
+        now = now or utcnow()
         with self.engine.begin() as conn:
-            conn.execute(
-                table.update().where(table.c.name == "main", table.c.owner == owner).values(heartbeat=utcnow())
+            row = conn.execute(_LOCK_ROW).first()
+            seen = (row.token or 0) if row is not None else 0
+            held_by_another = row is not None and row.owner and row.owner != owner
+            if held_by_another and now < _lease_end(row) and owner_alive(row.owner.split("#")[0]):
+                raise RunnerBusy(f"another runner ({row.owner}) owns this job store; only one scheduler may own it")
+            values = {"owner": owner, "heartbeat": now, "token": seen + 1, "expires_at": _after(now, lease_s)}
+            if row is None:
+                try:
+                    conn.execute(table.insert().values(name="main", **values))
+                except IntegrityError:
+                    raise RunnerBusy("another runner took the job store at the same moment") from None
+            else:
+                won = conn.execute(
+                    table.update()
+                    .where(table.c.name == "main", func.coalesce(table.c.token, 0) == seen)
+                    .values(**values)
+                )
+                if won.rowcount != 1:
+                    raise RunnerBusy("another runner took the job store at the same moment")
+        return seen + 1
+
+    def previous_owner(self) -> tuple[str | None, dt.datetime | None]:
+        """The lock's holder as recorded (host:pid#tag, '' once released) and when its lease ends."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_LOCK_ROW).first()
+        return (None, None) if row is None else (row.owner, _lease_end(row))
+
+    def renew_owner_lock(self, owner: str, token: int, lease_s: float, now: dt.datetime | None = None) -> bool:
+        """Extend ``owner``'s lease; False when the lock is no longer its (taken over or released)."""
+        table = scheduler_owner
+        now = now or utcnow()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                table.update()
+                .where(table.c.name == "main", table.c.owner == owner, table.c.token == token)
+                .values(heartbeat=now, expires_at=_after(now, lease_s))
             )
+            return result.rowcount == 1
 
-    def release_owner_lock(self, owner: str) -> None:
+    def owner_holds(self, conn: Connection, owner: str, token: int) -> bool:
+        """Whether ``owner`` still holds the lock with ``token``, checked in the caller's transaction.
+
+        An UPDATE rather than a SELECT: it takes the row's write lock (PostgreSQL, MariaDB) or the
+        database's (SQLite), so a takeover cannot commit between this check and the caller's commit.
+        """
         table = scheduler_owner
+        result = conn.execute(
+            table.update()
+            .where(table.c.name == "main", table.c.owner == owner, table.c.token == token)
+            .values(token=table.c.token)
+        )
+        return result.rowcount == 1
+
+    def release_owner_lock(self, owner: str, token: int | None = None) -> None:
+        """Give the lock up (the row stays, owner empty, so the token keeps counting)."""
+        table = scheduler_owner
+        where = [table.c.name == "main", table.c.owner == owner]
+        if token is not None:
+            where.append(table.c.token == token)
         with self.engine.begin() as conn:
-            conn.execute(table.delete().where(table.c.name == "main", table.c.owner == owner))
+            conn.execute(table.update().where(*where).values(owner="", expires_at=utcnow()))
+
+    # -- leases of processes that supervise runs ---------------------------------------------------
+    def renew_process_lease(self, owner: str, lease_s: float, now: dt.datetime | None = None) -> None:
+        """Record that ``owner`` (host:pid) is alive for ``lease_s`` more seconds."""
+        expires = _after(now or utcnow(), lease_s)
+        with self.session() as s, s.begin():
+            lease = s.get(ProcessLease, owner)
+            if lease is None:
+                s.add(ProcessLease(owner=owner, expires_at=expires))
+            else:
+                lease.expires_at = expires
+
+    def drop_process_lease(self, owner: str) -> None:
+        with self.session() as s, s.begin():
+            s.execute(delete(ProcessLease).where(ProcessLease.owner == owner))
+
+    def process_leases(self) -> dict[str, dt.datetime]:
+        """owner (host:pid) → when its lease ends."""
+        with self.session() as s:
+            return dict(s.execute(select(ProcessLease.owner, ProcessLease.expires_at)).all())
+
+    def prune_process_leases(self, before: dt.datetime) -> int:
+        """Forget leases that ended before ``before`` (their runs were interrupted long since)."""
+        with self.session() as s, s.begin():
+            return s.execute(delete(ProcessLease).where(ProcessLease.expires_at < before)).rowcount
+
+
+_LOCK_ROW = select(
+    scheduler_owner.c.owner, scheduler_owner.c.heartbeat, scheduler_owner.c.token, scheduler_owner.c.expires_at
+).where(scheduler_owner.c.name == "main")
+
+
+def _after(now: dt.datetime, seconds: float) -> dt.datetime:
+    return now + dt.timedelta(seconds=seconds)
+
+
+def _lease_end(row: Any) -> dt.datetime:
+    """When the lock's lease ends: ``expires_at``, or heartbeat + LOCK_STALE_S on an older release's row."""
+    if row.expires_at is not None:
+        end = row.expires_at
+    elif row.heartbeat is not None:
+        end = row.heartbeat + dt.timedelta(seconds=LOCK_STALE_S)
+    else:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return end if end.tzinfo else end.replace(tzinfo=dt.UTC)

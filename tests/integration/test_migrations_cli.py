@@ -6,7 +6,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from backroom.bots.sdk.db import current, make_engine, registered_schemas
+from backroom.bots.expenses.state import SCHEMA as EXPENSES
+from backroom.bots.sdk.db import current, head, make_engine, registered_schemas
 from backroom.schedules.cli import app
 
 
@@ -22,12 +23,12 @@ def test_db_current_then_upgrade_then_current(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     assert f"{len(registered_schemas())} schema(s) upgraded" in done.output
     engine = make_engine(url)
-    assert all(current(engine, s) == "0001" for s in registered_schemas())
+    assert all(current(engine, s) == head(s) for s in registered_schemas())
 
     from backroom.schedules.history import History
 
     entry = History(engine).audit_log()[0]
-    assert (entry.action, entry.source, entry.detail["expenses"]) == ("db-upgrade", "cli", [None, "0001"])
+    assert (entry.action, entry.source, entry.detail["expenses"]) == ("db-upgrade", "cli", [None, head(EXPENSES)])
 
     again = runner.invoke(app, ["db", "upgrade", "--database-url", url])
     assert "every schema was already up to date" in again.output
@@ -41,4 +42,6 @@ def test_db_upgrade_reads_the_database_from_the_configuration(tmp_path: Path) ->
     config.write_text(f'database = "sqlite:///{tmp_path / "from-config.db"}"\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["db", "upgrade", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert current(make_engine(f"sqlite:///{tmp_path / 'from-config.db'}"), registered_schemas()[0]) == "0001"
+    assert current(make_engine(f"sqlite:///{tmp_path / 'from-config.db'}"), registered_schemas()[0]) == head(
+        registered_schemas()[0]
+    )

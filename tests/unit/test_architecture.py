@@ -121,6 +121,18 @@ RULES: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
         ),
         "the stores know their tables, their migrations, the run statuses and outcomes; nothing of the runner",
     ),
+    (
+        "backroom.schedules.ownership",
+        ("backroom.schedules", "backroom.bots"),
+        ("backroom.schedules.history", "backroom.schedules.errors"),
+        "the owner lease knows the lock's store and RunnerBusy; what losing it means is the runner's",
+    ),
+    (
+        "backroom.schedules.jobstore",
+        ("backroom",),
+        (),
+        "the job store is APScheduler's, batched; ownership reaches it only as a fence callable",
+    ),
     ("backroom.schedules.errors", ("backroom",), (), "the error tree is the bottom of the package"),
     ("backroom.schedules.status", ("backroom",), (), "statuses are the bottom of the package"),
 ]

@@ -32,11 +32,16 @@ def test_earlier_fires_coalesce_into_the_latest() -> None:
     assert all(isinstance(d, SkipFire) and d.reason.startswith("coalesced: the fire at") for d in skipped)
 
 
-def test_only_the_last_hundred_coalesced_fires_are_recorded() -> None:
+def test_beyond_a_hundred_coalesced_fires_the_older_ones_share_one_record() -> None:
     fires = [NOON - dt.timedelta(seconds=s) for s in range(250)]
     decisions = decide_fires([("echo", fires)], ECHO, {}, now=NOON)
-    assert len(decisions) == COALESCED_KEPT + 1
-    assert min(d.fire_time for d in decisions) == NOON - dt.timedelta(seconds=COALESCED_KEPT)
+    assert len(decisions) == COALESCED_KEPT + 2
+    summary, singles = decisions[0], decisions[1:-1]
+    assert isinstance(summary, SkipFire) and summary.count == 250 - 1 - COALESCED_KEPT
+    assert (summary.fire_time, summary.last) == (fires[-1], NOON - dt.timedelta(seconds=COALESCED_KEPT + 1))
+    assert summary.reason.startswith(f"coalesced {summary.count} fires from ")
+    assert min(d.fire_time for d in singles) == NOON - dt.timedelta(seconds=COALESCED_KEPT)
+    assert all(d.count == 1 for d in singles) and decisions[-1] == QueueFire("echo", "echo", NOON)
 
 
 def test_max_instances_counts_active_runs_and_this_batch() -> None:
