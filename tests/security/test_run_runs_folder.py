@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from backroom.bots.sdk.secrets import SecretResolver
 from backroom.schedules.check import check_settings
 from backroom.schedules.discovery import discover
@@ -63,16 +61,43 @@ def test_health_is_degraded_when_runs_cannot_write(run_harness, tmp_path) -> Non
     assert response.json()["status"] == "degraded" and response.json()["runs_folder"] == "error: not writable"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="permission bits do not stop root")
-def test_read_only_runs_folder_is_a_problem(tmp_path) -> None:
-    runs = tmp_path / "runs"
+def _problem_as_unprivileged_user(runs: Path) -> str | None:
+    """``runs_folder_problem(runs)`` seen by a user the folder's permission bits refuse: this user when it
+    is not root, else ``nobody`` in a forked child (permission bits do not stop root)."""
+    if os.geteuid() != 0:
+        return runs_folder_problem(runs)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: become nobody, look, report, leave without running any cleanup
+        try:
+            os.close(read)
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(write, (runs_folder_problem(runs) or "").encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        text = answer.read().decode()
+    os.waitpid(pid, 0)
+    return text or None
+
+
+def test_read_only_runs_folder_is_a_problem() -> None:
+    import shutil
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="backroom-runs-"))  # pytest's own tmp folders are root's alone
+    home.chmod(0o755)  # the unprivileged user may reach the runs folder, not write in it
+    runs = home / "runs"
     runs.mkdir()
-    runs.chmod(0o500)
+    runs.chmod(0o555)
     try:
-        problem = runs_folder_problem(runs)
+        problem = _problem_as_unprivileged_user(runs)
         assert problem is not None and str(runs) in problem and "not writable" in problem
     finally:
         runs.chmod(0o700)
+        shutil.rmtree(home)
 
 
 def test_writable_runs_folder_is_no_problem(tmp_path) -> None:
