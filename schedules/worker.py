@@ -118,6 +118,12 @@ def child_entry(conn: Connection, payload: RunPayload) -> None:
     os.environ.clear()
     os.environ.update(payload.environ)
     if payload.run_as is not None:
+        # The bots' modules are imported as serve's user — as the forkserver's preload already does for
+        # every configured bot module — because the run's user may not be able to read where the code
+        # lives; what the bot *does* runs as the run's user.
+        from backroom.schedules.discovery import discover
+
+        discover(payload.bot_modules)
         become(*payload.run_as)
     child_main(conn, payload)
 

@@ -327,8 +327,13 @@ def test_processes_starting_together_on_a_new_database_all_come_up(engine: Engin
         assert conn.execute(sa.text("SELECT COUNT(*) FROM alembic_version")).scalar_one() == 1
 
 
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_models_match_the_migrations(engine: Engine) -> None:
-    """Every model table equals what the migrations build; a model changed without a revision fails here."""
+    """Every model table equals what the migrations build; a model changed without a revision fails here.
+
+    Not on MariaDB: there the migrations build instants as DATETIME(6) and the seen-files key on a
+    prefix of the path, on purpose, so the models (written for SQLite and PostgreSQL) differ by design;
+    the upgrade tests above run on MariaDB too."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
@@ -347,8 +352,6 @@ def test_models_match_the_migrations(engine: Engine) -> None:
         "reconcile": reconcile,
         "tickets": tickets,
     }
-    if engine.dialect.name in ("mysql", "mariadb"):
-        pytest.skip("MariaDB's instants are DATETIME(6) and its seen-files key a prefix, by design")
     differences = {}
     for schema in registered_schemas():
         upgrade(engine, schema)
