@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from backroom.bots.sdk.paths import Roots, default_roots
 from backroom.bots.sdk.secrets import SecretRef
@@ -168,6 +168,7 @@ class BotSettings(_Strict):
 
 
 class Settings(_Strict):
+    _roots_cache: dict[tuple, Roots] = PrivateAttr(default_factory=dict)
     timezone: str = "Asia/Shanghai"
     database: str = "sqlite:///var/backroom.db"
     home: str | None = None  # base of relative paths; the current directory when unset
@@ -266,7 +267,13 @@ class Settings(_Strict):
             value = getattr(configured, name)
             if value is not None:
                 folders[name] = self.path(value)
-        return Roots(folders)
+        # Building Roots resolves every folder (a few syscalls each): a burst of 1,000 fires asks for the
+        # same bot's roots 1,000 times, so the answer is kept for as long as the folders are the same.
+        key = (bot, tuple(sorted((k, str(v)) for k, v in folders.items())))
+        cached = self._roots_cache.get(key)
+        if cached is None:
+            cached = self._roots_cache[key] = Roots(folders)
+        return cached
 
 
 @dataclass(frozen=True)

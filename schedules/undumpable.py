@@ -12,7 +12,7 @@ Standard library only: a run's process loads it from the forkserver.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import sys
 
 __all__ = ["dumpable", "make_undumpable"]
@@ -21,11 +21,17 @@ _PR_GET_DUMPABLE = 3
 _PR_SET_DUMPABLE = 4
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library, found once: the process's own symbols hold it (``find_library`` would run
+    ``ldconfig`` in a subprocess — 6 ms of every run's start)."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _prctl(option: int, value: int = 0) -> int:
     if not sys.platform.startswith("linux"):
         return -1
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    return int(libc.prctl(option, value, 0, 0, 0))
+    return int(_libc().prctl(option, value, 0, 0, 0))
 
 
 def make_undumpable() -> bool:

@@ -57,7 +57,10 @@ class PathRefused(ConfigError):
 
 
 def _under(path: Path, tree: Path) -> bool:
-    return path == tree or tree in path.parents
+    """Whether ``path`` is ``tree`` or lies below it (both absolute and resolved; compared as text,
+    which is what ``tree in path.parents`` means, at a fraction of its cost)."""
+    inside, top = str(path), str(tree)
+    return inside == top or inside.startswith(top if top.endswith("/") else top + "/")
 
 
 @dataclass(frozen=True)
