@@ -401,6 +401,8 @@ class ProcessExecutor:
                 outcome = RunOutcome(RunStatus.FAILED, error=error)
                 return None
 
+        ending: Finished | Failed | None = None  # the child's last word, if it had one
+
         def log_line(message: LogLine) -> None:
             entry = budget.admit(LogEntry(message.at, message.level, message.logger, message.text))
             if entry is not None:
@@ -446,6 +448,7 @@ class ProcessExecutor:
                         if on_progress:
                             on_progress(label, done, total)
                     case Finished() | Failed():
+                        ending = message
                         outcome = _ending(message, cancel_sent_at is not None)
             elif not process.is_alive():
                 break
@@ -463,6 +466,7 @@ class ProcessExecutor:
                 elif isinstance(message, Dropped):
                     budget.count_dropped(int(message.lines), int(message.bytes))
                 elif isinstance(message, Finished | Failed) and outcome is None:
+                    ending = message
                     outcome = _ending(message, cancel_sent_at is not None)
         except (EOFError, OSError):
             pass
@@ -470,8 +474,9 @@ class ProcessExecutor:
         if process.is_alive():
             _kill_group(process)
             process.join(timeout=5)
-        # whatever its end, nothing the run started outlives it (a setsid grandchild included)
-        kill_leftovers(run.id, process.pid)
+        # whatever its end, nothing the run started outlives it (a setsid grandchild included); the scan
+        # of /proc is skipped only when the run's process, a subreaper, ended saying it left no process
+        kill_leftovers(run.id, process.pid, scan=not (isinstance(ending, Finished | Failed) and not ending.descendants))
         if outcome is None:
             code = process.exitcode
             if code is not None and code < 0:

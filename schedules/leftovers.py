@@ -45,11 +45,14 @@ def marked_processes(run_id: str, proc: Path = PROC) -> list[int]:
     return found
 
 
-def kill_leftovers(run_id: str, pgid: int | None, proc: Path = PROC) -> int:
-    """SIGKILL the run's process group and every process marked with ``run_id``; how many were marked."""
+def kill_leftovers(run_id: str, pgid: int | None, proc: Path = PROC, *, scan: bool = True) -> int:
+    """SIGKILL the run's process group and (``scan``) every process marked with ``run_id``; how many were
+    marked. ``scan=False`` when the run's process reported that it left no process (:mod:`.reaper`)."""
     if pgid is not None and pgid > 1:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
+    if not scan:
+        return 0
     killed: set[int] = set()
     for _ in range(_ROUNDS):
         pids = [pid for pid in marked_processes(run_id, proc) if pid not in killed or _alive(pid)]

@@ -79,6 +79,7 @@ class Finished:
     summary: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    descendants: bool = True  # False: the run's process (a subreaper) leaves no process behind
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class Failed:
     traceback: str
     transient: bool = False
     cancelled: bool = False
+    descendants: bool = True  # as in Finished
 
 
 @dataclass(frozen=True, slots=True)

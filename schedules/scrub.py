@@ -10,6 +10,7 @@ itself gains nothing. Standard library only: the run's process loads it from the
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from backroom.schedules.pipe import ChildMessage, Failed, Finished, LogLine, Progress
@@ -46,13 +47,13 @@ def scrub_message(message: ChildMessage, redact: Redact) -> ChildMessage:
             return LogLine(at, level, logger, redact(text))
         case Progress(label, done, total):
             return Progress(redact(label), done, total)
-        case Finished(status, summary, counts, outputs):
-            return Finished(
-                status,
-                redact(summary) if summary else summary,
-                _scrub_counts(counts or {}, redact),
-                scrub_value(outputs or {}, redact),
+        case Finished(_, summary, counts, outputs):
+            return replace(
+                message,
+                summary=redact(summary) if summary else summary,
+                counts=_scrub_counts(counts or {}, redact),
+                outputs=scrub_value(outputs or {}, redact),
             )
-        case Failed(error, tb, transient, cancelled):
-            return Failed(redact(error), redact(tb), transient, cancelled)
+        case Failed(error, tb):
+            return replace(message, error=redact(error), traceback=redact(tb))
     return message

@@ -18,6 +18,7 @@ import os
 import signal
 import threading
 import traceback
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from backroom.schedules.pipe import (
     Progress,
     RunPayload,
 )
+from backroom.schedules.reaper import has_descendants, make_subreaper
 from backroom.schedules.scrub import scrub_message
 from backroom.schedules.undumpable import make_undumpable
 
@@ -141,6 +143,7 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
     """Entry point of the run's process."""
     os.setsid()
     make_undumpable()  # another run of the same OS user must not read this one's secrets
+    subreaper = make_subreaper()  # every orphan it leaves comes back here: "no child" means "nothing left"
     lock = threading.Lock()
 
     redactor = Redactor()
@@ -183,6 +186,8 @@ def child_main(conn: Connection, payload: RunPayload) -> None:
         output.stop()  # what the bot printed is logged before its result is sent
         if cap.lines:
             send(Dropped(cap.lines, cap.bytes))
+        if not has_descendants(subreaper):
+            message = replace(message, descendants=False)  # serve may skip its scan for leftovers
         send(message)
     finally:
         logging.shutdown()

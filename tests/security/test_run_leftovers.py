@@ -70,3 +70,25 @@ def test_kill_leftovers_kills_only_the_marked_run() -> None:
     finally:
         other.kill()
         other.wait()
+
+
+def test_the_scan_is_skipped_only_for_a_run_that_left_no_process(run_harness, monkeypatch) -> None:
+    """A run's process is a child subreaper: when it has no child left it has no descendant anywhere, and
+    serve skips the /proc scan (milliseconds a run); a run that left a process is scanned and cleaned."""
+    import backroom.schedules.execution as execution
+
+    scans: list[bool] = []
+    real = execution.kill_leftovers
+
+    def counting(run_id: str, pgid: int | None, *args: object, scan: bool = True) -> int:
+        scans.append(scan)
+        return real(run_id, pgid, *args, scan=scan)
+
+    monkeypatch.setattr(execution, "kill_leftovers", counting)
+    harness = run_harness()
+    assert harness.run("echo").status == "succeeded"
+    assert scans == [False]
+    run = harness.run("leaver", {"setsid": True})
+    assert run.status == "succeeded", run.error
+    assert scans == [False, True]
+    assert gone(int(harness.artifact(run, "pid").read_text()))

@@ -94,6 +94,7 @@ RULES: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
             "backroom.schedules.capture",
             "backroom.schedules.scrub",
             "backroom.schedules.undumpable",
+            "backroom.schedules.reaper",
             "backroom.bots.sdk",
         ),
         "a run's process loads only what the forkserver preloaded: the pipe's messages, discovery, the SDK",
