@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -22,10 +23,13 @@ def _ctx(tmp_path: Path, prometheus: Prometheus):
 
 
 def test_range_and_instant_pulls_keep_the_asked_dimensions(tmp_path: Path, prometheus_server: Prometheus) -> None:
-    prometheus_server.wait_for("count_over_time(up[1m])", lambda r: bool(r) and float(r[0]["value"][1]) >= 12)
+    prometheus_server.wait_for("count_over_time(up[1m])", lambda r: bool(r) and float(r[0]["value"][1]) >= 16)
     ctx = _ctx(tmp_path, prometheus_server)
-    end = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    window = Window(end - dt.timedelta(seconds=10), end)  # scraped every second for 12 s and more
+    # a window that ended a few seconds ago: a scrape is stamped when it starts and lands when it ends,
+    # so on a loaded machine the last seconds before "now" still change between two reads
+    end = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=5)
+    window = Window(end - dt.timedelta(seconds=10), end)
+    theirs = _settled_range(prometheus_server, 'up{job="node"}', window, step=2)
     ranged = SourceConfig(
         name="node",
         kind="prometheus",
@@ -38,14 +42,9 @@ def test_range_and_instant_pulls_keep_the_asked_dimensions(tmp_path: Path, prome
     assert all(s.seconds == 2 for s in result.samples)
     # the values stored are Prometheus's own answer for the same range (a loaded machine may miss a
     # scrape, and another test stops node-exporter, so "all 1" would test the machine, not the adapter)
-    answer = httpx.get(
-        f"{prometheus_server.url}/api/v1/query_range",
-        params={"query": 'up{job="node"}', "start": window.start.timestamp(), "end": window.end.timestamp(), "step": 2},
-        timeout=10,
-    ).json()["data"]["result"]
-    theirs = {(float(t), float(v)) for series in answer for t, v in series["values"]}
-    mine = {(s.start.timestamp(), s.value) for s in result.samples}
-    assert mine and mine <= theirs, sorted(mine - theirs)
+    # a point Prometheus stamps T covers [T - step, T) (timestamp_marks = "end"), stored by its start
+    mine = {(s.start.timestamp() + s.seconds, s.value) for s in result.samples}
+    assert mine and mine <= theirs, (sorted(mine - theirs), sorted(theirs))
     assert all(window.start <= s.start < window.end for s in result.samples)
     assert len(result.samples) >= 3
 
@@ -57,6 +56,23 @@ def test_range_and_instant_pulls_keep_the_asked_dimensions(tmp_path: Path, prome
     )
     instant = asyncio.run(adapter("prometheus").pull(ctx, per_cpu, window))
     assert len(instant.samples) == os.cpu_count()
+
+
+def _settled_range(prometheus: Prometheus, promql: str, window: Window, step: int) -> set[tuple[float, float]]:
+    """Prometheus's own answer for ``window`` once two reads a scrape apart agree."""
+    previous: set[tuple[float, float]] | None = None
+    for _ in range(20):
+        answer = httpx.get(
+            f"{prometheus.url}/api/v1/query_range",
+            params={"query": promql, "start": window.start.timestamp(), "end": window.end.timestamp(), "step": step},
+            timeout=10,
+        ).json()["data"]["result"]
+        current = {(float(t), float(v)) for series in answer for t, v in series["values"]}
+        if current == previous:
+            return current
+        previous = current
+        time.sleep(1.5)
+    raise AssertionError(f"Prometheus's answer for {promql!r} kept changing: {sorted(previous or ())}")
 
 
 def test_a_query_prometheus_refuses_names_the_query(tmp_path: Path, prometheus_server: Prometheus) -> None:
