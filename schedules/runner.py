@@ -42,6 +42,7 @@ from backroom.schedules.execution import LogCallback, ProcessExecutor, ProgressC
 from backroom.schedules.history import History, OwnerLost, Run, process_owner, utcnow
 from backroom.schedules.intake import FirePolicy, QueueFire, SkipFire, decide_fires
 from backroom.schedules.jobs import JobSpec, JobSync, effective_params, job_specs, scheduled_fire
+from backroom.schedules.mailbox import MailWatcher
 from backroom.schedules.maintenance import Maintenance
 from backroom.schedules.outcome import RunOutcome
 from backroom.schedules.ownership import OwnerLease, SupervisorLease, renew_interval
@@ -80,6 +81,7 @@ class Runner:
         self._threads: list[threading.Thread] = []
         self._paused: set[str] = set()
         self._watcher: FileWatcher | None = None
+        self.mail_watcher: MailWatcher | None = None
         self.lease: OwnerLease | None = None  # the job store's owner lock, once started
         self.supervisor = SupervisorLease(self.history, settings.owner_lease, clock)
         self._swept: dt.datetime | None = None
@@ -124,6 +126,15 @@ class Runner:
                 self.settings, self.history, self._submit_file, is_paused=lambda b: b in self._paused
             )
             self._watcher.start()
+            self.mail_watcher = MailWatcher(
+                self.settings,
+                self.history,
+                self._submit_event(Trigger.MAIL),
+                is_paused=lambda b: b in self._paused,
+                clock=self.clock,
+            )
+            self.listeners.append(self._mail_run_ended)
+            self.mail_watcher.start()
         log.info("runner started: %d scheduled job(s), %d bot(s)", len(self.specs), len(self.bots))
 
     def shutdown(self, wait: bool = True) -> None:
@@ -131,6 +142,8 @@ class Runner:
         self.jobs.shutdown()
         if self._watcher:
             self._watcher.stop()
+        if self.mail_watcher:
+            self.mail_watcher.stop()
         self.dispatcher.wake()
         for thread in self._threads:
             thread.join(timeout=5)
@@ -379,6 +392,24 @@ class Runner:
             return self.history.create_run(
                 bot, trigger=Trigger.FILE, params=params, status=RunStatus.FAILED, error=str(exc)
             )
+
+    def _submit_event(self, trigger: Trigger) -> Callable[[str, dict[str, Any], str], Run | None]:
+        """A submit function for an event watcher: bad parameters become a failed run, never silence."""
+
+        def submit(bot: str, params: dict[str, Any], label: str) -> Run | None:
+            try:
+                return self.trigger(bot, params, actor=label, trigger=trigger)
+            except ParamsInvalid as exc:
+                log.error("%s could not start %s: %s", label, bot, exc)
+                return self.history.create_run(
+                    bot, trigger=trigger, params=params, status=RunStatus.FAILED, error=str(exc)
+                )
+
+        return submit
+
+    def _mail_run_ended(self, run: Run) -> None:
+        if run.trigger == Trigger.MAIL and self.mail_watcher is not None:
+            self.mail_watcher.wake()
 
     # -- upkeep ------------------------------------------------------------------------------
     def _control_loop(self) -> None:

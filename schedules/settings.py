@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from backroom.bots.sdk.paths import Roots, default_roots
 from backroom.bots.sdk.secrets import SecretRef
@@ -31,9 +40,11 @@ __all__ = [
     "ConfigProblem",
     "InvalidConfig",
     "JobSettings",
+    "MailSettings",
     "RootSettings",
     "Settings",
     "WatchSettings",
+    "WhenSettings",
     "load_settings",
     "parse_settings",
 ]
@@ -124,6 +135,76 @@ class ChainSettings(_Strict):
     params: dict[str, str] = Field(default_factory=dict)  # param -> "outputs.KEY" | "run_id" | "status"
 
 
+class MailSettings(_Strict):
+    """Mailbox trigger (``[bots.NAME.mail]``): each matching message starts the bot once.
+
+    The bot gets the message's attachments (saved under its inbox root) as ``param``. After a run
+    that succeeded the message is moved to ``move_to`` (or, without it, flagged with ``flag``); it is
+    never deleted. A message whose run failed stays where it was and is tried again after ``retry_after``.
+    """
+
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)  # 993 with tls, 143 otherwise
+    # "tls" (IMAPS), "starttls", or "none" (only allowed for a server on loopback)
+    security: Literal["tls", "starttls", "none"] = "tls"
+    user: str
+    password: SecretRef
+    folder: str = "INBOX"
+    senders: list[str] = Field(default_factory=list)  # glob patterns on the sender's address; any when empty
+    subject: str | None = None  # glob pattern on the subject (case-insensitive)
+    attachments: list[str] = Field(default_factory=list)  # glob patterns on attachment names; all when empty
+    types: list[str] = Field(default_factory=list)  # glob patterns on attachment content types
+    require_attachment: bool = True  # a message without a matching attachment starts nothing
+    param: str = "files"
+    move_to: str | None = "Archive"
+    flag: str = "$BackroomDone"  # set after success when ``move_to`` is empty
+    poll: Duration = 60.0
+    retry_after: Duration = 900.0
+
+    @field_validator("flag")
+    @classmethod
+    def _flag_is_keyword(cls, value: str) -> str:
+        if not re.fullmatch(r"\\?[A-Za-z$][A-Za-z0-9_$-]*", value):
+            raise ValueError("must be an IMAP keyword such as '$BackroomDone' or a system flag such as '\\Flagged'")
+        return value
+
+
+class WhenSettings(_Strict):
+    """Condition trigger (``[bots.NAME.when]``): a query polled every ``every``; the bot starts on its edge.
+
+    ``sql`` runs on a ``kind = "sql"`` system; ``get`` (a path) is fetched from an HTTP system and
+    ``select`` (JSONPath) picks values out of the JSON. The condition holds when rows/values come back
+    (and, with ``above``/``below``, the first value passes the threshold). The bot starts when it comes
+    to hold (not while it keeps holding), not again for the same ``key`` values, nor within ``cooldown``.
+    """
+
+    system: str
+    sql: str | None = None
+    get: str | None = None
+    select: str | None = None
+    above: float | None = None
+    below: float | None = None
+    key: list[str] = Field(default_factory=list)  # columns / fields whose values identify "the same" condition
+    params: dict[str, str] = Field(default_factory=dict)  # param -> column | "count" | "rows" | "value"
+    every: Duration = 60.0
+    cooldown: Duration = 0.0
+
+    @field_validator("every")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be longer than zero")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> WhenSettings:
+        if (self.sql is None) == (self.get is None):
+            raise ValueError("give exactly one of 'sql' (a query) or 'get' (an HTTP path with 'select')")
+        if self.get is not None and not self.select:
+            raise ValueError("an HTTP condition needs 'select', a JSONPath such as '$.items[*].id'")
+        return self
+
+
 class JobSettings(_Strict):
     """An extra schedule of the same bot with its own parameters."""
 
@@ -163,6 +244,8 @@ class BotSettings(_Strict):
     config: dict[str, Any] = Field(default_factory=dict)
     jobs: list[JobSettings] = Field(default_factory=list)
     watch: WatchSettings | None = None
+    mail: MailSettings | None = None
+    when: WhenSettings | None = None
     after: list[ChainSettings] = Field(default_factory=list)
     roots: RootSettings = Field(default_factory=RootSettings)
 

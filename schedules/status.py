@@ -45,6 +45,8 @@ class Trigger(StrEnum):
     MANUAL = "manual"  # ``backroom run`` and the console's run button
     API = "api"
     FILE = "file"
+    MAIL = "mail"  # a message in a bot's mailbox ([bots.NAME.mail])
+    CONDITION = "condition"  # a bot's condition came to hold ([bots.NAME.when])
     CHAIN = "chain"
     RETRY = "retry"
     REQUEUE = "requeue"  # an interrupted run of an idempotent bot, started again on the next start

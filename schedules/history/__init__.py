@@ -6,6 +6,7 @@
     scheduler_state.py  SchedulerState: fire claims, seen files, job digests, pause state, owner lock
                         (fencing token, lease end), leases of the processes supervising runs
     audit.py            AuditLog: who did what, from where
+    trigger_state.py    TriggerState: messages claimed by mailbox triggers, condition evaluations
 
 :class:`History` is all three stores on one engine, for the runner and the console that use them
 together; a tool that needs only one may construct that store alone.
@@ -31,6 +32,7 @@ from backroom.schedules.history.models import (
 )
 from backroom.schedules.history.runs import RunPage, RunStore
 from backroom.schedules.history.scheduler_state import Fence, OwnerLost, SchedulerState
+from backroom.schedules.history.trigger_state import TriggerState
 from backroom.schedules.status import ACTIVE, FINISHED, STATUSES
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "SchedulerState",
     "SeenFile",
     "Store",
+    "TriggerState",
     "UTCDateTime",
     "make_engine",
     "owner_alive",
@@ -63,5 +66,5 @@ __all__ = [
 ]
 
 
-class History(RunStore, SchedulerState, AuditLog):
-    """The three stores on one engine; one per process, safe to share between threads."""
+class History(RunStore, SchedulerState, TriggerState, AuditLog):
+    """The four stores on one engine; one per process, safe to share between threads."""

@@ -12,7 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from backroom.bots.sdk.db import UTCDateTime
@@ -22,9 +35,11 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BotState",
+    "ConditionState",
     "Fire",
     "JobDefinition",
     "LogLine",
+    "MailClaim",
     "ProcessLease",
     "Run",
     "SeenFile",
@@ -139,6 +154,45 @@ class SeenFile(Base):
     path: Mapped[str] = mapped_column(String(1000), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(100), primary_key=True)
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class MailClaim(Base):
+    """A message a mailbox trigger took for a bot: each message starts its bot once, across restarts.
+
+    ``message_key`` is the SHA-256 of the Message-ID (of folder, UIDVALIDITY and UID when a message has
+    none), so a copy of the same message arriving again is the same claim. ``state``: ``running`` (its
+    run is ``run_id``), ``done`` (the run succeeded and the message was moved or flagged), ``failed``
+    (tried again after the bot's ``retry_after``), ``ignored`` (no attachment matched the filters).
+    """
+
+    __tablename__ = "backroom_mail_claims"
+
+    bot: Mapped[str] = mapped_column(String(100), primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(Text)
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(20))
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConditionState(Base):
+    """The last evaluation of a bot's condition trigger and its last start (what the console shows)."""
+
+    __tablename__ = "backroom_conditions"
+
+    bot: Mapped[str] = mapped_column(String(100), primary_key=True)
+    evaluated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    holds: Mapped[bool] = mapped_column(Boolean, default=False)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_key: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the key values at the last start
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     run_id: Mapped[str | None] = mapped_column(String(32))
 
 
