@@ -3,7 +3,9 @@
 Schema problems come from :mod:`schedules.settings`; this module adds what needs the bots and the
 environment: unknown bots, bad schedules and calendars, unknown systems, secrets that are referenced
 but not set, bot config and parameters their models reject, chains that point nowhere or in a circle,
-a runs folder that cannot be written, a ``run_as_user`` that does not exist.
+a runs folder that cannot be written, a ``run_as_user`` that does not exist, mailbox triggers that
+would log in in clear off loopback, condition triggers on unknown systems or with a query that is
+not one SELECT or a JSONPath that does not parse.
 """
 
 from __future__ import annotations
@@ -136,7 +138,37 @@ def check_settings(
             watched = settings.path(bot.watch.folder)
             if not _under_root(watched, roots, "inbox"):
                 problems.append(_outside(file, table, "watch.folder", watched, roots, "inbox"))
+        problems.extend(_trigger_problems(settings, file, table, bot, bot_cls, secret))
     problems.extend(_chain_cycles(settings, file))
+    return problems
+
+
+def _trigger_problems(
+    settings: Settings, file: str, table: str, bot: Any, bot_cls: Any, secret: Any
+) -> list[ConfigProblem]:
+    """Mailbox and condition triggers: their systems, queries and the parameters they fill (nothing is run)."""
+    from backroom.schedules.conditions import condition_problems
+    from backroom.schedules.mailbox import security_problem
+
+    problems = []
+    fields = bot_cls.Params.model_fields
+    if bot.mail is not None:
+        secret(f"{table}.mail.password", bot.mail.password)
+        problem = security_problem(bot.mail)
+        if problem:
+            problems.append(ConfigProblem(file, f"{table}.mail.security", problem))
+        if bot.mail.param not in fields:
+            problems.append(
+                ConfigProblem(
+                    file, f"{table}.mail.param", f"bot has no parameter {bot.mail.param!r} for the attachments"
+                )
+            )
+    if bot.when is not None:
+        for key, problem in condition_problems(bot.when, settings.systems):
+            problems.append(ConfigProblem(file, f"{table}.when.{key}", problem))
+        for param in bot.when.params:
+            if param not in fields:
+                problems.append(ConfigProblem(file, f"{table}.when.params", f"bot has no parameter {param!r}"))
     return problems
 
 

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from backroom.schedules.conditions import ConditionWatcher
 from backroom.schedules.discovery import discover
 from backroom.schedules.dispatch import Dispatcher, run_and_record
 from backroom.schedules.errors import BotNotFound, ParamsInvalid, RunnerBusy
@@ -82,6 +83,7 @@ class Runner:
         self._paused: set[str] = set()
         self._watcher: FileWatcher | None = None
         self.mail_watcher: MailWatcher | None = None
+        self.condition_watcher: ConditionWatcher | None = None
         self.lease: OwnerLease | None = None  # the job store's owner lock, once started
         self.supervisor = SupervisorLease(self.history, settings.owner_lease, clock)
         self._swept: dt.datetime | None = None
@@ -135,6 +137,14 @@ class Runner:
             )
             self.listeners.append(self._mail_run_ended)
             self.mail_watcher.start()
+            self.condition_watcher = ConditionWatcher(
+                self.settings,
+                self.history,
+                self._submit_event(Trigger.CONDITION),
+                is_paused=lambda b: b in self._paused,
+                clock=self.clock,
+            )
+            self.condition_watcher.start()
         log.info("runner started: %d scheduled job(s), %d bot(s)", len(self.specs), len(self.bots))
 
     def shutdown(self, wait: bool = True) -> None:
@@ -144,6 +154,8 @@ class Runner:
             self._watcher.stop()
         if self.mail_watcher:
             self.mail_watcher.stop()
+        if self.condition_watcher:
+            self.condition_watcher.stop()
         self.dispatcher.wake()
         for thread in self._threads:
             thread.join(timeout=5)

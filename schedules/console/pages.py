@@ -232,10 +232,15 @@ def _bot_context(request: Request, bot: str) -> dict[str, Any]:
         if f.name in defaults:
             f.default = defaults[f.name]
     recent = state.history.list_runs(bot=bot, limit=20).runs
+    bot_settings = state.settings.bots.get(bot, BotSettings())
+    mail = bot_settings.mail
     return {
         "bot": bot,
         "summary": getattr(cls, "summary", ""),
         "schedules": schedules,
+        "when": bot_settings.when,
+        "condition": state.history.condition_state(bot) if bot_settings.when else None,
+        "mail": f"{mail.user}@{mail.host}/{mail.folder}" if mail else None,
         "next": runner.next_fire_by_bot(fires).get(bot),
         "paused": runner.is_paused(bot),
         "fields": fields,
