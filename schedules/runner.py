@@ -13,6 +13,8 @@
                           │ outcome recorded by the runner only
                           ▼
     notifications, chains (:mod:`schedules.events`), retries with exponential backoff
+    event watchers ── files (:mod:`schedules.events`), mail (:mod:`schedules.mailbox`), conditions
+                      (:mod:`schedules.conditions`), work-item queues (:mod:`schedules.queues`)
     control loop ── pauses made elsewhere, owner-lock heartbeat, daily pruning (:mod:`schedules.maintenance`)
 
 Only one runner may own a job store: a second one refuses to start while the first's lease runs
@@ -47,6 +49,7 @@ from backroom.schedules.mailbox import MailWatcher
 from backroom.schedules.maintenance import Maintenance
 from backroom.schedules.outcome import RunOutcome
 from backroom.schedules.ownership import OwnerLease, SupervisorLease, renew_interval
+from backroom.schedules.queues import QueueWatcher
 from backroom.schedules.settings import BotSettings, Settings
 from backroom.schedules.status import RunStatus, Trigger
 
@@ -84,6 +87,7 @@ class Runner:
         self._watcher: FileWatcher | None = None
         self.mail_watcher: MailWatcher | None = None
         self.condition_watcher: ConditionWatcher | None = None
+        self.queue_watcher: QueueWatcher | None = None
         self.lease: OwnerLease | None = None  # the job store's owner lock, once started
         self.supervisor = SupervisorLease(self.history, settings.owner_lease, clock)
         self._swept: dt.datetime | None = None
@@ -145,6 +149,16 @@ class Runner:
                 clock=self.clock,
             )
             self.condition_watcher.start()
+            self.queue_watcher = QueueWatcher(
+                self.settings,
+                self.history,
+                self.bots,
+                self._submit_event(Trigger.QUEUE),
+                self.dispatcher.active_counts,
+                is_paused=lambda b: b in self._paused,
+                clock=self.clock,
+            )
+            self.queue_watcher.start()
         log.info("runner started: %d scheduled job(s), %d bot(s)", len(self.specs), len(self.bots))
 
     def shutdown(self, wait: bool = True) -> None:
@@ -156,6 +170,8 @@ class Runner:
             self.mail_watcher.stop()
         if self.condition_watcher:
             self.condition_watcher.stop()
+        if self.queue_watcher:
+            self.queue_watcher.stop()
         self.dispatcher.wake()
         for thread in self._threads:
             thread.join(timeout=5)

@@ -47,6 +47,7 @@ class Trigger(StrEnum):
     FILE = "file"
     MAIL = "mail"  # a message in a bot's mailbox ([bots.NAME.mail])
     CONDITION = "condition"  # a bot's condition came to hold ([bots.NAME.when])
+    QUEUE = "queue"  # items wait in the queue the bot consumes
     CHAIN = "chain"
     RETRY = "retry"
     REQUEUE = "requeue"  # an interrupted run of an idempotent bot, started again on the next start

@@ -248,6 +248,7 @@ def _run_bot(payload: RunPayload, secrets: Any, cancel: threading.Event, send: A
         dry_run=payload.dry_run,
         home=Path(payload.home),
         roots=roots,
+        consumes=getattr(bot_cls, "consumes", None),
     )
     log.info("%s started (run %s, attempt %s)", payload.bot, payload.run_id[:8], payload.attempt)
     try:

@@ -66,6 +66,8 @@ class Bot(Generic[P, C]):
     idempotent: ClassVar[bool] = False
     #: True when the bot honours ``ctx.dry_run`` (reports without writing).
     supports_dry_run: ClassVar[bool] = False
+    #: The work-item queue this bot consumes (``ctx.items()``); the runner starts it when items wait.
+    consumes: ClassVar[str | None] = None
 
     def run(self, ctx: Context[C], params: P) -> Result:  # pragma: no cover - abstract
         raise NotImplementedError(f"bot {type(self).__name__} does not implement run()")

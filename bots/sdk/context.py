@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     import httpx
     from playwright.sync_api import Page
 
+    from backroom.bots.sdk.workitems import WorkItem, WorkQueue
+
 __all__ = ["ConfigT", "Context", "Progress", "ProgressSink"]
 
 #: The bot's config model: ``Context[ExpensesConfig]`` hands the bot a typed ``ctx.config``.
@@ -87,6 +89,7 @@ class Context(Generic[ConfigT]):
         dry_run: bool = False,
         home: Path | None = None,
         roots: Roots | None = None,
+        consumes: str | None = None,
     ) -> None:
         self.run_id = run_id
         self.bot = bot
@@ -106,6 +109,7 @@ class Context(Generic[ConfigT]):
         self.roots = roots if roots is not None else Roots(default_roots(self.home, bot, self.run_dir.parent))
         self._notifier = Notifier(notify_targets, self.secret)
         self._checkpoint: Checkpoint | None = None
+        self.consumes = consumes  # the bot's ``consumes`` queue, for ctx.items()
         self._engine: Any = None
 
     # -- time -------------------------------------------------------------------------------
@@ -226,6 +230,30 @@ class Context(Generic[ConfigT]):
         if self._checkpoint is None:
             self._checkpoint = Checkpoint(self.engine, self.bot)
         return self._checkpoint
+
+    def queue(self, name: str) -> WorkQueue:
+        """The work-item queue ``name``: ``ctx.queue("callbacks").put(payload, key=...)`` (see sdk.workitems)."""
+        from backroom.bots.sdk.workitems import WorkQueue
+
+        return WorkQueue(self.engine, name, run_id=self.run_id, clock=self.now)
+
+    def items(self, queue: str | None = None, *, max_attempts: int = 3, backoff: float = 60.0) -> Iterator[WorkItem]:
+        """The items waiting in the bot's ``consumes`` queue (or ``queue``), one by one, each claimed for this run.
+
+        An item that fails with an application error is tried again after ``backoff`` seconds (doubling),
+        at most ``max_attempts`` times in all; see :mod:`backroom.bots.sdk.workitems`.
+        """
+        name = queue or self.consumes
+        if not name:
+            raise ConfigError(f'bot {self.bot} consumes no queue: set `consumes = "name"` on it or pass the queue')
+        from backroom.bots.sdk.workitems import WorkQueue
+
+        source = WorkQueue(
+            self.engine, name, run_id=self.run_id, clock=self.now, max_attempts=max_attempts, backoff=backoff
+        )
+        for item in source.items():
+            self.raise_if_cancelled()
+            yield item
 
     # -- reporting ---------------------------------------------------------------------------
     @contextmanager

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,6 +45,7 @@ __all__ = [
     "Run",
     "SeenFile",
     "UTCDateTime",
+    "WorkItem",
     "scheduler_owner",
 ]
 
@@ -194,6 +196,44 @@ class ConditionState(Base):
     started_key: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the key values at the last start
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     run_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class WorkItem(Base):
+    """One item of a work-item queue: put by a producer run, taken by a consumer run, ended once.
+
+    ``ref`` is the producer's reference key: (queue, ref) is unique, so an item is never queued
+    twice. ``state``: ``pending`` (waiting until ``available_at``), ``working`` (taken by
+    ``consumer_run`` under the claim ``claim`` until ``lease_until``), ``done``, ``business_failed``
+    (the data is wrong: reported, never retried), ``failed`` (application failures used up its
+    attempts), ``dropped`` (by a person in the console). Bots reach it through
+    :mod:`backroom.bots.sdk.workitems`, which names the same columns.
+    """
+
+    __tablename__ = "backroom_work_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    queue: Mapped[str] = mapped_column(String(100))
+    ref: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[Any] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    producer_run: Mapped[str | None] = mapped_column(String(32))
+    consumer_run: Mapped[str | None] = mapped_column(String(32))
+    claim: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[Any] = mapped_column(JSON, nullable=True)
+    sla_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("queue", "ref", name="uq_backroom_work_items_ref"),
+        Index("ix_backroom_work_items_take", "queue", "state", "available_at"),
+        Index("ix_backroom_work_items_claim", "claim"),
+    )
 
 
 class JobDefinition(Base):

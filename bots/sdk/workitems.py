@@ -1,0 +1,337 @@
+"""Work-item queues between bots: a producer puts items, a consumer takes and ends them one by one.
+
+    producer:  ctx.queue("callbacks").put({"ticket": 42}, key="ticket-42")   # never queued twice
+    consumer:  class CallBack(Bot[...]): consumes = "callbacks"
+               for item in ctx.items():
+                   with item:                 # ends the item however the block ends:
+                       call(item.payload)     #   normally            -> done
+                                              #   BusinessError       -> business_failed (reported, not retried)
+                                              #   any other Exception -> retried after a backoff, then failed
+
+One bad item neither stops the batch nor is lost: the block's exception is recorded on the item and
+the loop goes on. Items live in Backroom's own database (``backroom_work_items``, made by the
+runner's migrations). Consumers take an item by writing a claim of their own on it: on PostgreSQL
+and MariaDB the rows are picked ``FOR UPDATE SKIP LOCKED``, so two consumer runs at once never take
+the same item; SQLite serialises writers, and the claim is written by one UPDATE. An item whose
+consumer died is taken again once its lease has run out. Every state change is checked by its row
+count: an item is ended only by the claim that took it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer, String, Text, column, func, insert, or_, select, table, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from backroom.bots.sdk.db import UTCDateTime
+from backroom.bots.sdk.errors import ApplicationError, BusinessError
+
+__all__ = ["ITEM_STATES", "WorkItem", "WorkQueue", "work_items"]
+
+log = logging.getLogger(__name__)
+
+ITEM_STATES = ("pending", "working", "done", "business_failed", "failed", "dropped")
+
+#: The columns of ``backroom_work_items`` (defined by the runner's models and migrations; a test
+#: holds that these names and those agree). A query-side view only: the SDK never creates the table.
+work_items = table(
+    "backroom_work_items",
+    column("id", Integer),
+    column("queue", String),
+    column("ref", String),
+    column("payload", JSON),
+    column("state", String),
+    column("attempts", Integer),
+    column("available_at", UTCDateTime()),
+    column("deadline", UTCDateTime()),
+    column("created_at", UTCDateTime()),
+    column("finished_at", UTCDateTime()),
+    column("producer_run", String),
+    column("consumer_run", String),
+    column("claim", String),
+    column("lease_until", UTCDateTime()),
+    column("error", Text),
+    column("outputs", JSON),
+    column("sla_alerted", Boolean),
+)
+_T = work_items.c
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class WorkItem:
+    """One taken item. Use it as a context manager (module docstring) or end it with the methods."""
+
+    def __init__(self, queue: WorkQueue, row: Any) -> None:
+        self.queue = queue
+        self.id: int = row.id
+        self.ref: str = row.ref
+        self.payload: Any = row.payload
+        self.attempt: int = row.attempts
+        self.claim: str = row.claim
+        self.deadline: dt.datetime | None = row.deadline
+        self.state = "working"
+
+    def done(self, outputs: Any = None) -> None:
+        self.queue._end(self, "done", outputs=outputs)
+
+    def business_failed(self, reason: str) -> None:
+        self.queue._end(self, "business_failed", error=reason)
+
+    def application_failed(self, error: str) -> None:
+        self.queue._app_failed(self, error)
+
+    def __enter__(self) -> WorkItem:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
+        if self.state != "working":  # ended inside the block already; an exception after that is the bot's
+            return False
+        if exc is None:
+            self.done()
+            return False
+        if isinstance(exc, BusinessError):
+            self.business_failed(f"{type(exc).__name__}: {exc}")
+            return True
+        if isinstance(exc, Exception):
+            log.warning("item %s of %s failed (attempt %d): %s", self.ref, self.queue.name, self.attempt, exc)
+            self.application_failed(f"{type(exc).__name__}: {exc}")
+            return True
+        return False  # KeyboardInterrupt, SystemExit: the run ends; the lease brings the item back
+
+
+class WorkQueue:
+    """One named queue on Backroom's database, as seen by one run (``run_id``) with one clock."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        name: str,
+        *,
+        run_id: str | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        lease: float = 900.0,
+        max_attempts: int = 3,
+        backoff: float = 60.0,
+    ) -> None:
+        if not name or len(name) > 100:
+            raise ValueError(f"a queue name has 1 to 100 characters, got {name!r}")
+        self.engine, self.name, self.run_id, self.clock = engine, name, run_id, clock
+        self.lease, self.max_attempts, self.backoff = lease, max_attempts, backoff
+
+    # -- producing -------------------------------------------------------------------------------
+    def put(self, payload: Any, *, key: str, deadline: dt.datetime | None = None) -> bool:
+        """Queue ``payload`` under reference ``key``; False (nothing queued) when ``key`` was queued before."""
+        return self.put_many([(key, payload)], deadline=deadline) == 1
+
+    def put_many(self, items: Iterable[tuple[str, Any]], *, deadline: dt.datetime | None = None) -> int:
+        """Queue (key, payload) pairs; the number newly queued (keys already queued are left as they are)."""
+        now = self.clock()
+        rows = [self._row(str(key), payload, now, deadline) for key, payload in items]
+        for row in rows:
+            if not row["ref"] or len(row["ref"]) > 200:
+                raise ValueError(f"a reference key has 1 to 200 characters, got {row['ref']!r}")
+        added = 0
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            try:
+                with self.engine.begin() as conn:
+                    refs = [r["ref"] for r in chunk]
+                    known = set(conn.scalars(select(_T.ref).where(_T.queue == self.name, _T.ref.in_(refs))))
+                    fresh = list({r["ref"]: r for r in chunk if r["ref"] not in known}.values())
+                    if fresh:
+                        conn.execute(insert(work_items), fresh)
+                added += len(fresh)
+            except IntegrityError:  # a concurrent producer queued one of them meanwhile: one by one
+                added += self._put_each(fresh)
+        return added
+
+    def _put_each(self, rows: list[dict[str, Any]]) -> int:
+        added = 0
+        for row in rows:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(work_items), [row])
+                added += 1
+            except IntegrityError:
+                pass
+        return added
+
+    def _row(self, key: str, payload: Any, now: dt.datetime, deadline: dt.datetime | None) -> dict[str, Any]:
+        return {
+            "queue": self.name,
+            "ref": key,
+            "payload": payload,
+            "state": "pending",
+            "attempts": 0,
+            "available_at": now,
+            "deadline": deadline,
+            "created_at": now,
+            "producer_run": self.run_id,
+            "sla_alerted": False,
+        }
+
+    # -- consuming -------------------------------------------------------------------------------
+    def take(self, limit: int = 1) -> list[WorkItem]:
+        """Claim up to ``limit`` available items for this run (pending and due, or whose lease ran out)."""
+        now = self.clock()
+        claim = uuid.uuid4().hex
+        due = or_(
+            (_T.state == "pending") & (_T.available_at <= now),
+            (_T.state == "working") & (_T.lease_until < now),
+        )
+        with self.engine.begin() as conn:
+            pick = select(_T.id).where(_T.queue == self.name, due).order_by(_T.id).limit(limit)
+            if conn.dialect.name in ("postgresql", "mysql", "mariadb"):
+                ids = list(conn.scalars(pick.with_for_update(skip_locked=True)))
+                target = _T.id.in_(ids) if ids else None
+            else:  # SQLite: one UPDATE with the pick inside it, under SQLite's single writer
+                target = _T.id.in_(pick.scalar_subquery())
+            if target is None:
+                return []
+            conn.execute(
+                update(work_items)
+                .where(target, due)
+                .values(
+                    state="working",
+                    claim=claim,
+                    consumer_run=self.run_id,
+                    attempts=_T.attempts + 1,
+                    lease_until=now + dt.timedelta(seconds=self.lease),
+                )
+            )
+            rows = conn.execute(select(work_items).where(_T.claim == claim).order_by(_T.id)).all()
+        return [WorkItem(self, row) for row in rows]
+
+    def items(self, batch: int = 20) -> Iterator[WorkItem]:
+        """Every item available now and while this loop runs, ``batch`` claimed at a time."""
+        while True:
+            taken = self.take(batch)
+            if not taken:
+                return
+            for index, item in enumerate(taken):
+                try:
+                    yield item
+                except GeneratorExit:
+                    self._release(taken[index:])
+                    raise
+                if item.state == "working":  # neither a ``with`` nor a method ended it: nothing is assumed
+                    item.application_failed("the consumer did not end the item")
+
+    def _release(self, items: list[WorkItem]) -> None:
+        """Give back items taken but not handed out (the consumer stopped early); their attempt is not counted."""
+        for item in items:
+            if item.state != "working":
+                continue
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(work_items)
+                    .where(_T.id == item.id, _T.claim == item.claim, _T.state == "working")
+                    .values(state="pending", claim=None, lease_until=None, attempts=_T.attempts - 1)
+                )
+            item.state = "pending"
+
+    def _end(self, item: WorkItem, state: str, *, outputs: Any = None, error: str | None = None) -> None:
+        if item.state != "working":
+            raise ValueError(f"item {item.ref} was already ended ({item.state})")
+        values: dict[str, Any] = {"state": state, "finished_at": self.clock(), "lease_until": None, "error": error}
+        if outputs is not None:
+            values["outputs"] = outputs
+        self._write(item, values)
+        item.state = state
+
+    def _app_failed(self, item: WorkItem, error: str) -> None:
+        if item.attempt >= self.max_attempts:
+            self._end(item, "failed", error=f"{error} (attempt {item.attempt} of {self.max_attempts})")
+            return
+        delay = self.backoff * 2 ** (item.attempt - 1)
+        values = {
+            "state": "pending",
+            "available_at": self.clock() + dt.timedelta(seconds=delay),
+            "lease_until": None,
+            "error": error,
+        }
+        self._write(item, values)
+        item.state = "pending"
+
+    def _write(self, item: WorkItem, values: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(work_items)
+                .where(_T.id == item.id, _T.claim == item.claim, _T.state == "working")
+                .values(**values)
+            ).rowcount
+        if done != 1:
+            raise ApplicationError(f"item {item.ref} of queue {self.name} is no longer this run's (its lease ran out)")
+
+    # -- looking -------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Items by state (every state present, zeros included)."""
+        with self.engine.connect() as conn:
+            found = dict(
+                conn.execute(select(_T.state, func.count()).where(_T.queue == self.name).group_by(_T.state)).all()
+            )
+        return {state: int(found.get(state, 0)) for state in ITEM_STATES}
+
+    def available(self) -> int:
+        now = self.clock()
+        due = or_(
+            (_T.state == "pending") & (_T.available_at <= now),
+            (_T.state == "working") & (_T.lease_until < now),
+        )
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).where(_T.queue == self.name, due)) or 0)
+
+    def overdue(self, *, mark: bool = False) -> list[dict[str, Any]]:
+        """Unfinished items past their deadline not alerted yet; with ``mark``, flagged as alerted."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(_T.id, _T.ref, _T.deadline, _T.state).where(
+                    _T.queue == self.name,
+                    _T.state.in_(("pending", "working")),
+                    _T.deadline < now,
+                    _T.sla_alerted.is_(False),
+                )
+            ).all()
+            if mark and rows:
+                conn.execute(update(work_items).where(_T.id.in_([r.id for r in rows])).values(sla_alerted=True))
+        return [dict(r._mapping) for r in rows]
+
+    def reported(self) -> list[dict[str, Any]]:
+        """Items that ended badly (business-failed, failed), with their errors: what a report lists."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_T.ref, _T.state, _T.error, _T.attempts)
+                .where(_T.queue == self.name, _T.state.in_(("business_failed", "failed")))
+                .order_by(_T.id)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def retry(self, item_id: int) -> bool:
+        """Put a failed or business-failed item back (a person decided); True when it was."""
+        return self._set(item_id, ("failed", "business_failed", "dropped"), state="pending", attempts=0)
+
+    def drop(self, item_id: int) -> bool:
+        """Set a pending or failed item aside for good (a person decided); True when it was."""
+        return self._set(item_id, ("pending", "failed", "business_failed"), state="dropped")
+
+    def _set(self, item_id: int, allowed: tuple[str, ...], **values: Any) -> bool:
+        values.update(available_at=self.clock(), claim=None, lease_until=None)
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    update(work_items)
+                    .where(_T.id == item_id, _T.queue == self.name, _T.state.in_(allowed))
+                    .values(**values)
+                ).rowcount
+            )
