@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from backroom.bots.sdk.db import UTCDateTime
 from backroom.bots.sdk.errors import ApplicationError, BusinessError
 
-__all__ = ["ITEM_STATES", "WorkItem", "WorkQueue", "work_items"]
+__all__ = ["ITEM_STATES", "WorkItem", "WorkQueue", "queue_names", "work_items"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,12 @@ _T = work_items.c
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def queue_names(engine: Engine) -> list[str]:
+    """Every queue that holds items, sorted."""
+    with engine.connect() as conn:
+        return sorted(conn.scalars(select(_T.queue).distinct()))
 
 
 class WorkItem:
@@ -305,6 +311,22 @@ class WorkQueue:
             ).all()
             if mark and rows:
                 conn.execute(update(work_items).where(_T.id.in_([r.id for r in rows])).values(sla_alerted=True))
+        return [dict(r._mapping) for r in rows]
+
+    def oldest_waiting(self) -> dt.datetime | None:
+        """When the oldest unfinished item was queued (how far behind the consumer is)."""
+        with self.engine.connect() as conn:
+            return conn.scalar(
+                select(func.min(_T.created_at)).where(_T.queue == self.name, _T.state.in_(("pending", "working")))
+            )
+
+    def list(self, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """The queue's items (newest first), optionally of one state: what the console's queue page lists."""
+        query = select(work_items).where(_T.queue == self.name)
+        if state:
+            query = query.where(_T.state == state)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(_T.id.desc()).limit(limit)).all()
         return [dict(r._mapping) for r in rows]
 
     def reported(self) -> list[dict[str, Any]]:

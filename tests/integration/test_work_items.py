@@ -212,3 +212,37 @@ def test_a_thousand_items_two_consumers_at_once_on_postgresql(
     assert sorted(ref for ref, a in attempts.items() if a == 2) == sorted(f"call-{n}" for n in transient)
     assert sum(r.counts["handled"] for r in finished) == 1000 + len(transient)
     engine.dispose()
+
+
+def test_console_queue_pages_count_mask_retry_and_drop(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from backroom.schedules.console.app import create_app
+    from backroom.schedules.runner import Runner
+    from tests.fixtures.console import CONSOLE_URL, extract_csrf
+
+    settings = build_settings(tmp_path, bot_modules=["tests.support.trigger_bots"])
+    runner = Runner(settings)
+    queue = WorkQueue(runner.history.engine, "calls")
+    queue.put({"name": "张三", "mobile": "13812345678"}, key="c-1")
+    queue.put({"name": "李四"}, key="c-2")
+    (item,) = queue.take()
+    item.business_failed("no answer at 13812345678")
+    client = TestClient(create_app(runner, environ={}), base_url=CONSOLE_URL, follow_redirects=False)
+
+    listing = client.get("/queues").text
+    assert "/queues/calls" in listing and "caller" in listing
+    page = client.get("/queues/calls").text
+    assert "13812345678" not in page and "138****5678" in page  # personal data masked
+    assert "no answer at 138****5678" in page
+    csrf = extract_csrf(page)
+    assert client.post(f"/queues/calls/items/{item.id}/drop", data={"csrf": csrf}).status_code == 303
+    assert queue.counts()["dropped"] == 1
+    assert client.post(f"/queues/calls/items/{item.id}/retry", data={"csrf": csrf}).status_code == 303
+    assert queue.counts()["pending"] == 2
+    assert client.post(f"/queues/calls/items/{item.id}/retry", data={"csrf": "wrong"}).status_code != 303
+    audit = runner.history.audit_log(limit=10)
+    assert [(e.action, e.outcome) for e in audit][:2] == [("queue-retry", "ok"), ("queue-drop", "ok")]
+    assert client.get("/queues/nope").status_code == 404
+    zh = client.get("/queues/calls", headers={"Accept-Language": "zh-CN"}).text
+    assert "工作队列" in zh and "等待中" in zh
