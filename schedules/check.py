@@ -24,7 +24,7 @@ from backroom.schedules.runsdir import runs_folder_problem
 from backroom.schedules.settings import ConfigProblem, InvalidConfig, Settings, load_settings
 from backroom.schedules.triggers import parse_schedule
 
-__all__ = ["check_settings", "load_checked"]
+__all__ = ["check_settings", "load_checked", "online_trigger_checks"]
 
 
 def _pydantic_problems(file: str, prefix: str, exc: ValidationError) -> list[ConfigProblem]:
@@ -226,3 +226,40 @@ def load_checked(path: Any, bots: dict[str, Any] | None = None) -> Settings:
     if problems:
         raise InvalidConfig(problems)
     return settings
+
+
+def online_trigger_checks(settings: Settings, resolver: SecretResolver | None = None) -> list[tuple[str, str, bool]]:
+    """For ``backroom check --online``: evaluate each condition once and log in to each mailbox once.
+
+    (location, what was found, ok) per trigger; nothing is started, claimed, moved or recorded.
+    """
+    from backroom.schedules.conditions import evaluate
+    from backroom.schedules.mailbox import connect
+
+    resolver = resolver or SecretResolver()
+    out: list[tuple[str, str, bool]] = []
+    for name, bot in settings.bots.items():
+        if bot.when is not None:
+            where = f"bots.{name}.when"
+            engines: dict[str, Any] = {}
+            try:
+                found = evaluate(bot.when, settings.systems, resolver.resolve, engines)
+                verdict = "holds" if found.holds else "does not hold"
+                out.append((where, f"{verdict}: {len(found.rows)} row(s), first value {found.value!r}", True))
+            except Exception as exc:
+                out.append((where, resolver.redactor.redact(f"{type(exc).__name__}: {exc}"), False))
+            finally:
+                for engine in engines.values():
+                    engine.dispose()
+        if bot.mail is not None:
+            where = f"bots.{name}.mail"
+            try:
+                client = connect(bot.mail, resolver.resolve)
+                try:
+                    info = client.select_folder(bot.mail.folder, readonly=True)
+                    out.append((where, f"{bot.mail.folder}: {int(info.get(b'EXISTS', 0))} message(s)", True))
+                finally:
+                    client.logout()
+            except Exception as exc:
+                out.append((where, resolver.redactor.redact(f"{type(exc).__name__}: {exc}"), False))
+    return out

@@ -197,7 +197,8 @@ class ConditionWatcher:
         self.submit = submit
         self.is_paused = is_paused
         self.clock = clock
-        self.secret = secret or SecretResolver().resolve
+        self._resolver = SecretResolver()
+        self.secret = secret or self._resolver.resolve
         self._engines: dict[str, Any] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -248,7 +249,7 @@ class ConditionWatcher:
         try:
             found = evaluate(when, self.settings.systems, self.secret, self._engines)
         except Exception as exc:
-            state.error = f"{type(exc).__name__}: {exc}"
+            state.error = self._resolver.redactor.redact(f"{type(exc).__name__}: {exc}")  # secrets and personal data
             self.history.save_condition(state)
             log.warning("condition of %s could not be evaluated: %s", bot, state.error)
             return None

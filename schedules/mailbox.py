@@ -161,7 +161,8 @@ class MailWatcher:
         self.submit = submit
         self.is_paused = is_paused
         self.clock = clock
-        self.secret = secret or SecretResolver().resolve
+        self._resolver = SecretResolver()
+        self.secret = secret or self._resolver.resolve
         self.errors: dict[str, str] = {}  # bot -> the last poll's error (cleared by a good poll)
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -203,9 +204,14 @@ class MailWatcher:
                 submitted += self.poll_bot(bot, mail)
                 self.errors.pop(bot, None)
             except Exception as exc:
-                self.errors[bot] = f"{type(exc).__name__}: {exc}"
+                self.errors[bot] = self._resolver.redactor.redact(f"{type(exc).__name__}: {exc}")
                 log.warning(
-                    "mailbox of %s (%s@%s/%s) could not be read: %s", bot, mail.user, mail.host, mail.folder, exc
+                    "mailbox of %s (%s@%s/%s) could not be read: %s",
+                    bot,
+                    mail.user,
+                    mail.host,
+                    mail.folder,
+                    self.errors[bot],
                 )
         return submitted
 

@@ -274,3 +274,18 @@ def test_bot_page_shows_the_last_evaluation_and_start(tmp_path: Path, endpoint: 
     assert "holds" in line and ">23<" in line and "never" not in line
     zh = client.get("/bots/conditioned", headers={"Accept-Language": "zh-CN"}).text
     assert "触发条件" in zh and "成立" in zh
+
+
+def test_online_check_evaluates_once_and_starts_nothing(tmp_path: Path, endpoint: _Endpoint) -> None:
+    from backroom.schedules.check import online_trigger_checks
+
+    when = {"system": "src", "get": "/stats", "select": "$.open", "above": 20}
+    runner, watcher, _ = _setup(tmp_path, when, {"kind": "http", "url": endpoint.url, "retries": 0})
+    endpoint.answer({"open": 25})
+    assert online_trigger_checks(watcher.settings) == [
+        ("bots.conditioned.when", "holds: 1 row(s), first value 25", True)
+    ]
+    endpoint.answer({"error": "down"}, status=500)
+    ((where, found, ok),) = online_trigger_checks(watcher.settings)
+    assert where == "bots.conditioned.when" and not ok and "500" in found
+    assert _runs(runner.history) == [] and runner.history.condition_state("conditioned") is None
