@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Boolean, Integer, String, Text, column, func, insert, or_, select, table, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from backroom.bots.sdk.db import UTCDateTime
 from backroom.bots.sdk.errors import ApplicationError, BusinessError
@@ -66,6 +68,27 @@ _T = work_items.c
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+_DEADLOCK_CODES = {1213, 1205}  # MySQL/MariaDB: deadlock, lock wait timeout
+_DEADLOCK_STATES = {"40P01", "40001"}  # PostgreSQL: deadlock, serialization failure
+
+R = TypeVar("R")
+
+
+def _retrying(attempt: Callable[[], R], tries: int = 6) -> R:
+    """Run a short transaction again when the database chose it as a deadlock victim (InnoDB does, under load)."""
+    for n in range(tries):
+        try:
+            return attempt()
+        except OperationalError as exc:
+            orig = exc.orig
+            code = orig.args[0] if orig is not None and orig.args else None
+            victim = code in _DEADLOCK_CODES or getattr(orig, "sqlstate", None) in _DEADLOCK_STATES
+            if not victim or n == tries - 1:
+                raise
+            time.sleep(0.01 * (n + 1) * (1 + random.random()))
+    raise AssertionError("unreachable")
 
 
 def queue_names(engine: Engine) -> list[str]:
@@ -195,28 +218,29 @@ class WorkQueue:
             (_T.state == "pending") & (_T.available_at <= now),
             (_T.state == "working") & (_T.lease_until < now),
         )
-        with self.engine.begin() as conn:
-            pick = select(_T.id).where(_T.queue == self.name, due).order_by(_T.id).limit(limit)
-            if conn.dialect.name in ("postgresql", "mysql", "mariadb"):
-                ids = list(conn.scalars(pick.with_for_update(skip_locked=True)))
-                target = _T.id.in_(ids) if ids else None
-            else:  # SQLite: one UPDATE with the pick inside it, under SQLite's single writer
-                target = _T.id.in_(pick.scalar_subquery())
-            if target is None:
-                return []
-            conn.execute(
-                update(work_items)
-                .where(target, due)
-                .values(
-                    state="working",
-                    claim=claim,
-                    consumer_run=self.run_id,
-                    attempts=_T.attempts + 1,
-                    lease_until=now + dt.timedelta(seconds=self.lease),
-                )
-            )
-            rows = conn.execute(select(work_items).where(_T.claim == claim).order_by(_T.id)).all()
-        return [WorkItem(self, row) for row in rows]
+        claimed = {
+            "state": "working",
+            "claim": claim,
+            "consumer_run": self.run_id,
+            "attempts": _T.attempts + 1,
+            "lease_until": now + dt.timedelta(seconds=self.lease),
+        }
+        pick = select(_T.id).where(_T.queue == self.name, due).order_by(_T.id).limit(limit)
+
+        def attempt() -> list[Any]:
+            locking = self.engine.dialect.name in ("postgresql", "mysql", "mariadb")
+            options = {"isolation_level": "READ COMMITTED"} if locking else {}
+            with self.engine.connect().execution_options(**options) as conn, conn.begin():
+                if locking:  # the picked rows stay locked to this transaction; others skip them
+                    ids = list(conn.scalars(pick.with_for_update(skip_locked=True)))
+                    if not ids:
+                        return []
+                    conn.execute(update(work_items).where(_T.id.in_(ids)).values(**claimed))
+                else:  # SQLite: one UPDATE with the pick inside it, under SQLite's single writer
+                    conn.execute(update(work_items).where(_T.id.in_(pick.scalar_subquery()), due).values(**claimed))
+                return list(conn.execute(select(work_items).where(_T.claim == claim).order_by(_T.id)).all())
+
+        return [WorkItem(self, row) for row in _retrying(attempt)]
 
     def items(self, batch: int = 20) -> Iterator[WorkItem]:
         """Every item available now and while this loop runs, ``batch`` claimed at a time."""
@@ -270,12 +294,15 @@ class WorkQueue:
         item.state = "pending"
 
     def _write(self, item: WorkItem, values: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(work_items)
-                .where(_T.id == item.id, _T.claim == item.claim, _T.state == "working")
-                .values(**values)
-            ).rowcount
+        def attempt() -> int:
+            with self.engine.begin() as conn:
+                return conn.execute(
+                    update(work_items)
+                    .where(_T.id == item.id, _T.claim == item.claim, _T.state == "working")
+                    .values(**values)
+                ).rowcount
+
+        done = _retrying(attempt)
         if done != 1:
             raise ApplicationError(f"item {item.ref} of queue {self.name} is no longer this run's (its lease ran out)")
 

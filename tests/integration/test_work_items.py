@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +247,56 @@ def test_console_queue_pages_count_mask_retry_and_drop(tmp_path: Path) -> None:
     assert client.get("/queues/nope").status_code == 404
     zh = client.get("/queues/calls", headers={"Accept-Language": "zh-CN"}).text
     assert "工作队列" in zh and "等待中" in zh
+
+
+@pytest.fixture
+def mariadb_url(mysql_url: str) -> Iterator[str]:
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    name = f"br_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(mysql_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    try:
+        yield make_url(mysql_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE {name}"))
+        admin.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", ["pg_schema_url", "mariadb_url", "sqlite"])
+def test_four_consumers_at_once_take_each_item_once(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'q.db'}" if database == "sqlite" else request.getfixturevalue(database)
+    history = History(url)
+    WorkQueue(history.engine, "calls").put_many([(f"c-{n}", {"n": n}) for n in range(300)])
+    seen: dict[str, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def consume(name: str) -> None:
+        queue = WorkQueue(history.engine, "calls", run_id=name)
+        mine = seen.setdefault(name, [])
+        try:
+            for item in queue.items(batch=5):
+                with item:
+                    mine.append(item.payload["n"])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=consume, args=(f"run-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    taken = [n for numbers in seen.values() for n in numbers]
+    assert sorted(taken) == list(range(300))  # each item exactly once, none lost
+    assert WorkQueue(history.engine, "calls").counts()["done"] == 300
+    history.engine.dispose()
