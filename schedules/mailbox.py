@@ -279,8 +279,8 @@ class MailWatcher:
                 return None  # another poller took it first
             return self._start(bot, mail, key, uid, validity, message, attempt=1)
         if claim.state == "running":
-            run = self.history.get_run(claim.run_id) if claim.run_id else None
-            if run is not None and run.status in ACTIVE:
+            run = self.history.last_of_chain(claim.run_id) if claim.run_id else None
+            if run is not None and (run.status in ACTIVE or self._retry_coming(bot, run, now)):
                 return None
             if run is not None and run.status == RunStatus.SUCCEEDED:
                 if self._file(client, mail, uid):
@@ -299,6 +299,14 @@ class MailWatcher:
         if claim.state == "done":  # a copy of a message already handled (same Message-ID): file it too
             self._file(client, mail, uid)
         return None
+
+    def _retry_coming(self, bot: str, run: Run, now: dt.datetime) -> bool:
+        """Whether the runner will retry this transient failure (its backoff, plus a minute, has not passed)."""
+        settings = self.settings.bots[bot]
+        if not run.transient or run.attempt > settings.retries or run.finished_at is None:
+            return False
+        due = run.finished_at + dt.timedelta(seconds=settings.retry_backoff * 2 ** (run.attempt - 1) + 60)
+        return now < due
 
     def _fetch(self, client: Any, uid: int) -> EmailMessage:
         data = client.fetch([uid], ["BODY.PEEK[]"])[uid]

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from backroom.schedules.history.engine import Store, utcnow
-from backroom.schedules.history.models import ConditionState, MailClaim
+from backroom.schedules.history.models import ConditionState, MailClaim, Run
 
 __all__ = ["TriggerState"]
 
@@ -94,6 +94,21 @@ class TriggerState(Store):
             values["finished_at"] = now or utcnow()
         with self.session() as s, s.begin():
             s.execute(update(MailClaim).where(MailClaim.bot == bot, MailClaim.message_key == key).values(**values))
+
+    def last_of_chain(self, run_id: str) -> Run | None:
+        """The latest run of ``run_id``'s chain of retries and requeues (the run itself when none)."""
+        with self.session() as s:
+            run = s.get(Run, run_id)
+            seen = {run_id}
+            while run is not None:
+                child = s.scalars(
+                    select(Run).where(Run.parent_run_id == run.id).order_by(Run.queued_at.desc()).limit(1)
+                ).first()
+                if child is None or child.id in seen:
+                    return run
+                seen.add(child.id)
+                run = child
+            return None
 
     # -- conditions ------------------------------------------------------------------------------
     def condition_state(self, bot: str) -> ConditionState | None:

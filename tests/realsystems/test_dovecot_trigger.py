@@ -110,8 +110,8 @@ def _wait_finished(history: History, run_id: str, timeout: float = 60.0) -> str:
     raise AssertionError(f"run {run_id} did not finish")
 
 
-def _settings(tmp_path: Path, mail: dict[str, Any]) -> Any:
-    return build_settings(tmp_path, bot_modules=["tests.support.trigger_bots"], bots={"mailed": {"mail": mail}})
+def _settings(tmp_path: Path, mail: dict[str, Any], **bot: Any) -> Any:
+    return build_settings(tmp_path, bot_modules=["tests.support.trigger_bots"], bots={"mailed": {"mail": mail, **bot}})
 
 
 def test_two_attachments_start_the_bot_once_across_a_restart_then_the_mail_is_moved(
@@ -180,3 +180,26 @@ def test_a_failed_run_leaves_the_mail_for_a_retry_after_retry_after(
         assert b"$BackroomDone" in client.get_flags([uid])[uid]
     assert watcher.poll_once() == []
     assert [r.status for r in runner.history.list_runs(bot="mailed", limit=100).runs] == ["succeeded", "failed"]
+
+
+def test_a_transient_failure_retried_by_the_runner_is_followed_not_taken_again(
+    tmp_path: Path, mailbox: dict[str, Any], start_runner: Any
+) -> None:
+    with _client(mailbox) as client:
+        client.append("INBOX", _message("a@supplier.example", "对账 transient", {"transient-once.csv": CSV}))
+    settings = _settings(tmp_path, mailbox, retries=1, retry_backoff="0.3s")
+    runner = start_runner(settings, schedule=False, watch=False)
+    watcher = MailWatcher(settings, runner.history, runner._submit_event(Trigger.MAIL))
+
+    (first,) = watcher.poll_once()
+    assert _wait_finished(runner.history, first.id) == "failed"
+    assert watcher.poll_once() == []  # the runner's retry is coming: the message is neither failed nor retaken
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(runner.history.list_runs(bot="mailed", limit=10).runs) < 2:
+        time.sleep(0.1)
+    retry = runner.history.list_runs(bot="mailed", limit=10).runs[0]
+    assert retry.trigger == "retry" and retry.parent_run_id == first.id
+    assert _wait_finished(runner.history, retry.id) == "succeeded"
+    assert watcher.poll_once() == []
+    assert _subjects(mailbox, "Archive") == ["对账 transient"] and _subjects(mailbox, "INBOX") == []
+    assert len(runner.history.list_runs(bot="mailed", limit=10).runs) == 2

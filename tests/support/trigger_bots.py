@@ -27,6 +27,11 @@ class Mailed(Bot[MailedParams]):
             if path.name.startswith("fail-once") and not ctx.checkpoint.get("failed-once"):
                 ctx.checkpoint.set("failed-once", True)
                 raise RuntimeError("failing the first time on purpose")
+            if path.name.startswith("transient-once") and not ctx.checkpoint.get("transient-once"):
+                from backroom.bots import TransientError
+
+                ctx.checkpoint.set("transient-once", True)
+                raise TransientError("the share was busy")
         sizes = {Path(f).name: Path(f).stat().st_size for f in params.files}
         return Result(summary=f"{len(names)} attachment(s)", counts={"files": len(names)}, outputs={"sizes": sizes})
 
