@@ -49,3 +49,22 @@ def test_attachment_filters_by_name_and_type() -> None:
 def test_message_key_is_the_message_id_else_the_place() -> None:
     assert message_key("<a@b>", "INBOX", 1, 5) == message_key(" <a@b> ", "Other", 2, 9)
     assert message_key(None, "INBOX", 1, 5) != message_key(None, "INBOX", 1, 6)
+
+
+def test_check_reports_clear_text_off_loopback_a_missing_param_and_an_unset_password(tmp_path) -> None:
+    from backroom.bots.sdk.secrets import SecretResolver
+    from backroom.schedules.check import check_settings
+    from backroom.schedules.discovery import discover
+
+    settings = parse_settings(
+        {
+            "home": str(tmp_path),
+            "bot_modules": ["tests.support.trigger_bots"],
+            "bots": {"mailed": {"mail": {**BASE, "security": "none", "param": "attachments"}}},
+        },
+        tmp_path / "backroom.toml",
+    )
+    problems = [str(p) for p in check_settings(settings, discover(settings.bot_modules), SecretResolver(environ={}))]
+    assert any("[bots.mailed.mail] security: security = 'none' sends the password in clear" in p for p in problems)
+    assert any("[bots.mailed.mail] param: bot has no parameter 'attachments'" in p for p in problems)
+    assert any("[bots.mailed.mail] password: secret 'env:IMAP_PW' is referenced but not set" in p for p in problems)
