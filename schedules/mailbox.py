@@ -12,9 +12,11 @@
     succeeded ── message moved to ``move_to`` (or flagged), checked by reading the folder back
     failed    ── message stays; taken again after ``retry_after``
 
-Nothing is ever deleted from the mailbox. The folder is polled (every ``poll``), not watched with
-IDLE: one short session per poll is simpler to keep correct across server restarts and timeouts,
-and a poll of a folder with a few hundred messages costs one header fetch.
+Nothing is ever deleted from the mailbox. Each poll is one short session (simple to keep correct
+across server restarts and timeouts; a folder of a few hundred messages costs one header fetch).
+Where the server has IDLE (and ``idle`` is on), one more session per mailbox waits in IDLE and asks
+for a poll as soon as the server announces a new message, so mail is not left waiting for ``poll``;
+polling goes on beside it (it files messages whose runs ended and retries failed ones).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +51,7 @@ __all__ = ["Attachment", "MailWatcher", "attachments_of", "connect", "message_ke
 log = logging.getLogger(__name__)
 
 _HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)]"
+_IDLE_RENEW_S = 25 * 60  # RFC 2177: a client re-issues IDLE at least every 29 minutes
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]一-鿿]+")
 
 
@@ -167,6 +171,8 @@ class MailWatcher:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._idlers: list[threading.Thread] = []
+        self.idling: dict[str, threading.Event] = {}  # bot -> set while its IDLE session waits
 
     def watched(self) -> dict[str, MailSettings]:
         return {name: b.mail for name, b in self.settings.bots.items() if b.enabled and b.mail is not None}
@@ -176,12 +182,46 @@ class MailWatcher:
             return
         self._thread = threading.Thread(target=self._loop, name="mail-watcher", daemon=True)
         self._thread.start()
+        for bot, mail in self.watched().items():
+            if mail.idle:
+                thread = threading.Thread(
+                    target=self._idle_loop, args=(bot, mail), name=f"mail-idle-{bot}", daemon=True
+                )
+                thread.start()
+                self._idlers.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=10)
+        for thread in [self._thread, *self._idlers]:
+            if thread is not None:
+                thread.join(timeout=10)
+
+    def _idle_loop(self, bot: str, mail: MailSettings) -> None:
+        """Wait in IDLE on ``bot``'s folder; wake the poller when the server announces a message."""
+        while not self._stop.is_set():
+            try:
+                with self._session(mail) as client:
+                    if not client.has_capability("IDLE"):
+                        log.info("mailbox of %s: the server has no IDLE; polling every %s s", bot, mail.poll)
+                        return
+                    client.select_folder(mail.folder, readonly=True)
+                    client.idle()
+                    self.wake()  # whatever arrived while no IDLE session was up
+                    self.idling.setdefault(bot, threading.Event()).set()
+                    try:
+                        began = time.monotonic()
+                        while not self._stop.is_set() and time.monotonic() - began < _IDLE_RENEW_S:
+                            news = client.idle_check(timeout=1)
+                            if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in news):
+                                self.wake()
+                    finally:
+                        self.idling[bot].clear()
+                        client.idle_done()
+            except Exception as exc:
+                why = self._resolver.redactor.redact(str(exc))
+                log.warning("mailbox of %s: IDLE session ended (%s); polling meanwhile", bot, why)
+                self._stop.wait(min(mail.poll, 60.0))
 
     def wake(self) -> None:
         """Poll now (a mail-triggered run ended: its message can be filed without waiting a whole poll)."""

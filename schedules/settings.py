@@ -159,6 +159,7 @@ class MailSettings(_Strict):
     move_to: str | None = "Archive"
     flag: str = "$BackroomDone"  # set after success when ``move_to`` is empty
     poll: Duration = 60.0
+    idle: bool = True  # where the server has IDLE, a new message is noticed at once, not at the next poll
     retry_after: Duration = 900.0
 
     @field_validator("flag")

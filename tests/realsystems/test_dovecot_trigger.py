@@ -203,3 +203,53 @@ def test_a_transient_failure_retried_by_the_runner_is_followed_not_taken_again(
     assert watcher.poll_once() == []
     assert _subjects(mailbox, "Archive") == ["对账 transient"] and _subjects(mailbox, "INBOX") == []
     assert len(runner.history.list_runs(bot="mailed", limit=10).runs) == 2
+
+
+def test_idle_notices_a_new_message_long_before_the_next_poll(
+    tmp_path: Path, mailbox: dict[str, Any], start_runner: Any
+) -> None:
+    import threading
+
+    mailbox.update(poll="10m")
+    settings = _settings(tmp_path, mailbox)
+    runner = start_runner(settings, schedule=False, watch=False)
+    watcher = MailWatcher(settings, runner.history, runner._submit_event(Trigger.MAIL))
+    assert watcher.poll_once() == []  # empty so far
+    idle = threading.Thread(target=watcher._idle_loop, args=("mailed", settings.bots["mailed"].mail), daemon=True)
+    idle.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (watcher.idling.get("mailed") and watcher.idling["mailed"].is_set()):
+            time.sleep(0.05)
+        assert watcher.idling["mailed"].is_set(), "no IDLE session"
+        watcher._wake.clear()  # the wake every new IDLE session gives (for what came while none was up)
+        with _client(mailbox) as client:
+            client.append("INBOX", _message("b@supplier.example", "对账 idle", {"lines.csv": CSV}))
+        assert watcher._wake.wait(20), "the server's EXISTS did not wake the poller"  # not 10 minutes
+    finally:
+        watcher._stop.set()
+        idle.join(10)
+    (run,) = watcher.poll_once()
+    assert _wait_finished(runner.history, run.id) == "succeeded"
+    assert watcher.poll_once() == []
+    assert _subjects(mailbox, "Archive") == ["对账 idle"]
+
+
+def test_serve_runs_the_mail_watcher_and_stops_it(tmp_path: Path, mailbox: dict[str, Any]) -> None:
+    from backroom.schedules.runner import Runner
+
+    with _client(mailbox) as client:
+        client.append("INBOX", _message("c@supplier.example", "对账 serve", {"lines.csv": CSV}))
+    runner = Runner(_settings(tmp_path, mailbox))
+    runner.start(schedule=False)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _subjects(mailbox, "Archive"):
+            time.sleep(0.1)  # polled at start, run, and filed once the run ended (its end wakes the poller)
+        assert _subjects(mailbox, "Archive") == ["对账 serve"]
+        assert runner.mail_watcher.idling["mailed"].is_set()
+    finally:
+        runner.shutdown(wait=True)
+    assert not any(t.is_alive() for t in runner.mail_watcher._idlers)
+    (run,) = runner.history.list_runs(bot="mailed", limit=10).runs
+    assert run.status == "succeeded" and run.trigger == "mail"
