@@ -243,7 +243,7 @@ def online_trigger_checks(settings: Settings, resolver: SecretResolver | None = 
             where = f"bots.{name}.when"
             engines: dict[str, Any] = {}
             try:
-                found = evaluate(bot.when, settings.systems, resolver.resolve, engines)
+                found = evaluate(bot.when, settings.systems, resolver.resolve, engines, settings.database_url)
                 verdict = "holds" if found.holds else "does not hold"
                 out.append((where, f"{verdict}: {len(found.rows)} row(s), first value {found.value!r}", True))
             except Exception as exc:

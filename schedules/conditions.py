@@ -1,6 +1,7 @@
 """Condition triggers: a query polled at an interval starts its bot when the condition comes to hold.
 
-    every ``every`` ── SQL on a ``kind = "sql"`` system, or GET on an HTTP system + a JSONPath ``select``
+    every ``every`` ── SQL on a ``kind = "sql"`` system, GET on an HTTP system + a JSONPath ``select``,
+        │              or the latest interval of a ``metric`` in the metrics bot's store
         │ rows (SQL) or matches (JSONPath; a match that is an object is a row of its fields)
         ▼
     holds = there are rows, and the first value passes ``above`` / ``below`` when they are set
@@ -74,9 +75,10 @@ def _sql_rows(when: WhenSettings, system: SystemSettings, secret: Callable[[str]
 
     from backroom.bots.systems.sql.alchemy import make_engine
 
-    engine = engines.get(when.system)
+    name = when.system or ""
+    engine = engines.get(name)
     if engine is None:
-        engine = engines[when.system] = make_engine(system, secret)
+        engine = engines[name] = make_engine(system, secret)
     with engine.connect() as conn:
         result = conn.execute(text(when.sql or ""))
         return [{k: plain(v) for k, v in row._mapping.items()} for row in result.fetchmany(MAX_ROWS)]
@@ -101,11 +103,50 @@ def _http_rows(when: WhenSettings, system: SystemSettings, secret: Callable[[str
     return rows
 
 
+def _metric_rows(when: WhenSettings, engine: Any) -> list[dict]:
+    """The samples of the latest interval of ``when.metric`` (value first), from the metrics bot's store."""
+    from sqlalchemy import func, select
+
+    from backroom.bots.metrics.store import samples_table as t
+    from backroom.bots.systems.metric_sources.base import dims_key
+
+    where = [t.c.metric == when.metric]
+    if when.source:
+        where.append(t.c.source == when.source)
+    if when.dims is not None:
+        where.append(t.c.dims == dims_key(when.dims))
+    with engine.connect() as conn:
+        latest = conn.scalar(select(func.max(t.c.interval_start)).where(*where))
+        if latest is None:
+            return []
+        rows = conn.execute(
+            select(t.c.value, t.c.source, t.c.dims, t.c.interval_start)
+            .where(*where, t.c.interval_start == latest)
+            .order_by(t.c.source, t.c.dims)
+            .limit(MAX_ROWS)
+        ).all()
+    return [{k: plain(v) for k, v in row._mapping.items()} for row in rows]
+
+
 def evaluate(
-    when: WhenSettings, systems: dict[str, SystemSettings], secret: Callable[[str], str], engines: dict | None = None
+    when: WhenSettings,
+    systems: dict[str, SystemSettings],
+    secret: Callable[[str], str],
+    engines: dict | None = None,
+    store: Any = None,
 ) -> Evaluation:
-    """Run the condition's query once. Raises on an unknown system, a failed query or request."""
-    system = systems.get(when.system)
+    """Run the condition's query once. Raises on an unknown system, a failed query or request.
+
+    ``store`` is Backroom's own database (an engine or URL), where a ``metric`` condition reads.
+    """
+    if when.metric is not None:
+        from backroom.bots.sdk.db import make_engine
+
+        engine = make_engine(store) if isinstance(store, str) else store
+        if engine is None:
+            raise ConfigError("a metric condition needs Backroom's database (the metrics bot's store)")
+        return _decide(when, _metric_rows(when, engine))
+    system = systems.get(when.system or "")
     if system is None:
         raise ConfigError(f"system {when.system!r} is not configured (known: {', '.join(sorted(systems)) or 'none'})")
     rows = (
@@ -113,6 +154,11 @@ def evaluate(
         if when.sql
         else _http_rows(when, system, secret)
     )
+    return _decide(when, rows)
+
+
+def _decide(when: WhenSettings, rows: list[dict]) -> Evaluation:
+    """Whether ``rows`` make the condition hold: there are rows, and the first value passes the thresholds."""
     value = next(iter(rows[0].values()), None) if rows else None
     holds = bool(rows)
     if holds and (when.above is not None or when.below is not None):
@@ -153,8 +199,10 @@ def params_of(when: WhenSettings, found: Evaluation) -> dict[str, Any]:
 def condition_problems(when: WhenSettings, systems: dict[str, SystemSettings]) -> list[tuple[str, str]]:
     """(key, problem) for what ``backroom check`` can tell without running anything."""
     problems = []
-    system = systems.get(when.system)
-    if system is None:
+    system = systems.get(when.system or "")
+    if when.metric is not None:
+        pass  # the metrics store is Backroom's own database
+    elif system is None:
         problems.append(("system", f"unknown system {when.system!r}; known: {', '.join(sorted(systems)) or 'none'}"))
     elif when.sql is not None and system.kind != "sql":
         problems.append(
@@ -247,7 +295,7 @@ class ConditionWatcher:
             return None
         state.evaluated_at = now
         try:
-            found = evaluate(when, self.settings.systems, self.secret, self._engines)
+            found = evaluate(when, self.settings.systems, self.secret, self._engines, self.history.engine)
         except Exception as exc:
             state.error = self._resolver.redactor.redact(f"{type(exc).__name__}: {exc}")  # secrets and personal data
             self.history.save_condition(state)

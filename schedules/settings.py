@@ -174,15 +174,20 @@ class WhenSettings(_Strict):
     """Condition trigger (``[bots.NAME.when]``): a query polled every ``every``; the bot starts on its edge.
 
     ``sql`` runs on a ``kind = "sql"`` system; ``get`` (a path) is fetched from an HTTP system and
-    ``select`` (JSONPath) picks values out of the JSON. The condition holds when rows/values come back
-    (and, with ``above``/``below``, the first value passes the threshold). The bot starts when it comes
-    to hold (not while it keeps holding), not again for the same ``key`` values, nor within ``cooldown``.
+    ``select`` (JSONPath) picks values out of the JSON; ``metric`` reads the metrics bot's store (the
+    latest interval of that metric, optionally of one ``source`` and ``dims``). The condition holds
+    when rows/values come back (and, with ``above``/``below``, the first value passes the threshold).
+    The bot starts when it comes to hold (not while it keeps holding), not again for the same ``key``
+    values, nor within ``cooldown``.
     """
 
-    system: str
+    system: str | None = None
     sql: str | None = None
     get: str | None = None
     select: str | None = None
+    metric: str | None = None
+    source: str | None = None
+    dims: dict[str, str] | None = None
     above: float | None = None
     below: float | None = None
     key: list[str] = Field(default_factory=list)  # columns / fields whose values identify "the same" condition
@@ -199,8 +204,13 @@ class WhenSettings(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> WhenSettings:
-        if (self.sql is None) == (self.get is None):
-            raise ValueError("give exactly one of 'sql' (a query) or 'get' (an HTTP path with 'select')")
+        if sum(x is not None for x in (self.sql, self.get, self.metric)) != 1:
+            raise ValueError(
+                "give exactly one of 'sql' (a query), 'get' (an HTTP path with 'select') "
+                "or 'metric' (the metrics store)"
+            )
+        if self.metric is None and not self.system:
+            raise ValueError("an SQL or HTTP condition needs 'system'")
         if self.get is not None and not self.select:
             raise ValueError("an HTTP condition needs 'select', a JSONPath such as '$.items[*].id'")
         return self

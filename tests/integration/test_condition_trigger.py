@@ -289,3 +289,42 @@ def test_online_check_evaluates_once_and_starts_nothing(tmp_path: Path, endpoint
     ((where, found, ok),) = online_trigger_checks(watcher.settings)
     assert where == "bots.conditioned.when" and not ok and "500" in found
     assert _runs(runner.history) == [] and runner.history.condition_state("conditioned") is None
+
+
+def test_metric_condition_reads_the_latest_interval_of_the_metrics_store(tmp_path: Path) -> None:
+    from backroom.bots.metrics.store import Store
+    from backroom.bots.systems.metric_sources.base import Sample, dims_key
+
+    when = {"metric": "abandonment_rate", "dims": {"queue": "热线"}, "above": 0.08, "params": {"rate": "value"}}
+    settings = build_settings(
+        tmp_path, bot_modules=["tests.support.trigger_bots"], bots={"conditioned": {"when": when}}
+    )
+    runner = Runner(settings)
+    runner._stop.set()
+    clock = Clock()
+    watcher = ConditionWatcher(settings, runner.history, runner._submit_event(Trigger.CONDITION), clock=clock)
+    store = Store(runner.history.engine)
+
+    def pulled(minute: int, hotline: float) -> None:
+        start = T0 + dt.timedelta(minutes=15 * minute)
+        samples = [
+            Sample("abandonment_rate", dims_key({"queue": "热线"}), start, 900, hotline),
+            Sample("abandonment_rate", dims_key({"queue": "销售"}), start, 900, 0.5),  # another queue: not this one
+        ]
+        store.replace("dialer", samples, start)
+
+    assert watcher.poll_once() == []  # no sample yet: does not hold
+    pulled(0, 0.05)
+    assert _tick(watcher, clock) == []
+    pulled(1, 0.09)
+    (run,) = _tick(watcher, clock)
+    assert run.params["rate"] == 0.09
+    pulled(2, 0.12)
+    assert _tick(watcher, clock) == []  # still above: no second start
+    pulled(3, 0.06)
+    assert _tick(watcher, clock) == []
+    pulled(4, 0.081)
+    (again,) = _tick(watcher, clock)
+    assert again.params["rate"] == 0.081
+    state = runner.history.condition_state("conditioned")
+    assert state.value["value"] == 0.081 and state.run_id == again.id
