@@ -75,11 +75,16 @@ def _sql_rows(when: WhenSettings, system: SystemSettings, secret: Callable[[str]
 
     from backroom.bots.systems.sql.alchemy import make_engine
 
+    problem = sql_problem(when.sql or "")
+    if problem:
+        raise ConfigError(f"condition query refused: {problem}")
     name = when.system or ""
     engine = engines.get(name)
     if engine is None:
         engine = engines[name] = make_engine(system, secret)
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # never committed: rolled back when it closes
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET TRANSACTION READ ONLY"))
         result = conn.execute(text(when.sql or ""))
         return [{k: plain(v) for k, v in row._mapping.items()} for row in result.fetchmany(MAX_ROWS)]
 
@@ -196,6 +201,16 @@ def params_of(when: WhenSettings, found: Evaluation) -> dict[str, Any]:
     return params
 
 
+def sql_problem(sql: str) -> str | None:
+    """Why ``sql`` is not one reading query, or None (checked by ``backroom check`` and before every run)."""
+    words = sql.strip().rstrip(";").split(None, 1)
+    if not words or words[0].lower() not in ("select", "with"):
+        return "must be one SELECT (or WITH ... SELECT) query: a condition only reads"
+    if ";" in sql.strip().rstrip(";"):
+        return "must be a single statement (found ';' inside)"
+    return None
+
+
 def condition_problems(when: WhenSettings, systems: dict[str, SystemSettings]) -> list[tuple[str, str]]:
     """(key, problem) for what ``backroom check`` can tell without running anything."""
     problems = []
@@ -211,11 +226,9 @@ def condition_problems(when: WhenSettings, systems: dict[str, SystemSettings]) -
     elif when.get is not None and not (system.url or "").startswith(("http://", "https://")):
         problems.append(("system", f"an HTTP condition needs a system with an http(s) url; {when.system!r} has none"))
     if when.sql is not None:
-        words = when.sql.strip().rstrip(";").split(None, 1)
-        if not words or words[0].lower() not in ("select", "with"):
-            problems.append(("sql", "must be one SELECT (or WITH ... SELECT) query: a condition only reads"))
-        elif ";" in when.sql.strip().rstrip(";"):
-            problems.append(("sql", "must be a single statement (found ';' inside)"))
+        problem = sql_problem(when.sql)
+        if problem:
+            problems.append(("sql", problem))
     if when.select is not None:
         from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
         from jsonpath_ng.ext import parse

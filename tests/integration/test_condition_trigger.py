@@ -328,3 +328,16 @@ def test_metric_condition_reads_the_latest_interval_of_the_metrics_store(tmp_pat
     assert again.params["rate"] == 0.081
     state = runner.history.condition_state("conditioned")
     assert state.value["value"] == 0.081 and state.run_id == again.id
+
+
+def test_a_condition_query_only_reads(tmp_path: Path, pg_schema_url: str, complaints: Any) -> None:
+    sneaky = "WITH gone AS (DELETE FROM complaints RETURNING id) SELECT count(*) FROM gone"
+    runner, watcher, _ = _setup(tmp_path, {"system": "src", "sql": sneaky}, {"kind": "sql", "url": pg_schema_url})
+    _open(complaints, 1)
+    assert watcher.poll_once() == []
+    assert "read-only transaction" in runner.history.condition_state("conditioned").error
+    watcher.settings.bots["conditioned"].when.sql = "SELECT 1; DELETE FROM complaints"
+    watcher.evaluate_bot("conditioned", watcher.settings.bots["conditioned"].when, force=True)
+    assert "single statement" in runner.history.condition_state("conditioned").error
+    with complaints.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM complaints")) == 1
