@@ -10,7 +10,9 @@ Three ways to get through the same N items, measured in the same run on the same
 
 Prints one JSON document. Usage::
 
-    python -m tests.benchmarks.bench_queue [--items 2000] [--postgres URL]
+    python -m tests.benchmarks.bench_queue [--items 1000] [--repeat 3] [--postgres URL]
+
+Each figure is the median of ``--repeat`` rounds (a shared machine's fsync latency varies a lot).
 
 PostgreSQL figures are included when ``--postgres`` or ``BACKROOM_TEST_POSTGRES_URL`` is given.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -35,7 +38,13 @@ def _rate(n: int, seconds: float) -> float:
     return round(n / seconds, 1) if seconds > 0 else float("inf")
 
 
-def bench(database: str, n: int) -> dict[str, Any]:
+def bench(database: str, n: int, repeat: int = 3) -> dict[str, Any]:
+    """The median of ``repeat`` rounds of :func:`bench_once`, figure by figure."""
+    rounds = [bench_once(database, n) for _ in range(repeat)]
+    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]} | {"rounds": repeat}
+
+
+def bench_once(database: str, n: int) -> dict[str, Any]:
     history = History(database)  # the runner's tables, migrated
     engine = history.engine
     payloads = [(f"item-{i}", {"n": i, "note": "x" * 40}) for i in range(n)]
@@ -99,16 +108,17 @@ def _fresh_pg(url: str) -> tuple[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres", default=os.environ.get("BACKROOM_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        out["sqlite"] = bench(f"sqlite:///{Path(tmp) / 'bench.db'}", args.items)
+        out["sqlite"] = bench(f"sqlite:///{Path(tmp) / 'bench.db'}", args.items, args.repeat)
     if args.postgres:
         url, drop = _fresh_pg(args.postgres)
         try:
-            out["postgresql"] = bench(url, args.items)
+            out["postgresql"] = bench(url, args.items, args.repeat)
         finally:
             drop()
     print(json.dumps(out, indent=2))
