@@ -136,7 +136,7 @@ class Runner:
                 self.settings,
                 self.history,
                 self._submit_event(Trigger.MAIL),
-                is_paused=lambda b: b in self._paused,
+                is_paused=self._event_paused,
                 clock=self.clock,
             )
             self.listeners.append(self._mail_run_ended)
@@ -145,7 +145,7 @@ class Runner:
                 self.settings,
                 self.history,
                 self._submit_event(Trigger.CONDITION),
-                is_paused=lambda b: b in self._paused,
+                is_paused=self._event_paused,
                 clock=self.clock,
             )
             self.condition_watcher.start()
@@ -155,7 +155,7 @@ class Runner:
                 self.bots,
                 self._submit_event(Trigger.QUEUE),
                 self.dispatcher.active_counts,
-                is_paused=lambda b: b in self._paused,
+                is_paused=self._event_paused,
                 clock=self.clock,
             )
             self.queue_watcher.start()
@@ -434,6 +434,10 @@ class Runner:
                 )
 
         return submit
+
+    def _event_paused(self, bot: str) -> bool:
+        """Mail, conditions and queues start nothing for a paused bot, nor from a runner that lost the job store."""
+        return bot in self._paused or not self.owns_job_store
 
     def _mail_run_ended(self, run: Run) -> None:
         if run.trigger == Trigger.MAIL and self.mail_watcher is not None:

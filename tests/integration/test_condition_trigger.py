@@ -341,3 +341,14 @@ def test_a_condition_query_only_reads(tmp_path: Path, pg_schema_url: str, compla
     assert "single statement" in runner.history.condition_state("conditioned").error
     with complaints.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM complaints")) == 1
+
+
+def test_a_paused_bot_or_a_runner_without_the_job_store_starts_nothing(tmp_path: Path, endpoint: _Endpoint) -> None:
+    when = {"system": "src", "get": "/stats", "select": "$.open", "above": 20}
+    runner, watcher, _ = _setup(tmp_path, when, {"kind": "http", "url": endpoint.url, "retries": 0})
+    endpoint.answer({"open": 25})
+    assert runner._event_paused("conditioned")  # not started: it does not own the job store
+    watcher.is_paused = runner._event_paused
+    assert watcher.poll_once() == [] and runner.history.condition_state("conditioned") is None
+    watcher.is_paused = lambda bot: False
+    assert len(watcher.poll_once()) == 1
