@@ -300,3 +300,28 @@ def test_four_consumers_at_once_take_each_item_once(
     assert sorted(taken) == list(range(300))  # each item exactly once, none lost
     assert WorkQueue(history.engine, "calls").counts()["done"] == 300
     history.engine.dispose()
+
+
+def test_a_missed_deadline_reaches_a_real_smtp_server_once(history: History, tmp_path: Path, smtp_server: Any) -> None:
+    from email.header import decode_header, make_header
+
+    from tests.support.trigger_bots import Caller
+
+    mail = (
+        f"mailto://{smtp_server.host}:{smtp_server.port}?smtp={smtp_server.host}"
+        "&from=backroom@example.com&to=ops@example.com&mode=insecure"
+    )
+    settings = build_settings(tmp_path, bot_modules=["tests.support.trigger_bots"], notify={"on_failure": [mail]})
+    clock = Clock()
+    WorkQueue(history.engine, "calls", clock=clock).put(
+        {"mobile": "13812345678"}, key="call-7", deadline=T0 + dt.timedelta(minutes=30)
+    )
+    watcher = QueueWatcher(settings, history, {"caller": Caller}, lambda *a: None, lambda: {"caller": 1}, clock=clock)
+    clock.advance(1801)
+    watcher.poll_once()
+    watcher.poll_once()
+    (message,) = smtp_server.wait_for(1)
+    assert "1 item(s) of queue calls past their deadline" in str(make_header(decode_header(message["Subject"])))
+    body = message.get_payload(decode=True).decode() if not message.is_multipart() else str(message)
+    assert "call-7" in body and "13812345678" not in body
+    assert len(smtp_server.messages) == 1
