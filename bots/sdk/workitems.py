@@ -128,6 +128,11 @@ class WorkItem:
         if exc is None:
             self.done()
             return False
+        from backroom.bots.sdk.context import RunCancelled
+
+        if isinstance(exc, RunCancelled):  # the run stops: the item goes back untouched, the cancel goes on
+            self.queue._release([self])
+            return False
         if isinstance(exc, BusinessError):
             self.business_failed(f"{type(exc).__name__}: {exc}")
             return True

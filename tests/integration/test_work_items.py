@@ -325,3 +325,16 @@ def test_a_missed_deadline_reaches_a_real_smtp_server_once(history: History, tmp
     body = message.get_payload(decode=True).decode() if not message.is_multipart() else str(message)
     assert "call-7" in body and "13812345678" not in body
     assert len(smtp_server.messages) == 1
+
+
+def test_a_cancelled_run_gives_its_item_back_and_stops(history: History) -> None:
+    from backroom.bots.sdk.context import RunCancelled
+
+    queue = WorkQueue(history.engine, "calls")
+    queue.put_many([("a", {}), ("b", {})])
+    with pytest.raises(RunCancelled):
+        for item in queue.items():
+            with item:
+                raise RunCancelled("cancelled by ops")
+    assert queue.counts()["pending"] == 2 and queue.counts()["working"] == 0
+    assert {i.attempt for i in queue.take(5)} == {1}
