@@ -157,6 +157,8 @@ def _trigger_problems(
         problem = security_problem(bot.mail)
         if problem:
             problems.append(ConfigProblem(file, f"{table}.mail.security", problem))
+        if bot.mail.ca_file and not settings.path(bot.mail.ca_file).is_file():
+            problems.append(ConfigProblem(file, f"{table}.mail.ca_file", f"no file {settings.path(bot.mail.ca_file)}"))
         if bot.mail.param not in fields:
             problems.append(
                 ConfigProblem(
@@ -254,7 +256,8 @@ def online_trigger_checks(settings: Settings, resolver: SecretResolver | None = 
         if bot.mail is not None:
             where = f"bots.{name}.mail"
             try:
-                client = connect(bot.mail, resolver.resolve)
+                ca_file = settings.path(bot.mail.ca_file) if bot.mail.ca_file else None
+                client = connect(bot.mail, resolver.resolve, ca_file)
                 try:
                     info = client.select_folder(bot.mail.folder, readonly=True)
                     out.append((where, f"{bot.mail.folder}: {int(info.get(b'EXISTS', 0))} message(s)", True))

@@ -21,6 +21,7 @@ polling goes on beside it (it files messages whose runs ended and retries failed
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import fnmatch
@@ -86,8 +87,12 @@ def security_problem(mail: MailSettings) -> str | None:
     return None
 
 
-def connect(mail: MailSettings, secret: Callable[[str], str]) -> Any:
-    """A logged-in IMAPClient for ``mail`` (TLS or STARTTLS unless the server is on loopback)."""
+def connect(mail: MailSettings, secret: Callable[[str], str], ca_file: Path | None = None) -> Any:
+    """A logged-in IMAPClient for ``mail`` (TLS or STARTTLS unless the server is on loopback).
+
+    The server's certificate is verified (host name included) against the system's CAs and, when
+    given, ``ca_file`` (the resolved ``mail.ca_file``: a company CA, a self-signed server).
+    """
     from imapclient import IMAPClient
 
     problem = security_problem(mail)
@@ -96,13 +101,16 @@ def connect(mail: MailSettings, secret: Callable[[str], str]) -> Any:
     implicit = mail.security == "tls"
     port = mail.port or (993 if implicit else 143)
     context = ssl.create_default_context()
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
     client = IMAPClient(mail.host, port=port, ssl=implicit, ssl_context=context if implicit else None, timeout=30)
     try:
         if mail.security == "starttls":
             client.starttls(context)
         client.login(mail.user, secret(mail.password))
     except BaseException:
-        client.shutdown()
+        with contextlib.suppress(OSError):  # a failed TLS handshake closed the socket: the first error tells
+            client.shutdown()
         raise
     return client
 
@@ -257,7 +265,7 @@ class MailWatcher:
 
     @contextmanager
     def _session(self, mail: MailSettings) -> Iterator[Any]:
-        client = connect(mail, self.secret)
+        client = connect(mail, self.secret, self.settings.path(mail.ca_file) if mail.ca_file else None)
         try:
             yield client
         finally:

@@ -147,6 +147,7 @@ class MailSettings(_Strict):
     port: int | None = Field(default=None, ge=1, le=65535)  # 993 with tls, 143 otherwise
     # "tls" (IMAPS), "starttls", or "none" (only allowed for a server on loopback)
     security: Literal["tls", "starttls", "none"] = "tls"
+    ca_file: str | None = None  # PEM of the CA(s) that signed the server's certificate, besides the system's
     user: str
     password: SecretRef
     folder: str = "INBOX"

@@ -2,7 +2,9 @@
 
 The whole instance lives in one folder: its own ``dovecot.conf`` (started with ``dovecot -F -c``, so
 the packaged /etc/dovecot is never read), base_dir and state_dir, a passwd-file of users and their
-maildirs. Plaintext logins are allowed because it only listens on 127.0.0.1.
+maildirs. Plaintext logins are allowed because it only listens on 127.0.0.1. TLS is there too: a self-signed
+certificate for 127.0.0.1 made at start (``ca_file`` trusts it), IMAPS on ``tls_port`` and STARTTLS
+on ``port``.
 
 Dovecot refuses mail access as root, so the mail processes run as ``nobody``; the master, the auth
 processes and the login chroot stay root. ``nobody`` could not walk down to maildirs under pytest's
@@ -24,6 +26,7 @@ from tests.realsystems._service import Process, free_port, require, tcp_answers,
 PACKAGES = "dovecot-imapd"
 DOVECOT = "/usr/sbin/dovecot"
 IMAP = "/usr/lib/dovecot/imap"
+OPENSSL = "/usr/bin/openssl"
 MAIL_USER = "nobody"
 
 
@@ -37,7 +40,13 @@ class Dovecot:
     password: str
     folder: Path
     process: Process
+    tls_port: int = 0
     startup_seconds: float = field(default=0.0)
+
+    @property
+    def ca_file(self) -> Path:
+        """The server's self-signed certificate: trusting it lets a client verify the server."""
+        return self.folder / "tls" / "cert.pem"
 
     @property
     def maildir(self) -> Path:
@@ -57,13 +66,32 @@ class Dovecot:
 
     def start(self) -> None:
         self.process.start()
-        self.startup_seconds = wait_until(lambda: tcp_answers(self.port, self.host), self.process)
+        self.startup_seconds = wait_until(
+            lambda: tcp_answers(self.port, self.host) and tcp_answers(self.tls_port, self.host), self.process
+        )
 
     def stop(self) -> None:
         self.process.stop()
 
 
-def _config(folder: Path, port: int, mail_uid: int, mail_gid: int) -> Path:
+def _certificate(folder: Path) -> None:
+    """A self-signed certificate (and key) for 127.0.0.1 and localhost, valid for two days."""
+    import subprocess
+
+    tls = folder / "tls"
+    tls.mkdir()
+    subprocess.run(
+        [
+            OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(tls / "key.pem"), "-out", str(tls / "cert.pem"),
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+
+
+def _config(folder: Path, port: int, mail_uid: int, mail_gid: int, tls_port: int) -> Path:
     config = folder / "dovecot.conf"
     config.write_text(
         f"""# written by tests/realsystems/dovecot.py: one throwaway instance
@@ -73,7 +101,9 @@ state_dir = {folder / "state"}
 log_path = {folder / "dovecot.log"}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{folder / "tls" / "cert.pem"}
+ssl_key = <{folder / "tls" / "key.pem"}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -109,7 +139,9 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
+    ssl = yes
   }}
 }}
 protocol imap {{
@@ -131,7 +163,7 @@ namespace inbox {{
 
 def start(folder: Path) -> Dovecot:
     """Start ``dovecot -F -c`` with user ``tester`` and wait until the IMAP port accepts."""
-    require([DOVECOT, IMAP], PACKAGES)
+    require([DOVECOT, IMAP, OPENSSL], PACKAGES)  # openssl comes with dovecot-core
     if os.geteuid() != 0:
         pytest.skip("the Dovecot fixture runs as root (Dovecot's master drops mail processes to 'nobody')")
     nobody = pwd.getpwnam(MAIL_USER)
@@ -139,8 +171,11 @@ def start(folder: Path) -> Dovecot:
     mail = folder / "mail"
     mail.mkdir()
     os.chown(mail, nobody.pw_uid, nobody.pw_gid)
-    port = free_port()
-    config = _config(folder, port, nobody.pw_uid, nobody.pw_gid)
+    port = tls_port = free_port()
+    while tls_port == port:
+        tls_port = free_port()
+    _certificate(folder)
+    config = _config(folder, port, nobody.pw_uid, nobody.pw_gid, tls_port)
     process = Process("dovecot", [DOVECOT, "-F", "-c", str(config)], folder / "dovecot.stdout.log", cwd=folder)
     server = Dovecot(
         host="127.0.0.1",
@@ -149,6 +184,7 @@ def start(folder: Path) -> Dovecot:
         password="tester-pass",  # noqa: S106 - a throwaway instance on loopback
         folder=folder,
         process=process,
+        tls_port=tls_port,
     )
     (folder / "users").write_text("", encoding="utf-8")
     server.add_user(server.user, server.password)

@@ -253,3 +253,24 @@ def test_serve_runs_the_mail_watcher_and_stops_it(tmp_path: Path, mailbox: dict[
     assert not any(t.is_alive() for t in runner.mail_watcher._idlers)
     (run,) = runner.history.list_runs(bot="mailed", limit=10).runs
     assert run.status == "succeeded" and run.trigger == "mail"
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_tls_verifies_the_server_certificate(
+    security: str, tmp_path: Path, imap_server: Dovecot, mailbox: dict[str, Any], start_runner: Any
+) -> None:
+    port = imap_server.tls_port if security == "tls" else imap_server.port
+    mailbox.update(security=security, port=port, host="127.0.0.1")
+    with _client(mailbox | {"port": imap_server.port}) as client:
+        client.append("INBOX", _message("d@supplier.example", f"对账 {security}", {"lines.csv": CSV}))
+    untrusted = _settings(tmp_path, mailbox)
+    runner = start_runner(untrusted, schedule=False, watch=False)
+    refused = MailWatcher(untrusted, runner.history, runner._submit_event(Trigger.MAIL))
+    assert refused.poll_once() == []
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.errors["mailed"]  # a self-signed server is not believed
+
+    trusted = _settings(tmp_path, mailbox | {"ca_file": str(imap_server.ca_file)})
+    watcher = MailWatcher(trusted, runner.history, runner._submit_event(Trigger.MAIL))
+    (run,) = watcher.poll_once()
+    assert _wait_finished(runner.history, run.id) == "succeeded"
+    assert watcher.poll_once() == [] and not watcher.errors
