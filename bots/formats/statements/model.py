@@ -44,6 +44,7 @@ class StatementLine:
     value_date: dt.date | None = None
     counterparty_name: str = ""
     counterparty_account: str = ""
+    counterparty_bank: str = ""  # 对方开户行, when the export has it
     reference: str = ""
     purpose: str = ""
     bank_line_id: str = ""  # the bank's own id for the line, when the format has one
@@ -86,6 +87,8 @@ class Statement:
     format: str = ""
     digest: str = ""  # sha256 of the file bytes: the same file imported twice is caught by this
     statement_id: str = ""  # the bank's statement number when it has one
+    holder: str = ""  # 户名 from the export's header block, when it has one
+    bank: str = ""  # the bank the layout was recognised as (ICBC, CCB...), empty when not known
     notes: list[str] = field(default_factory=list)
 
     @property
