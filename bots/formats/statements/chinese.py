@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
@@ -193,11 +194,15 @@ def _eligible(profile: Profile, user: bool, context: str, row: Sequence[str]) ->
 
 
 def _find_header(
-    rows: list[list[str]], profiles: Sequence[Profile], n_user: int, context: str
+    rows: list[list[str]], profiles: Sequence[Profile], n_user: int, name: str
 ) -> tuple[int, Profile, dict[str, int], str]:
+    """The first row a profile recognises; the bank is named by the file name or the rows above it
+    (not by the rows below: a counterparty's bank, 工商银行北京分行, names no layout)."""
     best: tuple[tuple[int, int, int], int, Profile, dict[str, int], str] | None = None
+    context = name
     for index, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
         if sum(1 for c in row if c) < 2:
+            context += " " + " ".join(row)
             continue
         for order, profile in enumerate(profiles):
             rank = _eligible(profile, order < n_user, context, row)
@@ -211,6 +216,7 @@ def _find_header(
                 best = (score, index, profile, found, mode)
         if best is not None:
             break  # the header is the first row any profile recognises
+        context += " " + " ".join(row)
     if best is None:
         raise LookupError
     return best[1], best[2], best[3], best[4]
@@ -272,9 +278,8 @@ def parse_table_statement(
     profiles = user + BUILTIN_PROFILES
     encodings = {p.encoding for p in user if p.encoding}
     rows = read_rows(path, data, next(iter(encodings)) if len(encodings) == 1 else None)
-    context = " ".join([path.name] + [c for r in rows[:_HEADER_SEARCH_ROWS] + rows[-15:] for c in r if c])
     try:
-        header_index, profile, found, mode = _find_header(rows, profiles, len(user), context)
+        header_index, profile, found, mode = _find_header(rows, profiles, len(user), path.name)
     except LookupError:
         shown = ", ".join(repr(c) for c in _header_like(rows) if c) or "no row with several columns"
         raise StatementError(
@@ -309,8 +314,10 @@ def parse_table_statement(
             footer_rows.append(row)
             table.check_totals(row, number, lines)
         else:
+            footer_rows.append(row)
             notes.append(" ".join(c for c in row if c)[:200])
     info.update({k: v for k, v in _title_info(footer_rows).items() if k in ("opening", "closing")})
+    acct = _own_account(path, table, rows, lines, acct)
     statement = Statement(
         account=acct,
         currency=currency,
@@ -410,7 +417,7 @@ class _Table:
 
     def direction(self, row: list[str], number: int) -> int:
         flag = clean_text(self.get(row, "direction")).lower()
-        tokens = [flag, *[t for t in re.split(r"[\s/()（）,，|]+", flag) if t]]
+        tokens = [flag, *re.findall(r"[\u4e00-\u9fff]+|[a-z]+|\d+|[+-]", flag)]  # "借Dr" → 借, dr
         for token in tokens:
             if token in self.profile.credit_flags:
                 return 1
@@ -462,6 +469,20 @@ class _Table:
             balance_after=self.money(row, "balance", number, blank_as_zero=False) if "balance" in self.cols else None,
             source_line=number,
         )
+
+
+def _own_account(path: Path, table: _Table, rows: list[list[str]], lines: list[StatementLine], acct: str) -> str:
+    """对公 exports print the account on every row instead of above the table: one account per file."""
+    if "own_account" not in table.cols or not lines:
+        return acct
+    seen = {re.sub(r"[ \-]", "", table.get(rows[ln.source_line - 1], "own_account")) for ln in lines if ln.source_line}
+    seen.discard("")
+    if len(seen) > 1:
+        raise StatementError(path, f"the file holds several accounts ({', '.join(sorted(seen))}); export one per file")
+    if seen and not acct:
+        acct = seen.pop()
+        lines[:] = [replace(ln, account=acct) for ln in lines]
+    return acct
 
 
 _ACCOUNT_TOKEN = re.compile(r"[0-9][0-9*]{5,}[0-9]")

@@ -56,6 +56,7 @@ class Profile(BaseModel):
         default=[], description="one column holding name and account together (招行 对手信息)"
     )
     counterparty_bank: list[str] = []
+    own_account: list[str] = Field(default=[], description="the account's own number on every row (对公 exports)")
     reference: list[str] = []
     purpose: list[str] = Field(default=[], description="every one present is read; texts joined with ' / '")
     line_id: list[str] = []
@@ -94,6 +95,7 @@ class Profile(BaseModel):
             "counterparty_account",
             "counterparty_combined",
             "counterparty_bank",
+            "own_account",
             "reference",
             "line_id",
             "currency",
@@ -175,6 +177,7 @@ GENERIC: dict[str, list[str]] = {
     ],
     "counterparty_combined": ["对手信息", "对方账号与户名", "对方信息"],
     "counterparty_bank": ["对方开户行", "对方开户行名", "对方开户机构", "对方银行", "对方行名", "收/付方开户行名"],
+    "own_account": ["本方账号", "本方账户", "账号"],
     "reference": ["凭证号", "凭证号码", "业务参考号", "客户业务编号", "业务编号", "交易参考号", "客户参考号"],
     "purpose": [
         "摘要",
