@@ -64,6 +64,8 @@ lines_t = Table(
     Column("purpose", Text),
     Column("bank_line_id", String(128)),
     Column("digest", String(80)),
+    Column("balance_after", String(32)),  # with occurrence: what a content key is built from (0002)
+    Column("occurrence", Integer),
 )
 matches_t = Table(
     "reconcile_matches",
@@ -152,6 +154,8 @@ class ReconcileState:
             "purpose": ln.purpose,
             "bank_line_id": ln.bank_line_id,
             "digest": digest,
+            "balance_after": None if ln.balance_after is None else str(ln.balance_after),
+            "occurrence": ln.occurrence,
         }
 
     def bank_lines(self, accounts: Iterable[str] | None = None) -> list[StatementLine]:
@@ -172,6 +176,9 @@ class ReconcileState:
                 reference=r["reference"] or "",
                 purpose=r["purpose"] or "",
                 bank_line_id=r["bank_line_id"] or "",
+                balance_after=None if r["balance_after"] is None else Decimal(r["balance_after"]),
+                occurrence=r["occurrence"] or 0,
+                stored_key=r["key"],  # the identity it was imported under, never recomputed
             )
             for r in rows
         ]

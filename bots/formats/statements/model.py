@@ -51,10 +51,20 @@ class StatementLine:
     balance_after: Decimal | None = None  # running balance printed on the line, if any
     source_line: int | None = None  # line/row number in the source file, for error messages
     occurrence: int = 0  # n-th line with identical content in its statement (no id, no balance to tell them apart)
+    stored_key: str = ""  # the key it was imported under, when reloaded from the bot's state
 
     @property
     def key(self) -> str:
-        """A stable identity for state and idempotency (bank id when given, else content)."""
+        """A stable identity for state and idempotency.
+
+        The bank's line id when the format has one; else the content (date, amount, counterparty,
+        texts), the running balance where printed, and the rank among identical lines of the
+        statement — so the same line downloaded again in an overlapping period gets the same key,
+        and two identical 10.00 fees on one day get two. A line read back from the state keeps the
+        key it was stored under, whatever the formula has become since.
+        """
+        if self.stored_key:
+            return self.stored_key
         if self.bank_line_id:
             return f"{self.account}|{self.bank_line_id}"
         raw = "|".join(
