@@ -240,6 +240,7 @@ def _stage_amount(pools: _Pools, s: MatchSettings, out: Outcome) -> None:
                 named[(*key, normalise_name(ledger[j].name))].append(j)
     proposals: dict[int, list[tuple[int, float, tuple[int, ...]]]] = {}
     weak: dict[int, list[tuple[int, float, tuple[int, ...]]]] = {}
+    several: dict[int, list[tuple[float, int, int]]] = {}
     for i, b in enumerate(pools.bank):
         if not pools.bank_open[i]:
             continue
@@ -286,6 +287,8 @@ def _stage_amount(pools: _Pools, s: MatchSettings, out: Outcome) -> None:
             proposals[i] = [(best[2], round(best[0] - 2 * -best[1], 1), ties)]
         elif len(scored) == 1:  # the only entry with this amount near this date, but another name
             weak[i] = [(scored[0][2], round(scored[0][0], 1), ())]
+        else:  # several entries with this amount near this date and no name to tell them apart
+            several[i] = scored
     _settle(pools, proposals, "amount-date-name", out, "amount equal, date in window, same company")
     # amount and date agree but the names do not: a person decides
     for i, props in weak.items():
@@ -305,6 +308,43 @@ def _stage_amount(pools: _Pools, s: MatchSettings, out: Outcome) -> None:
             pools.bank_open[i] = 0
             pools.ledger_open[j] = 0
             out.stage_counts["amount-date:review"] = out.stage_counts.get("amount-date:review", 0) + 1
+    _suggest_among_several(pools, several, out)
+
+
+def _suggest_among_several(pools: _Pools, several: dict[int, list[tuple[float, int, int]]], out: Outcome) -> None:
+    """A bank line with several same-amount entries near its date and no name that decides: the
+    nearest is suggested, the others listed as alternatives; a person picks (nothing is guessed).
+
+    Only the suggested entry leaves the pool: the alternatives may be another line's suggestion.
+    """
+    ledger = pools.ledger
+    for i, scored in several.items():
+        open_c = [c for c in scored if pools.ledger_open[c[2]]]
+        if not pools.bank_open[i] or not open_c:
+            continue
+        best = max(open_c, key=lambda c: (c[1], c[0], -c[2]))
+        others = tuple(ledger[c[2]].key for c in open_c if c[2] != best[2])
+        note = (
+            f"{len(open_c)} ledger entries with this amount within the date window and no name to tell them "
+            "apart: the nearest date is suggested, the others are listed"
+            if others
+            else "amount and date agree but names differ"
+        )
+        out.review.append(
+            Match(
+                (pools.bank[i].key,),
+                (ledger[best[2]].key,),
+                "amount-date",
+                round(best[0], 1),
+                "review",
+                0,
+                note,
+                others,
+            )
+        )
+        pools.bank_open[i] = 0
+        pools.ledger_open[best[2]] = 0
+        out.stage_counts["amount-date:review"] = out.stage_counts.get("amount-date:review", 0) + 1
 
 
 def _tokens_conflict(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

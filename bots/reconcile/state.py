@@ -48,6 +48,7 @@ statements_t = Table(
     Column("source", Text),
     Column("format", String(32)),
     Column("imported_at", DateTime(timezone=True)),
+    Column("currency", String(8)),  # 0002
 )
 lines_t = Table(
     "reconcile_bank_lines",
@@ -133,6 +134,7 @@ class ReconcileState:
                     source=st.source,
                     format=st.format,
                     imported_at=now,
+                    currency=st.currency,
                 )
             )
             if new:
@@ -182,6 +184,20 @@ class ReconcileState:
             )
             for r in rows
         ]
+
+    def closing(self, account: str) -> tuple[Decimal | None, dt.date | None, str]:
+        """The account's latest statement closing balance, its date, and its currency ('' if unknown)."""
+        q = (
+            select(statements_t.c.closing, statements_t.c.period_end, statements_t.c.currency)
+            .where(statements_t.c.account == account)
+            .order_by(statements_t.c.period_end.desc(), statements_t.c.imported_at.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as c:
+            row = c.execute(q).first()
+        if row is None:
+            return None, None, ""
+        return (Decimal(row[0]) if row[0] else None), row[1], row[2] or ""
 
     def latest_closing(self, accounts: Iterable[str]) -> tuple[Decimal | None, dt.date | None]:
         total: Decimal | None = None

@@ -9,7 +9,8 @@ statement (ABN AMRO) made the second statement's lines look "already imported", 
 in every camt file. Such lines are now keyed by their content plus their rank among identical
 lines of the statement (``occurrence``), like Chinese exports without a 流水号 always were.
 
-This revision adds ``balance_after`` and ``occurrence`` (what the content key is built from) and
+This revision adds the statement's ``currency`` (one 余额调节表 per account and currency), and
+``balance_after`` and ``occurrence`` (what the content key is built from) and
 re-keys the lines that carried a made-up id, rewriting the bank keys inside stored matches (and
 the match ids built from them) so reviewers' decisions stay attached. The key formula is spelled
 out here, as it was when this revision was written.
@@ -70,6 +71,8 @@ def upgrade() -> None:
     with op.batch_alter_table("reconcile_bank_lines") as table:
         table.add_column(sa.Column("balance_after", sa.String(32)))
         table.add_column(sa.Column("occurrence", sa.Integer))
+    with op.batch_alter_table("reconcile_statements") as table:
+        table.add_column(sa.Column("currency", sa.String(8)))  # one 余额调节表 per account and currency
     conn = op.get_bind()
     meta = sa.MetaData()
     lines = sa.Table("reconcile_bank_lines", meta, autoload_with=conn)
@@ -121,6 +124,8 @@ def _exists(conn: sa.Connection, lines: sa.Table, key: str) -> bool:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("reconcile_statements") as table:
+        table.drop_column("currency")
     with op.batch_alter_table("reconcile_bank_lines") as table:
         table.drop_column("occurrence")
         table.drop_column("balance_after")
