@@ -337,8 +337,13 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         """
         ctx.roots.require(path, "copying a file into the run's artifacts")
         target = ctx.artifact(f"rejected/{path.name}")
+        why_file = target.with_name(target.name + ".why.txt")
+        if why_file.exists():  # another statement of the same file: add its reason, keep the first's
+            with why_file.open("a", encoding="utf-8") as fh:
+                fh.write(why + "\n")
+            return
         shutil.copyfile(path, target)
-        target.with_name(target.name + ".why.txt").write_text(why + "\n", encoding="utf-8")
+        why_file.write_text(why + "\n", encoding="utf-8")
 
     # -- ledger ---------------------------------------------------------------------------------
     def _ledger(self, ctx: Context, config: ReconcileConfig, params: ReconcileParams) -> list[LedgerEntry]:
