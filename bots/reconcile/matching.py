@@ -131,6 +131,7 @@ def match_items(
     _stage_amount(pools, s, out)
     _stage_subsets(pools, s, out)
     _stage_tolerance(pools, s, out)
+    _stage_nameless(pools, s, out)
     out.unmatched_bank = [it.key for i, it in enumerate(bank) if pools.bank_open[i]]
     out.unmatched_ledger = [it.key for j, it in enumerate(ledger) if pools.ledger_open[j]]
     return out
@@ -240,7 +241,6 @@ def _stage_amount(pools: _Pools, s: MatchSettings, out: Outcome) -> None:
                 named[(*key, normalise_name(ledger[j].name))].append(j)
     proposals: dict[int, list[tuple[int, float, tuple[int, ...]]]] = {}
     weak: dict[int, list[tuple[int, float, tuple[int, ...]]]] = {}
-    several: dict[int, list[tuple[float, int, int]]] = {}
     for i, b in enumerate(pools.bank):
         if not pools.bank_open[i]:
             continue
@@ -287,8 +287,6 @@ def _stage_amount(pools: _Pools, s: MatchSettings, out: Outcome) -> None:
             proposals[i] = [(best[2], round(best[0] - 2 * -best[1], 1), ties)]
         elif len(scored) == 1:  # the only entry with this amount near this date, but another name
             weak[i] = [(scored[0][2], round(scored[0][0], 1), ())]
-        else:  # several entries with this amount near this date and no name to tell them apart
-            several[i] = scored
     _settle(pools, proposals, "amount-date-name", out, "amount equal, date in window, same company")
     # amount and date agree but the names do not: a person decides
     for i, props in weak.items():
@@ -308,42 +306,50 @@ def _stage_amount(pools: _Pools, s: MatchSettings, out: Outcome) -> None:
             pools.bank_open[i] = 0
             pools.ledger_open[j] = 0
             out.stage_counts["amount-date:review"] = out.stage_counts.get("amount-date:review", 0) + 1
-    _suggest_among_several(pools, several, out)
 
 
-def _suggest_among_several(pools: _Pools, several: dict[int, list[tuple[float, int, int]]], out: Outcome) -> None:
-    """A bank line with several same-amount entries near its date and no name that decides: the
-    nearest is suggested, the others listed as alternatives; a person picks (nothing is guessed).
-
-    Only the suggested entry leaves the pool: the alternatives may be another line's suggestion.
+def _stage_nameless(pools: _Pools, s: MatchSettings, out: Outcome) -> None:
+    """Last: a bank line still open, with several open same-amount entries near its date and no
+    name on one side to tell them apart, is put to a person — the nearest date suggested, the
+    others listed as alternatives. Nothing is guessed, and nothing a stage above could match is
+    taken from it (this runs after them). Only the suggested entry leaves the pool: an alternative
+    may be the next nameless line's suggestion.
     """
     ledger = pools.ledger
-    for i, scored in several.items():
-        open_c = [c for c in scored if pools.ledger_open[c[2]]]
-        if not pools.bank_open[i] or not open_c:
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for j, it in enumerate(ledger):
+        if pools.ledger_open[j]:
+            groups[(it.currency, it.cents)].append(j)
+    taken: set[int] = set()  # suggested in this stage: still a candidate when counting, no longer free
+    for i, b in enumerate(pools.bank):
+        if not pools.bank_open[i]:
             continue
-        best = max(open_c, key=lambda c: (c[1], c[0], -c[2]))
-        others = tuple(ledger[c[2]].key for c in open_c if c[2] != best[2])
-        note = (
-            f"{len(open_c)} ledger entries with this amount within the date window and no name to tell them "
-            "apart: the nearest date is suggested, the others are listed"
-            if others
-            else "amount and date agree but names differ"
-        )
+        cands = [
+            j
+            for j in groups.get((b.currency, b.cents), ())
+            if (pools.ledger_open[j] or j in taken) and abs(ledger[j].day - b.day) <= s.date_window
+        ]
+        near = [j for j in cands if pools.ledger_open[j] and pools.allowed(i, j)]
+        if len(cands) < 2 or not near or (b.name and any(ledger[j].name for j in cands)):
+            continue  # one candidate was settled above; names on both sides were compared above
+        near.sort(key=lambda j: (abs(ledger[j].day - b.day), j))
+        best, others = near[0], tuple(ledger[j].key for j in near[1:])
         out.review.append(
             Match(
-                (pools.bank[i].key,),
-                (ledger[best[2]].key,),
+                (b.key,),
+                (ledger[best].key,),
                 "amount-date",
-                round(best[0], 1),
+                0.0,
                 "review",
                 0,
-                note,
+                f"{len(cands)} ledger entries with this amount within the date window and no name to tell them "
+                "apart: the nearest date is suggested, the others are listed",
                 others,
             )
         )
         pools.bank_open[i] = 0
-        pools.ledger_open[best[2]] = 0
+        pools.ledger_open[best] = 0
+        taken.add(best)
         out.stage_counts["amount-date:review"] = out.stage_counts.get("amount-date:review", 0) + 1
 
 
