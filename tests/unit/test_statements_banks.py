@@ -93,3 +93,17 @@ def test_unknown_layout_error_quotes_the_header_not_the_title(tmp_path: Path) ->
     with pytest.raises(StatementError, match="'交易日期', '奇怪列'") as exc:
         parse_statement(path)
     assert "明细清单" not in str(exc.value)
+
+
+def test_a_dated_line_whose_purpose_says_heji_is_still_a_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "交易日期,合计说明,收入金额,支出金额,余额\n"
+        "2024-03-01,合计付款,,100.00,900.00\n"
+        "合计,,0.00,100.00,\n"
+        "温馨提示：仅供参考,,,,\n",
+        "utf-8",
+    )
+    (st,) = parse_statement(path)
+    assert [ln.amount for ln in st.lines] == [Decimal("-100.00")]
+    assert st.notes == ["温馨提示:仅供参考"]

@@ -372,19 +372,19 @@ class _Table:
             dated = False
         texts = [c for c in row if c]
         squeezed = [re.sub(r"\s", "", c) for c in texts]
-        if any(m in c for c in squeezed[:3] for m in self.profile.footer_markers):
-            return "footer"
-        if dated:
-            if len(row) < max(self.cols.values()) + 1 and not any(self.get(row, f) for f in self.amount_fields):
+        if dated:  # a dated row is a line, whatever its 摘要 says (合计付款 is a payment)
+            if len(row) < max(self.cols.values()) + 1:
                 raise StatementError(
                     self.path,
                     f"row has {len(row)} fields but the header has {len(self.header)}: the file looks truncated",
                     line=number,
                 )
             return "line"
+        if any(m in c for c in squeezed[:3] for m in self.profile.footer_markers):
+            return "footer"
         has_amount = any(self.get(row, f) for f in self.amount_fields)
         noted = any(c.startswith(tuple(self.profile.note_markers)) for c in squeezed)
-        if noted or (not has_amount and len(texts) <= 2):
+        if not has_amount and (noted or len(texts) <= 2):  # a row with amounts is never waved through
             return "note"
         raise StatementError(
             self.path,
