@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from backroom.bots.formats.statements import parse_statement
@@ -50,10 +52,23 @@ def test_overlapping_redownload_adds_only_new_lines(tmp_path: Path) -> None:
 ABN = (Path(__file__).resolve().parents[1] / "data" / "statements" / "abnamro_pages.sta").read_bytes()
 
 
-def test_migration_rekeys_made_up_mt940_ids_and_keeps_matches(tmp_path: Path) -> None:
-    """A database of the release before: ABN AMRO lines stored as ``ABN AMRO BANK NV-1``..."""
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A database at revision 0001 (the release before), on SQLite and PostgreSQL."""
+    from backroom.bots.sdk.db import make_engine
+
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    else:
+        engine = make_engine(request.getfixturevalue("pg_schema_url"))
     upgrade(engine, SCHEMA, "0001")
+    yield engine
+    engine.dispose()
+
+
+def test_migration_rekeys_made_up_mt940_ids_and_keeps_matches(old_engine: sa.Engine, tmp_path: Path) -> None:
+    """A database of the release before: ABN AMRO lines stored as ``ABN AMRO BANK NV-1``..."""
+    engine = old_engine
     path = tmp_path / "abn.sta"
     path.write_bytes(ABN)
     current = parse_statement(path)[0]
