@@ -48,13 +48,16 @@ def test_table_of_layouts_covers_every_big_bank_both_kinds() -> None:
     covered = {(lay.bank, lay.name.split("-")[1]) for lay in LAYOUTS}
     banks = {"ICBC", "ABC", "BOC", "CCB", "BOCOM", "CMB", "SPDB", "CITIC", "CIB", "CMBC", "PSBC"}
     assert covered == {(b, k) for b in banks for k in ("personal", "corporate")}
-    assert {lay.fmt for lay in LAYOUTS} == {"csv-gbk", "csv-gb18030", "csv-utf8", "csv-utf8-bom", "xls", "xlsx"}
+    formats = {"csv-gbk", "csv-gb18030", "csv-utf8", "csv-utf8-bom", "xls", "xls-biff5", "xlsx"}
+    assert {lay.fmt for lay in LAYOUTS} == formats
 
 
 def test_padded_labels_give_currency_holder_and_period(tmp_path: Path) -> None:
-    """CCB's .xls: 账　　号：/币　　种：美元 in the title; a USD statement must not come out CNY."""
+    """CCB's .xls (BIFF5, codepage 936): 账　　号：/币　　种：美元 in the title; USD must not come out CNY."""
     layout = next(lay for lay in LAYOUTS if lay.name == "ccb-personal")
-    (st,) = parse_statement(write_sample(layout, tmp_path).path)
+    path = write_sample(layout, tmp_path).path
+    assert path.read_bytes()[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" and "账".encode("gbk") in path.read_bytes()
+    (st,) = parse_statement(path)
     assert st.currency == "USD" and st.holder == "张某"
     assert (st.period_start.isoformat(), st.period_end.isoformat()) == ("2024-03-01", "2024-03-31")
     assert any("温馨提示" in n for n in st.notes)  # the disclaimer is kept as a note, not a line
