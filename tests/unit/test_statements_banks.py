@@ -110,3 +110,16 @@ def test_a_dated_line_whose_purpose_says_heji_is_still_a_line(tmp_path: Path) ->
     (st,) = parse_statement(path)
     assert [ln.amount for ln in st.lines] == [Decimal("-100.00")]
     assert st.notes == ["温馨提示:仅供参考"]
+
+
+def test_corporate_file_with_two_accounts_is_refused_without_showing_them(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    path.write_text(
+        "账号,交易日期,借方发生额,贷方发生额\n"
+        "6222020200112233445,2024-03-01,10.00,\n"
+        "6222020200119998887,2024-03-01,,5.00\n",
+        "utf-8",
+    )
+    with pytest.raises(StatementError, match="several accounts") as exc:
+        parse_statement(path)
+    assert "…3445" in str(exc.value) and "6222020200112233445" not in str(exc.value)

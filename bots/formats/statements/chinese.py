@@ -478,7 +478,8 @@ def _own_account(path: Path, table: _Table, rows: list[list[str]], lines: list[S
     seen = {re.sub(r"[ \-]", "", table.get(rows[ln.source_line - 1], "own_account")) for ln in lines if ln.source_line}
     seen.discard("")
     if len(seen) > 1:
-        raise StatementError(path, f"the file holds several accounts ({', '.join(sorted(seen))}); export one per file")
+        tails = ", ".join(f"…{a[-4:]}" for a in sorted(seen))  # account numbers never whole in a message
+        raise StatementError(path, f"the file holds several accounts ({tails}); export one account per file")
     if seen and not acct:
         acct = seen.pop()
         lines[:] = [replace(ln, account=acct) for ln in lines]
