@@ -123,3 +123,24 @@ def test_corporate_file_with_two_accounts_is_refused_without_showing_them(tmp_pa
     with pytest.raises(StatementError, match="several accounts") as exc:
         parse_statement(path)
     assert "…3445" in str(exc.value) and "6222020200112233445" not in str(exc.value)
+
+
+def test_tab_padded_comma_file_with_more_tabs_than_commas(tmp_path: Path) -> None:
+    """ICBC pads each cell with a tab: a full row has more tabs than commas, and is still CSV."""
+    rows = [["交易日期", "摘要", "收入金额", "支出金额", "余额", "对方户名"]] + [
+        [f"2024-03-0{d}", "转账", "1,000.00", "0.00", f"{1000 * d:,}.00", "某某公司"] for d in range(1, 6)
+    ]
+    text = "\r\n".join(",".join(f"\t{c}" if "," not in c else f'"\t{c}"' for c in r) for r in rows)
+    assert text.count("\t") > text.count(",") - text.count('"')
+    path = tmp_path / "icbc.csv"
+    path.write_bytes(text.encode("gbk"))
+    (st,) = parse_statement(path)
+    assert [ln.amount for ln in st.lines] == [Decimal("1000.00")] * 5 and st.closing_balance == Decimal("5000.00")
+
+
+def test_tab_separated_file_with_thousands_commas(tmp_path: Path) -> None:
+    text = "交易日期\t交易金额\t余额\n2024-03-01\t1,234.50\t1,234.50\n2024-03-02\t-34.50\t1,200.00\n"
+    path = tmp_path / "t.txt"
+    path.write_text(text, "utf-8")
+    (st,) = parse_statement(path)
+    assert [ln.amount for ln in st.lines] == [Decimal("1234.50"), Decimal("-34.50")]

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -80,9 +81,30 @@ def read_rows(path: Path, data: bytes, encoding: str | None = None) -> list[list
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or suffix == ".xls":
         return _xls_rows(path, data)
     text = decode(data, path, encoding)
-    sample = text[:4096]
-    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    delimiter = _delimiter(text[:16384])
     return [[clean_text(c) for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+
+
+def _delimiter(sample: str) -> str:
+    """Comma, tab or semicolon: the one that cuts the most lines into the same number of fields.
+
+    Counting characters is not enough: ICBC pads every cell of its comma-separated export with a
+    leading tab, so a row has more tabs than commas.
+    """
+    lines = sample.splitlines()[:-1] or sample.splitlines()  # the last line of a sample may be cut
+    best, best_score = ",", (-1, 0, -1)
+    for delimiter in (",", "\t", ";"):
+        rows = [r for r in csv.reader(lines, delimiter=delimiter) if len(r) > 1]
+        widths = Counter(len(r) for r in rows)
+        if not widths:
+            continue
+        width, count = max(widths.items(), key=lambda kv: (kv[1], kv[0]))
+        # a cell that still ends in another delimiter ("交易日期," split on tabs) was cut wrongly
+        others = tuple(d for d in ",;" if d != delimiter)
+        bad = sum(1 for r in rows for c in r if c.strip().endswith(others) or c.strip().startswith(others))
+        if (count, -bad, width) > best_score:
+            best, best_score = delimiter, (count, -bad, width)
+    return best
 
 
 def _xlsx_rows(path: Path, data: bytes) -> list[list[str]]:
