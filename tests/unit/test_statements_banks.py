@@ -144,3 +144,15 @@ def test_tab_separated_file_with_thousands_commas(tmp_path: Path) -> None:
     path.write_text(text, "utf-8")
     (st,) = parse_statement(path)
     assert [ln.amount for ln in st.lines] == [Decimal("1234.50"), Decimal("-34.50")]
+
+
+def test_an_unexpected_flag_column_still_signs_the_amount(tmp_path: Path) -> None:
+    """A BOC file whose newer export adds 借贷 next to 金额: amounts are not taken as signed."""
+    path = tmp_path / "boc.csv"
+    path.write_text(
+        "中国银行 交易流水明细\n记账日期,金额,借贷,对方账户名,对方卡号/账号\n"
+        "2024-03-01,100.00,借,某某公司,6222000011112222\n2024-03-02,30.00,贷,某某公司,6222000011112222\n",
+        "utf-8",
+    )
+    (st,) = parse_statement(path)
+    assert st.bank == "BOC" and [ln.amount for ln in st.lines] == [Decimal("-100.00"), Decimal("30.00")]

@@ -313,6 +313,11 @@ def parse_table_statement(
         ) from None
     header = rows[header_index]
     cols = _fill_generic(header, found)
+    if mode == "signed":  # a 借贷 column the profile did not expect still decides the sign
+        cells = [normalise_header(c) for c in header]
+        flag = next((cells.index(n) for n in map(normalise_header, GENERIC["direction"]) if n in cells), None)
+        if flag is not None and flag not in cols.values():
+            cols["direction"], mode = flag, "flag"
     purpose_cols = _purpose_columns(header, profile, cols)
     info = _title_info(rows[:header_index])
     acct = info.get("account") or account  # the file knows best; the caller's is a fall-back
