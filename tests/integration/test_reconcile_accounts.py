@@ -34,11 +34,13 @@ BOOKED = [
 TRUTH = {(serial, entry) for entry, serial, *_ in BOOKED if serial}
 
 
-def _ledger(path: Path, accounts: list[str], currency: str = "人民币") -> Path:
+def _ledger(path: Path, accounts: list[str], currency: str = "人民币", *, account_column: bool = True) -> Path:
     book = Workbook()
     ws = book.active
     ws.append(["银行存款日记账"])
-    ws.append(["凭证号", "日期", "金额", "币种", "往来单位", "发票号", "摘要", "银行账号"])
+    ws.append(
+        ["凭证号", "日期", "金额", "币种", "往来单位", "发票号", "摘要", "银行账号" if account_column else "备注"]
+    )
     when = {tx.serial: tx.when.date() for tx in TXS}
     for account in accounts:
         for entry, serial, shift, amount, name, ref in BOOKED:
@@ -154,3 +156,40 @@ def test_partly_broken_mt940_imports_the_good_statements(tmp_path: Path) -> None
     assert sorted(r[7] for r in checks) == ["导入 imported", "拒绝 rejected", "拒绝 rejected"]
     assert any("[continuity]" in str(r[8]) for r in checks) and any("line 37" in str(r[8]) for r in checks)
     assert (inbox / "abn.sta").read_bytes() == data.read_bytes()  # the input stays as it was
+
+
+def test_one_ledger_per_account_by_config(tmp_path: Path) -> None:
+    """No 账号 column: each ledger says in config which account it books."""
+    a, b = "11112222333344445555", "755900001111"
+    inbox = tmp_path / "var/inbox/reconcile"
+    inbox.mkdir(parents=True)
+    write_sample(next(lay for lay in LAYOUTS if lay.name == "spdb-corporate"), inbox, account=a)
+    write_sample(next(lay for lay in LAYOUTS if lay.name == "psbc-personal"), inbox, account=b)
+    la = _ledger(tmp_path / "a.xlsx", [a], account_column=False)
+    lb = _ledger(tmp_path / "b.xlsx", [b], account_column=False)
+    config = ReconcileConfig(
+        accounts=[a, b],
+        ledger={"kind": "excel", "path": str(la), "account": a},
+        ledgers=[{"kind": "excel", "path": str(lb), "account": b}],
+        book_opening_balances={a: OPENING, b: OPENING},
+    )
+    result = _run(tmp_path, config)
+    assert result.outputs["differences"] == {f"{a} CNY": "0.00", f"{b} CNY": "0.00"}
+    assert result.counts["ledger_entries"] == 2 * len(BOOKED)
+
+
+def test_ledger_without_accounts_shares_one_pool_and_says_so(tmp_path: Path) -> None:
+    a, b = "11112222333344445555", "755900001111"
+    inbox = tmp_path / "var/inbox/reconcile"
+    inbox.mkdir(parents=True)
+    write_sample(next(lay for lay in LAYOUTS if lay.name == "cib-corporate"), inbox, account=a)
+    write_sample(next(lay for lay in LAYOUTS if lay.name == "cib-personal"), inbox, account=b)
+    ledger = _ledger(tmp_path / "l.xlsx", [a, b], account_column=False)
+    result = _run(tmp_path, ReconcileConfig(accounts=[a, b], ledger={"kind": "excel", "path": str(ledger)}))
+    assert list(result.outputs["differences"]) == [""]  # one 余额调节表 for both accounts, as before
+    book = load_workbook(result.outputs["workbook"], read_only=True)
+    try:
+        notes = [r[0] for r in book["汇总"].iter_rows(values_only=True) if r and r[0]]
+    finally:
+        book.close()
+    assert any("carry no bank account" in str(n) for n in notes)
