@@ -52,18 +52,38 @@ def test_overlapping_redownload_adds_only_new_lines(tmp_path: Path) -> None:
 ABN = (Path(__file__).resolve().parents[1] / "data" / "statements" / "abnamro_pages.sta").read_bytes()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ]
+)
 def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    """A database at revision 0001 (the release before), on SQLite and PostgreSQL."""
+    """A database at revision 0001 (the release before), on SQLite, PostgreSQL and MariaDB."""
+    import uuid
+
     from backroom.bots.sdk.db import make_engine
 
+    dropped: sa.Engine | None = None
+    name = f"br_{uuid.uuid4().hex[:10]}"
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    else:
+    elif request.param == "postgres":
         engine = make_engine(request.getfixturevalue("pg_schema_url"))
+    else:
+        url = sa.make_url(request.getfixturevalue("mysql_url"))
+        dropped = sa.create_engine(url)
+        with dropped.begin() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+        engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
     upgrade(engine, SCHEMA, "0001")
     yield engine
     engine.dispose()
+    if dropped is not None:
+        with dropped.begin() as conn:
+            conn.execute(sa.text(f"DROP DATABASE {name}"))
+        dropped.dispose()
 
 
 def test_migration_rekeys_made_up_mt940_ids_and_keeps_matches(old_engine: sa.Engine, tmp_path: Path) -> None:
