@@ -63,7 +63,8 @@ _CURRENCY_NAMES = {
 
 
 def _currency(text: str) -> str:
-    return _CURRENCY_NAMES.get(text, text.upper() or "CNY")
+    code = _CURRENCY_NAMES.get(text, text.upper() or "CNY")
+    return "CNY" if code == "RMB" else code
 
 
 def _columns(header: Sequence[str], source: str) -> dict[str, int]:

@@ -156,3 +156,10 @@ def test_an_unexpected_flag_column_still_signs_the_amount(tmp_path: Path) -> Non
     )
     (st,) = parse_statement(path)
     assert st.bank == "BOC" and [ln.amount for ln in st.lines] == [Decimal("-100.00"), Decimal("30.00")]
+
+
+def test_rmb_is_cny(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("币种：RMB\n交易日期,交易金额,币种\n2024-03-01,5.00,RMB\n", "utf-8")
+    (st,) = parse_statement(path)
+    assert st.currency == "CNY" and st.lines[0].currency == "CNY"

@@ -283,7 +283,8 @@ def _currency_code(text: str, default: str = "") -> str:
     text = text.strip()
     if not text:
         return default
-    return _CURRENCY_NAMES.get(text, text.upper())
+    code = _CURRENCY_NAMES.get(text, text.upper())
+    return "CNY" if code == "RMB" else code
 
 
 def parse_table_statement(
