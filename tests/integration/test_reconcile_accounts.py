@@ -193,3 +193,30 @@ def test_ledger_without_accounts_shares_one_pool_and_says_so(tmp_path: Path) -> 
     finally:
         book.close()
     assert any("carry no bank account" in str(n) for n in notes)
+
+
+def test_identical_fees_without_id_or_balance_do_not_collapse(tmp_path: Path) -> None:
+    """Two identical 10.00 fees, no 流水号, no 余额: both reach the 余额调节表 (no false −10.00)."""
+    inbox = tmp_path / "var/inbox/reconcile"
+    inbox.mkdir(parents=True)
+    (inbox / "fees.csv").write_bytes(
+        (
+            "账号：6222020200112233445\n期初余额：100.00 期末余额：580.00\n交易日期,交易金额,对方户名,摘要\n"
+            "2024-03-01,-10.00,,手续费\n2024-03-01,-10.00,,手续费\n2024-03-02,500.00,某某贸易有限公司,INV20240302\n"
+        ).encode("gbk")
+    )
+    book = Workbook()
+    ws = book.active
+    ws.append(["凭证号", "日期", "金额", "往来单位", "发票号"])
+    ws.append(["V1", dt.date(2024, 3, 2), 500.0, "某某贸易", "INV20240302"])
+    book.save(tmp_path / "l.xlsx")
+    config = ReconcileConfig(
+        accounts=["6222020200112233445"],
+        ledger={"kind": "excel", "path": str(tmp_path / "l.xlsx")},
+        book_opening_balance=Decimal("100.00"),
+    )
+    result = _run(tmp_path, config)
+    assert result.counts["bank_lines"] == 3 and result.counts["unmatched_bank"] == 2
+    assert result.outputs["difference"] == "0.00"
+    again = _run(tmp_path, config)  # a later day: everything read back from the state
+    assert again.counts["bank_lines"] == 3 and again.outputs["difference"] == "0.00"
