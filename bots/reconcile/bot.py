@@ -55,7 +55,12 @@ class LedgerSource(BaseModel):
     query: str = Field(
         default="",
         description="sql: SELECT ... AS entry_id, date, amount, currency, "
-        "counterparty, reference, memo (every entry since book_opening_balance)",
+        "counterparty, reference, memo[, account] (every entry since book_opening_balance)",
+    )
+    account: str = Field(
+        default="",
+        description="the bank account this ledger is for; else each entry's 账号/account column; "
+        "else the only configured account",
     )
 
 
@@ -94,8 +99,15 @@ class ReconcileConfig(BaseModel):
         default=Path("var/inbox/reconcile/review"), description="reviewed workbooks (in the inbox root)"
     )
     ledger: LedgerSource = Field(default_factory=LedgerSource)
+    ledgers: list[LedgerSource] = Field(
+        default_factory=list, description="more ledgers, e.g. one per bank account (each with its account)"
+    )
     book_opening_balance: Decimal | None = Field(
         default=None, description="book balance before the first ledger entry read, for the 余额调节表"
+    )
+    book_opening_balances: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="per account: book balance before its first ledger entry, keyed 'ACCOUNT' or 'ACCOUNT/CUR'",
     )
     profiles: list[Profile] = Field(default_factory=list, description="extra Chinese bank layouts")
     matching: Matching = Field(default_factory=Matching)
@@ -242,7 +254,7 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
     ) -> tuple[list[dict[str, Any]], list[Statement]]:
         import shutil
 
-        from backroom.bots.formats.statements import Finding, StatementError, check_statement, parse_statement
+        from backroom.bots.formats.statements import Finding, StatementError, check_statement, read_statements
 
         checks: list[dict[str, Any]] = []
         imported: list[Statement] = []
@@ -255,13 +267,18 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         for path in files:
             try:
                 fallback = params.account or (config.accounts[0] if len(config.accounts) == 1 else "")
-                statements = parse_statement(path, config.profiles, account=fallback)
+                statements, failures = read_statements(path, config.profiles, account=fallback)
             except StatementError as exc:
                 ctx.log.warning("statement rejected: %s", exc)
                 checks.append({"file": path.name, "rejected": True, "findings": str(exc)})
                 self._reject(ctx, path, str(exc), shutil)
                 done(path)
                 continue
+            for exc in failures:  # one bad statement in a file of several: the good ones go on
+                ctx.log.warning("statement rejected: %s", exc)
+                checks.append({"file": path.name, "rejected": True, "findings": str(exc)})
+            if failures:
+                self._reject(ctx, path, "\n".join(str(e) for e in failures), shutil)
             seen = state.seen_digests()
             for k, st in enumerate(statements):
                 if k:  # several statements in one file (MT940, camt): each needs its own identity
@@ -320,17 +337,43 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         """
         ctx.roots.require(path, "copying a file into the run's artifacts")
         target = ctx.artifact(f"rejected/{path.name}")
+        why_file = target.with_name(target.name + ".why.txt")
+        if why_file.exists():  # another statement of the same file: add its reason, keep the first's
+            with why_file.open("a", encoding="utf-8") as fh:
+                fh.write(why + "\n")
+            return
         shutil.copyfile(path, target)
-        target.with_name(target.name + ".why.txt").write_text(why + "\n", encoding="utf-8")
+        why_file.write_text(why + "\n", encoding="utf-8")
 
     # -- ledger ---------------------------------------------------------------------------------
     def _ledger(self, ctx: Context, config: ReconcileConfig, params: ReconcileParams) -> list[LedgerEntry]:
+        """Every configured ledger's entries, each carrying the bank account it moves."""
+        from dataclasses import replace
+
+        from backroom.bots.reconcile.ledger import LedgerError
+
+        sources = [config.ledger] if params.ledger else [config.ledger, *config.ledgers]
+        only = config.accounts[0] if len(config.accounts) == 1 else ""
+        entries: list[LedgerEntry] = []
+        seen: dict[str, str] = {}
+        for n, source in enumerate(sources):
+            for e in self._read_ledger(ctx, source, params if n == 0 else None):
+                account = e.account or source.account or only
+                if e.entry_id in seen:
+                    raise LedgerError(
+                        f"entry id {e.entry_id!r} appears in two ledgers ({seen[e.entry_id]} and "
+                        f"{source.path or source.system}): give each ledger its own ids"
+                    )
+                seen[e.entry_id] = str(source.path or source.system)
+                entries.append(e if account == e.account else replace(e, account=account))
+        return entries
+
+    def _read_ledger(self, ctx: Context, source: LedgerSource, params: ReconcileParams | None) -> list[LedgerEntry]:
         from backroom.bots.reconcile.ledger import read_excel_ledger, read_sql_ledger
         from backroom.bots.sdk.errors import ConfigError
 
-        source = config.ledger
-        if params.ledger or source.kind == "excel":
-            if params.ledger:
+        if (params and params.ledger) or source.kind == "excel":
+            if params and params.ledger:
                 return read_excel_ledger(ctx.file(params.ledger), source.sheet)
             if source.path is None:
                 raise ConfigError("no ledger: set [bots.reconcile.config.ledger] path or pass --param ledger=FILE")
@@ -358,7 +401,7 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         reviews: tuple[int, list[str]],
         params: ReconcileParams,
     ) -> Result:
-        from backroom.bots.reconcile.matching import match_items
+        from backroom.bots.reconcile.matching import Outcome, match_items
         from backroom.bots.reconcile.report import ReportData, write_workbook
 
         accounts = [params.account] if params.account else config.accounts
@@ -389,11 +432,20 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
             state.set_status(broken, "broken", ctx.now())
             ctx.log.warning("%d earlier matches refer to lines or entries that are gone; reopened", len(broken))
         rejected = {(b, g) for m in state.matches(["rejected"]) for b in m["bank_keys"] for g in m["ledger_ids"]}
-        bank_items = [_bank_item(ln) for k, ln in bank.items() if k not in done_bank]
-        book_items = [_book_item(e) for k, e in book.items() if k not in done_book]
-        with ctx.progress("matching", total=len(bank_items)) as bar:
-            outcome = match_items(bank_items, book_items, config.matching.settings(), rejected=rejected)
-            bar.advance(len(bank_items))
+        per_account = all(e.account for e in book.values())  # else the entries cannot be told apart by account
+        pools = _pools(bank, book, done_bank, done_book, per_account)
+        outcome = Outcome()
+        with ctx.progress("matching", total=sum(len(b) for b, _ in pools.values())) as bar:
+            for bank_items, book_items in pools.values():
+                part = match_items(bank_items, book_items, config.matching.settings(), rejected=rejected)
+                _merge(outcome, part)
+                bar.advance(len(bank_items))
+        if not per_account and len({ln.account for ln in bank.values()}) > 1:
+            problems = [
+                *problems,
+                "ledger entries carry no bank account (no 账号 column, no ledger account): all accounts were "
+                "matched as one pool and share one 余额调节表",
+            ]
         new_rows = [_row(m) for m in outcome.matches]
         review_rows = [_row(m) for m in outcome.review]
         if not ctx.dry_run:
@@ -412,6 +464,7 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         book_balance = None
         if config.book_opening_balance is not None:
             book_balance = config.book_opening_balance + sum((e.amount for e in ledger), Decimal(0))
+        groups = _groups(ctx, config, state, bank, book, imported) if per_account else []
         data = ReportData(
             bank=bank,
             ledger=book,
@@ -425,21 +478,33 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
             bank_balance_date=balance_date,
             book_balance=book_balance,
             notes=([f"{decided} reviewer decisions applied this run"] if decided else []) + problems,
+            groups=groups,
         )
         path = write_workbook(ctx.artifact(f"reconcile-{ctx.local_now():%Y%m%d-%H%M}.xlsx"), data)
         from backroom.bots.reconcile.report import reconciliation
 
-        rec = reconciliation(data)
+        recs = {f"{g.account} {g.currency}": reconciliation(data, g) for g in groups} or {"": reconciliation(data)}
+        known = [r["difference"] for r in recs.values() if r["difference"] is not None]
+        difference = sum(known, Decimal(0)) if known else None
         rejected_files = sum(1 for c in checks if c.get("rejected"))
+        # all rejected (not merely already imported): nothing of what was given got in — the run failed
+        failed = bool(rejected_files) and not imported and any(_real_rejection(c) for c in checks if c.get("rejected"))
         headline = (
             f"{len(matched_rows) + len(new_rows)} matched, {len(review_rows)} to review, "
             f"{len(outcome.unmatched_bank)} bank / {len(outcome.unmatched_ledger)} ledger unmatched"
             + (f", {rejected_files} statement(s) rejected" if rejected_files else "")
+            + (" — every statement was rejected, nothing imported" if failed else "")
         )
-        body = headline + (f"\n调节后差额 difference: {rec['difference']}" if rec["difference"] is not None else "")
+        lines_out = [
+            f"调节后差额 difference: {r['difference']}" + (f" ({name})" if name else "")
+            for name, r in recs.items()
+            if r["difference"] is not None
+        ]
+        body = "\n".join([headline, *lines_out])
         if not ctx.dry_run:
             ctx.notify("银企对账 reconcile", body, attachments=[path])
         return Result(
+            status="failed" if failed else "succeeded",
             summary=headline,
             counts={
                 "bank_lines": len(bank),
@@ -455,9 +520,80 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
             },
             outputs={
                 "workbook": str(path),
-                "difference": None if rec["difference"] is None else str(rec["difference"]),
+                "difference": None if difference is None else str(difference),
+                "differences": {n: None if r["difference"] is None else str(r["difference"]) for n, r in recs.items()},
             },
         )
+
+
+def _real_rejection(check: dict[str, Any]) -> bool:
+    """A rejection that lost something (not a file or statement that was already imported)."""
+    findings = str(check.get("findings", ""))
+    return not ("[duplicate-file]" in findings or "[duplicate-statement]" in findings)
+
+
+def _pools(
+    bank: dict[str, StatementLine],
+    book: dict[str, LedgerEntry],
+    done_bank: set[str],
+    done_book: set[str],
+    per_account: bool,
+) -> dict[str, tuple[list[Any], list[Any]]]:
+    """Open items by bank account (a ledger entry only meets its own account's lines), or one pool."""
+    pools: dict[str, tuple[list[Any], list[Any]]] = {}
+    for k, ln in bank.items():
+        if k not in done_bank:
+            pools.setdefault(ln.account if per_account else "", ([], []))[0].append(_bank_item(ln))
+    for k, e in book.items():
+        if k not in done_book:
+            pools.setdefault(e.account if per_account else "", ([], []))[1].append(_book_item(e))
+    return pools
+
+
+def _merge(total: Any, part: Any) -> None:
+    total.matches += part.matches
+    total.review += part.review
+    total.unmatched_bank += part.unmatched_bank
+    total.unmatched_ledger += part.unmatched_ledger
+    for k, v in part.stage_counts.items():
+        total.stage_counts[k] = total.stage_counts.get(k, 0) + v
+
+
+def _groups(
+    ctx: Context,
+    config: ReconcileConfig,
+    state: ReconcileState,
+    bank: dict[str, StatementLine],
+    book: dict[str, LedgerEntry],
+    imported: list[Statement],
+) -> list[Any]:
+    """One 余额调节表 per account and currency seen on either side, with both balances where known."""
+    from backroom.bots.reconcile.report import AccountGroup
+
+    keys = sorted(
+        {(ln.account, ln.currency) for ln in bank.values()} | {(e.account, e.currency) for e in book.values()}
+    )
+    single = len(keys) == 1
+    groups = []
+    for account, currency in keys:
+        closing, when, cur = state.closing(account)
+        if ctx.dry_run:
+            mine = [s for s in imported if s.account == account and s.closing_balance is not None]
+            if mine:
+                last = max(mine, key=lambda s: s.last_date or dt.date.min)
+                closing, when, cur = last.closing_balance, last.last_date, last.currency
+        if cur and cur != currency:
+            closing = None  # that account's statement is in another currency
+        opening = config.book_opening_balances.get(f"{account}/{currency}", config.book_opening_balances.get(account))
+        if opening is None and single:
+            opening = config.book_opening_balance
+        book_balance = None
+        if opening is not None:
+            book_balance = opening + sum(
+                (e.amount for e in book.values() if e.account == account and e.currency == currency), Decimal(0)
+            )
+        groups.append(AccountGroup(account, currency, closing, when, book_balance))
+    return groups
 
 
 def _bank_item(ln: StatementLine) -> Any:

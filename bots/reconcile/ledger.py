@@ -31,6 +31,7 @@ ALIASES: dict[str, list[str]] = {
     "counterparty": ["counterparty", "往来单位", "对方单位", "客户/供应商", "客商", "对方户名", "单位名称"],
     "reference": ["reference", "invoice", "invoices", "发票号", "发票号码", "参考号", "业务单号", "合同号"],
     "memo": ["memo", "摘要", "备注", "说明"],
+    "account": ["account", "bank_account", "银行账号", "银行账户", "账号", "本方账号", "开户账号", "银行帐号"],
 }
 
 
@@ -47,6 +48,23 @@ class LedgerEntry:
     counterparty: str = ""
     reference: str = ""
     memo: str = ""
+    account: str = ""  # the bank account the entry moves (an 账号 column, or the ledger's configured account)
+
+
+_CURRENCY_NAMES = {
+    "人民币": "CNY",
+    "人民币元": "CNY",
+    "本币": "CNY",
+    "美元": "USD",
+    "港币": "HKD",
+    "港元": "HKD",
+    "欧元": "EUR",
+}
+
+
+def _currency(text: str) -> str:
+    code = _CURRENCY_NAMES.get(text, text.upper() or "CNY")
+    return "CNY" if code == "RMB" else code
 
 
 def _columns(header: Sequence[str], source: str) -> dict[str, int]:
@@ -100,10 +118,11 @@ def entries_from_rows(
                 entry_id=entry_id,
                 date=date,
                 amount=amount or Decimal(0),
-                currency=(clean_text(get("currency")) or "CNY").upper().replace("人民币", "CNY"),
+                currency=_currency(clean_text(get("currency"))),
                 counterparty=clean_text(get("counterparty")),
                 reference=clean_text(get("reference")),
                 memo=clean_text(get("memo")),
+                account=clean_text(get("account")).replace(" ", "").replace("-", ""),
             )
         )
     ids = [e.entry_id for e in entries]

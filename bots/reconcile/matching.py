@@ -131,6 +131,7 @@ def match_items(
     _stage_amount(pools, s, out)
     _stage_subsets(pools, s, out)
     _stage_tolerance(pools, s, out)
+    _stage_nameless(pools, s, out)
     out.unmatched_bank = [it.key for i, it in enumerate(bank) if pools.bank_open[i]]
     out.unmatched_ledger = [it.key for j, it in enumerate(ledger) if pools.ledger_open[j]]
     return out
@@ -305,6 +306,51 @@ def _stage_amount(pools: _Pools, s: MatchSettings, out: Outcome) -> None:
             pools.bank_open[i] = 0
             pools.ledger_open[j] = 0
             out.stage_counts["amount-date:review"] = out.stage_counts.get("amount-date:review", 0) + 1
+
+
+def _stage_nameless(pools: _Pools, s: MatchSettings, out: Outcome) -> None:
+    """Last: a bank line still open, with several open same-amount entries near its date and no
+    name on one side to tell them apart, is put to a person — the nearest date suggested, the
+    others listed as alternatives. Nothing is guessed, and nothing a stage above could match is
+    taken from it (this runs after them). Only the suggested entry leaves the pool: an alternative
+    may be the next nameless line's suggestion.
+    """
+    ledger = pools.ledger
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for j, it in enumerate(ledger):
+        if pools.ledger_open[j]:
+            groups[(it.currency, it.cents)].append(j)
+    taken: set[int] = set()  # suggested in this stage: still a candidate when counting, no longer free
+    for i, b in enumerate(pools.bank):
+        if not pools.bank_open[i]:
+            continue
+        cands = [
+            j
+            for j in groups.get((b.currency, b.cents), ())
+            if (pools.ledger_open[j] or j in taken) and abs(ledger[j].day - b.day) <= s.date_window
+        ]
+        near = [j for j in cands if pools.ledger_open[j] and pools.allowed(i, j)]
+        if len(cands) < 2 or not near or (b.name and any(ledger[j].name for j in cands)):
+            continue  # one candidate was settled above; names on both sides were compared above
+        near.sort(key=lambda j: (abs(ledger[j].day - b.day), j))
+        best, others = near[0], tuple(ledger[j].key for j in near[1:])
+        out.review.append(
+            Match(
+                (b.key,),
+                (ledger[best].key,),
+                "amount-date",
+                0.0,
+                "review",
+                0,
+                f"{len(cands)} ledger entries with this amount within the date window and no name to tell them "
+                "apart: the nearest date is suggested, the others are listed",
+                others,
+            )
+        )
+        pools.bank_open[i] = 0
+        pools.ledger_open[best] = 0
+        taken.add(best)
+        out.stage_counts["amount-date:review"] = out.stage_counts.get("amount-date:review", 0) + 1
 
 
 def _tokens_conflict(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from backroom.bots.formats.statements import StatementLine
 from backroom.bots.reconcile.ledger import LedgerEntry
 
-__all__ = ["Decision", "ReportData", "read_decisions", "write_workbook"]
+__all__ = ["AccountGroup", "Decision", "ReportData", "read_decisions", "reconciliation", "write_workbook"]
 
 REVIEW_SHEET = "待复核"
 # both sides of a pair, as the matched and the review sheets show them
@@ -60,6 +60,17 @@ class Decision:
 
 
 @dataclass
+class AccountGroup:
+    """One bank account in one currency: it gets its own 余额调节表."""
+
+    account: str
+    currency: str
+    bank_balance: Decimal | None = None
+    bank_balance_date: Any = None
+    book_balance: Decimal | None = None
+
+
+@dataclass
 class ReportData:
     bank: Mapping[str, StatementLine]
     ledger: Mapping[str, LedgerEntry]
@@ -73,6 +84,36 @@ class ReportData:
     bank_balance_date: Any = None
     book_balance: Decimal | None = None
     notes: list[str] = field(default_factory=list)
+    groups: list[AccountGroup] = field(default_factory=list)  # empty: one 余额调节表 for everything
+
+    def in_group(self, group: AccountGroup | None) -> ReportData:
+        """This data cut down to one account and currency (the whole when ``group`` is None)."""
+        if group is None:
+            return self
+
+        def bank_ok(k: str) -> bool:
+            ln = self.bank.get(k)
+            return ln is not None and ln.account == group.account and ln.currency == group.currency
+
+        def book_ok(k: str) -> bool:
+            e = self.ledger.get(k)
+            return e is not None and e.account == group.account and e.currency == group.currency
+
+        def row_ok(r: dict[str, Any]) -> bool:
+            return any(bank_ok(k) for k in r["bank_keys"]) or any(book_ok(k) for k in r["ledger_ids"])
+
+        return ReportData(
+            bank={k: v for k, v in self.bank.items() if bank_ok(k)},
+            ledger={k: v for k, v in self.ledger.items() if book_ok(k)},
+            matched=[r for r in self.matched if row_ok(r)],
+            review=[r for r in self.review if row_ok(r)],
+            unmatched_bank=[k for k in self.unmatched_bank if bank_ok(k)],
+            unmatched_ledger=[k for k in self.unmatched_ledger if book_ok(k)],
+            statements=[s for s in self.statements if s.get("account") == group.account],
+            bank_balance=group.bank_balance,
+            bank_balance_date=group.bank_balance_date,
+            book_balance=group.book_balance,
+        )
 
 
 def _direction_bank(amount: Decimal) -> str:
@@ -83,11 +124,20 @@ def _direction_book(amount: Decimal) -> str:
     return "企业已收银行未收" if amount > 0 else "企业已付银行未付"
 
 
-def reconciliation(data: ReportData) -> dict[str, Decimal | None]:
-    """The 余额调节表 figures. Suggestions not yet decided count as outstanding on both sides."""
-    open_bank = list(data.unmatched_bank) + [k for r in data.review for k in r["bank_keys"]]
-    open_book = list(data.unmatched_ledger) + [
-        k for r in data.review for k in (*r["ledger_ids"], *r.get("alternatives", ()))
+def reconciliation(data: ReportData, group: AccountGroup | None = None) -> dict[str, Decimal | None]:
+    """The 余额调节表 figures (of one account and currency when ``group`` is given).
+
+    Suggestions not yet decided count as outstanding on both sides.
+    """
+    data = data.in_group(group)
+    open_bank = list(dict.fromkeys([*data.unmatched_bank, *(k for r in data.review for k in r["bank_keys"])]))
+    matched_book = {k for r in data.matched for k in r["ledger_ids"]}
+    open_book = [  # each entry once, whether unmatched, suggested or an alternative; never a matched one
+        k
+        for k in dict.fromkeys(
+            [*data.unmatched_ledger, *(k for r in data.review for k in (*r["ledger_ids"], *r.get("alternatives", ())))]
+        )
+        if k not in matched_book
     ]
     bank_in = sum((data.bank[k].amount for k in open_bank if k in data.bank and data.bank[k].amount > 0), Decimal(0))
     bank_out = -sum((data.bank[k].amount for k in open_bank if k in data.bank and data.bank[k].amount < 0), Decimal(0))
@@ -306,21 +356,9 @@ def write_workbook(path: Path, data: ReportData) -> Path:
     )
 
     ws = book.create_sheet("余额调节表")
-    ws.append(["银行存款余额调节表", None, None, f"截至 {data.bank_balance_date or ''}"])
-    ws["A1"].font = Font(bold=True, size=14)
-    table = [
-        ("银行对账单余额", rec["bank_balance"], "企业银行存款日记账余额", rec["book_balance"]),
-        ("加：企业已收、银行未收", rec["book_in"], "加：银行已收、企业未收", rec["bank_in"]),
-        ("减：企业已付、银行未付", rec["book_out"], "减：银行已付、企业未付", rec["bank_out"]),
-        ("", None, "减：待入账手续费/汇兑差额", rec["adjustments"]),
-        ("调节后的存款余额", rec["adjusted_bank"], "调节后的存款余额", rec["adjusted_book"]),
-        ("差额 difference", rec["difference"], "", None),
-    ]
-    write_table(ws, ["项目", "金额", "项目", "金额"], table, start_row=3)
-    if rec["difference"] not in (None, Decimal(0)):
-        ws.cell(row=9, column=2).fill = RED_FILL
-    if rec["book_balance"] is None:
-        ws.append(["账面余额未配置 (config book_opening_balance): only the bank side is computed"])
+    for group in data.groups or [None]:
+        _reconciliation_block(ws, data, group)
+    ws.freeze_panes = None  # several tables on one sheet: nothing to freeze
 
     ws = book.create_sheet("对账单检查")
     rows = [
@@ -343,6 +381,49 @@ def write_workbook(path: Path, data: ReportData) -> Path:
     highlight_rows(ws, "H", 2, last, "拒绝 rejected", RED_FILL)
     book.save(path)
     return path
+
+
+def _reconciliation_block(ws: Any, data: ReportData, group: AccountGroup | None) -> None:
+    """One 银行存款余额调节表 with its outstanding items listed under it."""
+    from openpyxl.styles import Font
+
+    from backroom.bots.reports import RED_FILL, write_table
+
+    part = data.in_group(group)
+    rec = reconciliation(part)
+    start = ws.max_row + 2 if ws.max_row > 1 else 1
+    who = f"账号 {group.account} 币种 {group.currency}  " if group else ""
+    ws.cell(row=start, column=1, value="银行存款余额调节表").font = Font(bold=True, size=14)
+    ws.cell(row=start, column=4, value=f"{who}截至 {part.bank_balance_date or ''}")
+    table = [
+        ("银行对账单余额", rec["bank_balance"], "企业银行存款日记账余额", rec["book_balance"]),
+        ("加：企业已收、银行未收", rec["book_in"], "加：银行已收、企业未收", rec["bank_in"]),
+        ("减：企业已付、银行未付", rec["book_out"], "减：银行已付、企业未付", rec["bank_out"]),
+        ("", None, "减：待入账手续费/汇兑差额", rec["adjustments"]),
+        ("调节后的存款余额", rec["adjusted_bank"], "调节后的存款余额", rec["adjusted_book"]),
+        ("差额 difference", rec["difference"], "", None),
+    ]
+    last = write_table(ws, ["项目", "金额", "项目", "金额"], table, start_row=start + 2)
+    if rec["difference"] not in (None, Decimal(0)):
+        ws.cell(row=last, column=2).fill = RED_FILL
+    if rec["book_balance"] is None:
+        ws.cell(
+            row=last + 1, column=1, value="账面余额未配置 (config book_opening_balance): only the bank side is computed"
+        )
+    items = [
+        ["银行未达", ln.booking_date, ln.amount, ln.counterparty_name, ln.purpose, _direction_bank(ln.amount), k]
+        for k in part.unmatched_bank
+        if (ln := part.bank.get(k))
+    ] + [
+        ["账面未达", e.date, e.amount, e.counterparty, e.reference or e.memo, _direction_book(e.amount), k]
+        for k in part.unmatched_ledger
+        if (e := part.ledger.get(k))
+    ]
+    items += [["待复核", None, None, "", r["note"], "suggestion not yet decided", r["id"]] for r in part.review]
+    ws.cell(row=last + 2, column=1, value="未达账项 outstanding items").font = Font(bold=True)
+    write_table(
+        ws, ["类别", "日期", "金额", "对方", "摘要/参考号", "未达类型", "行键/分录号"], items, start_row=last + 3
+    )
 
 
 def read_decisions(path: Path) -> list[Decision]:

@@ -48,6 +48,7 @@ statements_t = Table(
     Column("source", Text),
     Column("format", String(32)),
     Column("imported_at", DateTime(timezone=True)),
+    Column("currency", String(8)),  # 0002
 )
 lines_t = Table(
     "reconcile_bank_lines",
@@ -64,6 +65,8 @@ lines_t = Table(
     Column("purpose", Text),
     Column("bank_line_id", String(128)),
     Column("digest", String(80)),
+    Column("balance_after", String(32)),  # with occurrence: what a content key is built from (0002)
+    Column("occurrence", Integer),
 )
 matches_t = Table(
     "reconcile_matches",
@@ -131,6 +134,7 @@ class ReconcileState:
                     source=st.source,
                     format=st.format,
                     imported_at=now,
+                    currency=st.currency,
                 )
             )
             if new:
@@ -152,6 +156,8 @@ class ReconcileState:
             "purpose": ln.purpose,
             "bank_line_id": ln.bank_line_id,
             "digest": digest,
+            "balance_after": None if ln.balance_after is None else str(ln.balance_after),
+            "occurrence": ln.occurrence,
         }
 
     def bank_lines(self, accounts: Iterable[str] | None = None) -> list[StatementLine]:
@@ -172,9 +178,26 @@ class ReconcileState:
                 reference=r["reference"] or "",
                 purpose=r["purpose"] or "",
                 bank_line_id=r["bank_line_id"] or "",
+                balance_after=None if r["balance_after"] is None else Decimal(r["balance_after"]),
+                occurrence=r["occurrence"] or 0,
+                stored_key=r["key"],  # the identity it was imported under, never recomputed
             )
             for r in rows
         ]
+
+    def closing(self, account: str) -> tuple[Decimal | None, dt.date | None, str]:
+        """The account's latest statement closing balance, its date, and its currency ('' if unknown)."""
+        q = (
+            select(statements_t.c.closing, statements_t.c.period_end, statements_t.c.currency)
+            .where(statements_t.c.account == account)
+            .order_by(statements_t.c.period_end.desc(), statements_t.c.imported_at.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as c:
+            row = c.execute(q).first()
+        if row is None:
+            return None, None, ""
+        return (Decimal(row[0]) if row[0] else None), row[1], row[2] or ""
 
     def latest_closing(self, accounts: Iterable[str]) -> tuple[Decimal | None, dt.date | None]:
         total: Decimal | None = None

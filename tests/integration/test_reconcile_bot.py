@@ -103,10 +103,13 @@ def test_bad_file_is_rejected_and_the_run_goes_on(tmp_path, march_ledger) -> Non
     inbox.mkdir(parents=True)
     (inbox / "broken.csv").write_bytes(b"Buchungstag,Umsatz\n1,2\n")
     result, _ = _run(tmp_path, _config(march_ledger))
-    assert result.status == "succeeded" and result.counts["statements_rejected"] == 1
+    # its only statement was rejected: the run goes on to its report, then says it failed
+    assert result.status == "failed" and result.counts["statements_rejected"] == 1
+    assert "every statement was rejected" in result.summary and result.outputs["workbook"]
     assert (inbox / "broken.csv").exists()
     again, _ = _run(tmp_path, _config(march_ledger))
     assert again.counts["statements_rejected"] == 0  # an inbox file is looked at once
+    assert again.status == "succeeded"
 
 
 def test_inbox_file_with_two_statements(tmp_path, bank_data, march_ledger) -> None:

@@ -168,3 +168,22 @@ def test_different_invoice_numbers_are_never_auto_matched() -> None:
         [book("g1", "5000.00", "中和润峰传媒", "INV8493152883")],
     )
     assert [m.rule for m in typo.matches] == ["amount-date-name"]
+
+
+def test_several_same_amount_candidates_without_names_become_a_suggestion() -> None:
+    """Two 500.00 entries near a nameless 500.00 bank line: never auto, but a person is asked."""
+    out = match_items([bank("b1", "500.00", day=1)], [book("L1", "500.00", day=0), book("L2", "500.00", day=3)])
+    assert out.matches == []
+    (s,) = out.review
+    assert (s.bank, s.ledger, s.alternatives, s.rule) == (("b1",), ("L1",), ("L2",), "amount-date")
+    assert "2 ledger entries" in s.note
+    assert out.unmatched_ledger == ["L2"]  # the alternative stays open for another line
+
+
+def test_two_nameless_lines_and_two_candidates_get_one_suggestion_each() -> None:
+    out = match_items(
+        [bank("b1", "500.00", day=0), bank("b2", "500.00", day=3)],
+        [book("L1", "500.00", day=0), book("L2", "500.00", day=3)],
+    )
+    assert sorted((s.bank, s.ledger) for s in out.review) == [(("b1",), ("L1",)), (("b2",), ("L2",))]
+    assert out.unmatched_bank == [] and out.unmatched_ledger == []

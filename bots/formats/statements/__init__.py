@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from backroom.bots.formats.statements.amounts import AmountError, parse_amount, parse_date
 from backroom.bots.formats.statements.checks import Finding, PreviousStatement, check_statement
-from backroom.bots.formats.statements.detect import detect_format, parse_statement
+from backroom.bots.formats.statements.detect import detect_format, parse_statement, read_statements
 from backroom.bots.formats.statements.model import Statement, StatementError, StatementLine
 from backroom.bots.formats.statements.profiles import BUILTIN_PROFILES, Profile
 
@@ -28,4 +28,5 @@ __all__ = [
     "parse_amount",
     "parse_date",
     "parse_statement",
+    "read_statements",
 ]

@@ -31,7 +31,10 @@ def clean_text(value: object) -> str:
         return ""
     text = unicodedata.normalize("NFKC", str(value))
     text = text.replace("\u200b", "").replace("\ufeff", "").replace("\t", " ")
-    return text.strip().strip('"').strip()
+    text = text.strip()
+    if text.startswith('="'):  # ="6222..." keeps Excel from eating the digits of a long number
+        text = text[1:]
+    return text.strip('"').strip()
 
 
 def parse_amount(value: object, *, blank_as_zero: bool = False) -> Decimal | None:

@@ -7,6 +7,7 @@ For a credit the counterparty is the debtor; for a debit it is the creditor.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def parse_camt(path: Path, data: bytes | None = None) -> list[Statement]:
     for rpt in reports:
         kind = "camt.053" if etree.QName(rpt).localname == "Stmt" else "camt.052"
         account = _text(rpt, "Acct/Id/IBAN") or _text(rpt, "Acct/Id/Othr/Id")
-        currency = _text(rpt, "Acct/Ccy") or "CNY"
+        currency = _currency(rpt)
         opening = closing = None
         for bal in rpt.xpath("./*[local-name()='Bal']"):
             code = _text(bal, "Tp/CdOrPrtry/Cd")
@@ -55,7 +56,7 @@ def parse_camt(path: Path, data: bytes | None = None) -> list[Statement]:
             elif code in ("CLBD",):
                 closing = amount
         lines = []
-        for index, entry in enumerate(rpt.xpath("./*[local-name()='Ntry']"), start=1):
+        for entry in rpt.xpath("./*[local-name()='Ntry']"):
             credit = _text(entry, "CdtDbtInd") == "CRDT"
             party = "Dbtr" if credit else "Cdtr"
             tx = _find(entry, "NtryDtls/TxDtls")
@@ -77,10 +78,10 @@ def parse_camt(path: Path, data: bytes | None = None) -> list[Statement]:
                     currency=_find(entry, "Amt").get("Ccy", currency),
                     counterparty_name=name,
                     counterparty_account=acct,
-                    reference=_text(scope, "Refs/EndToEndId").replace("NOTPROVIDED", ""),
+                    reference=_reference(scope),
                     purpose=" ".join(t.text or "" for t in scope.xpath(".//*[local-name()='Ustrd']")).strip()
                     or _text(entry, "AddtlNtryInf"),
-                    bank_line_id=_text(entry, "AcctSvcrRef") or _text(entry, "NtryRef") or f"{index}",
+                    bank_line_id=_text(entry, "AcctSvcrRef") or _text(entry, "NtryRef"),  # else content + occurrence
                     source_line=entry.sourceline,
                 )
             )
@@ -102,6 +103,41 @@ def parse_camt(path: Path, data: bytes | None = None) -> list[Statement]:
             )
         )
     return statements
+
+
+def _currency(rpt) -> str:  # type: ignore[no-untyped-def]
+    """The account's currency; else the balances'; else the entries' (never a guess of CNY)."""
+    declared = _text(rpt, "Acct/Ccy")
+    if declared:
+        return declared.upper()
+    amounts = "./*[local-name()='Bal']//*[local-name()='Amt'] | ./*[local-name()='Ntry']/*[local-name()='Amt']"
+    for amt in rpt.xpath(amounts):
+        if amt.get("Ccy"):
+            return amt.get("Ccy").upper()
+    return "CNY"  # an empty report without any amount: nothing is labelled by this
+
+
+_RF = re.compile(r"^RF\d\d([0-9A-Z]{1,21})$")
+
+
+def _reference(scope) -> str:  # type: ignore[no-untyped-def]
+    """Structured creditor reference (SCOR, ISO 11649 RF...) first, then the end-to-end id.
+
+    An RF reference also gives the creditor's own reference inside it (RF18 539007547034 → 539007547034),
+    which is what the ledger records as the invoice number.
+    """
+    refs: list[str] = []
+    for node in scope.xpath(".//*[local-name()='Strd']//*[local-name()='CdtrRefInf']"):
+        ref = re.sub(r"\s", "", _text(node, "Ref")).upper()
+        if ref:
+            refs.append(ref)
+            m = _RF.match(ref)
+            if m:
+                refs.append(m.group(1))
+    e2e = _text(scope, "Refs/EndToEndId")
+    if e2e and e2e.upper() != "NOTPROVIDED":
+        refs.append(e2e)
+    return " ".join(dict.fromkeys(refs))
 
 
 def _signed(node) -> Decimal:  # type: ignore[no-untyped-def]

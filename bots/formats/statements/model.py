@@ -44,16 +44,27 @@ class StatementLine:
     value_date: dt.date | None = None
     counterparty_name: str = ""
     counterparty_account: str = ""
+    counterparty_bank: str = ""  # 对方开户行, when the export has it
     reference: str = ""
     purpose: str = ""
     bank_line_id: str = ""  # the bank's own id for the line, when the format has one
     balance_after: Decimal | None = None  # running balance printed on the line, if any
     source_line: int | None = None  # line/row number in the source file, for error messages
     occurrence: int = 0  # n-th line with identical content in its statement (no id, no balance to tell them apart)
+    stored_key: str = ""  # the key it was imported under, when reloaded from the bot's state
 
     @property
     def key(self) -> str:
-        """A stable identity for state and idempotency (bank id when given, else content)."""
+        """A stable identity for state and idempotency.
+
+        The bank's line id when the format has one; else the content (date, amount, counterparty,
+        texts), the running balance where printed, and the rank among identical lines of the
+        statement — so the same line downloaded again in an overlapping period gets the same key,
+        and two identical 10.00 fees on one day get two. A line read back from the state keeps the
+        key it was stored under, whatever the formula has become since.
+        """
+        if self.stored_key:
+            return self.stored_key
         if self.bank_line_id:
             return f"{self.account}|{self.bank_line_id}"
         raw = "|".join(
@@ -86,6 +97,8 @@ class Statement:
     format: str = ""
     digest: str = ""  # sha256 of the file bytes: the same file imported twice is caught by this
     statement_id: str = ""  # the bank's statement number when it has one
+    holder: str = ""  # 户名 from the export's header block, when it has one
+    bank: str = ""  # the bank the layout was recognised as (ICBC, CCB...), empty when not known
     notes: list[str] = field(default_factory=list)
 
     @property
