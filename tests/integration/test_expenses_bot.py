@@ -61,7 +61,7 @@ def test_demo_run_verdicts(demo: dict[str, Any]) -> None:
     rows = rows_of(Path(result.outputs["workbook"]))
     assert rows["zhang-hotel.jpg"]["verdict"] == "fail"
     assert "duplicate of zhang-hotel-again.jpg" in rows["zhang-hotel.jpg"]["reasons"]
-    assert "QR code says amount" in rows["li-software.jpg"]["rule qr"]
+    assert "QR code says" in rows["li-software.jpg"]["rule qr"]
     assert "is not the company" in rows["li-other-company.jpg"]["rule buyer"]
     assert rows["zhang-taxi.jpg"]["verdict"] == "pass"
     assert rows["zhang-taxi.jpg"]["employee"] == "张三" and rows["zhang-taxi.jpg"]["category"] == "travel"

@@ -147,9 +147,18 @@ def test_fapiao_fields_from_layout_without_qr() -> None:
 def test_fapiao_qr_wins_and_disagreement_is_flagged() -> None:
     qr = QRCode("01,32,,24442000000123456789,150.00,20240305,,ABCD,", (50, 30, 230, 210))
     result = extract_fapiao(fapiao_lines(Decimal("106.00")), [qr])
+    # a 数电票's QR code (kind 32, 20-digit number) states the total with tax, not the amount before it
+    assert result.fields["total"].value == Decimal("150.00")
+    assert result.fields["total"].source == "qr"
+    assert result.fields["total"].confidence == 1.0
+    assert result.fields["amount"].value == Decimal("100.00")
+    assert any("QR code says total 150.00 but the invoice prints 106.00" in p for p in result.problems)
+
+
+def test_fapiao_qr_of_a_tax_control_invoice_states_the_amount_before_tax() -> None:
+    qr = QRCode("01,10,033002000211,83089647,150.00,20240305,16197833567414507415,0941,", (50, 30, 230, 210))
+    result = extract_fapiao(fapiao_lines(Decimal("106.00")), [qr])
     assert result.fields["amount"].value == Decimal("150.00")
-    assert result.fields["amount"].source == "qr"
-    assert result.fields["amount"].confidence == 1.0
     assert any("QR code says amount 150.00 but the invoice prints 100.00" in p for p in result.problems)
 
 
