@@ -298,9 +298,22 @@ def merge_glyphs(lines: list[Line]) -> list[Line]:
         return lines
     height = statistics.median(max(ln.height, 1.0) for ln in lines)
     rows: list[list[Line]] = []
+
+    def fits(row: list[Line], glyph: Line) -> bool:
+        # same baseline band: a full-height glyph's centre near the row's, or a small one (a
+        # decimal point, a comma) lying inside the row's height
+        anchor = row[0]
+        if anchor.page != glyph.page:
+            return False
+        top, bottom = min(ln.y0 for ln in row), max(ln.y1 for ln in row)
+        overlap = min(bottom, glyph.y1) - max(top, glyph.y0)
+        small = glyph.height < 0.5 * anchor.height
+        return abs(anchor.cy - glyph.cy) <= height * 0.5 or (small and overlap >= 0.6 * max(glyph.height, 1.0))
+
     for line in sorted(lines, key=lambda ln: (ln.page, ln.cy)):
-        if rows and rows[-1][0].page == line.page and abs(rows[-1][0].cy - line.cy) <= height * 0.5:
-            rows[-1].append(line)
+        row = next((r for r in reversed(rows[-3:]) if fits(r, line)), None)
+        if row is not None:
+            row.append(line)
         else:
             rows.append([line])
     merged: list[Line] = []

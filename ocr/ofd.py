@@ -260,6 +260,7 @@ def _tag_items(doc: OfdDocument) -> list[dict[str, Any]]:
         key=lambda o: (o.page, o.box[1]),
     )
     amounts = [o for o in amounts if parse_money(o.text) is not None]
+    tagged = {i for groups in doc.tags.values() for group in groups for i in group}
     items = []
     for index, row in enumerate(amounts):
         top = row.box[1] - 0.5
@@ -277,8 +278,36 @@ def _tag_items(doc: OfdDocument) -> list[dict[str, Any]]:
             ]
             if cells:
                 item[key] = "".join(c.text for c in sorted(cells, key=lambda c: (c.box[1], c.box[0])))
+        _spec_and_unit(doc, row, item, tagged)
         items.append(item)
     return items
+
+
+def _spec_and_unit(doc: OfdDocument, row: TextObject, item: dict[str, Any], tagged: set[str]) -> None:
+    """规格型号 and 单位 carry no tag: the untagged cells on the row between the name and the figures."""
+    names = [
+        o for o in doc.objects.values() if o.id in tagged and o.page == row.page and o.text in item.get("name", "")
+    ]
+    left = max((o.box[0] + o.box[2] for o in names if abs(o.box[1] - row.box[1]) < 1.0), default=None)
+    if left is None:
+        return
+    cells = sorted(
+        (
+            o
+            for key, o in doc.objects.items()
+            if o.page == row.page
+            and o.id not in tagged
+            and not key.startswith("tpl")
+            and abs(o.box[1] - row.box[1]) < 1.0
+            and left - 0.5 <= o.box[0] < row.box[0]
+            and parse_money(o.text) is None
+        ),
+        key=lambda o: o.box[0],
+    )
+    if len(cells) >= 2:
+        item["spec"], item["unit"] = cells[0].text, cells[1].text
+    elif cells:
+        item["unit"] = cells[0].text
 
 
 def _layout_values(lines: list[Line]) -> dict[str, Any]:

@@ -113,7 +113,6 @@ def read_document(
     """Read one file. Never raises for a bad document: the result carries the error instead."""
     path = Path(path)
     started = time.perf_counter()
-    eng = get_engine(engine) if isinstance(engine, str) else engine
     lines: list[Line] = []
     codes: list[QRCode] = []
     pages = 0
@@ -125,6 +124,7 @@ def read_document(
             extraction, pages = structured
             order_fields(extraction)
             return DocumentResult(path, extraction, time.perf_counter() - started, pages)
+        eng = get_engine(engine) if isinstance(engine, str) else engine
         for page in iter_pages(path, max_pages=max_pages):
             pages += 1
             page_codes = decode_qr(page.image)
