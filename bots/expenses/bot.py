@@ -274,6 +274,8 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
                 if p.is_dir() and p.name not in skip and not p.name.startswith(".") and ctx.roots.contains(p)
             ):
                 paths += [(p, sub.name) for p in ctx.inputs(sub, config.patterns)]
+        # the earlier arrival first, so of two copies of one invoice the later one is the duplicate
+        paths.sort(key=lambda ps: (ps[0].stat().st_mtime_ns, ps[0].name))
         items = []
         for path, subfolder in paths:
             claim = by_file.get(path.name.lower())

@@ -31,6 +31,9 @@ class PaddleDirs(BaseModel):
     cls_model_dir: Path | None = None
 
 
+_IMAGES = ["*.jpg", "*.jpeg", "*.png", "*.tif", "*.tiff", "*.bmp", "*.webp"]
+
+
 class ExpensesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,9 +65,7 @@ class ExpensesConfig(BaseModel):
     processed_dir: str = "processed"
     rejected_dir: str = "rejected"
     #: Which files in the inbox are documents.
-    patterns: list[str] = Field(
-        default_factory=lambda: ["*.jpg", "*.jpeg", "*.png", "*.tif", "*.tiff", "*.bmp", "*.webp", "*.pdf"]
-    )
+    patterns: list[str] = Field(default_factory=lambda: [*_IMAGES, "*.pdf", "*.ofd", "*.xml"])
 
     @field_validator("processed_dir", "rejected_dir")
     @classmethod
