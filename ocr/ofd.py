@@ -300,7 +300,7 @@ def _spec_and_unit(doc: OfdDocument, row: TextObject, item: dict[str, Any], tagg
             and not key.startswith("tpl")
             and abs(o.box[1] - row.box[1]) < 1.0
             and left - 0.5 <= o.box[0] < row.box[0]
-            and parse_money(o.text) is None
+            and "%" not in o.text
         ),
         key=lambda o: o.box[0],
     )

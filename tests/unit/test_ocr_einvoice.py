@@ -291,3 +291,35 @@ def test_real_ofd_and_its_pdf_rendering_are_one_invoice() -> None:
     a, b = fields_of(ofd), fields_of(pdf)
     assert duplicate_key(a) == duplicate_key(b) == "052002100113:00008006"
     assert a["kind"] == b["kind"] == "08"
+
+
+def test_real_pdf_and_the_same_invoice_as_xml_and_ofd_print_the_same_fields(tmp_path: Path) -> None:
+    """The platform's PDF of a 数电票 (pdf_01) beside its XML and OFD, generated from what it prints."""
+    pdf = EINVOICES / "pdf/pdf_01.pdf"
+    if not pdf.is_file():
+        pytest.skip(f"shared e-invoices not found at {EINVOICES}")
+    items = [
+        {"name": "*公共安全设备*JTY-GDG3X点型光电感烟火灾探测器", "spec": "10106650", "unit": "PCS",
+         "quantity": "200", "price": "33.3495145631068", "amount": "6669.90", "rate": "0.03"},
+        {"name": "*公共安全设备*JTW-ZCDG3N点型感温火灾探测器", "spec": "10104658", "unit": "PCS",
+         "quantity": "40", "price": "31.5436893203884", "amount": "1261.75", "rate": "0.03"},
+        {"name": "*公共安全设备*DZ-02通用底座", "spec": "30208316", "unit": "PCS",
+         "quantity": "200", "price": "3.1553398058252", "amount": "631.07", "rate": "0.03"},
+    ]  # fmt: skip
+    spec = sample_invoice(
+        number="25322000000337005189",
+        date=dt.date(2025, 7, 22),
+        buyer_name="无锡天鹏菜篮子工程有限公司",
+        buyer_tax_id="91320200796148368W",
+        seller_name="梁溪苏翼智能产品中心",
+        seller_tax_id="92320213MACRYAKN16",
+        items=items,
+        remarks="",
+    )
+    from_pdf = read_document(pdf, NO_ENGINE)  # type: ignore[arg-type]  # a text layer: no OCR
+    assert from_pdf.extraction is not None and from_pdf.extraction.problems == []
+    as_pdf = {name: jsonable(f.value) for name, f in from_pdf.extraction.fields.items()}
+    as_xml = fields_of(write_invoice_xml(tmp_path / "same.xml", spec))
+    as_ofd = fields_of(write_invoice_ofd(tmp_path / "same.ofd", spec))
+    assert as_pdf == as_xml == as_ofd
+    assert list(as_pdf) == list(as_xml) == list(as_ofd)
