@@ -198,9 +198,10 @@ def build(
 
 
 def qr_amount_field(qr: FapiaoQR) -> str:
-    """Which printed figure a QR code's amount is: 数电票 (20-digit numbers, kinds 31/32 and the
-    e-tickets) carry the total with tax, older invoices the amount before tax."""
-    return "total" if len(qr.number) == 20 or qr.kind in ("31", "32", "51", "61", "83") else "amount"
+    """Which printed figure a QR code's amount is: a 数电票 (20-digit number, kinds 31/32) states
+    the total with tax (the platform's PDF of 25322000000337005189: QR 8819.60 = 价税合计), older
+    invoices the amount before tax (their original XML's GraphCode: 510.68 = 合计金额)."""
+    return "total" if len(qr.number) == 20 or qr.kind in ("31", "32") else "amount"
 
 
 def check_qr(result: Extraction, qr: FapiaoQR) -> None:
