@@ -198,6 +198,24 @@ def _qr(doc: Doc, config: ExpensesConfig) -> RuleResult:
     return PASS
 
 
+_COPIES_DISAGREE = ("the embedded invoice XML says", "the OFD metadata says", "the printed page says")
+_PARTS_DISAGREE = ("the items add up to", "the items' tax adds up to", "item ", "total in capitals (大写) '")
+
+
+def _consistency(doc: Doc, config: ExpensesConfig) -> RuleResult:
+    """An invoice against itself beyond its totals: two copies of it inside one file (an OFD's print
+    and its embedded XML or metadata) must agree, and its items must add up to its figures."""
+    if doc.type != "fapiao":
+        return PASS
+    copies = [p for p in doc.problems if p.startswith(_COPIES_DISAGREE)]
+    if copies:
+        return RuleResult("fail", "; ".join(copies) + " (possible alteration)")
+    parts = [p for p in doc.problems if p.startswith(_PARTS_DISAGREE)]
+    if parts:
+        return RuleResult("review", "; ".join(parts))
+    return PASS
+
+
 def _claimed(doc: Doc, config: ExpensesConfig) -> RuleResult:
     """The claimed amount must equal what the claim's documents total (one row may name several)."""
     if doc.claimed_amount is None:
@@ -231,6 +249,7 @@ RULES: dict[str, Callable[[Doc, ExpensesConfig], RuleResult]] = {
     "arithmetic": _arithmetic,
     "capitals": _capitals,
     "qr": _qr,
+    "consistency": _consistency,
     "claimed": _claimed,
     "weekend": _weekend,
 }
