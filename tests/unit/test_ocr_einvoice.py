@@ -323,3 +323,16 @@ def test_real_pdf_and_the_same_invoice_as_xml_and_ofd_print_the_same_fields(tmp_
     as_ofd = fields_of(write_invoice_ofd(tmp_path / "same.ofd", spec))
     assert as_pdf == as_xml == as_ofd
     assert list(as_pdf) == list(as_xml) == list(as_ofd)
+
+
+def test_ofd_size_caps_refuse_before_inflating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backroom.ocr import ofd
+
+    path = write_invoice_ofd(tmp_path / "inv.ofd", sample_invoice())
+    monkeypatch.setattr(ofd, "MAX_INFLATED", 1_000)
+    result = read_document(path, NO_ENGINE)  # type: ignore[arg-type]
+    assert result.error_kind == "too_large" and "inflates to" in (result.error or "")
+    monkeypatch.setattr(ofd, "MAX_INFLATED", 64_000_000)
+    monkeypatch.setattr(ofd, "MAX_ENTRIES", 3)
+    result = read_document(path, NO_ENGINE)  # type: ignore[arg-type]
+    assert result.error_kind == "too_large" and "parts" in (result.error or "")
