@@ -198,7 +198,9 @@ def invoice_ofd(spec: InvoiceSpec, *, printed_total: Decimal | None = None) -> b
         (8, 97, "价税合计（大写）"),
         (135, 97, "（小写）"),
     ]
-    template = "".join(_text_object(10 + i, x, y, text) for i, (x, y, text) in enumerate(labels))
+    template = "".join(
+        _text_object(10 + i, x, y, text, width=round(len(text) * 2.6, 1)) for i, (x, y, text) in enumerate(labels)
+    )
     custom_tags = "".join(
         f"<ofd:{tag}>" + "".join(f'<ofd:ObjectRef PageRef="1">{i}</ofd:ObjectRef>' for i in ids) + f"</ofd:{tag}>"
         for tag, ids in tags.items()

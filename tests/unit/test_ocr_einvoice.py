@@ -336,3 +336,21 @@ def test_ofd_size_caps_refuse_before_inflating(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(ofd, "MAX_ENTRIES", 3)
     result = read_document(path, NO_ENGINE)  # type: ignore[arg-type]
     assert result.error_kind == "too_large" and "parts" in (result.error or "")
+
+
+def test_ofd_without_tags_or_metadata_is_read_from_its_page_text(tmp_path: Path) -> None:
+    """Not every issuer tags its OFD: the text objects laid out as lines go through the layout rules."""
+    source = zipfile.ZipFile(io.BytesIO(invoice_ofd(sample_invoice())))
+    path = tmp_path / "untagged.ofd"
+    with zipfile.ZipFile(path, "w") as archive:
+        for info in source.infolist():
+            if "/Tags/" in info.filename:
+                continue
+            data = source.read(info)
+            if info.filename == "OFD.xml":
+                data = data[: data.index(b"<ofd:CustomDatas>")] + data[data.index(b"</ofd:CustomDatas>") + 18 :]
+            archive.writestr(info, data)
+    untagged = fields_of(path)
+    tagged = fields_of(write_invoice_ofd(tmp_path / "tagged.ofd", sample_invoice()))
+    tagged.pop("remarks")  # 备注 is only known from its tag
+    assert untagged == tagged
