@@ -58,6 +58,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Free text an invoice carries (备注 often names a bank account or a mobile number): masked before
+#: it is stored or reported, as every personal datum is.
+_FREE_TEXT = ("remarks",)
+
+
+def _fields_of(result: DocumentResult) -> dict[str, tuple[Any, float, str]]:
+    from backroom.bots.sdk.masking import mask_personal
+
+    assert result.extraction is not None
+    fields = {n: (f.value, f.confidence, f.source) for n, f in result.extraction.fields.items()}
+    for name in _FREE_TEXT:
+        if name in fields and isinstance(fields[name][0], str):
+            value, confidence, source = fields[name]
+            fields[name] = (mask_personal(value), confidence, source)
+    return fields
+
+
 def _unique(target: Path) -> Path:
     if not target.exists():
         return target
@@ -150,7 +167,7 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
                     rejected.append((item.path.name, why))
                     pending_moves.append((item, "rejected", why))
                     continue
-                fields = {n: (f.value, f.confidence, f.source) for n, f in result.extraction.fields.items()}
+                fields = _fields_of(result)
                 problems = list(result.extraction.problems)
                 doc_type = result.extraction.type
             elif item.sha256 in known_results:
@@ -328,7 +345,7 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
                 out[sha] = result
                 if not ctx.dry_run and result.extraction is not None and result.extraction.type != "unknown":
                     item = by_item[sha]
-                    fields = {n: (f.value, f.confidence, f.source) for n, f in result.extraction.fields.items()}
+                    fields = _fields_of(result)
                     store.save(
                         sha256=sha,
                         file=item.path.name,

@@ -105,3 +105,22 @@ def test_real_ofd_and_its_pdf_are_one_invoice(tmp_path: Path, rapid_engine: Any)
     rows = rows_of(Path(result.outputs["workbook"]))
     assert rows["invoice.ofd"]["verdict"] == "pass", rows["invoice.ofd"]["reasons"]
     assert "duplicate of invoice.ofd in this batch" in rows["invoice.pdf"]["rule duplicate"]
+
+
+def test_remarks_are_stored_masked(tmp_path: Path) -> None:
+    from backroom.bots.expenses.state import DocumentStore, unpack
+    from backroom.bots.sdk.testing import make_context as context
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    spec = sample_invoice(remarks="购方开户银行:江苏银行天惠支行; 银行账号:6222021234567890123; 电话 13912345678")
+    path = write_invoice_xml(inbox / "with-account.xml", spec)
+    import hashlib
+
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    run(tmp_path, inbox)
+    store = DocumentStore(context(tmp_path, "expenses", config=ExpensesConfig()).engine)
+    fields, _ = unpack(store.get(sha)["fields"])
+    remarks = fields["remarks"][0]
+    assert "6222021234567890123" not in remarks and "13912345678" not in remarks
+    assert "0123" in remarks and "江苏银行天惠支行" in remarks  # enough left to tell records apart
