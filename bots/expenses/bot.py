@@ -325,7 +325,11 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
         from backroom.ocr.pool import read_many
 
         engine_options = (
-            {k: v for k, v in config.paddle.model_dump().items() if v is not None} if config.engine == "paddle" else {}
+            {k: v for k, v in config.paddle.model_dump().items() if v is not None}
+            if config.engine == "paddle"
+            else {k: str(v) for k, v in config.rapid.model_dump().items() if v is not None}
+            if config.engine == "rapid"
+            else {}
         )
         by_path = {str(i.path): i.sha256 for i in items}
         by_item = {i.sha256: i for i in items}

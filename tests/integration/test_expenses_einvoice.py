@@ -124,3 +124,16 @@ def test_remarks_are_stored_masked(tmp_path: Path) -> None:
     remarks = fields["remarks"][0]
     assert "6222021234567890123" not in remarks and "13912345678" not in remarks
     assert "0123" in remarks and "江苏银行天惠支行" in remarks  # enough left to tell records apart
+
+
+def test_a_rapid_model_that_is_not_there_is_a_config_error(tmp_path: Path) -> None:
+    from backroom.bots.sdk.errors import ConfigError
+    from tests.fixtures.expenses import write_photo
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(write_photo(tmp_path / "p.jpg"), inbox / "p.jpg")
+    config = ExpensesConfig(workers=1, rapid={"det_model_path": tmp_path / "tiny-det.onnx"})
+    with pytest.raises(ConfigError, match=r"Det\.model_path .*tiny-det\.onnx.* is not a file"):
+        Expenses().run(make_context(tmp_path, "expenses", config=config), params_at(tmp_path, inbox=inbox))
+    assert (inbox / "p.jpg").is_file()

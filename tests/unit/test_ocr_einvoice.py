@@ -354,3 +354,11 @@ def test_ofd_without_tags_or_metadata_is_read_from_its_page_text(tmp_path: Path)
     tagged = fields_of(write_invoice_ofd(tmp_path / "tagged.ofd", sample_invoice()))
     tagged.pop("remarks")  # 备注 is only known from its tag
     assert untagged == tagged
+
+
+def test_rapid_engine_refuses_a_model_file_that_is_not_there(tmp_path: Path) -> None:
+    from backroom.ocr.engines import RapidEngine
+    from backroom.ocr.errors import EngineUnavailable
+
+    with pytest.raises(EngineUnavailable, match=r"Det\.model_path .*is not a file"):
+        RapidEngine(det_model_path=str(tmp_path / "missing.onnx"))
