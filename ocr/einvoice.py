@@ -184,7 +184,9 @@ def build(
     if kind is None and title:
         kind = kind_from_title(title)
     put("kind", kind)
-    put("type", FAPIAO_KINDS.get(kind, title) if kind else title)
+    # an e-ticket names itself more precisely than its VAT kind (电子发票（铁路电子客票） is a 普票)
+    ticket = title if re.search(r"客票|行程单", title) else None
+    put("type", ticket or (FAPIAO_KINDS.get(kind, title) if kind else title))
     if "total" not in result.fields and "amount" in result.fields and "tax" in result.fields:
         result.fields["total"] = Field(result.value("amount") + result.value("tax"), 1.0, None, "computed")
     qr_text = values.get("qr")

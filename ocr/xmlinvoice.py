@@ -141,9 +141,8 @@ def xml_extraction(root: Any, *, source: str = "xml") -> Extraction:
     if digital:
         label = _value(root, ("GeneralOrSpecialVAT/LabelCode",))
         values["kind"] = _SDP_KINDS.get(label or "")
-        values["type"] = _value(root, ("EInvoiceType/LabelName",)) or ""
-        if not values["kind"] and values["type"]:
-            values["type"] = f"电子发票（{values['type']}）" if "电子发票" not in values["type"] else values["type"]
+        label_name = _value(root, ("EInvoiceType/LabelName",)) or ""
+        values["type"] = f"电子发票（{label_name}）" if label_name and "电子发票" not in label_name else label_name
     return build(values, source=source, items=items)
 
 

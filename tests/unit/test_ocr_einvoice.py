@@ -20,7 +20,13 @@ from backroom.ocr.einvoice import build, compare, duplicate_key, parse_date, par
 from backroom.ocr.engines import Line
 from backroom.ocr.fields import jsonable
 from backroom.ocr.pipeline import read_document
-from backroom.sandbox.documents.einvoice import invoice_ofd, sample_invoice, write_invoice_ofd, write_invoice_xml
+from backroom.sandbox.documents.einvoice import (
+    invoice_ofd,
+    invoice_xml,
+    sample_invoice,
+    write_invoice_ofd,
+    write_invoice_xml,
+)
 from tests.conftest import SHARED_DATA
 
 NO_ENGINE = object()  # structured files never reach OCR: any engine use would fail loudly
@@ -362,3 +368,15 @@ def test_rapid_engine_refuses_a_model_file_that_is_not_there(tmp_path: Path) -> 
 
     with pytest.raises(EngineUnavailable, match=r"Det\.model_path .*is not a file"):
         RapidEngine(det_model_path=str(tmp_path / "missing.onnx"))
+
+
+def test_a_railway_e_ticket_keeps_its_own_name(tmp_path: Path) -> None:
+    data = invoice_xml(sample_invoice(special=False)).replace(
+        "<EInvoiceType><LabelCode>02</LabelCode><LabelName>普通发票</LabelName>".encode(),
+        "<EInvoiceType><LabelCode>51</LabelCode><LabelName>铁路电子客票</LabelName>".encode(),
+    )
+    path = tmp_path / "ticket.xml"
+    path.write_bytes(data)
+    fields = fields_of(path)
+    assert fields["type"] == "电子发票（铁路电子客票）"
+    assert fields["kind"] == "32" and fields["total"] == "1272.00"
