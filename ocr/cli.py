@@ -1,7 +1,7 @@
 """``backroom ocr FILE_OR_DIR... [--engine rapid|paddle|tesseract] [--json]``: a look at what OCR reads.
 
-Per document: its detected type (receipt / fapiao / unknown) and every field with value and
-confidence, as a readable table, or one JSON object per line with ``--json``::
+Per document (an image, a PDF, an OFD or an invoice XML): its detected type (receipt / fapiao /
+unknown) and every field with value and confidence, as a readable table, or one JSON object per line with ``--json``::
 
     {"file": "a.jpg", "type": "receipt", "fields": {"company": {"value": "...", "confidence": 0.98}, ...}}
 
@@ -48,7 +48,7 @@ def ocr_command(
     err = sys.stderr
     files = expand_paths(paths)
     if not files:
-        print("no documents found (expected image or PDF files, or folders holding them)", file=err)
+        print("no documents found (expected image, PDF, OFD or invoice XML files, or folders holding them)", file=err)
         return 2
     if engine not in ENGINES:
         print(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", file=err)

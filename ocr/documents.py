@@ -39,17 +39,21 @@ if TYPE_CHECKING:
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_PIXELS",
+    "STRUCTURED_SUFFIXES",
     "SUFFIXES",
     "DocumentError",
     "Page",
     "deskew",
     "iter_pages",
     "load_pages",
+    "merge_glyphs",
     "read_page",
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
-SUFFIXES = (*IMAGE_SUFFIXES, ".pdf")
+#: Structured invoice files, read without OCR (:mod:`ocr.ofd`, :mod:`ocr.xmlinvoice`).
+STRUCTURED_SUFFIXES = (".ofd", ".xml")
+SUFFIXES = (*IMAGE_SUFFIXES, ".pdf", *STRUCTURED_SUFFIXES)
 PDF_DPI = 200
 #: The most pixels an image may announce and still be decoded: a phone photo is 12-48 MP, a 600-dpi A4
 #: scan 35 MP. Decoded as RGB that is 120 MB at most, per worker.
@@ -258,9 +262,77 @@ def _pdf_text_lines(page: Any, scale: float, height_pt: float, index: int) -> li
                 lines.append(Line(" ".join(text.split()), box, 1.0, index))
         if sum(len(ln.text) for ln in lines) < 10:
             return []
+        if _glyph_level(lines):
+            lines = merge_glyphs(_pdf_chars(textpage, scale, height_pt, index))
         return sort_lines(lines)
     finally:
         textpage.close()
+
+
+def _glyph_level(lines: list[Line]) -> bool:
+    import statistics
+
+    return len(lines) >= 20 and statistics.median(len(ln.text) for ln in lines) <= 1.5
+
+
+def _pdf_chars(textpage: Any, scale: float, height_pt: float, index: int) -> list[Line]:
+    """Every character of a text layer with its own box (a rect may hold a glyph of its neighbour)."""
+    chars = []
+    for i in range(textpage.count_chars()):
+        text = textpage.get_text_range(i, 1).strip()
+        if not text:
+            continue
+        left, bottom, right, top = textpage.get_charbox(i)
+        box = (left * scale, (height_pt - top) * scale, right * scale, (height_pt - bottom) * scale)
+        chars.append(Line(text, box, 1.0, index))
+    return chars
+
+
+def merge_glyphs(lines: list[Line]) -> list[Line]:
+    """Words out of a text layer that places every glyph on its own (converters such as easyofd
+    draw an OFD's text one character at a time, in no particular order): glyphs on one baseline
+    closer than 0.6 of their height join. A layer of words and phrases is returned unchanged."""
+    import statistics
+
+    if not _glyph_level(lines):
+        return lines
+    height = statistics.median(max(ln.height, 1.0) for ln in lines)
+    rows: list[list[Line]] = []
+
+    def fits(row: list[Line], glyph: Line) -> bool:
+        # same baseline band: a full-height glyph's centre near the row's, or a small one (a
+        # decimal point, a comma) lying inside the row's height
+        anchor = row[0]
+        if anchor.page != glyph.page:
+            return False
+        top, bottom = min(ln.y0 for ln in row), max(ln.y1 for ln in row)
+        overlap = min(bottom, glyph.y1) - max(top, glyph.y0)
+        small = glyph.height < 0.5 * anchor.height
+        return abs(anchor.cy - glyph.cy) <= height * 0.5 or (small and overlap >= 0.6 * max(glyph.height, 1.0))
+
+    for line in sorted(lines, key=lambda ln: (ln.page, ln.cy)):
+        row = next((r for r in reversed(rows[-3:]) if fits(r, line)), None)
+        if row is not None:
+            row.append(line)
+        else:
+            rows.append([line])
+    merged: list[Line] = []
+    for row in rows:
+        row.sort(key=lambda ln: ln.x0)
+        current = row[0]
+        last = row[0]
+        for glyph in row[1:]:
+            if glyph.text == last.text and abs(glyph.x0 - last.x0) < max(last.x1 - last.x0, 1.0) * 0.5:
+                continue  # the same glyph drawn twice (bold by overprinting)
+            last = glyph
+            if glyph.x0 - current.x1 <= max(current.height, glyph.height) * 0.6:
+                box = (current.x0, min(current.y0, glyph.y0), max(current.x1, glyph.x1), max(current.y1, glyph.y1))
+                current = Line(current.text + glyph.text, box, min(current.confidence, glyph.confidence), current.page)
+            else:
+                merged.append(current)
+                current = glyph
+        merged.append(current)
+    return merged
 
 
 def deskew(image: np.ndarray, *, max_angle: float = 15.0, min_angle: float = 0.5) -> tuple[np.ndarray, float]:

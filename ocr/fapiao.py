@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from backroom.ocr.chinese import USCC_ALPHABET, capitals_to_amount, valid_uscc
+from backroom.ocr.einvoice import check_invoice, parse_rate, qr_amount_field
 from backroom.ocr.engines import Line
 from backroom.ocr.fields import Extraction, Field
 from backroom.ocr.layout import group_rows, right_of
@@ -38,7 +39,7 @@ _LABELS = {
     "check_code": re.compile(r"校\s*验\s*码"),
 }
 _NAME = re.compile(r"^名\s*称")
-_TAX_ID = re.compile(r"纳税人识别号|统一社会信用代码")
+_TAX_ID = re.compile(r"(?:统一社会信用代码\s*/\s*)?纳税人识别号|统一社会信用代码(?:\s*/\s*纳税人识别号)?")
 _SUM = re.compile(r"^合\s*计$|^合\s*计[^\u4e00-\u9fff]")
 _CAPITALS = re.compile(r"价税合计")
 _SMALL = re.compile(r"小写")
@@ -112,13 +113,21 @@ def _repair_uscc(text: str) -> tuple[str, bool]:
     return code, False
 
 
+def _side_by_side(labelled: list[Line]) -> bool:
+    """True when the two parties' labels share a row (数电票: buyer left, seller right) rather
+    than one block above the other (税控-era invoices: buyer above the goods, seller below)."""
+    return len(labelled) >= 2 and abs(labelled[0].cy - labelled[-1].cy) <= max(labelled[0].height, 1.0) * 0.6
+
+
 def _party_fields(lines: list[Line], result: Extraction, split_y: float | None) -> None:
     names = [ln for ln in lines if _NAME.search(ln.text)]
     ids = [ln for ln in lines if _TAX_ID.search(ln.text)]
     for role, pick in (("buyer", 0), ("seller", -1)):
         for kind, labelled, pattern in (("name", names, _NAME), ("tax_id", ids, _TAX_ID)):
             candidates = labelled
-            if split_y is not None:
+            if _side_by_side(labelled):
+                candidates = sorted(labelled, key=lambda ln: ln.x0)
+            elif split_y is not None:
                 candidates = [ln for ln in labelled if (ln.cy < split_y) == (role == "buyer")]
             if not candidates:
                 continue
@@ -156,6 +165,60 @@ def _sum_row(lines: list[Line]) -> tuple[Line | None, list[tuple[Decimal, Line]]
     nearest = max(above, key=lambda ln: ln.cy)
     row = sorted((ln for ln in above if abs(ln.cy - nearest.cy) < nearest.height * 0.6), key=lambda ln: ln.x0)
     return label or nearest, [(a, ln) for ln in row for a in find_amounts(ln.text)]
+
+
+_ITEM_START = re.compile(r"^\*[^*]{1,30}\*")
+_RATE = re.compile(r"^(\d{1,2}(?:\.\d)?)\s*%$|^(免税|不征税)$")
+
+
+def _items(lines: list[Line], sum_label: Line | None) -> list[dict[str, object]]:
+    """The goods rows: a row whose first cell starts with a ``*category*`` name; its figures are
+    read right to left (tax, rate, amount, then unit price and quantity when present), and the
+    lines under the name that hold no figures continue it (names wrap in the narrow column)."""
+    rows = group_rows(lines)
+    items: list[dict[str, object]] = []
+    for index, row in enumerate(rows):
+        if not row or not _ITEM_START.match(row[0].text) or (sum_label is not None and row.cy >= sum_label.cy):
+            continue
+        name_cell = row[0]
+        name = name_cell.text
+        for nxt in rows[index + 1 :]:
+            if (
+                len(nxt) != 1
+                or abs(nxt[0].x0 - name_cell.x0) > name_cell.height
+                or _ITEM_START.match(nxt[0].text)
+                or _SUM.search(nxt[0].text)
+            ):
+                break
+            name += nxt[0].text
+        cells = [ln.text for ln in row[1:]]
+        rate_at = next((i for i, c in enumerate(cells) if _RATE.match(c.strip())), None)
+        if rate_at is None:
+            continue
+        after = [a for c in cells[rate_at + 1 :] for a in find_amounts(c)]
+        before = cells[:rate_at]
+        amount = find_amounts(before[-1]) if before else []
+        if not amount:
+            continue
+        middle = before[:-1]
+        numeric = [i for i, c in enumerate(middle) if re.fullmatch(r"\d+(?:\.\d+)?", c.strip())]
+        figures = numeric[-2:]  # quantity and unit price, when printed
+        numbers = [middle[i] for i in figures]
+        labels = [c for i, c in enumerate(middle) if i not in figures]
+        spec, unit = [*labels, "", ""][:2] if len(labels) >= 2 else ("", labels[0] if labels else "")
+        rate = _RATE.match(cells[rate_at].strip())
+        item: dict[str, object] = {
+            "name": re.sub(r"[\x00-\x1f]", "", name),
+            "spec": spec,
+            "unit": unit,
+            "quantity": Decimal(numbers[-2]) if len(numbers) >= 2 else None,
+            "price": Decimal(numbers[-1]) if numbers else None,
+            "amount": amount[0],
+            "tax_rate": parse_rate(cells[rate_at]) if rate else None,
+            "tax": after[0] if after else None,
+        }
+        items.append(item)
+    return items
 
 
 def extract_fapiao(lines: Sequence[Line], codes: Sequence[QRCode] = ()) -> Extraction:
@@ -230,7 +293,7 @@ def extract_fapiao(lines: Sequence[Line], codes: Sequence[QRCode] = ()) -> Extra
         box = qr_code.box if qr_code else None
         result.fields["type"] = Field(qr.kind_name, 1.0, box, "qr")
         result.fields["kind"] = Field(qr.kind, 1.0, box, "qr")
-        qr_values = {"code": qr.code, "number": qr.number, "date": qr.date, "amount": qr.amount}
+        qr_values = {"code": qr.code, "number": qr.number, "date": qr.date, qr_amount_field(qr): qr.amount}
         if qr.check_code:
             qr_values["check_code"] = qr.check_code
         for name, value in qr_values.items():
@@ -256,12 +319,11 @@ def extract_fapiao(lines: Sequence[Line], codes: Sequence[QRCode] = ()) -> Extra
     for name, field in ocr.items():
         result.fields.setdefault(name, field)
 
+    items = _items(lines, sum_label)
+    if items:
+        result.fields["items"] = Field(items, min(ln.confidence for ln in lines), None, "ocr")
     amount, tax, total = (result.value(k) for k in ("amount", "tax", "total"))
-    if amount is not None and tax is not None and total is not None and amount + tax != total:
-        result.problems.append(f"total {total} is not amount {amount} + tax {tax}")
-    capitals = result.value("total_capitals")
-    if capitals is not None and total is not None and capitals != total:
-        result.problems.append(f"total in capitals (大写) {capitals} disagrees with the figures {total}")
+    check_invoice(result)
     if total is None and amount is not None and tax is not None:
         result.fields["total"] = Field(
             amount + tax, min(result.confidence("amount"), result.confidence("tax")), None, "computed"

@@ -1,8 +1,10 @@
 """One document in, its type and fields out: pages → QR codes → OCR → the right extractor.
 
-This is what the CLI, the expenses bot and the worker pool call. It reads a document page by page,
-looks for a fapiao QR code first, OCRs (or takes the PDF text layer), and hands the lines to the
-fapiao or receipt extractor; a page that fits neither is ``unknown``.
+This is what the CLI, the expenses bot and the worker pool call. Structured invoices come first:
+an OFD (a zip holding ``OFD.xml``) or an invoice XML states its fields, so it is read directly
+(:mod:`ocr.ofd`, :mod:`ocr.xmlinvoice`) and never OCR'd. Anything else is read page by page: a
+fapiao QR code first, then OCR (or the PDF text layer), and the lines go to the fapiao or receipt
+extractor; a page that fits neither is ``unknown``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backroom.ocr.documents import iter_pages, read_page
+from backroom.ocr.documents import STRUCTURED_SUFFIXES, iter_pages, read_page
+from backroom.ocr.einvoice import order_fields
 from backroom.ocr.engines import Line, get_engine
 from backroom.ocr.errors import DocumentError, EngineUnavailable
 from backroom.ocr.fapiao import extract_fapiao, looks_like_fapiao
@@ -74,6 +77,31 @@ def _thumbnail(image: np.ndarray, size: int = 360) -> bytes:
     return data.tobytes() if ok else b""
 
 
+def _structured(path: Path, max_pages: int) -> tuple[Extraction, int] | None:
+    """An OFD or invoice XML read without OCR; ``None`` when the file is neither (by content, then name)."""
+    from backroom.ocr.ofd import is_ofd, read_ofd
+    from backroom.ocr.xmlinvoice import read_xml_invoice
+
+    suffix = path.suffix.lower()
+    if suffix not in STRUCTURED_SUFFIXES and not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    if head[:4] == b"PK\x03\x04" or suffix == ".ofd":
+        data = path.read_bytes()
+        if not data:
+            raise DocumentError(path, "the file is empty (0 bytes); expected an OFD", kind="empty")
+        if not is_ofd(data):
+            raise DocumentError(path, "not an OFD document (expected a zip holding OFD.xml)", kind="corrupt")
+        return read_ofd(path, data, max_pages=max_pages)
+    if suffix == ".xml" or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        data = path.read_bytes()
+        if not data.strip():
+            raise DocumentError(path, "the file is empty; expected an invoice XML", kind="empty")
+        return read_xml_invoice(path, data), 1
+    return None
+
+
 def read_document(
     path: Path | str,
     engine: Engine | str = "rapid",
@@ -85,13 +113,18 @@ def read_document(
     """Read one file. Never raises for a bad document: the result carries the error instead."""
     path = Path(path)
     started = time.perf_counter()
-    eng = get_engine(engine) if isinstance(engine, str) else engine
     lines: list[Line] = []
     codes: list[QRCode] = []
     pages = 0
     rotation = 0
     thumb = None
     try:
+        structured = _structured(path, max_pages) if path.is_file() else None
+        if structured is not None:
+            extraction, pages = structured
+            order_fields(extraction)
+            return DocumentResult(path, extraction, time.perf_counter() - started, pages)
+        eng = get_engine(engine) if isinstance(engine, str) else engine
         for page in iter_pages(path, max_pages=max_pages):
             pages += 1
             page_codes = decode_qr(page.image)
@@ -112,7 +145,7 @@ def read_document(
         return DocumentResult(path, None, time.perf_counter() - started, pages, reason, "ocr_failed")
     kind = classify(lines, codes)
     if kind == "fapiao":
-        extraction = extract_fapiao(lines, codes)
+        extraction = order_fields(extract_fapiao(lines, codes))
     elif kind == "receipt":
         extraction = extract_receipt(lines, dayfirst=dayfirst)
     else:

@@ -39,6 +39,11 @@ FAPIAO_KINDS = {
 }
 
 
+#: QR type codes that differ from the kind code printed and used elsewhere: 增值税电子专用发票
+#: writes 20 in its QR code (seen on real invoices, with kind 08 in their XML and title).
+QR_KIND_ALIASES = {"20": "08"}
+
+
 @dataclass(frozen=True)
 class QRCode:
     text: str
@@ -85,6 +90,7 @@ def parse_fapiao_qr(text: str) -> FapiaoQR | None:
     if len(parts) < 6 or parts[0] != "01" or not re.fullmatch(r"\d{2}", parts[1]):
         return None
     kind, code, number, amount_text, date_text = parts[1:6]
+    kind = QR_KIND_ALIASES.get(kind, kind)
     check = parts[6] if len(parts) > 6 else ""
     if code and not re.fullmatch(r"\d{10}|\d{12}", code):
         return None

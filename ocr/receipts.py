@@ -134,7 +134,7 @@ def _name_like(text: str) -> bool:
 
 INLINE_REG = re.compile(r"[\(\[]\s*(CO\.?\s*)?(REG\.?\s*)?(NO\.?)?\s*:?\s*[A-Z]{0,3}\d{3,}[\dA-Z\s\-]*[\)\]]?", re.I)
 REG_LINE = re.compile(
-    r"^[\(\[]?\s*[A-Z]{0,3}\d{4,}[\s\-]*[A-Z]?\s*[\)\]]?$|CO\.?\s*-?\s*RE|\bCO\.?\s*NO\b|COMPANY\s*(REG|NO)|ROC\b|"
+    r"^[\(\[]?\s*[A-Z]{0,3}\d{4,}[\s\-]*[A-Z]?\s*[\)\]]?$|\bCO\.?\s*-?\s*RE|\bCO\.?\s*NO\b|COMPANY\s*(REG|NO)|ROC\b|"
     r"BR\s*NO|"
     r"REG(ISTRATION)?\.?\s*NO",
     re.I,
@@ -148,8 +148,35 @@ def _clean_company(text: str) -> str:
     match = INLINE_REG.search(text)
     if match and match.start() > 3:
         text = text[: match.start()]
-    text = re.sub(r"\b5/[B8]\b", "S/B", text)
-    return " ".join(text.split()).strip(" ,:-")
+    reg = REG_LINE.search(text)
+    if reg and reg.start() > 3:
+        text = text[: reg.start()]
+    for pattern, replacement in SUFFIX_CONFUSIONS:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split()).strip(" ,:-(")
+
+
+#: What OCR makes of legal suffixes: letters read as look-alikes, the space before them lost.
+SUFFIX_CONFUSIONS = (
+    (re.compile(r"\b[5S]\s*/\s*[B8]\b"), "S/B"),
+    (re.compile(r"\bS\s*/\s*[0O]\b"), "S/B"),
+    (re.compile(r"\b(?:SON|SDM|SIN|5DN|SDH)(\.?\s*BHD)\b"), r"SDN\1"),
+    (re.compile(r"\b(SDN\.?\s*)(?:BND|8HD|BH0)\b"), r"\1BHD"),
+    (re.compile(r"\bSDNBHD\b"), "SDN BHD"),
+)
+
+
+def registration_number(text: str) -> str | None:
+    """The company registration number printed with the name ("… S/B (273500-U)", "Co. No: 20154-T")."""
+    match = re.search(
+        r"(?:CO\.?\s*(?:REG\.?\s*)?NO\.?|ROC|COMPANY\s*(?:REG|NO)\.?\s*(?:NO\.?)?|REG(?:ISTRATION)?\.?\s*NO\.?)"
+        r"\s*:?\s*([0-9]{4,}[\-\s]?[A-Z]?)|[\(\[]\s*([0-9]{4,}[\-\s]?[A-Z])\s*[\)\]]",
+        text,
+        re.I,
+    )
+    if not match:
+        return None
+    return re.sub(r"\s", "", match.group(1) or match.group(2)).upper()
 
 
 @dataclass
@@ -157,6 +184,7 @@ class _Header:
     company_row: int | None
     company: Field | None
     address: Field | None
+    registration: Field | None = None
 
 
 def _header(rows: list[Row]) -> _Header:
@@ -169,8 +197,11 @@ def _header(rows: list[Row]) -> _Header:
         text = rows[index].text
         if not _name_like(text) and not (INLINE_REG.search(text) and COMPANY_WORDS.search(text)):
             continue
-        if re.search(r"\.COM\b|HOURS|THANK|WELCOME|\bTQ\b", text, re.I) or REG_LINE.search(text):
-            continue
+        if re.search(r"\.COM\b|HOURS|THANK|WELCOME|\bTQ\b", text, re.I) or find_amounts(text):
+            continue  # a slogan, or a priced line from the body
+        reg = REG_LINE.search(text)
+        if reg and not (COMPANY_WORDS.search(text[: reg.start()]) and _letters(text[: reg.start()]) >= 3):
+            continue  # a registration line (a name glued before its number stays a candidate)
         if ADDRESS_HINT.search(text) and not COMPANY_WORDS.search(text):
             continue
         score = 3.0 - index * 0.25
@@ -210,7 +241,13 @@ def _header(rows: list[Row]) -> _Header:
         index += 1
     conf = min(ln.confidence for ln in used) * (1.0 if best[0] >= 4 else 0.75)
     address = _address(rows, index + 1) or _address(rows[: best[1]], 0)
-    return _Header(index, Field(name, round(conf, 3), _union(used)), address)
+    registration = None
+    for row in rows[best[1] : index + 3]:
+        number = registration_number(row.text)
+        if number:
+            registration = Field.from_line(number, row[0], factor=0.9)
+            break
+    return _Header(index, Field(name, round(conf, 3), _union(used)), address, registration)
 
 
 def _union(lines: Sequence[Line]) -> tuple[float, float, float, float]:
@@ -225,9 +262,14 @@ def _union(lines: Sequence[Line]) -> tuple[float, float, float, float]:
 ADDRESS_STOP = re.compile(
     r"\b(TEL|TELEPHONE|PHONE|FAX|H/?P|E-?MAIL|WWW|HTTP|WHATSAPP|GST|SST|TAX|INVOICE|RECEIPT|CASHIER|TABLE|"
     r"DATE|TERMINAL|OPEN|WELCOME|BUSINESS\s*HOURS?|SALES|BILL|QTY|ITEM|INV|SITE|OWNED|MOBILE)\b|TAXINV|@|"
+    r"CARELINE|HOTLINE|CUSTOMER\s*SERVICE|"
     r"电话|税号|发票",
     re.I,
 )
+
+
+COUNTRY_END = re.compile(r"\b(MALAYSIA|SINGAPORE|INDONESIA|THAILAND|CHINA)\W*$|中国$", re.I)
+ADDRESS_GLUE = re.compile(r"(\d)(JALAN|JLN|TAMAN|TMN|LORONG|PERSIARAN|BANDAR|KAWASAN|BLOK|BLOCK|ROAD|STREET)\b", re.I)
 
 
 def _address(rows: list[Row], start: int) -> Field | None:
@@ -255,12 +297,14 @@ def _address(rows: list[Row], start: int) -> Field | None:
         if past_postcode and not ADDRESS_HINT.search(text) and not re.search(r"\d", text):
             break  # past the postcode comes a state or "1422-TMN DESA JAYA", not a branch name
         picked.append(rows[index])
-        if len(picked) >= 6:
-            break
+        if len(picked) >= 6 or COUNTRY_END.search(text):
+            break  # an address ends with its country
     if not picked:
         return None
     text = " ".join(r.text for r in picked)
     text = re.sub(r"(?<!\d)(\d{5})(?=[A-Za-z])", r"\1 ", text)  # "43200CHERAS": OCR lost the space
+    text = ADDRESS_GLUE.sub(r"\1 \2", text)  # "276JALAN"
+    text = re.sub(r"\bLEVE1\b", "LEVEL", text, flags=re.I)
     conf = min(r.confidence for r in picked) * (1.0 if len(picked) > 1 or re.search(r"\d{5}", text) else 0.7)
     return Field(" ".join(text.split()), round(conf, 3), _union([ln for r in picked for ln in r]))
 
@@ -367,14 +411,60 @@ def _total(rows: list[Row]) -> tuple[Field | None, list[_Candidate]]:
         candidates.append(_Candidate(paid[0], 1.0, line, order + 1))
     if not candidates:
         return None, []
+    sums = _sums(rows)
     for cand in candidates:
         if cand.amount in confirmed:
-            cand.score += 1.0
+            # what was handed over less the change is what was paid: exact when change was given
+            cand.score += 1.0  # what was handed over less the change is what was paid
+        if cand.amount in sums.totals:
+            cand.score += 0.75  # subtotal + tax (− discount, ± rounding) gives the same figure
         cand.score += 0.3 * sum(1 for other in candidates if other is not cand and other.amount == cand.amount)
     best = max(candidates, key=lambda c: (c.score, c.amount, c.order))
     rivals = {c.amount for c in candidates if c.score >= 2 and c.amount != best.amount}
     factor = 1.0 if best.score >= 3.5 or (best.score >= 2 and not rivals) else 0.85 if best.score >= 3 else 0.7
+    if sums.subtotals and all(best.amount < sub - Decimal("0.10") for sub in sums.subtotals):
+        factor = min(factor, 0.5)  # a total under every subtotal: a digit was probably lost (35.00 for 635.00)
     return Field.from_line(best.amount, best.line, factor=factor), candidates
+
+
+@dataclass
+class _Sums:
+    subtotals: list[Decimal]
+    totals: set[Decimal]
+    roundings: list[Decimal]
+
+
+SUBTOTAL = re.compile(r"SUB\s*-?\s*TOTAL|TOTAL\s*(EXCL|BEFORE)|小计", re.I)
+DISCOUNT_LABEL = re.compile(r"DISCOUNT|\bDISC\b|优惠|折扣", re.I)
+ROUNDING_LABEL = re.compile(r"ROUNDING|ROUND\s*ADJ|ADJ", re.I)
+
+
+def _labelled_amounts(rows: list[Row], label: re.Pattern[str], exclude: re.Pattern[str] | None = None) -> list[Decimal]:
+    found = []
+    for row in rows:
+        if label.search(row.text) and not (exclude and exclude.search(row.text)):
+            amounts = [a for ln in row for a in find_amounts(ln.text)]
+            if amounts:
+                found.append(amounts[-1])
+    return found
+
+
+def _sums(rows: list[Row]) -> _Sums:
+    """What the receipt's parts add up to: each subtotal plus each tax (or none), less a discount,
+    plus or minus a rounding adjustment. A total candidate equal to one of these is consistent."""
+    subtotals = _labelled_amounts(rows, SUBTOTAL)
+    taxes = _labelled_amounts(rows, TAX_LABEL, re.compile(r"TOTAL|INCL|SUMMARY|REG|ID\b|NO\b|@\s*0|0\s*%", re.I))
+    discounts = _labelled_amounts(rows, DISCOUNT_LABEL)
+    roundings = [a for a in _labelled_amounts(rows, ROUNDING_LABEL) if abs(a) < Decimal("0.10")]
+    totals: set[Decimal] = set()
+    # a receipt that prints a tax adds it: the subtotal alone is then not the total
+    tax_options = [t for t in taxes if t > 0] or [Decimal(0)]
+    for sub in subtotals:
+        for tax in tax_options:
+            for disc in [Decimal(0), *discounts]:
+                for rnd in [Decimal(0), *roundings, *(-r for r in roundings)]:
+                    totals.add(sub + tax - abs(disc) + rnd)
+    return _Sums(subtotals, {t for t in totals if t > 0}, roundings)
 
 
 def _tax(rows: list[Row], total: Decimal | None) -> Field | None:
@@ -437,6 +527,8 @@ def extract_receipt(lines: Sequence[Line], *, dayfirst: bool = True) -> Extracti
         result.fields["company"] = header.company
     if header.address is not None:
         result.fields["address"] = header.address
+    if header.registration is not None:
+        result.fields["registration"] = header.registration
     date, time = _date(rows, dayfirst)
     if date is not None:
         result.fields["date"] = date

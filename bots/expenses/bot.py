@@ -58,6 +58,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Free text an invoice carries (备注 often names a bank account or a mobile number): masked before
+#: it is stored or reported, as every personal datum is.
+_FREE_TEXT = ("remarks",)
+
+
+def _fields_of(result: DocumentResult) -> dict[str, tuple[Any, float, str]]:
+    from backroom.bots.sdk.masking import mask_personal
+
+    assert result.extraction is not None
+    fields = {n: (f.value, f.confidence, f.source) for n, f in result.extraction.fields.items()}
+    for name in _FREE_TEXT:
+        if name in fields and isinstance(fields[name][0], str):
+            value, confidence, source = fields[name]
+            fields[name] = (mask_personal(value), confidence, source)
+    return fields
+
+
 def _unique(target: Path) -> Path:
     if not target.exists():
         return target
@@ -150,7 +167,7 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
                     rejected.append((item.path.name, why))
                     pending_moves.append((item, "rejected", why))
                     continue
-                fields = {n: (f.value, f.confidence, f.source) for n, f in result.extraction.fields.items()}
+                fields = _fields_of(result)
                 problems = list(result.extraction.problems)
                 doc_type = result.extraction.type
             elif item.sha256 in known_results:
@@ -274,6 +291,8 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
                 if p.is_dir() and p.name not in skip and not p.name.startswith(".") and ctx.roots.contains(p)
             ):
                 paths += [(p, sub.name) for p in ctx.inputs(sub, config.patterns)]
+        # the earlier arrival first, so of two copies of one invoice the later one is the duplicate
+        paths.sort(key=lambda ps: (ps[0].stat().st_mtime_ns, ps[0].name))
         items = []
         for path, subfolder in paths:
             claim = by_file.get(path.name.lower())
@@ -306,7 +325,11 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
         from backroom.ocr.pool import read_many
 
         engine_options = (
-            {k: v for k, v in config.paddle.model_dump().items() if v is not None} if config.engine == "paddle" else {}
+            {k: v for k, v in config.paddle.model_dump().items() if v is not None}
+            if config.engine == "paddle"
+            else {k: str(v) for k, v in config.rapid.model_dump().items() if v is not None}
+            if config.engine == "rapid"
+            else {}
         )
         by_path = {str(i.path): i.sha256 for i in items}
         by_item = {i.sha256: i for i in items}
@@ -326,7 +349,7 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
                 out[sha] = result
                 if not ctx.dry_run and result.extraction is not None and result.extraction.type != "unknown":
                     item = by_item[sha]
-                    fields = {n: (f.value, f.confidence, f.source) for n, f in result.extraction.fields.items()}
+                    fields = _fields_of(result)
                     store.save(
                         sha256=sha,
                         file=item.path.name,

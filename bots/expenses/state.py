@@ -93,11 +93,11 @@ def unpack(text: str) -> tuple[dict[str, tuple[Any, float, str]], list[str]]:
 
 
 def invoice_key(fields: dict[str, tuple[Any, float, str]]) -> str | None:
-    number = fields.get("number")
-    if not number or not number[0]:
-        return None
-    code = fields.get("code")
-    return f"{code[0] if code else ''}:{number[0]}"
+    """One invoice, whatever file it came in (image, PDF, OFD, XML): ``code:number``, and for a
+    数电票 (20-digit number, no code) ``:number`` (see :func:`backroom.ocr.einvoice.duplicate_key`)."""
+    from backroom.ocr.einvoice import duplicate_key
+
+    return duplicate_key(fields)
 
 
 def receipt_key(fields: dict[str, tuple[Any, float, str]]) -> str | None:

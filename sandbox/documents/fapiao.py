@@ -91,7 +91,9 @@ def make_fapiao(
     amount = sum((i["amount"] for i in items), Decimal("0.00"))
     tax = sum((i["tax"] for i in items), Decimal("0.00"))
     total = amount + tax
-    qr_amount = amount + Decimal(rng.choice([100, 250, 1000])) if qr_mismatch else amount
+    # a 数电票's QR code states the total with tax; older invoices' the amount before it
+    qr_base = total if kind in ("31", "32") else amount
+    qr_amount = qr_base + Decimal(rng.choice([100, 250, 1000])) if qr_mismatch else qr_base
     qr_text = f"01,{kind},{code},{number},{qr_amount:.2f},{date:%Y%m%d},{check_code},{rng.randrange(16**4):04X},"
 
     width, height = 1600, 1000

@@ -59,9 +59,11 @@ def test_demo_run_verdicts(demo: dict[str, Any]) -> None:
     assert result.status == "succeeded"
     assert result.counts == {"documents": 6, "pass": 3, "review": 0, "fail": 3, "rejected": 1, "corrected": 0}
     rows = rows_of(Path(result.outputs["workbook"]))
-    assert rows["zhang-hotel.jpg"]["verdict"] == "fail"
-    assert "duplicate of zhang-hotel-again.jpg" in rows["zhang-hotel.jpg"]["reasons"]
-    assert "QR code says amount" in rows["li-software.jpg"]["rule qr"]
+    # the copy that arrived later is the duplicate, and it names the first (issue 18)
+    assert rows["zhang-hotel-again.jpg"]["verdict"] == "fail"
+    assert "duplicate of zhang-hotel.jpg in this batch" in rows["zhang-hotel-again.jpg"]["reasons"]
+    assert rows["zhang-hotel.jpg"]["rule duplicate"] == "pass"
+    assert "QR code says" in rows["li-software.jpg"]["rule qr"]
     assert "is not the company" in rows["li-other-company.jpg"]["rule buyer"]
     assert rows["zhang-taxi.jpg"]["verdict"] == "pass"
     assert rows["zhang-taxi.jpg"]["employee"] == "张三" and rows["zhang-taxi.jpg"]["category"] == "travel"

@@ -44,9 +44,10 @@ def test_fapiao_fields_match_ground_truth(name: str, generated_docs: dict, read_
 def test_qr_disagreeing_with_printed_amount_is_flagged(generated_docs: dict, read_results: dict) -> None:
     result, truth = read_results["mismatch"], truth_of(generated_docs["mismatch"])
     qr_amount = truth["qr_text"].split(",")[4]
-    assert jsonable(result.extraction.value("amount")) == qr_amount  # the QR wins...
+    # a 数电票 (kind 32) QR code states the total with tax
+    assert jsonable(result.extraction.value("total")) == qr_amount  # the QR wins...
     assert any(
-        f"QR code says amount {qr_amount} but the invoice prints {truth['amount']}" in p
+        f"QR code says total {qr_amount} but the invoice prints {truth['total']}" in p
         for p in result.extraction.problems
     )  # ...and the disagreement is reported
 

@@ -64,6 +64,14 @@ def test_clean_fapiao_passes() -> None:
         ({"total": (Decimal("106.00"), 0.42, "ocr")}, "confidence", "review", "total (0.42)"),
         ({"problems": ["QR code says amount 100.00 but the invoice prints 150.00 (possible alteration)"]},
          "qr", "fail", "possible alteration"),
+        ({"amount": (Decimal("150.00"), 1.0, "qr"),
+          "problems": ["QR code says amount 150.00 but the invoice prints 100.00 (possible alteration)"]},
+         "arithmetic", "fail", "total 106.00 ≠ amount 150.00 + tax 6.00 (the QR code's figure"),
+        ({"problems": ["the OFD metadata says amount 190.00 but the invoice prints 100.00"]},
+         "consistency", "fail", "possible alteration"),
+        ({"problems": ["the items add up to 90.00 but the amount is 100.00"]},
+         "consistency", "review", "items add up to 90.00"),
+        ({"problems": ["item 2 (b): tax 9.00 is not 6% of 50.00 (3.00)"]}, "consistency", "review", "item 2"),
     ],
 )  # fmt: skip
 def test_rule_verdicts(overrides: dict, rule: str, verdict: str, words: str) -> None:

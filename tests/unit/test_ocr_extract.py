@@ -147,9 +147,18 @@ def test_fapiao_fields_from_layout_without_qr() -> None:
 def test_fapiao_qr_wins_and_disagreement_is_flagged() -> None:
     qr = QRCode("01,32,,24442000000123456789,150.00,20240305,,ABCD,", (50, 30, 230, 210))
     result = extract_fapiao(fapiao_lines(Decimal("106.00")), [qr])
+    # a 数电票's QR code (kind 32, 20-digit number) states the total with tax, not the amount before it
+    assert result.fields["total"].value == Decimal("150.00")
+    assert result.fields["total"].source == "qr"
+    assert result.fields["total"].confidence == 1.0
+    assert result.fields["amount"].value == Decimal("100.00")
+    assert any("QR code says total 150.00 but the invoice prints 106.00" in p for p in result.problems)
+
+
+def test_fapiao_qr_of_a_tax_control_invoice_states_the_amount_before_tax() -> None:
+    qr = QRCode("01,10,033002000211,83089647,150.00,20240305,16197833567414507415,0941,", (50, 30, 230, 210))
+    result = extract_fapiao(fapiao_lines(Decimal("106.00")), [qr])
     assert result.fields["amount"].value == Decimal("150.00")
-    assert result.fields["amount"].source == "qr"
-    assert result.fields["amount"].confidence == 1.0
     assert any("QR code says amount 150.00 but the invoice prints 100.00" in p for p in result.problems)
 
 
@@ -178,3 +187,72 @@ def test_chinese_till_receipt() -> None:
     assert result.value("date") == dt.date(2024, 3, 5)
     assert result.value("total") == Decimal("87.50")  # 应收 is the total; 实收 is the cash handed over
     assert result.value("currency") == "CNY"
+
+
+def test_registration_number_is_its_own_field() -> None:
+    result = extract_receipt(receipt_lines())
+    assert result.value("registration") == "123456-X"
+    glued = [line("DION REALTIES SDN BHD (Co. No:20154-T)", 100, 20), *receipt_lines()[3:]]
+    result = extract_receipt(glued)
+    assert result.value("company") == "DION REALTIES SDN BHD"
+    assert result.value("registration") == "20154-T"
+
+
+def test_legal_suffix_ocr_confusions_are_normalised() -> None:
+    for printed, expected in (
+        ("SWC ENTERPRISE SDNBHD", "SWC ENTERPRISE SDN BHD"),
+        ("SUBANG HEALTHCARE SIN BHD", "SUBANG HEALTHCARE SDN BHD"),
+        ("99 SPEED MART S/8", "99 SPEED MART S/B"),
+        ("KEDAI ABC S/0", "KEDAI ABC S/B"),
+        ("FOO TRADING SDN. BHD", "FOO TRADING SDN. BHD"),  # printed punctuation is kept
+    ):
+        lines = [line(printed, 100, 20, height=34), *receipt_lines()[3:]]
+        assert extract_receipt(lines).value("company") == expected, printed
+
+
+def test_a_priced_line_is_never_the_merchant() -> None:
+    lines = [line("010100 Pay parking ticket 5.00 RH", 10, 20), line("TOTAL", 10, 100), line("5.00", 300, 100)]
+    assert extract_receipt(lines).value("company") is None
+
+
+def test_total_under_the_subtotal_goes_to_review() -> None:
+    # OCR lost the leading digit of 635.00: subtotal + tax say 635.00, so the 35.00 cannot be trusted
+    lines = [
+        line("HARDWARE SDN BHD", 100, 20),
+        line("SUB TOTAL", 20, 300),
+        line("599.06", 500, 300),
+        line("SST 6%", 20, 340),
+        line("35.94", 500, 340),
+        line("TOTAL", 20, 380),
+        line("35.00", 500, 380),
+    ]
+    result = extract_receipt(lines)
+    assert result.value("total") == Decimal("35.00")
+    assert result.confidence("total") <= 0.5
+
+
+def test_total_consistent_with_subtotal_and_tax_wins() -> None:
+    lines = [
+        line("CAFE SDN BHD", 100, 20),
+        line("SUB TOTAL", 20, 300),
+        line("100.00", 500, 300),
+        line("GST 6%", 20, 340),
+        line("6.00", 500, 340),
+        line("TOTAL", 20, 380),
+        line("106.00", 500, 380),
+        line("AMOUNT", 20, 420),
+        line("160.00", 500, 420),
+    ]
+    result = extract_receipt(lines)
+    assert result.value("total") == Decimal("106.00")
+
+
+def test_address_ends_with_its_country_and_glued_words_are_split() -> None:
+    lines = [
+        line("POPULAR BOOK CO. (M) SDN BHD", 100, 20, height=34),
+        line("LOT 276JALAN BANTING,", 100, 60),
+        line("56000 KUALA LUMPUR, MALAYSIA", 100, 90),
+        line("IOI MALL", 100, 120),
+        line("TEL: 03-8070 9188", 100, 150),
+    ]
+    assert extract_receipt(lines).value("address") == "LOT 276 JALAN BANTING, 56000 KUALA LUMPUR, MALAYSIA"
