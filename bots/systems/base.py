@@ -42,6 +42,16 @@ class SystemAdapter(abc.ABC):  # noqa: B024 - a root without abstract methods; e
         override this."""
         return cls(settings, secret)  # type: ignore[call-arg]
 
+    def check_online(self, needs: dict[str, Any] | None = None) -> list[str] | None:
+        """Contact the system and list every problem found, each named (``backroom check --online``).
+
+        ``needs`` is what the bot using this system expects of it (queues, custom fields, statuses...;
+        each kind documents its keys). An empty list means all was verified; ``None`` means this backend
+        cannot check itself online yet, which the CLI reports as "not checked" rather than passing it.
+        An adapter is used for one check only: it releases its connections when done.
+        """
+        return None
+
 
 def open_system(ctx: Context[Any], system: str, kind: type[A]) -> A:
     """The adapter for ``[systems.<system>]`` as a ``kind`` (the kind's base class), checked.

@@ -139,6 +139,7 @@ def run_autoclose(ctx: Context, config: TicketsConfig, params: TicketsParams) ->
     counts = {k: v for k, v in outcome.counts.items() if v}
     order = [
         "taken",
+        "reverified",
         "skipped",
         "called",
         "closed",

@@ -132,5 +132,5 @@ def test_rt_values_the_helpdesk_kept_are_named() -> None:
     current = TicketRecord(id=1, subject="s", status="open", queue="General", owner="Nobody", fields={"Mobile": "1"})
     assert not_applied({"Status": "open", "Queue": "General", "CustomFields": {"Mobile": ["1"]}}, current) == []
     kept = not_applied({"Status": "closed", "Queue": "Complaints", "CustomFields": {"Nope": "x"}}, current)
-    assert kept == ["Status 'open' (asked 'closed')", "Queue 'General' (asked 'Complaints')", "Nope '' (asked 'x')"]
+    assert kept == [("Status", "closed", "open"), ("Queue", "Complaints", "General"), ("Nope", "x", "")]
     assert not_applied({"Queue": 3, "Priority": 9}, current) == []  # ids and priority words are not compared
