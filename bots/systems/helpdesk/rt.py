@@ -49,6 +49,10 @@ AUTH_MODES = ("token", "basic", "session")
 DEFAULT_LIFECYCLE = ("new", "open", "stalled", "resolved", "rejected", "deleted")
 
 
+class _RTForbidden(HelpdeskError):
+    """RT answered 403: the bot's user lacks a right (RT says the same for a queue that does not exist)."""
+
+
 def _auth_mode(settings: SystemSettings) -> str:
     mode = str(settings.options.get("auth") or ("token" if settings.token else "basic"))
     if mode not in AUTH_MODES:
@@ -143,7 +147,7 @@ class RTHelpdesk(Helpdesk):
             what = {"token": "the token", "basic": "the username/password", "session": "the session"}[self.auth]
             raise HelpdeskError(f"helpdesk rejected {what} (401, auth = {self.auth!r}); check [systems] credentials")
         if response.status_code == 403:
-            raise HelpdeskError(
+            raise _RTForbidden(
                 f"helpdesk {method} {path} answered 403 Forbidden: the bot's RT user lacks a right"
                 " (see README 'Request Tracker' for the rights it needs)"
             )

@@ -2,7 +2,8 @@
 
 Each problem is one line naming the thing (queue, custom field, value, status) and what to do.
 ``needs`` keys (all optional): ``queues`` (names), ``custom_fields`` (name -> allowed values the bot
-will write, or None for free text), ``statuses`` (statuses the bot sets or searches for).
+will write, or None for free text), ``read_fields`` (only read), ``statuses`` (statuses the bot sets
+or searches for).
 REST2 does not list a lifecycle's statuses: for RT's stock lifecycle ``default`` they are known
 (:data:`DEFAULT_LIFECYCLE`); for a custom lifecycle the check says it could not verify them.
 """
@@ -22,7 +23,7 @@ __all__ = ["check_rt"]
 
 async def check_rt(desk: RTHelpdesk, needs: dict[str, Any]) -> list[str]:
     """Every problem found; an empty list when RT offers all the bot needs."""
-    from backroom.bots.systems.helpdesk.rt import DEFAULT_LIFECYCLE
+    from backroom.bots.systems.helpdesk.rt import DEFAULT_LIFECYCLE, _RTForbidden
 
     problems: list[str] = []
     try:
@@ -30,19 +31,20 @@ async def check_rt(desk: RTHelpdesk, needs: dict[str, Any]) -> list[str]:
     except (ApplicationError, TransientError, TicketNotFound) as exc:
         return [f"cannot use RT at {desk.base_url} as the configured user: {exc}"]
     wanted_cfs: dict[str, list[str] | None] = dict(needs.get("custom_fields") or {})
+    read_only = [f for f in needs.get("read_fields") or [] if f not in wanted_cfs]
     statuses = [s for s in needs.get("statuses") or [] if s]
     cf_ids: dict[str, str] = {}
     for queue in needs.get("queues") or []:
         try:
             data = desk._json(await desk._call("GET", f"/REST/2.0/queue/{queue}"))
-        except TicketNotFound:
+        except (TicketNotFound, _RTForbidden):
             problems.append(f"queue {queue!r}: RT has no such queue, or the bot's user lacks SeeQueue on it")
             continue
         except ApplicationError as exc:
             problems.append(f"queue {queue!r}: {exc}")
             continue
         on_queue = {cf.get("name"): str(cf.get("id")) for cf in data.get("TicketCustomFields") or []}
-        for name in wanted_cfs:
+        for name in [*wanted_cfs, *read_only]:
             if name not in on_queue:
                 problems.append(
                     f"custom field {name!r} is not applied to queue {queue!r} (or the bot lacks SeeCustomField)"
