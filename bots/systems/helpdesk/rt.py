@@ -108,11 +108,15 @@ class RTHelpdesk(Helpdesk):
                     data={"user": self.settings.username, "pass": self._secret(self.settings.password or "")},
                     headers={"Referer": f"{self.base_url}/"},
                 )
+                # RT answers its login page either way (a user without a home page lands on it again):
+                # whether the session is logged in is what REST2 says with the cookie
+                self.requests += 1
+                probe = await self.client.get("/REST/2.0/queues/all", params={"per_page": 1}, follow_redirects=False)
             except httpx.HTTPError as exc:
                 raise TransientError(f"helpdesk login failed: {type(exc).__name__}") from exc
-            if not any(name.startswith("RT_SID_") for name in self.client.cookies) or "/NoAuth/Login" in str(
-                response.url
-            ):
+            if response.status_code >= 500 or probe.status_code >= 500:
+                raise TransientError(f"helpdesk login answered {response.status_code}/{probe.status_code}")
+            if probe.status_code != 200 or "json" not in probe.headers.get("content-type", ""):
                 raise HelpdeskError(
                     f"helpdesk refused the login of user {self.settings.username!r} at"
                     f" {self.base_url}/NoAuth/Login.html (wrong username or password?)"
