@@ -103,6 +103,7 @@ class Autoclose:
         only: int | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         progress: Any = None,
+        recheck: list[int] | None = None,
     ) -> None:
         self.hd, self.dialer, self.store, self.cfg = helpdesk, dialer, store, config
         self.clock, self.tz, self.run_id = clock, timezone, run_id
@@ -111,6 +112,7 @@ class Autoclose:
         self.log = log or logging.getLogger(__name__)
         self.callback_url = callback_url
         self.limit, self.only = limit, only
+        self.recheck = list(recheck or [])
         self.cancelled = cancelled
         self.progress = progress  # a ctx.progress bar: tickets moved on by this run's first pass
         self._first_pass = True
@@ -122,6 +124,7 @@ class Autoclose:
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> AutocloseOutcome:
         self.rows = self.store.rows()
+        self._requeue()
         dnc = {n for n in (normalize_mobile(x) or x for x in self.cfg.do_not_call)}
         dnc |= await self.dialer.do_not_call()
         self.dnc = dnc
@@ -142,6 +145,31 @@ class Autoclose:
             1 for r in self.rows.values() if r["state"] in ("callback_requested", "requesting")
         )
         return self.out
+
+    def _requeue(self) -> None:
+        """``recheck``: an operator wants these tickets redone. Each row keeps its attempts (so callback
+        keys stay unique) and gets an audit entry; the rules decide again whether it is taken."""
+        now = self.clock()
+        for tid in self.recheck:
+            row = self.rows.get(tid)
+            if row is None:
+                why = "recheck: autoclose has no record of it; the rules decide as for any ticket"
+                self.out.events.append((tid, "recheck", why))
+                continue
+            entry = {"requeued_from": row["state"], "run_id": self.run_id, "at": now.isoformat()}
+            why = f"requeued by the operator (run {self.run_id}) from state {row['state']}"
+            self.store.put(
+                tid,
+                state="requeued",
+                reason=why,
+                run_id=self.run_id,
+                attempts_log=[*(row.get("attempts_log") or []), entry],
+            )
+            self.log.info("ticket %s: %s", tid, why)
+            self.out.counts["requeued"] += 1
+            self.out.events.append((tid, "requeued", why))
+        if self.recheck:
+            self.rows = self.store.rows()
 
     def _answered(self) -> bool:
         self.events = self.store.events_by_key()
@@ -189,7 +217,7 @@ class Autoclose:
         found = await self.hd.search(query)
         taken = 0
         for t in found:
-            if t.id in self.rows:  # already in the machine: resumed below, never selected twice
+            if t.id in self.rows and self.rows[t.id]["state"] != "requeued":  # resumed below, never selected twice
                 state = self.rows[t.id]["state"]
                 if state == "archived" and not self._final(t):
                     self._reverify(t)
@@ -215,7 +243,7 @@ class Autoclose:
                     seen=seen,
                     run_id=self.run_id,
                     reason=reason,
-                    attempts_log=[],
+                    attempts_log=(self.rows.get(t.id) or {}).get("attempts_log") or [],
                 )
         self.rows = self.store.rows()
 

@@ -194,3 +194,17 @@ class TicketsParams(Params):
     action: Literal["fill", "autoclose", "all"] = "fill"
     limit: int | None = Field(None, ge=1, description="at most this many tickets this run")
     ticket: int | None = Field(None, description="only this ticket id")
+    recheck: list[int] = Field(
+        default_factory=list,
+        description="autoclose: ticket ids an operator wants redone (e.g. recheck=12,15); each is taken from the"
+        " start by the rules again, its history kept, and the requeue recorded in the report and the state row",
+    )
+
+    @field_validator("recheck", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value

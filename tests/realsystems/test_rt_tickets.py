@@ -108,7 +108,16 @@ def dialer() -> Iterator[Any]:
         server.stop()
 
 
-def _run(rt: RequestTracker, tmp: Path, dialer: Any, action: str, *, token: str | None = None, **autoclose: Any) -> Any:
+def _run(
+    rt: RequestTracker,
+    tmp: Path,
+    dialer: Any,
+    action: str,
+    *,
+    token: str | None = None,
+    params: dict[str, Any] | None = None,
+    **autoclose: Any,
+) -> Any:
     from backroom.bots.sdk.testing import make_context
     from backroom.bots.tickets import Tickets, TicketsConfig, TicketsParams
 
@@ -133,7 +142,7 @@ def _run(rt: RequestTracker, tmp: Path, dialer: Any, action: str, *, token: str 
     clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # noqa: E731 - RT's own clock, real
     ctx = make_context(tmp, "tickets", systems=systems, config=config, environ=environ, clock=clock)
     try:
-        return Tickets().run(ctx, TicketsParams(action=action))
+        return Tickets().run(ctx, TicketsParams(action=action, **(params or {})))
     finally:
         ctx.close()
 
@@ -282,3 +291,27 @@ def test_a_ticket_wrongly_recorded_archived_is_re_verified(rt: RequestTracker, d
     result = _run(rt, tmp_path, dialer, "autoclose")
     assert result.counts.get("reverified") == 1 and result.counts.get("archived") == 1, result
     assert _ticket(rt, tid)["Queue"]["Name"] == "Complaints-Archive" and _comments(rt, tid) == 1
+
+
+def test_an_operator_requeues_a_ticket_and_it_is_done_again_audited(
+    rt: RequestTracker, dialer: Any, tmp_path: Path
+) -> None:
+    """Reopened after an unhappy call; a person fixes it and resolves it again in Complaints; the
+    operator asks for a redo: a second call (a new attempt key), closed and archived, one close comment."""
+    from openpyxl import load_workbook
+
+    tid = _resolved(rt, "13800000006", dialer, "unsatisfied")
+    dialer.app.state.dialer.script("13800000006", ["unsatisfied", "satisfied"])
+    first = _run(rt, tmp_path, dialer, "autoclose")
+    assert first.counts.get("reopened") == 1, first
+    with _root(rt) as client:
+        answer = client.put(f"ticket/{tid}", json={"Queue": "Complaints", "Status": "resolved"})
+        assert answer.status_code == 200, answer.text
+    untouched = _run(rt, tmp_path, dialer, "autoclose")
+    assert untouched.counts.get("already_handled") == 1 and not untouched.counts.get("called"), untouched
+    redo = _run(rt, tmp_path, dialer, "autoclose", params={"recheck": str(tid)})
+    assert redo.counts.get("requeued") == 1 and redo.counts.get("archived") == 1, redo
+    assert _ticket(rt, tid)["Queue"]["Name"] == "Complaints-Archive"
+    assert _comments(rt, tid) == 2  # the reopen comment of the first call, the close comment of the second
+    actions = list(load_workbook(redo.outputs["report"])["Actions"].iter_rows(values_only=True))
+    assert any(a[1] == "requeued" and "from state reopened" in a[2] for a in actions), actions
