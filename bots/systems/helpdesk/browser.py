@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from backroom.bots.sdk.errors import ConfigError, TransientError
 from backroom.bots.sdk.system import SystemSettings
 from backroom.bots.systems.helpdesk.base import (
+    ChangeRefused,
     Helpdesk,
     HelpdeskError,
     HistoryEntry,
@@ -360,7 +361,25 @@ class BrowserHelpdesk(Helpdesk):
                 await self._after_submit(ticket_id)
             return await self.page.locator(self.sel("version")).first.get_attribute("value")
 
-        return await self._step(f"update-{ticket_id}", apply)
+        await self._step(f"update-{ticket_id}", apply)
+        return await self._confirm(ticket_id, changes)
+
+    async def _confirm(self, ticket_id: int, changes: dict[str, Any]) -> str | None:
+        """Read the ticket's page back: a page that took the form but kept a value is ChangeRefused."""
+        from backroom.bots.systems.helpdesk.rt import not_applied
+
+        current = await self.get(ticket_id)
+        kept = not_applied(changes, current)
+        if kept:
+            shown = ", ".join(f"{name} = {asked!r} (the page shows {now!r})" for name, asked, now in kept)
+            raise ChangeRefused(
+                f"ticket {ticket_id}: the helpdesk's page did not take {shown}",
+                ticket_id=ticket_id,
+                refused=kept,
+                said="the page kept the old value",
+                current=current,
+            )
+        return current.etag
 
     async def comment(self, ticket_id: int, text: str) -> None:
         async def apply() -> None:
