@@ -76,7 +76,7 @@ class RequestTracker:
         self.start()
 
 
-def _site_config(folder: Path, database: Path, port: int) -> Path:
+def _site_config(folder: Path, database: Path, port: int, bcrypt_cost: int = 4) -> Path:
     """RT_SiteConfig.pm of one instance; RT evaluates it in package RT, so the paths RT's Debian build
     fixes in RT::Generated (VarPath for the mbox, Mason's caches) can be pointed into the folder too."""
     var = folder / "var"
@@ -93,7 +93,7 @@ Set($Organization, 'backroom.test');
 Set($Timezone, 'UTC');
 Set($DatabaseType, 'SQLite');
 Set($DatabaseName, '{database}');
-Set($BcryptCost, 4);
+Set($BcryptCost, {bcrypt_cost});
 Set($MailCommand, 'mbox');
 Set($CorrespondAddress, 'rt@backroom.test');
 Set($CommentAddress, 'rt-comment@backroom.test');
@@ -120,14 +120,15 @@ def _environment(folder: Path) -> dict[str, str]:
     }
 
 
-def build_template(folder: Path) -> RtTemplate:
+def build_template(folder: Path, bcrypt_cost: int = 4) -> RtTemplate:
     """Initialise a database with RT's own tool, then root's password and token and Backroom's queues, custom
     fields and bot user (rt_bootstrap.pl)."""
     require([RT_SERVER, SETUP_DATABASE, "perl"], PACKAGES)
     started = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "rt.db"
-    _site_config(folder, database, port=80)  # the port does not matter to the set-up tools
+    # the port does not matter to the set-up tools; the cost is fixed in the hashes made now (12 is RT's default)
+    _site_config(folder, database, port=80, bcrypt_cost=bcrypt_cost)
     env = _environment(folder)
     run_tool([SETUP_DATABASE, "--action", "init", "--skip-create"], env=env)
     printed = run_tool(["perl", BOOTSTRAP, ROOT_PASSWORD, BOT_PASSWORD], env=env).strip().splitlines()
