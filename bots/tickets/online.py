@@ -20,7 +20,7 @@ _STATUS = re.compile(r"\bStatus\s*=\s*'([^']+)'", re.IGNORECASE)
 
 def helpdesk_needs(config: TicketsConfig) -> dict[str, Any]:
     """``queues``, ``custom_fields`` (field -> values written, None for free text), ``read_fields``,
-    ``statuses`` (searched for or set)."""
+    ``statuses`` (searched for or set), ``set_statuses`` (only those the bot sets)."""
     fill, close = config.fill, config.autoclose
     queues = [*_QUEUE.findall(fill.query), *_QUEUE.findall(close.query), close.human_queue]
     if close.archive.action == "queue":
@@ -36,12 +36,14 @@ def helpdesk_needs(config: TicketsConfig) -> dict[str, Any]:
     if close.archive.field:
         written[close.archive.field] = None
     read = [close.phone_field, close.category_field, close.amount_field, close.vip_field, *close.escalation_fields]
-    statuses = [*_STATUS.findall(fill.query), *_STATUS.findall(close.query), "open", close.closed_status]
+    set_statuses = ["open", close.closed_status]
     if close.archive.action == "status":
-        statuses.append(close.archive.status)
+        set_statuses.append(close.archive.status)
+    statuses = [*_STATUS.findall(fill.query), *_STATUS.findall(close.query), *set_statuses]
     return {
         "queues": list(dict.fromkeys(queues)),
         "custom_fields": written,
         "read_fields": [f for f in dict.fromkeys(read) if f and f not in written],
         "statuses": list(dict.fromkeys(statuses)),
+        "set_statuses": list(dict.fromkeys(set_statuses)),
     }
