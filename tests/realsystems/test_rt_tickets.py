@@ -315,3 +315,31 @@ def test_an_operator_requeues_a_ticket_and_it_is_done_again_audited(
     assert _comments(rt, tid) == 2  # the reopen comment of the first call, the close comment of the second
     actions = list(load_workbook(redo.outputs["report"])["Actions"].iter_rows(values_only=True))
     assert any(a[1] == "requeued" and "from state reopened" in a[2] for a in actions), actions
+
+
+def test_a_human_editing_between_read_and_write_wins(
+    rt: RequestTracker, dialer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent types the customer's name right after the bot read the ticket: RT refuses the bot's
+    stale write (If-Match, 412), the bot reads again and fills only what is still empty."""
+    from backroom.bots.systems.helpdesk.rt import RTHelpdesk
+
+    tid = _create(rt, "客户姓名：王芳，手机13800138001，本月话费多扣了30元。")
+    original = RTHelpdesk.get
+    edited: list[int] = []
+
+    async def get_then_a_human_types(self: RTHelpdesk, ticket_id: int) -> Any:
+        record = await original(self, ticket_id)
+        if not edited:
+            edited.append(ticket_id)
+            with _root(rt) as client:
+                answer = client.put(f"ticket/{ticket_id}", json={"CustomFields": {"CustomerName": "王芳芳"}})
+                assert answer.status_code == 200, answer.text
+        return record
+
+    monkeypatch.setattr(RTHelpdesk, "get", get_then_a_human_types)
+    result = _run(rt, tmp_path, dialer, "fill")
+    assert edited == [tid] and result.counts.get("filled") == 1, result
+    shown = _ticket(rt, tid)["cf"]
+    assert shown["CustomerName"] == "王芳芳"  # the human's value, not overwritten
+    assert (shown["Mobile"], shown["Category"]) == ("13800138001", "billing") and _comments(rt, tid) == 1
