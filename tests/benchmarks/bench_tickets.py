@@ -266,11 +266,12 @@ def bench_browser(n: int, tmp: Path) -> dict[str, Any]:
             t.cf.update({"Category": "network", "Mobile": f"137{t.id:08d}", "Amount": "10"})
             t.cf.pop("Regulator", None)
             dl.app.state.dialer.script(f"137{t.id:08d}", ["satisfied"])
-        (tmp / "browser-archive").mkdir()
+        archive = tmp / "browser" / "archive"  # under the context's folder: the archive root confines it
+        archive.mkdir(parents=True)
         config = TicketsConfig.model_validate(
             {
                 "autoclose": {
-                    "archive_dir": str(tmp / "browser-archive"),
+                    "archive_dir": str(archive),
                     "quiet_start": "00:00",
                     "quiet_end": "00:00",
                     "skip_public_holidays": False,
