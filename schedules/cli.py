@@ -135,7 +135,10 @@ def list_bots(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
 
 @app.command()
-def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
+def check(
+    config: ConfigOption = DEFAULT_CONFIG,
+    online: Annotated[bool, typer.Option("--online", help="also log in to each system a bot uses")] = False,
+) -> None:
     """Validate the configuration; report every problem with file, table and key."""
     settings, _bots = _load(config)
     scheduled = sum(1 for b in settings.bots.values() if b.schedule)
@@ -143,6 +146,34 @@ def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
         f"[green]OK[/] {config}: {len(settings.bots)} bot(s) configured, {scheduled} scheduled, "
         f"{len(settings.systems)} system(s)"
     )
+    if online:
+        _check_online(settings, _bots)
+
+
+def _check_online(settings: Settings, bots: dict[str, Any]) -> None:
+    """``check --online``: each bot that declares ``online_needs`` has its systems opened and verified."""
+    from backroom.bots.sdk.secrets import SecretResolver
+    from backroom.bots.systems.base import check_online
+
+    uses: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, bot in settings.bots.items():
+        needs = getattr(bots.get(name), "online_needs", None)
+        if needs is not None and bot.enabled:
+            uses.update(needs(bots[name].Config.model_validate(bot.config)))
+    results = check_online(dict(settings.systems), uses, SecretResolver().resolve)
+    bad = 0
+    for system, problems in results.items():
+        if problems is None:
+            console.print(f"  {system}: not checked (its backend cannot check itself online)", markup=False)
+        elif not problems:
+            console.print(f"  {system}: online OK", markup=False)
+        for problem in problems or []:
+            bad += 1
+            err_console.print(f"  • {system}: {problem}", markup=False, highlight=False)
+    for system in sorted(set(settings.systems) - set(results)):
+        console.print(f"  {system}: not checked (no configured bot declares what it needs there)", markup=False)
+    if bad:
+        raise typer.Exit(EXIT_USAGE)
 
 
 @app.command()

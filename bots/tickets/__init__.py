@@ -10,7 +10,7 @@ tickets as verified JSON + HTML, and writes an Excel report of every decision.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from backroom.bots.sdk.bot import Bot, Result
 from backroom.bots.tickets.config import TicketsConfig, TicketsParams
@@ -27,6 +27,13 @@ class Tickets(Bot[TicketsParams, TicketsConfig]):
     Params = TicketsParams
     Config = TicketsConfig
     idempotent: ClassVar[bool] = True
+
+    @classmethod
+    def online_needs(cls, config: TicketsConfig) -> dict[str, tuple[str, dict[str, Any]]]:
+        """What ``backroom check --online`` verifies: the helpdesk's queues, fields, values, statuses."""
+        from backroom.bots.tickets.online import helpdesk_needs
+
+        return {config.helpdesk: ("helpdesk", helpdesk_needs(config)), config.dialer: ("dialer", {})}
 
     def run(self, ctx: Context[TicketsConfig], params: TicketsParams) -> Result:
         from backroom.bots.tickets.run import run_autoclose, run_fill_action

@@ -103,6 +103,7 @@ class Autoclose:
         only: int | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         progress: Any = None,
+        recheck: list[int] | None = None,
     ) -> None:
         self.hd, self.dialer, self.store, self.cfg = helpdesk, dialer, store, config
         self.clock, self.tz, self.run_id = clock, timezone, run_id
@@ -111,6 +112,7 @@ class Autoclose:
         self.log = log or logging.getLogger(__name__)
         self.callback_url = callback_url
         self.limit, self.only = limit, only
+        self.recheck = list(recheck or [])
         self.cancelled = cancelled
         self.progress = progress  # a ctx.progress bar: tickets moved on by this run's first pass
         self._first_pass = True
@@ -122,6 +124,7 @@ class Autoclose:
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> AutocloseOutcome:
         self.rows = self.store.rows()
+        self._requeue()
         dnc = {n for n in (normalize_mobile(x) or x for x in self.cfg.do_not_call)}
         dnc |= await self.dialer.do_not_call()
         self.dnc = dnc
@@ -142,6 +145,31 @@ class Autoclose:
             1 for r in self.rows.values() if r["state"] in ("callback_requested", "requesting")
         )
         return self.out
+
+    def _requeue(self) -> None:
+        """``recheck``: an operator wants these tickets redone. Each row keeps its attempts (so callback
+        keys stay unique) and gets an audit entry; the rules decide again whether it is taken."""
+        now = self.clock()
+        for tid in self.recheck:
+            row = self.rows.get(tid)
+            if row is None:
+                why = "recheck: autoclose has no record of it; the rules decide as for any ticket"
+                self.out.events.append((tid, "recheck", why))
+                continue
+            entry = {"requeued_from": row["state"], "run_id": self.run_id, "at": now.isoformat()}
+            why = f"requeued by the operator (run {self.run_id}) from state {row['state']}"
+            self.store.put(
+                tid,
+                state="requeued",
+                reason=why,
+                run_id=self.run_id,
+                attempts_log=[*(row.get("attempts_log") or []), entry],
+            )
+            self.log.info("ticket %s: %s", tid, why)
+            self.out.counts["requeued"] += 1
+            self.out.events.append((tid, "requeued", why))
+        if self.recheck:
+            self.rows = self.store.rows()
 
     def _answered(self) -> bool:
         self.events = self.store.events_by_key()
@@ -189,8 +217,11 @@ class Autoclose:
         found = await self.hd.search(query)
         taken = 0
         for t in found:
-            if t.id in self.rows:  # already in the machine: resumed below, never selected twice
+            if t.id in self.rows and self.rows[t.id]["state"] != "requeued":  # resumed below, never selected twice
                 state = self.rows[t.id]["state"]
+                if state == "archived" and not self._final(t):
+                    self._reverify(t)
+                    continue
                 if state in TERMINAL:
                     reason = f"already handled by autoclose ({state}); left to humans"
                     self.out.decisions.append(Decision(t.id, False, reason, t.subject))
@@ -212,9 +243,28 @@ class Autoclose:
                     seen=seen,
                     run_id=self.run_id,
                     reason=reason,
-                    attempts_log=[],
+                    attempts_log=(self.rows.get(t.id) or {}).get("attempts_log") or [],
                 )
         self.rows = self.store.rows()
+
+    def _final(self, t: TicketRecord) -> bool:
+        """Whether the helpdesk shows ``t`` in the configured final state (closed and archived)."""
+        if self.cfg.archive.action == "none":
+            return t.status == self.cfg.closed_status
+        return self.cfg.archive.done(t)
+
+    def _reverify(self, t: TicketRecord) -> None:
+        """A ticket recorded archived that the helpdesk does not show so (an earlier run counted a
+        refused write): resumed from the close, which reads the ticket again and comments only once."""
+        why = (
+            f"re-verify: recorded archived, but the helpdesk shows status {t.status!r} in queue {t.queue!r};"
+            " resumed from the close"
+        )
+        seen = t.last_updated.isoformat() if t.last_updated else ""
+        self.store.put(t.id, state="closing", seen=seen, reason=why, run_id=self.run_id)
+        self.out.counts["reverified"] += 1
+        self.out.events.append((t.id, "reverified", why))
+        self.out.decisions.append(Decision(t.id, True, why, t.subject))
 
     # -- outcomes --------------------------------------------------------------------------
     async def _poll(self) -> int:
@@ -379,31 +429,36 @@ class Autoclose:
         return ticket
 
     async def _has_marker(self, tid: int, marker: str) -> bool:
-        history = await self.hd.history(tid)
-        return any(marker in h.content for h in history if h.type == "Comment")
+        return any(marker in text for text in await self.hd.comments(tid))
 
     async def _close(self, tid: int, row: dict[str, Any]) -> None:
         state = row["state"]
         marker = _marker(tid, "close")
+        closed = self.cfg.closed_status
         if state in ("satisfied", "no_answer_close"):
             ticket = await self._fresh(tid, row)
             if ticket is None:
                 return
+            reverified = "re-verify" in (row.get("reason") or "")
             reason = "no_answer" if state == "no_answer_close" else "satisfied"
             row = self._put(tid, state="closing", reason=reason)
-            try:
-                await self.hd.update(tid, {"Status": self.cfg.closed_status}, if_match=ticket.etag)
-            except TicketChanged as exc:
-                self._put(tid, state="skipped_changed", reason=str(exc))
-                self.out.counts["skipped_changed"] += 1
-                return
+            if ticket.status != closed:  # on a stock RT a resolved ticket is already closed
+                try:
+                    await self.hd.update(tid, {"Status": closed}, if_match=ticket.etag)
+                except TicketChanged as exc:
+                    self._put(tid, state="skipped_changed", reason=str(exc))
+                    self.out.counts["skipped_changed"] += 1
+                    return
             row = self._put(tid, state="closed_uncommented")
-        elif state == "closing":  # resumed after a crash: the close may or may not have landed
+            if reverified and marker in "\n".join(await self.hd.comments(tid)):
+                self._put(tid, state="closed")
+                return
+        elif state == "closing":  # resumed after a crash (or a re-verify): the close may or may not have landed
             ticket = await self.hd.get(tid)
-            if ticket.status == "resolved":
+            if ticket.status != closed and ticket.status == "resolved":
                 self._put(tid, state="no_answer_close" if row.get("reason") == "no_answer" else "satisfied")
                 return
-            if ticket.status != self.cfg.closed_status:
+            if ticket.status != closed:
                 self._put(tid, state="skipped_changed", reason=f"status became {ticket.status} while closing")
                 self.out.counts["skipped_changed"] += 1
                 return
@@ -463,7 +518,8 @@ class Autoclose:
 
     async def _archive(self, tid: int, row: dict[str, Any]) -> None:
         ticket = await self.hd.get(tid)
-        if ticket.status == self.cfg.archived_status:
+        archive = self.cfg.archive
+        if archive.action != "none" and archive.done(ticket):
             self._put(tid, state="archived")
             return
         if row["state"] != "archiving":
@@ -494,9 +550,9 @@ class Autoclose:
             html_sha256=files.html_sha256,
             size=files.size,
         )
-        await self.hd.update(
-            tid, {"Status": self.cfg.archived_status, "CustomFields": {"Archived": files.sha256}}, if_match=ticket.etag
-        )
+        changes = archive.changes(files.sha256)
+        if changes:  # read back by the adapter: a refused move is ChangeRefused and the row stays archiving
+            await self.hd.update(tid, changes, if_match=ticket.etag)
         self._put(tid, state="archived", archive_path=str(files.json_path), sha256=files.sha256)
         self.out.counts["archived"] += 1
         self.out.events.append((tid, "archived", str(files.json_path)))

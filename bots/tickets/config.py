@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backroom.bots.sdk.bot import Params
 from backroom.bots.sdk.paths import ArchiveFolder
+from backroom.bots.systems.helpdesk.base import TicketRecord
 from backroom.bots.tickets.extract import DEFAULT_CATEGORY_RULES, DEFAULT_PATTERNS, DEFAULT_URGENCY
 
-__all__ = ["AutocloseConfig", "FillConfig", "TicketsConfig", "TicketsParams", "WebhookConfig"]
+__all__ = ["ArchiveConfig", "AutocloseConfig", "FillConfig", "TicketsConfig", "TicketsParams", "WebhookConfig"]
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -41,7 +42,8 @@ class FillConfig(BaseModel):
     """``tickets fill``: which tickets, which fields, how sure before writing."""
 
     model_config = _STRICT
-    query: str = "Status = 'new' AND Queue = 'Complaints'"
+    # "open" too: a customer's reply moves a new ticket to open before anyone filled it
+    query: str = "Queue = 'Complaints' AND (Status = 'new' OR Status = 'open')"
     fields: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_FIELD_MAP), description="extracted field -> helpdesk custom field"
     )
@@ -92,11 +94,56 @@ class WebhookConfig(BaseModel):
     secret: str | None = Field(None, description="secret reference for the HMAC signature, e.g. env:DIALER_HOOK")
 
 
+class ArchiveConfig(BaseModel):
+    """What marks a ticket archived in the helpdesk once its record is written and verified.
+
+    ``queue`` moves it to ``queue`` (works on a stock RT: the bot's user needs CreateTicket there);
+    ``status`` sets ``status`` (the queue needs a lifecycle with it); ``field`` writes the record's
+    SHA-256 into the custom field ``field``; ``none`` leaves the ticket as closed. With ``queue`` or
+    ``status``, a non-empty ``field`` also receives the SHA-256.
+    """
+
+    model_config = _STRICT
+    action: Literal["queue", "status", "field", "none"] = "queue"
+    queue: str = "Complaints-Archive"
+    status: str = "archived"
+    field: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> ArchiveConfig:
+        self.field = self.field.strip()
+        needed = {"queue": self.queue, "status": self.status, "field": self.field}.get(self.action, "x")
+        if not needed.strip():
+            raise ValueError(f"archive action {self.action!r} needs {self.action} = '...' (which one to use)")
+        return self
+
+    def changes(self, sha256: str) -> dict[str, Any]:
+        """The update that marks a ticket archived."""
+        out: dict[str, Any] = {}
+        if self.action == "queue":
+            out["Queue"] = self.queue
+        elif self.action == "status":
+            out["Status"] = self.status
+        if self.field and self.action != "none":
+            out["CustomFields"] = {self.field: sha256}
+        return out
+
+    def done(self, ticket: TicketRecord) -> bool:
+        """Whether ``ticket`` already shows the archive mark (a resumed run does not archive twice)."""
+        if self.action == "queue":
+            return ticket.queue == self.queue
+        if self.action == "status":
+            return ticket.status == self.status
+        if self.action == "field":
+            return bool(ticket.field_value(self.field))
+        return False
+
+
 class AutocloseConfig(BaseModel):
     """``tickets autoclose``: selection rules, calling rules, outcome policy, archive."""
 
     model_config = _STRICT
-    query: str = "Status = 'resolved' AND Queue = 'Complaints'"
+    query: str = "Queue = 'Complaints' AND Status = 'resolved'"
     min_age_hours: float = Field(24, ge=0)
     simple_categories: list[str] = Field(default_factory=lambda: ["network", "service", "delivery"])
     max_amount: Decimal = Decimal("500")
@@ -121,10 +168,11 @@ class AutocloseConfig(BaseModel):
     archive_dir: ArchiveFolder = Field(
         Path("var/archive/tickets"), description="under the archive root ([bots.tickets.roots] archive)"
     )
-    # lifecycle statuses the bot sets; RT's default lifecycle has neither, so an RT queue needs a
-    # lifecycle with them (RT keeps an unknown status and the adapter reports ChangeRefused)
-    closed_status: str = "closed"
-    archived_status: str = "archived"
+    # the lifecycle: RT's stock one ends in "resolved", and an archived ticket moves to a queue
+    closed_status: str = Field(
+        "resolved", description="the status a closed ticket gets; must be in the queue's lifecycle"
+    )
+    archive: ArchiveConfig = Field(default_factory=lambda: ArchiveConfig())
     concurrency: int = Field(16, ge=1, le=256)
     wait_for_outcomes_s: float = Field(0, ge=0, description="how long one run waits for outcomes to come in")
     poll_interval_s: float = Field(1.0, gt=0)
@@ -146,3 +194,17 @@ class TicketsParams(Params):
     action: Literal["fill", "autoclose", "all"] = "fill"
     limit: int | None = Field(None, ge=1, description="at most this many tickets this run")
     ticket: int | None = Field(None, description="only this ticket id")
+    recheck: list[int] = Field(
+        default_factory=list,
+        description="autoclose: ticket ids an operator wants redone (e.g. recheck=12,15); each is taken from the"
+        " start by the rules again, its history kept, and the requeue recorded in the report and the state row",
+    )
+
+    @field_validator("recheck", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value

@@ -61,14 +61,14 @@ _LONG_DIGITS = re.compile(r"(?<![\dA-Za-z])(?:\+?86[\s-]?)?1\d(?:[\s-]?\d){9,}(?
 _LANDLINE = re.compile(r"(?<![\dA-Za-z+])(0[1-9]\d{1,2})[-\s](\d{7,8})(?![\d])")
 _ID_CARD = re.compile(r"(?<![\dA-Za-z])(\d{17}[\dXx])(?![\dA-Za-z])")
 _NAME_ZH = re.compile(
-    r"(?:客户姓名|用户姓名|联系人|来电人|姓名|客户|用户|我是)[:：]?\s*"
+    r"(?:客户姓名|用户姓名|投诉人|联系人|来电人|姓名|客户|用户|我是)[:：]?\s*"
     r"([\u4e00-\u9fa5·]{1,4}?(?:先生|女士)|[\u4e00-\u9fa5·]{2,4}?)"
-    r"(?=来电|投诉|反映|[，,。：:；;（(\s\d]|$)"
+    r"(?=来电|投诉|反映|说|表示|称|[，,。：:；;（(\s\d]|$)"
 )
 #: words that sit where a name would and are not names
 _NOT_NAMES = {"姓名", "来电", "反映", "投诉", "您好", "本人", "客户", "用户", "先生", "女士", "朋友", "说", "表示"}
 _NAME_EN = re.compile(
-    r"(?:Customer|My name is|Caller:|Name:|[Tt]his is|I am|I'm)\s+((?:(?:Mr|Mrs|Ms|Miss|Dr)\.\s)?[A-Z][a-zA-Z'-]+"
+    r"(?i:Customer|My name is|Caller:|Name:|this is|I am|I'm)\s+((?:(?:Mr|Mrs|Ms|Miss|Dr)\.\s)?[A-Z][a-zA-Z'-]+"
     r"(?:\s(?:[A-Z][a-zA-Z'-]+|[A-Z]\.)){1,3}(?:\s(?:Jr\.|Sr\.|MD|DDS|PhD|DVM|II|III|IV|V))?)"
 )
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
@@ -87,6 +87,17 @@ _CALLBACK = re.compile(
     r"\s*(半|一刻|三刻|[零一二三四五六七八九十\d]{1,3}分?)?"
 )
 _WEEKDAYS = "一二三四五六日"
+_EN_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: English relative times: "tomorrow afternoon", "on Friday at 3 pm", "today at 16:30"
+_CALLBACK_EN = re.compile(
+    r"\b(today|tonight|tomorrow|the day after tomorrow|(?:on |this |next )?(?:"
+    + "|".join(_EN_DAYS)
+    + r"))\b(?:\s+(morning|afternoon|evening|night|noon))?"
+    r"(?:\s*(?:at|around|after|before|by)\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?)?",
+    re.IGNORECASE,
+)
+#: when a part of the day is given without an hour, the call is promised for its start
+_EN_PART_HOUR = {"morning": 9, "noon": 12, "afternoon": 14, "evening": 18, "night": 19}
 
 
 @dataclass
@@ -310,5 +321,41 @@ class Extractor:
                 day += dt.timedelta(days=ahead)
             when = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.tz)
             confidence = 0.85 if when > local_ref else 0.4
+            out.fields["callback_time"] = Found(when, confidence, _snippet(text, m.start(), m.end(), 2))
+            return
+        self._callback_en(text, local_ref, out)
+
+    def _callback_en(self, text: str, local_ref: dt.datetime, out: Extraction) -> None:
+        """English relative times; an hour given wins, else the start of the part of the day."""
+        for m in _CALLBACK_EN.finditer(text):
+            day_word, part, hour_raw, minute_raw, meridiem = m.groups()
+            day_word = day_word.lower()
+            part = (part or ("night" if day_word == "tonight" else "")).lower()
+            if not part and not hour_raw:
+                continue  # "tomorrow" alone promises no time
+            day = local_ref.date()
+            if day_word == "tomorrow":
+                day += dt.timedelta(days=1)
+            elif day_word == "the day after tomorrow":
+                day += dt.timedelta(days=2)
+            elif day_word not in ("today", "tonight"):
+                target = _EN_DAYS.index(day_word.split()[-1])
+                ahead = (target - day.weekday()) % 7 or 7
+                day += dt.timedelta(days=ahead + (7 if day_word.startswith("next ") and ahead < 7 else 0))
+            if hour_raw:
+                hour, minute = int(hour_raw), int(minute_raw or 0)
+                pm = (meridiem or "").lower().startswith("p") or (
+                    not meridiem and part in ("afternoon", "evening", "night")
+                )
+                if pm and hour < 12:
+                    hour += 12
+                confidence = 0.85
+            else:
+                hour, minute, confidence = _EN_PART_HOUR[part], 0, 0.7
+            if hour >= 24 or minute >= 60:
+                continue
+            when = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.tz)
+            if when <= local_ref:
+                confidence = 0.4
             out.fields["callback_time"] = Found(when, confidence, _snippet(text, m.start(), m.end(), 2))
             return

@@ -6,7 +6,9 @@ overwritten, and the write carries ``If-Match`` so a human editing at the same m
 Values below the review threshold are not written: they are listed in the review field and the
 comment for a person to confirm. The comment says what was filled and from which words.
 The checkpoint records the write before the comment, so a crash between them ends in exactly one
-comment on the next run.
+comment on the next run. Only what the helpdesk confirmed (read back) is counted and commented: a
+value RT refused is an error naming the ticket, the field, the value and RT's words, is not
+recorded, and is tried again next run (the comment never repeats a value already commented).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from backroom.bots.sdk.checkpoint import Checkpoint
 from backroom.bots.sdk.errors import BusinessError, TransientError
-from backroom.bots.systems.helpdesk.base import Helpdesk, TicketChanged, TicketRecord
+from backroom.bots.systems.helpdesk.base import ChangeRefused, Helpdesk, TicketChanged, TicketRecord
 from backroom.bots.tickets.config import FillConfig
 from backroom.bots.tickets.extract import Extraction, Extractor
 
@@ -54,11 +56,16 @@ def make_extractor(cfg: FillConfig, timezone: str) -> Extractor:
 
 def plan(
     ticket: TicketRecord, ex: Extraction, cfg: FillConfig
-) -> tuple[dict[str, str], list[str], list[str], list[str]]:
-    """(writes by custom field, review notes, comment lines, required fields still missing)."""
+) -> tuple[dict[str, str], list[str], list[tuple[str | None, str]], list[str]]:
+    """(writes by custom field, review notes, comment lines each with the field it reports or None,
+    required fields still missing).
+
+    A required field nothing confident was found for is listed in the review field, so the ticket
+    shows a person what to complete (and the next run, seeing the review field set, writes nothing).
+    """
     writes: dict[str, str] = {}
     review: list[str] = []
-    lines: list[str] = []
+    lines: list[tuple[str | None, str]] = []
     missing: list[str] = []
     for name, cf in cfg.fields.items():
         if ticket.field_value(cf):
@@ -67,21 +74,25 @@ def plan(
         if found is None:
             if name in cfg.required:
                 missing.append(name)
+                review.append(f"{cf} missing")
+                lines.append((None, f"- 未找到必填字段 {cf}，请人工补充"))
             continue
         shown = found.display()
         if found.confidence >= cfg.review_threshold:
             writes[cf] = shown
-            lines.append(f"- {cf} = {shown}（来源：“{found.source}”，置信度 {found.confidence:.2f}）")
+            lines.append((cf, f"- {cf} = {shown}（来源：“{found.source}”，置信度 {found.confidence:.2f}）"))
         else:
             review.append(f"{cf}?={shown}")
-            lines.append(f"- 待复核 {cf} = {shown}（置信度 {found.confidence:.2f} 低于 {cfg.review_threshold:.2f}）")
+            lines.append(
+                (None, f"- 待复核 {cf} = {shown}（置信度 {found.confidence:.2f} 低于 {cfg.review_threshold:.2f}）")
+            )
             if name in cfg.required:
                 missing.append(name)
     for fname, raw, why in ex.rejected:
         cf = cfg.fields.get(fname, fname)
         if not ticket.field_value(cf):
             review.append(f"{cf}!")
-            lines.append(f"- 未填写 {cf}：“{raw}” {why}")
+            lines.append((None, f"- 未填写 {cf}：“{raw}” {why}"))
     urgency = ex.fields.get("urgency")
     if (
         urgency
@@ -90,10 +101,16 @@ def plan(
         and not ticket.field_value(cfg.regulator_field)
     ):
         writes[cfg.regulator_field] = "yes"
-        lines.append(f"- {cfg.regulator_field} = yes（提及监管/媒体：{urgency.display()}）")
-    if review and not ticket.field_value(cfg.review_field):
+        lines.append((cfg.regulator_field, f"- {cfg.regulator_field} = yes（提及监管/媒体：{urgency.display()}）"))
+    if review and cfg.review_field and not ticket.field_value(cfg.review_field):
         writes[cfg.review_field] = "; ".join(review)
     return writes, review, lines, missing
+
+
+def _comment(lines: list[tuple[str | None, str]], confirmed: set[str], marker: str) -> str:
+    """The comment for what the helpdesk confirmed (and the notes for a person), never for a refused value."""
+    shown = [text for cf, text in lines if cf is None or cf in confirmed]
+    return "Backroom 自动填写工单字段：\n" + "\n".join(shown) + f"\n{marker}"
 
 
 async def _fill_one(
@@ -116,25 +133,38 @@ async def _fill_one(
         if not writes:
             return FillRow(
                 found.id,
-                "nothing_found",
+                "review" if missing else "nothing_found",
                 review=review,
                 missing=missing,
                 detail="no confident value for any empty field",
             )
-        comment = "Backroom 自动填写工单字段：\n" + "\n".join(lines) + f"\n{marker}"
-        cp.set(key, {"state": "writing", "fields": writes, "comment": comment})
+        cp.set(key, {"state": "writing", "fields": writes})
+        refused: ChangeRefused | None = None
         try:
             await hd.update(found.id, {"CustomFields": writes}, if_match=ticket.etag)
+            confirmed = dict(writes)
         except TicketChanged:
             if attempt == 0:
                 continue  # someone typed at the same moment: read again, fill only what is still empty
             cp.delete(key)
             return FillRow(found.id, "changed", detail="ticket kept changing while filling; left to humans")
-        cp.set(key, {"state": "written", "fields": writes, "comment": comment})
+        except ChangeRefused as exc:
+            # what landed is what RT shows now; the refused values stay unrecorded and are retried next run
+            refused = exc
+            now = exc.current.fields if exc.current else {}
+            confirmed = {cf: v for cf, v in writes.items() if (now.get(cf) or "").strip() == v.strip()}
+        if not confirmed:
+            cp.delete(key)
+            assert refused is not None
+            return FillRow(found.id, "error", review=review, missing=missing, detail=str(refused))
+        comment = _comment(lines, set(confirmed), marker)
+        cp.set(key, {"state": "written", "fields": confirmed, "comment": comment})
         await hd.comment(found.id, comment)
-        cp.set(key, {"state": "done", "fields": writes, "comment": comment})
-        status = "review" if review else "filled"
-        return FillRow(found.id, status, writes, review, missing)
+        cp.set(key, {"state": "done", "fields": confirmed, "comment": comment})
+        if refused is not None:
+            return FillRow(found.id, "error", confirmed, review, missing, detail=str(refused))
+        status = "review" if review or missing else "filled"
+        return FillRow(found.id, status, confirmed, review, missing)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

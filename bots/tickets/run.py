@@ -124,6 +124,7 @@ def run_autoclose(ctx: Context, config: TicketsConfig, params: TicketsParams) ->
                     callback_url=callback_url,
                     limit=params.limit,
                     only=params.ticket,
+                    recheck=params.recheck,
                     cancelled=ctx.cancelled,
                     progress=bar,
                 )
@@ -138,7 +139,9 @@ def run_autoclose(ctx: Context, config: TicketsConfig, params: TicketsParams) ->
     book = _autoclose_report(ctx, outcome)
     counts = {k: v for k, v in outcome.counts.items() if v}
     order = [
+        "requeued",
         "taken",
+        "reverified",
         "skipped",
         "called",
         "closed",

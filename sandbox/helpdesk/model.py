@@ -44,7 +44,7 @@ CUSTOM_FIELDS = [
     "Archived",
     "ReviewNeeded",
 ]
-QUEUES = {1: "General", 2: "Complaints", 3: "Complaints-L2"}
+QUEUES = {1: "General", 2: "Complaints", 3: "Complaints-L2", 4: "Complaints-Archive"}
 
 
 class TicketNotFound(LookupError):

@@ -16,6 +16,11 @@ Full size (the issue's figures): ``--texts 10000 --tickets 10000`` (several minu
    outcomes are in. Baseline ``sequential``: the same job with one ticket in
    flight (concurrency 1), on ``--baseline-tickets`` tickets; ratios compare tickets per second.
 3. **Browser adapter**: tickets closed (and archived) per minute through the web UI.
+4. **Real RT 5** (``--rt-tickets``, needs Debian's request-tracker5): fill and autoclose through the
+   bot as the non-root ``backroom-bot``; tickets/minute, HTTP requests per ticket, and fill accuracy
+   against the generated texts' labels read back through REST2. Baseline ``token`` auth (RT checks
+   the token on every request) against ``session`` (one login per run), on an RT whose hashes were
+   made at ``--rt-bcrypt-cost`` (12 is RT's default).
 """
 
 from __future__ import annotations
@@ -261,11 +266,12 @@ def bench_browser(n: int, tmp: Path) -> dict[str, Any]:
             t.cf.update({"Category": "network", "Mobile": f"137{t.id:08d}", "Amount": "10"})
             t.cf.pop("Regulator", None)
             dl.app.state.dialer.script(f"137{t.id:08d}", ["satisfied"])
-        (tmp / "browser-archive").mkdir()
+        archive = tmp / "browser" / "archive"  # under the context's folder: the archive root confines it
+        archive.mkdir(parents=True)
         config = TicketsConfig.model_validate(
             {
                 "autoclose": {
-                    "archive_dir": str(tmp / "browser-archive"),
+                    "archive_dir": str(archive),
                     "quiet_start": "00:00",
                     "quiet_end": "00:00",
                     "skip_public_holidays": False,
@@ -307,6 +313,118 @@ def bench_browser(n: int, tmp: Path) -> dict[str, Any]:
         dl.stop()
 
 
+def _rt_run(rt: Any, tmp: Path, dialer: Any, action: str, auth: str) -> tuple[Any, int, float]:
+    """One bot run against ``rt``; (result, HTTP requests the helpdesk adapter sent, seconds)."""
+    from backroom.bots.sdk.testing import make_context
+    from backroom.bots.systems.helpdesk.rt import RTHelpdesk
+    from backroom.bots.tickets import Tickets, TicketsConfig, TicketsParams
+
+    sent: list[int] = []
+    original = RTHelpdesk.aclose
+
+    async def counting_aclose(self: RTHelpdesk) -> None:
+        sent.append(self.requests)
+        await original(self)
+
+    archive = tmp / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    config = TicketsConfig.model_validate(
+        {
+            "autoclose": {
+                "archive_dir": str(archive),
+                "min_age_hours": 0,
+                "quiet_start": "00:00",
+                "quiet_end": "00:00",
+                "skip_public_holidays": False,
+                "simple_categories": ["billing", "network", "refund", "delivery", "service"],
+                "escalation_fields": [],
+                "max_amount": "100000",
+                "wait_for_outcomes_s": 10,
+                "poll_interval_s": 0.05,
+            }
+        }
+    )
+    helpdesk: dict[str, Any] = {"kind": "rt-rest", "url": rt.url, "retries": 2, "auth": auth, "concurrency": 4}
+    if auth == "token":
+        helpdesk["token"] = "env:RT_TOKEN"
+    else:
+        helpdesk.update(username=rt.bot_username, password="env:RT_PASSWORD")
+    systems = {"helpdesk": helpdesk, "dialer": {"kind": "dialer-http", "url": dialer.url, "token": "env:DL"}}
+    environ = {"RT_TOKEN": rt.bot_token, "RT_PASSWORD": rt.bot_password, "DL": "sandbox-dialer-token"}
+    clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # noqa: E731 - RT's clock is the real one
+    ctx = make_context(tmp, "tickets", systems=systems, config=config, environ=environ, clock=clock)
+    RTHelpdesk.aclose = counting_aclose  # type: ignore[method-assign]
+    try:
+        started = time.perf_counter()
+        result = Tickets().run(ctx, TicketsParams(action=action))
+        return result, sum(sent), time.perf_counter() - started
+    finally:
+        RTHelpdesk.aclose = original  # type: ignore[method-assign]
+        ctx.close()
+
+
+def bench_rt(n: int, bcrypt_cost: int, tmp: Path) -> dict[str, Any]:
+    import httpx
+
+    from backroom.sandbox.dialer import create_app as dialer_app
+    from backroom.sandbox.helpdesk_texts import generate_texts
+    from backroom.sandbox.server import start
+    from tests.realsystems import rt as rt_module
+
+    template = rt_module.build_template(tmp / "rt-template", bcrypt_cost=bcrypt_cost)
+    server = rt_module.start(template, tmp / "rt")
+    dl = start(dialer_app(seed=5, outcome_delay_s=0))
+    base = dt.datetime.now(dt.UTC)
+    texts = generate_texts(n, seed=303, base=base)
+    out: dict[str, Any] = {"tickets": n, "bcrypt_cost": bcrypt_cost}
+    right = wrong = total = 0
+    try:
+        root = httpx.Client(base_url=server.rest_url, headers=server.headers, timeout=120)
+        for auth in ("token", "session"):
+            server.reset()
+            ids = []
+            for item in texts:
+                made = root.post(
+                    "ticket", json={"Queue": "Complaints", "Subject": item.text[:30], "Content": item.text}
+                )
+                ids.append((int(made.json()["id"]), item.labels))
+            fill, fill_requests, fill_s = _rt_run(server, tmp / f"fill-{auth}", dl, "fill", auth)
+            if auth == "token":
+                for tid, labels in ids:
+                    cfs = root.get(f"ticket/{tid}").json().get("CustomFields") or []
+                    shown = {cf["name"]: (cf.get("values") or [""])[0] for cf in cfs}
+                    for label, field in (("name", "CustomerName"), ("mobile", "Mobile"), ("category", "Category")):
+                        if labels.get(label) is None:
+                            continue
+                        total += 1
+                        if shown.get(field) == str(labels[label]):
+                            right += 1
+                        elif shown.get(field):
+                            wrong += 1
+            for tid, _ in ids:  # resolve them all for autoclose, with what it selects on
+                phone = f"139{tid:08d}"
+                dl.app.state.dialer.script(phone, ["satisfied"])
+                root.put(f"ticket/{tid}", json={"CustomFields": {"Mobile": phone, "Category": "network"}})
+                root.put(f"ticket/{tid}", json={"Status": "resolved"})
+            close, close_requests, close_s = _rt_run(server, tmp / f"close-{auth}", dl, "autoclose", auth)
+            out[auth] = {
+                "fill_counts": dict(fill.counts),
+                "fill_tickets_per_minute": round(n / fill_s * 60, 1),
+                "fill_requests_per_ticket": round(fill_requests / n, 2),
+                "autoclose_archived": close.counts.get("archived", 0),
+                "autoclose_tickets_per_minute": round(close.counts.get("archived", 0) / close_s * 60, 1),
+                "autoclose_requests_per_ticket": round(close_requests / n, 2),
+            }
+        out["fill_values"] = {"expected": total, "right": right, "wrong": wrong, "share_right": round(right / total, 3)}
+        for phase in ("fill", "autoclose"):
+            key = f"{phase}_tickets_per_minute"
+            out[f"session_vs_token_{phase}_speedup"] = round(out["session"][key] / max(1e-9, out["token"][key]), 2)
+        return out
+    finally:
+        server.stop()
+        dl.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--texts", type=int, default=10000)
@@ -319,7 +437,19 @@ def main() -> None:
     parser.add_argument("--dialer-latency-ms", type=int, default=150, help="added to every dialer request")
     parser.add_argument("--rate-limit", type=float, default=600)
     parser.add_argument("--browser-tickets", type=int, default=8)
+    parser.add_argument("--rt-tickets", type=int, default=0, help="tickets on a real RT 5 (0: skip)")
+    parser.add_argument("--rt-bcrypt-cost", type=int, default=12, help="RT's $BcryptCost for the bot's credentials")
+    parser.add_argument("--only-rt", action="store_true", help="run only the real-RT section")
     args = parser.parse_args()
+    if args.only_rt:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            print(
+                json.dumps(
+                    {"benchmark": "tickets", "rt": bench_rt(args.rt_tickets, args.rt_bcrypt_cost, Path(tmp_name))},
+                    indent=2,
+                )
+            )
+        return
     out: dict[str, Any] = {"benchmark": "tickets"}
     out["extraction"] = bench_extraction(args.texts, args.labelled)
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -343,6 +473,8 @@ def main() -> None:
         )
         if args.browser_tickets:
             out["browser"] = bench_browser(args.browser_tickets, tmp)
+        if args.rt_tickets:
+            out["rt"] = bench_rt(args.rt_tickets, args.rt_bcrypt_cost, tmp)
     print(json.dumps(out, indent=2, ensure_ascii=False))
 
 

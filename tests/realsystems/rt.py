@@ -22,6 +22,8 @@ RT_SERVER = RT_HOME / "libexec" / "rt-server"
 SETUP_DATABASE = Path("/usr/sbin/rt-setup-database-5")
 BOOTSTRAP = Path(__file__).with_name("rt_bootstrap.pl")
 ROOT_PASSWORD = "backroom-rt-root"  # noqa: S105 - a throwaway instance on loopback
+BOT_USER = "backroom-bot"
+BOT_PASSWORD = "backroom-bot-password"  # noqa: S105 - the bot's user on the same throwaway instance
 
 
 @dataclass
@@ -32,6 +34,7 @@ class RtTemplate:
     database: Path
     token: str
     seconds: float
+    bot_token: str = ""
 
 
 @dataclass
@@ -49,6 +52,10 @@ class RequestTracker:
     template: RtTemplate
     process: Process
     startup_seconds: float = field(default=0.0)
+    #: the non-root user rt_bootstrap.pl creates with only the rights the tickets bot needs
+    bot_username: str = BOT_USER
+    bot_password: str = BOT_PASSWORD
+    bot_token: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -69,7 +76,7 @@ class RequestTracker:
         self.start()
 
 
-def _site_config(folder: Path, database: Path, port: int) -> Path:
+def _site_config(folder: Path, database: Path, port: int, bcrypt_cost: int = 4) -> Path:
     """RT_SiteConfig.pm of one instance; RT evaluates it in package RT, so the paths RT's Debian build
     fixes in RT::Generated (VarPath for the mbox, Mason's caches) can be pointed into the folder too."""
     var = folder / "var"
@@ -86,7 +93,7 @@ Set($Organization, 'backroom.test');
 Set($Timezone, 'UTC');
 Set($DatabaseType, 'SQLite');
 Set($DatabaseName, '{database}');
-Set($BcryptCost, 4);
+Set($BcryptCost, {bcrypt_cost});
 Set($MailCommand, 'mbox');
 Set($CorrespondAddress, 'rt@backroom.test');
 Set($CommentAddress, 'rt-comment@backroom.test');
@@ -113,17 +120,26 @@ def _environment(folder: Path) -> dict[str, str]:
     }
 
 
-def build_template(folder: Path) -> RtTemplate:
-    """Initialise a database with RT's own tool, then give root a password and an auth token."""
+def build_template(folder: Path, bcrypt_cost: int = 4) -> RtTemplate:
+    """Initialise a database with RT's own tool, then root's password and token and Backroom's queues, custom
+    fields and bot user (rt_bootstrap.pl)."""
     require([RT_SERVER, SETUP_DATABASE, "perl"], PACKAGES)
     started = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "rt.db"
-    _site_config(folder, database, port=80)  # the port does not matter to the set-up tools
+    # the port does not matter to the set-up tools; the cost is fixed in the hashes made now (12 is RT's default)
+    _site_config(folder, database, port=80, bcrypt_cost=bcrypt_cost)
     env = _environment(folder)
     run_tool([SETUP_DATABASE, "--action", "init", "--skip-create"], env=env)
-    token = run_tool(["perl", BOOTSTRAP, ROOT_PASSWORD], env=env).strip().splitlines()[-1]
-    return RtTemplate(folder=folder, database=database, token=token, seconds=time.monotonic() - started)
+    printed = run_tool(["perl", BOOTSTRAP, ROOT_PASSWORD, BOT_PASSWORD], env=env).strip().splitlines()
+    tokens = dict(line.split(" ", 1) for line in printed if line.startswith(("root ", "bot ")))
+    return RtTemplate(
+        folder=folder,
+        database=database,
+        token=tokens["root"],
+        seconds=time.monotonic() - started,
+        bot_token=tokens["bot"],
+    )
 
 
 def start(template: RtTemplate, folder: Path) -> RequestTracker:
@@ -140,6 +156,7 @@ def start(template: RtTemplate, folder: Path) -> RequestTracker:
         url=url,
         rest_url=f"{url}/REST/2.0/",
         token=template.token,
+        bot_token=template.bot_token,
         username="root",
         password=ROOT_PASSWORD,
         folder=folder,

@@ -78,7 +78,7 @@ def test_a_stale_write_and_a_kept_value_are_business_errors(rt_server: RequestTr
         with pytest.raises(ChangeRefused, match="isn't a valid status") as refused:
             await desk.update(tid, {"Status": "closed"}, if_match=fresh.etag)  # not in RT's default lifecycle
         fresh = await desk.get(tid)
-        with pytest.raises(ChangeRefused, match=r"Mobile '' \(asked '13711112222'\) \(no reason given\)"):
+        with pytest.raises(ChangeRefused, match=r"RT refused Mobile = '13711112222' \(RT kept ''\): RT gave no reason"):
             await desk.update(tid, {"CustomFields": {"Mobile": "13711112222"}}, if_match=fresh.etag)  # no such field
         with pytest.raises(TicketNotFound) as missing:
             await desk.get(999_999)
@@ -87,3 +87,51 @@ def test_a_stale_write_and_a_kept_value_are_business_errors(rt_server: RequestTr
     errors, last = _with_rt(rt_server, work)
     assert all(isinstance(e, BusinessError) and not isinstance(e, ApplicationError) for e in errors)
     assert last.status == "open"
+
+
+@pytest.mark.parametrize("auth", ["token", "basic", "session"])
+def test_each_auth_mode_reads_writes_and_comments_as_the_bot(rt_server: RequestTracker, auth: str) -> None:
+    """The non-root bot user in each auth mode; ``session`` logs in once per adapter, whatever it does."""
+    tid = _ticket(rt_server, "auth modes")
+    with httpx.Client(base_url=rt_server.rest_url, headers=rt_server.headers, timeout=30) as client:
+        assert client.put(f"ticket/{tid}", json={"Queue": "Complaints"}).status_code == 200
+    values: dict[str, Any] = {"kind": "rt-rest", "url": rt_server.url, "retries": 1, "auth": auth}
+    if auth == "token":
+        values["token"] = "env:RT_TOKEN"
+    else:
+        values.update(username=rt_server.bot_username, password="env:RT_PASSWORD")
+    secrets = {"env:RT_TOKEN": rt_server.bot_token, "env:RT_PASSWORD": rt_server.bot_password}
+
+    async def go() -> tuple[RTHelpdesk, Any]:
+        desk = RTHelpdesk(SystemSettings.model_validate(values), secrets.__getitem__)
+        try:
+            before = await desk.get(tid)
+            await desk.update(tid, {"CustomFields": {"Product": f"via {auth}"}}, if_match=before.etag)
+            await desk.comment(tid, f"comment via {auth}")
+            return desk, await desk.comments(tid)
+        finally:
+            await desk.aclose()
+
+    desk, comments = asyncio.run(go())
+    assert f"comment via {auth}" in comments
+    assert desk.logins == (1 if auth == "session" else 0)
+    with httpx.Client(base_url=rt_server.rest_url, headers=rt_server.headers, timeout=30) as client:
+        data = client.get(f"ticket/{tid}").json()
+    assert [cf["values"] for cf in data["CustomFields"] if cf["name"] == "Product"] == [[f"via {auth}"]]
+
+
+def test_a_wrong_password_and_a_wrong_base_url_are_named(rt_server: RequestTracker) -> None:
+    async def go(values: dict[str, Any]) -> None:
+        desk = RTHelpdesk(SystemSettings.model_validate(values), lambda ref: "wrong-password")
+        try:
+            await desk.get(1)
+        finally:
+            await desk.aclose()
+
+    base = {"kind": "rt-rest", "retries": 1, "username": "backroom-bot", "password": "env:X"}
+    with pytest.raises(ApplicationError, match="refused the login of user 'backroom-bot'"):
+        asyncio.run(go({**base, "url": rt_server.url, "auth": "session"}))
+    with pytest.raises(ApplicationError, match=r"rejected the username/password \(401"):
+        asyncio.run(go({**base, "url": rt_server.url, "auth": "basic"}))
+    with pytest.raises(ApplicationError, match="not JSON"):  # RT's web UI answers an unknown path with HTML
+        asyncio.run(go({**base, "url": f"{rt_server.url}/Ticket", "auth": "basic"}))

@@ -204,3 +204,34 @@ def test_handwritten_tickets(ex: Extractor, text: str, expected: dict[str, objec
     result = ex.extract(text, reference=REF)
     for field_name, value in expected.items():
         assert result.value(field_name) == value, field_name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Hello, my name is John Smith and my internet is down.", "John Smith"),
+        ("投诉人：陈静，手机13800138000，话费多扣。", "陈静"),
+        ("用户马超说宽带三天没修好。", "马超"),
+    ],
+)
+def test_names_the_issue_found_missing(ex: Extractor, text: str, name: str) -> None:
+    assert ex.extract(text).value("name") == name
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected", "sure"),
+    [
+        ("Please call me back tomorrow afternoon.", dt.datetime(2026, 11, 25, 14, 0, tzinfo=SH), False),
+        ("Call me tomorrow at 3 pm please.", dt.datetime(2026, 11, 25, 15, 0, tzinfo=SH), True),
+        ("Call back on Friday morning.", dt.datetime(2026, 11, 27, 9, 0, tzinfo=SH), False),
+        ("call me today at 16:30", dt.datetime(2026, 11, 24, 16, 30, tzinfo=SH), True),
+    ],
+)
+def test_english_relative_callback_times(ex: Extractor, phrase: str, expected: dt.datetime, sure: bool) -> None:
+    found = ex.extract(phrase, reference=REF).fields["callback_time"]
+    assert found.value == expected and found.value.tzinfo is not None
+    assert found.confidence == (0.85 if sure else 0.7)
+
+
+def test_a_bare_english_day_promises_no_time(ex: Extractor) -> None:
+    assert "callback_time" not in ex.extract("I will be home tomorrow.", reference=REF).fields

@@ -132,5 +132,45 @@ def test_rt_values_the_helpdesk_kept_are_named() -> None:
     current = TicketRecord(id=1, subject="s", status="open", queue="General", owner="Nobody", fields={"Mobile": "1"})
     assert not_applied({"Status": "open", "Queue": "General", "CustomFields": {"Mobile": ["1"]}}, current) == []
     kept = not_applied({"Status": "closed", "Queue": "Complaints", "CustomFields": {"Nope": "x"}}, current)
-    assert kept == ["Status 'open' (asked 'closed')", "Queue 'General' (asked 'Complaints')", "Nope '' (asked 'x')"]
+    assert kept == [("Status", "closed", "open"), ("Queue", "Complaints", "General"), ("Nope", "x", "")]
     assert not_applied({"Queue": 3, "Priority": 9}, current) == []  # ids and priority words are not compared
+
+
+def test_archive_actions_and_their_marks() -> None:
+    from pydantic import ValidationError
+
+    from backroom.bots.tickets.config import ArchiveConfig, AutocloseConfig
+
+    stock = AutocloseConfig()
+    assert stock.closed_status == "resolved" and stock.archive.changes("ab") == {"Queue": "Complaints-Archive"}
+    ticket = TicketRecord(id=1, subject="s", status="resolved", queue="Complaints-Archive", fields={"Archived": "ab"})
+    assert stock.archive.done(ticket)
+    status = ArchiveConfig(action="status", status="archived", field="Archived")
+    assert status.changes("ab") == {"Status": "archived", "CustomFields": {"Archived": "ab"}}
+    assert not status.done(ticket)
+    assert ArchiveConfig(action="field", field="Archived").done(ticket)
+    assert ArchiveConfig(action="none").changes("ab") == {}
+    with pytest.raises(ValidationError, match="archive action 'field' needs field"):
+        ArchiveConfig(action="field")
+
+
+def test_recheck_takes_ids_as_a_list_or_comma_text() -> None:
+    from backroom.bots.tickets.config import TicketsParams
+
+    assert TicketsParams(action="autoclose", recheck="12, 15").recheck == [12, 15]
+    assert TicketsParams(action="autoclose", recheck=[3]).recheck == [3]
+    assert TicketsParams().recheck == []
+
+
+def test_online_needs_follow_the_configuration() -> None:
+    from backroom.bots.tickets import TicketsConfig
+    from backroom.bots.tickets.online import helpdesk_needs
+
+    needs = helpdesk_needs(TicketsConfig())
+    assert needs["queues"] == ["Complaints", "Complaints-L2", "Complaints-Archive"]
+    assert needs["custom_fields"]["Category"] == ["billing", "delivery", "network", "refund", "service"]
+    assert needs["custom_fields"]["Regulator"] == ["yes"] and needs["custom_fields"]["Mobile"] is None
+    assert needs["statuses"] == ["new", "open", "resolved"] and "VIP" in needs["read_fields"]
+    lifecycle = {"closed_status": "closed", "archive": {"action": "status", "status": "archived"}}
+    custom = helpdesk_needs(TicketsConfig.model_validate({"autoclose": lifecycle}))
+    assert custom["set_statuses"] == ["open", "closed", "archived"] and "Complaints-Archive" not in custom["queues"]

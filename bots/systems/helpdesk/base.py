@@ -59,7 +59,27 @@ class TicketChanged(TicketError):
 
 
 class ChangeRefused(TicketError):
-    """The helpdesk kept a value the bot asked to change (an invalid status, an unknown field)."""
+    """The helpdesk kept a value the bot asked to change (an invalid status, an unknown field).
+
+    It carries what a caller needs to report and to record only what was confirmed: the ticket,
+    each refused ``(field, asked, kept)``, the helpdesk's own words, and the ticket as read back
+    after the write (``current``, so the values that *did* land are known).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ticket_id: int = 0,
+        refused: list[tuple[str, str, str]] | None = None,
+        said: str = "",
+        current: TicketRecord | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.ticket_id = ticket_id
+        self.refused = refused or []
+        self.said = said
+        self.current = current
 
 
 def parse_time(value: str | None) -> dt.datetime | None:
@@ -170,6 +190,10 @@ class Helpdesk(SystemAdapter):
         """The customer conversation: creation content and correspondence, oldest first."""
         history = await self.history(ticket_id)
         return "\n".join(e.content for e in history if e.type in ("Create", "Correspond") and e.content)
+
+    async def comments(self, ticket_id: int) -> list[str]:
+        """The internal comments' texts, oldest first (where the bot looks for its own markers)."""
+        return [e.content for e in await self.history(ticket_id) if e.type == "Comment"]
 
     @abc.abstractmethod
     async def aclose(self) -> None:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from backroom.bots.sdk.errors import ConfigError, TransientError
 from backroom.bots.sdk.system import SystemSettings
 from backroom.bots.systems.helpdesk.base import (
+    ChangeRefused,
     Helpdesk,
     HelpdeskError,
     HistoryEntry,
@@ -256,15 +257,15 @@ class BrowserHelpdesk(Helpdesk):
         return await self._step(f"open-{ticket_id}", lambda: self._read(ticket_id))
 
     async def search(self, query: str) -> list[TicketRecord]:
-        status = re.search(r"Status\s*=\s*'([^']+)'", query, re.IGNORECASE)
+        statuses = re.findall(r"Status\s*=\s*'([^']+)'", query, re.IGNORECASE)
         only = re.search(r"\bid\s*=\s*(\d+)", query)
         queue = re.search(r"Queue\s*=\s*'([^']+)'", query, re.IGNORECASE)
 
-        async def ids() -> list[int]:
+        async def ids(status: str) -> list[int]:
             if only:
                 return [int(only.group(1))]
             await self._open(self.profile.home_path)
-            await self.page.fill(self.sel("search_box"), status.group(1) if status else "")
+            await self.page.fill(self.sel("search_box"), status)
             await self.page.click(self.sel("search_submit"))
             await self.page.wait_for_load_state()
             found: list[int] = []
@@ -281,11 +282,13 @@ class BrowserHelpdesk(Helpdesk):
                 await nxt.first.click()
                 await self.page.wait_for_load_state()
 
-        wanted = await self._step("search", ids)
+        wanted: list[int] = []
+        for status in (statuses or [""]) if not only else [""]:  # "Status = 'new' OR Status = 'open'": each
+            wanted.extend(i for i in await self._step("search", lambda s=status: ids(s)) if i not in wanted)
         out = []
         for tid in wanted:
             record = await self.get(tid)
-            if status and record.status != status.group(1):
+            if statuses and record.status not in statuses:
                 continue
             if queue and record.queue != queue.group(1):
                 continue
@@ -360,7 +363,89 @@ class BrowserHelpdesk(Helpdesk):
                 await self._after_submit(ticket_id)
             return await self.page.locator(self.sel("version")).first.get_attribute("value")
 
-        return await self._step(f"update-{ticket_id}", apply)
+        await self._step(f"update-{ticket_id}", apply)
+        return await self._confirm(ticket_id, changes)
+
+    # -- backroom check --online ----------------------------------------------------------------
+    def check_online(self, needs: dict[str, Any] | None = None) -> list[str] | None:
+        async def go() -> list[str]:
+            try:
+                return await self._check(needs or {})
+            finally:
+                await self.aclose()
+
+        return asyncio.run(go())
+
+    async def _missing(self, keys: list[tuple[str, dict[str, str]]], where: str) -> list[str]:
+        problems = []
+        for key, fmt in keys:
+            if not await self.page.locator(self.sel(key, **fmt)).count():
+                shown = f"{key} ({', '.join(f'{k}={v}' for k, v in fmt.items())})" if fmt else key
+                problems.append(f"selector {shown} = {self.sel(key, **fmt)!r} finds nothing on {where}")
+        return problems
+
+    async def _check(self, needs: dict[str, Any]) -> list[str]:
+        """Log in, open the search page and a ticket, and try every selector the bot will use there."""
+        await self._start()
+        problems: list[str] = []
+        login = f"the login page {self.profile.login_path}"
+        await self.page.goto(f"{self.base}{self.profile.login_path}")
+        problems += await self._missing([(k, {}) for k in ("login_user", "login_password", "login_submit")], login)
+        if problems:
+            await self._evidence("check-login")
+            return problems
+        try:
+            await self._login()
+            await self._open(self.profile.home_path)
+        except HelpdeskError as exc:
+            return [str(exc)]
+        home = f"the search page {self.profile.home_path}"
+        problems += await self._missing([("search_box", {}), ("search_submit", {})], home)
+        statuses = [s for s in needs.get("statuses") or [] if s]
+        tickets: list[int] = []
+        if not problems:
+            for status in statuses[:2] or [""]:
+                await self._open(self.profile.home_path)
+                await self.page.fill(self.sel("search_box"), status)
+                await self.page.click(self.sel("search_submit"))
+                await self.page.wait_for_load_state()
+                for link in await self.page.locator(self.sel("result_link")).all():
+                    if m := re.search(r"(\d+)$", await link.get_attribute("href") or ""):
+                        tickets.append(int(m.group(1)))
+                if tickets:
+                    break
+        if not tickets:
+            problems.append(f"no ticket found through {home} to try the ticket page's selectors on")
+            await self._evidence("check-search")
+            return problems
+        await self._open(self._ticket_path(tickets[0]))
+        where = f"ticket page {self._ticket_path(tickets[0])}"
+        keys = ["status", "queue", "title", "version", "field_inputs", "save_fields", "comment_box"]
+        keys += ["comment_submit", "history_item", "queue_select"]
+        wanted: list[tuple[str, dict[str, str]]] = [(k, {}) for k in keys]
+        wanted += [("field_input", {"name": name}) for name in needs.get("custom_fields") or {}]
+        wanted += [("status_button", {"status": s}) for s in needs.get("set_statuses") or []]
+        problems += await self._missing(wanted, where)
+        if problems:
+            await self._evidence("check-ticket")
+        return problems
+
+    async def _confirm(self, ticket_id: int, changes: dict[str, Any]) -> str | None:
+        """Read the ticket's page back: a page that took the form but kept a value is ChangeRefused."""
+        from backroom.bots.systems.helpdesk.rt import not_applied
+
+        current = await self.get(ticket_id)
+        kept = not_applied(changes, current)
+        if kept:
+            shown = ", ".join(f"{name} = {asked!r} (the page shows {now!r})" for name, asked, now in kept)
+            raise ChangeRefused(
+                f"ticket {ticket_id}: the helpdesk's page did not take {shown}",
+                ticket_id=ticket_id,
+                refused=kept,
+                said="the page kept the old value",
+                current=current,
+            )
+        return current.etag
 
     async def comment(self, ticket_id: int, text: str) -> None:
         async def apply() -> None:
