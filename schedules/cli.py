@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -98,7 +99,7 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            err_console.print(f"[red]--param expects KEY=VALUE, got {item!r}[/]")
+            err_console.print(f"[red]--param expects KEY=VALUE, got {escape(repr(item))}[/]")
             raise typer.Exit(EXIT_USAGE)
         if value[:1] in "[{":
             try:
@@ -172,8 +173,23 @@ def _check_online(settings: Settings, bots: dict[str, Any]) -> None:
             err_console.print(f"  • {system}: {problem}", markup=False, highlight=False)
     for system in sorted(set(settings.systems) - set(results)):
         console.print(f"  {system}: not checked (no configured bot declares what it needs there)", markup=False)
+    bad += _check_triggers_online(settings)
     if bad:
         raise typer.Exit(EXIT_USAGE)
+
+
+def _check_triggers_online(settings: Settings) -> int:
+    """Each ``when`` condition evaluated once and each mailbox logged in to once; the number of problems."""
+    from backroom.schedules.check import online_trigger_checks
+
+    bad = 0
+    for where, found, ok in online_trigger_checks(settings):
+        if ok:
+            console.print(f"  {where}: {found}", markup=False, highlight=False)
+        else:
+            bad += 1
+            err_console.print(f"  • {where}: {found}", markup=False, highlight=False)
+    return bad
 
 
 @app.command()
@@ -221,7 +237,7 @@ def run(
     def on_log(level: str, text: str) -> None:
         if level in ("WARNING", "ERROR", "CRITICAL") or os.environ.get("BACKROOM_VERBOSE"):
             style = "red" if level in ("ERROR", "CRITICAL") else "yellow"
-            progress.console.print(f"[{style}]{level}[/] {text}", highlight=False)
+            progress.console.print(f"[{style}]{level}[/] {escape(text)}", highlight=False)
 
     previous = signal.getsignal(signal.SIGINT)
 
@@ -261,13 +277,13 @@ def _print_outcome(run: Any, tb: str | None = None) -> None:
 
     style = STATUS_STYLE.get(run.status, "white")
     console.print(
-        f"[{style}]{run.status}[/] in {format_duration(run.duration_s)} — {run.summary or run.error or ''}",
+        f"[{style}]{run.status}[/] in {format_duration(run.duration_s)} — {escape(run.summary or run.error or '')}",
         highlight=False,
     )
     if run.counts:
-        console.print("  " + ", ".join(f"{k}: {v}" for k, v in run.counts.items()), highlight=False)
+        console.print("  " + ", ".join(f"{k}: {v}" for k, v in run.counts.items()), markup=False, highlight=False)
     if run.run_dir:
-        console.print(f"  artifacts: {Path(run.run_dir) / 'artifacts'}", highlight=False)
+        console.print(f"  artifacts: {Path(run.run_dir) / 'artifacts'}", markup=False, highlight=False)
     if tb and run.status == RunStatus.FAILED and os.environ.get("BACKROOM_VERBOSE"):
         err_console.print(tb, markup=False, highlight=False)
 
@@ -307,15 +323,15 @@ def show(run_id: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
     store = _history(settings)
     run = store.get_run(run_id)
     if run is None:
-        err_console.print(f"[red]no run {run_id!r}[/]")
+        err_console.print(f"[red]no run {escape(repr(run_id))}[/]")
         raise typer.Exit(EXIT_USAGE)
     console.print(
         f"[bold]{run.bot}[/] run {run.id}  trigger={run.trigger}  by={run.triggered_by or '-'}  attempt={run.attempt}"
     )
     _print_outcome(run)
-    console.print(f"  params: {json.dumps(run.params, ensure_ascii=False)}", highlight=False)
+    console.print(f"  params: {json.dumps(run.params, ensure_ascii=False)}", markup=False, highlight=False)
     if run.error:
-        console.print(f"[red]error:[/] {run.error}", highlight=False)
+        console.print(f"[red]error:[/] {escape(run.error)}", highlight=False)
     if run.traceback:
         console.print(run.traceback, markup=False, highlight=False)
     console.rule("log")
@@ -359,7 +375,7 @@ def cancel(run_id: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
     store = _history(settings)
     run = store.request_cancel(run_id)
     if run is None:
-        err_console.print(f"[red]no run {run_id!r}[/]")
+        err_console.print(f"[red]no run {escape(repr(run_id))}[/]")
         raise typer.Exit(EXIT_USAGE)
     store.audit(_actor(), "cancel", run.bot, source="cli", detail={"run_id": run.id})
     console.print(f"cancel requested for run {run.id[:8]} ({run.bot}, was {run.status})")
@@ -404,13 +420,13 @@ def serve(
         try:
             check_bind(bind_host, settings)
         except UnsafeBind as exc:
-            err_console.print(f"[red]{exc}[/]")
+            err_console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(EXIT_USAGE) from None
     runner = Runner(settings, bots=bots)
     try:
         runner.start()
     except RunnerBusy as exc:
-        err_console.print(f"[red]{exc}[/]")
+        err_console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(EXIT_USAGE) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
