@@ -6,6 +6,7 @@
     │   │   ├── EncodingError        the bytes fit none of the encodings tried
     │   │   ├── TabularFileError     a spreadsheet/CSV cannot be read as a whole
     │   │   ├── StatementError       a bank statement cannot be read (file, line, field)
+    │   │   ├── PayrollSheetError    a payroll sheet or HR roster cannot be read (file, sheet, column)
     │   │   └── AmountError          a cell is not an amount or a date (also a ValueError)
     │   ├── TicketError          systems.helpdesk: one ticket cannot be handled
     │   │   ├── TicketNotFound       no ticket with that id

@@ -1,0 +1,240 @@
+"""The payslips bot (工资单发放): check a month's payroll sheet, then send each employee a payslip.
+
+One run:
+
+1. reads the payroll sheet (two-row merged headers, hidden columns, totals row; or its GBK CSV),
+   the HR roster and, if given, a year-to-date sheet;
+2. checks the batch (:mod:`backroom.bots.payslips.checks`). A batch with any error sends nothing,
+   except to the employees an operator names in ``override``;
+3. records the month's tax figures (so next month's 累计预扣法 needs no year-to-date sheet);
+4. per employee released: renders the encrypted PDF, and sends it to the roster's address under the
+   key ``month:employee:version``, written before sending and confirmed by the server's 250. A payslip
+   already sent with the same figures is skipped; changed figures go out as a marked correction
+   (the next version); a send whose outcome is unknown is never repeated without a person;
+5. writes the summary workbook. Logs and the run summary carry counts only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+from backroom.bots.formats.payroll import read_payroll
+from backroom.bots.payslips.checks import Issue, Line, check_batch, parse_lines
+from backroom.bots.payslips.config import PayslipsConfig, PayslipsParams
+from backroom.bots.payslips.render import Payslip, password_for, render_html, render_pdf
+from backroom.bots.payslips.roster import RosterEntry, read_roster, read_ytd
+from backroom.bots.payslips.state import PayslipStore
+from backroom.bots.payslips.workbook import Delivery, write_summary
+from backroom.bots.sdk.bot import Bot, Result
+
+if TYPE_CHECKING:
+    from backroom.bots.payslips.mailer import Mailer
+    from backroom.bots.sdk.context import Context
+
+__all__ = ["Payslips", "mask_email"]
+
+
+def mask_email(address: str) -> str:
+    """``zhang.san@example.com`` → ``z***@example.com``: enough to tell who, not enough to harvest."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def _digest(slip: Payslip) -> str:
+    """Over what the payslip states (company, month, employee, figures): a change makes a correction."""
+    line = slip.line
+    payload = {"company": slip.company, "month": slip.month, "no": line.employee_no, "name": line.name}
+    payload.update(line.figures())
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class Payslips(Bot[PayslipsParams, PayslipsConfig]):
+    name = "payslips"
+    summary = "Check the month's payroll sheet (sums, totals, 个税 by 累计预扣法, contributions) and e-mail encrypted payslips"
+    Params = PayslipsParams
+    Config = PayslipsConfig
+    idempotent = True
+    supports_dry_run = True
+
+    def run(self, ctx: Context[PayslipsConfig], params: PayslipsParams) -> Result:
+        config = ctx.config
+        day = params.month or ctx.local_now().date()
+        month = f"{day:%Y-%m}"
+        store = PayslipStore(ctx.engine)
+
+        sheet = read_payroll(
+            ctx.file(params.payroll), sheet=config.sheet, header_rows=config.header_rows, encoding=config.encoding
+        )
+        roster = read_roster(ctx.file(params.roster), config.roster_columns)
+        prior = store.prior(day.year, day.month)
+        if params.ytd is not None:
+            prior.update(read_ytd(ctx.file(params.ytd), config.ytd_columns))
+        lines, issues = parse_lines(sheet, config.columns)
+        issues += check_batch(sheet, lines, config, roster, prior)
+        ctx.log.info(
+            "payslips %s: %d employees in %s, %d check failures, %d hidden columns",
+            month,
+            len(lines),
+            sheet.file,
+            len(issues),
+            len(sheet.hidden),
+        )
+
+        override = set(params.override)
+        unknown = override - {line.employee_no for line in lines}
+        if unknown:
+            issues.append(Issue(sheet.file, sheet.sheet, 0, "", "", "override", f"overrides name employees not in the sheet: {', '.join(sorted(unknown))}"))
+        released = [line for line in lines if not issues or line.employee_no in override]
+        released_ids = {line.employee_no for line in released}
+        deliveries = [
+            Delivery(line.employee_no, line.name, line.department, 0, False, "held", "", None, None,
+                     "; ".join(i.column for i in issues if i.employee_no == line.employee_no) or "batch has errors")
+            for line in lines
+            if line.employee_no not in released_ids
+        ]
+
+        writing = not ctx.dry_run and not params.check_only
+        if writing and released:
+            now = ctx.now()
+            store.record_month(
+                day.year,
+                day.month,
+                {
+                    line.employee_no: {
+                        "income": line.gross,
+                        "special": line.special,
+                        "additional": line.additional,
+                        "withheld": line.iit,
+                    }
+                    for line in released
+                },
+                ctx.run_id,
+                now,
+            )
+
+        if released:
+            deliveries += self._deliver(ctx, config, store, month, released, roster, send=writing)
+
+        book = write_summary(ctx.artifact(f"payslips-{month}.xlsx"), month, lines, deliveries, issues, ctx.timezone)
+        counts = {"employees": len(lines), "check_failures": len(issues)}
+        for status in ("sent", "already_sent", "failed", "uncertain", "held", "no_address", "checked"):
+            counts[status] = sum(1 for d in deliveries if d.status == status)
+        counts["corrections"] = sum(1 for d in deliveries if d.status == "sent" and d.correction)
+        summary = (
+            f"{month}: {counts['employees']} employees, {counts['check_failures']} check failures; "
+            f"sent {counts['sent']} ({counts['corrections']} corrections), already sent {counts['already_sent']}, "
+            f"failed {counts['failed']}, uncertain {counts['uncertain']}, held {counts['held']}"
+        )
+        ctx.log.info("payslips %s", summary)
+        attention = counts["failed"] + counts["uncertain"] + counts["held"] + counts["no_address"]
+        return Result(
+            status="failed" if attention else "succeeded",
+            summary=summary,
+            counts=counts,
+            outputs={"workbook": str(book), "month": month},
+        )
+
+    def _deliver(
+        self,
+        ctx: Context[PayslipsConfig],
+        config: PayslipsConfig,
+        store: PayslipStore,
+        month: str,
+        released: list[Line],
+        roster: dict[str, RosterEntry],
+        *,
+        send: bool,
+    ) -> list[Delivery]:
+        out: list[Delivery] = []
+        mailer: Mailer | None = None
+        if send:
+            from backroom.bots.payslips.mailer import Mailer
+
+            system = ctx.system(config.mail_system)
+            mailer = Mailer(system, ctx.secret(system.password) if system.password else None)
+        try:
+            with ctx.progress("sending payslips", total=len(released)) as progress:
+                for line in released:
+                    ctx.raise_if_cancelled()
+                    out.append(self._one(ctx, config, store, month, line, roster[line.employee_no], mailer))
+                    progress.advance()
+        finally:
+            if mailer is not None:
+                mailer.close()
+        return out
+
+    def _one(
+        self,
+        ctx: Context[PayslipsConfig],
+        config: PayslipsConfig,
+        store: PayslipStore,
+        month: str,
+        line: Line,
+        person: RosterEntry,
+        mailer: Mailer | None,
+    ) -> Delivery:
+        def result(status: str, version: int = 0, correction: bool = False, detail: str = "", **times: dt.datetime | None) -> Delivery:
+            return Delivery(
+                line.employee_no, line.name, line.department, version, correction, status,
+                mask_email(person.email) if person.email else "", times.get("attempted"), times.get("sent"), detail,
+            )
+
+        if not person.email:
+            return result("no_address", detail="the HR roster has no e-mail address")
+        latest = store.latest(month, line.employee_no)
+        slip = Payslip(config.company, month, line)
+        digest = _digest(slip)
+        if latest is not None and latest["status"] in ("sending", "uncertain"):
+            return result("uncertain", latest["version"], latest["version"] > 1,
+                          "an earlier send may have been delivered; confirm with the employee before resending",
+                          attempted=latest["attempted_at"])
+        if latest is not None and latest["status"] == "sent" and latest["digest"] == digest:
+            return result("already_sent", latest["version"], latest["version"] > 1, attempted=latest["attempted_at"], sent=latest["sent_at"])
+        if latest is None:
+            version = 1
+        elif latest["status"] == "sent":
+            version = latest["version"] + 1  # the figures changed since: a correction
+        else:
+            version = latest["version"]  # it failed before the server took it: the same key again
+        correction = store.latest_sent(month, line.employee_no) is not None
+        slip = Payslip(config.company, month, line, correction=correction)
+        password = password_for(person.id_number, config.password_rule)
+        ctx.secrets.redactor.add(password)  # never in a log line, whatever happens
+        pdf = render_pdf(slip, password)
+        if mailer is None:
+            return result("checked", version, correction)
+
+        key = f"{month}:{line.employee_no}:{version}"
+        message_id = f"<payslip.{hashlib.sha256(key.encode()).hexdigest()[:24]}@backroom>"
+        message = EmailMessage()
+        message["From"] = config.sender
+        message["To"] = person.email
+        message["Subject"] = slip.title
+        message["Message-ID"] = message_id
+        message["X-Backroom-Key"] = hashlib.sha256(key.encode()).hexdigest()
+        message.set_content("请使用支持 HTML 的邮件客户端查看；工资条见附件（PDF，已加密）。")
+        message.add_alternative(render_html(slip, full=config.email_body == "full"), subtype="html")
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"payslip-{month}.pdf")
+
+        attempted = ctx.now()
+        store.begin(
+            key=key,
+            month=month,
+            employee_no=line.employee_no,
+            version=version,
+            digest=digest,
+            recipient=mask_email(person.email),
+            message_id=message_id,
+            run_id=ctx.run_id,
+            attempted_at=attempted,
+        )
+        outcome = mailer.send(message, person.email)
+        sent_at = ctx.now() if outcome.status == "sent" else None
+        store.finish(key, outcome.status, outcome.detail, sent_at)
+        if outcome.status != "sent":
+            ctx.log.warning("payslips: %s for employee %s: %s", outcome.status, line.employee_no, outcome.detail)
+        return result(outcome.status, version, correction, outcome.detail, attempted=attempted, sent=sent_at)
