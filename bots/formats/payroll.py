@@ -118,7 +118,9 @@ def _split(
         cells = dict(zip(headers, values, strict=False))
         if _is_totals(cells, label_columns):
             if totals is not None:
-                raise PayrollSheetError(f"{file} [{sheet}] line {line}: a second totals row (the first is line {totals.line})")
+                raise PayrollSheetError(
+                    f"{file} [{sheet}] line {line}: a second totals row (the first is line {totals.line})"
+                )
             totals = PayrollRow(line, cells)
             continue
         if totals is not None:
@@ -143,8 +145,10 @@ def _read_excel(path: Path, sheet: str | None, header_rows: int, label_columns: 
             raise PayrollSheetError(f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
         ws = book[sheet] if sheet else book.worksheets[0]
         width = ws.max_column
-        grid = [["" if ws.cell(r, c).value is None else str(ws.cell(r, c).value) for c in range(1, width + 1)]
-                for r in range(1, header_rows + 1)]
+        grid = [
+            ["" if ws.cell(r, c).value is None else str(ws.cell(r, c).value) for c in range(1, width + 1)]
+            for r in range(1, header_rows + 1)
+        ]
         for rng in ws.merged_cells.ranges:
             if rng.min_row > header_rows:
                 continue

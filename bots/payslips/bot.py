@@ -54,7 +54,7 @@ def _digest(slip: Payslip) -> str:
 
 class Payslips(Bot[PayslipsParams, PayslipsConfig]):
     name = "payslips"
-    summary = "Check the month's payroll sheet (sums, totals, 个税 by 累计预扣法, contributions) and e-mail encrypted payslips"
+    summary = "Check the month's payroll sheet (sums, totals, 个税, contributions) and e-mail encrypted payslips"
     Params = PayslipsParams
     Config = PayslipsConfig
     idempotent = True
@@ -87,12 +87,32 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
         override = set(params.override)
         unknown = override - {line.employee_no for line in lines}
         if unknown:
-            issues.append(Issue(sheet.file, sheet.sheet, 0, "", "", "override", f"overrides name employees not in the sheet: {', '.join(sorted(unknown))}"))
+            issues.append(
+                Issue(
+                    sheet.file,
+                    sheet.sheet,
+                    0,
+                    "",
+                    "",
+                    "override",
+                    f"overrides name employees not in the sheet: {', '.join(sorted(unknown))}",
+                )
+            )
         released = [line for line in lines if not issues or line.employee_no in override]
         released_ids = {line.employee_no for line in released}
         deliveries = [
-            Delivery(line.employee_no, line.name, line.department, 0, False, "held", "", None, None,
-                     "; ".join(i.column for i in issues if i.employee_no == line.employee_no) or "batch has errors")
+            Delivery(
+                line.employee_no,
+                line.name,
+                line.department,
+                0,
+                False,
+                "held",
+                "",
+                None,
+                None,
+                "; ".join(i.column for i in issues if i.employee_no == line.employee_no) or "batch has errors",
+            )
             for line in lines
             if line.employee_no not in released_ids
         ]
@@ -177,10 +197,20 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
         person: RosterEntry,
         mailer: Mailer | None,
     ) -> Delivery:
-        def result(status: str, version: int = 0, correction: bool = False, detail: str = "", **times: dt.datetime | None) -> Delivery:
+        def result(
+            status: str, version: int = 0, correction: bool = False, detail: str = "", **times: dt.datetime | None
+        ) -> Delivery:
             return Delivery(
-                line.employee_no, line.name, line.department, version, correction, status,
-                mask_email(person.email) if person.email else "", times.get("attempted"), times.get("sent"), detail,
+                line.employee_no,
+                line.name,
+                line.department,
+                version,
+                correction,
+                status,
+                mask_email(person.email) if person.email else "",
+                times.get("attempted"),
+                times.get("sent"),
+                detail,
             )
 
         if not person.email:
@@ -189,11 +219,21 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
         slip = Payslip(config.company, month, line)
         digest = _digest(slip)
         if latest is not None and latest["status"] in ("sending", "uncertain"):
-            return result("uncertain", latest["version"], latest["version"] > 1,
-                          "an earlier send may have been delivered; confirm with the employee before resending",
-                          attempted=latest["attempted_at"])
+            return result(
+                "uncertain",
+                latest["version"],
+                latest["version"] > 1,
+                "an earlier send may have been delivered; confirm with the employee before resending",
+                attempted=latest["attempted_at"],
+            )
         if latest is not None and latest["status"] == "sent" and latest["digest"] == digest:
-            return result("already_sent", latest["version"], latest["version"] > 1, attempted=latest["attempted_at"], sent=latest["sent_at"])
+            return result(
+                "already_sent",
+                latest["version"],
+                latest["version"] > 1,
+                attempted=latest["attempted_at"],
+                sent=latest["sent_at"],
+            )
         if latest is None:
             version = 1
         elif latest["status"] == "sent":

@@ -219,7 +219,11 @@ def check_batch(
             issue(line, cols.gross, f"components sum to {components} but 应发 is {line.gross}")
         expected_net = line.gross - line.deductions
         if abs(expected_net - line.net) > tol:
-            issue(line, cols.net, f"应发 {line.gross} − deductions {line.deductions} = {expected_net}, sheet says {line.net}")
+            issue(
+                line,
+                cols.net,
+                f"应发 {line.gross} − deductions {line.deductions} = {expected_net}, sheet says {line.net}",
+            )
 
     # totals row ------------------------------------------------------------------------------------
     if sheet.totals is None:

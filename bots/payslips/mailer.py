@@ -13,6 +13,7 @@ the one recipient. Each outcome is one of three, so the bot knows what a re-run 
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ class Mailer:
             raise ConfigError(f"payslips need a system of kind 'smtp', not {system.kind!r}")
         parts = urlsplit(system.url or "")
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ConfigError(f"smtp system url must look like smtp://host:port or smtps://host:port, not {system.url!r}")
+            raise ConfigError(
+                f"smtp system url must look like smtp://host:port or smtps://host:port, not {system.url!r}"
+            )
         self.host = parts.hostname
         self.implicit_tls = parts.scheme == "smtps"
         self.port = parts.port or (465 if self.implicit_tls else 25)
@@ -104,8 +107,6 @@ class Mailer:
 
     def close(self) -> None:
         if self._smtp is not None:
-            try:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
                 self._smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
             self._smtp = None

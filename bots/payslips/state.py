@@ -85,7 +85,9 @@ class PayslipStore:
                 )
         return out
 
-    def record_month(self, year: int, month: int, figures: dict[str, dict[str, Decimal]], run_id: str, now: dt.datetime) -> None:
+    def record_month(
+        self, year: int, month: int, figures: dict[str, dict[str, Decimal]], run_id: str, now: dt.datetime
+    ) -> None:
         """Replace the ledger rows of these employees for ``year-month`` (a corrected batch replaces them)."""
         with self.engine.begin() as conn:
             for number, values in figures.items():
@@ -146,12 +148,16 @@ class PayslipStore:
     def finish(self, key: str, status: str, detail: str, sent_at: dt.datetime | None) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                update(deliveries).where(deliveries.c.key == key).values(status=status, detail=detail[:500], sent_at=sent_at)
+                update(deliveries)
+                .where(deliveries.c.key == key)
+                .values(status=status, detail=detail[:500], sent_at=sent_at)
             )
 
     def for_month(self, month: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(deliveries).where(deliveries.c.month == month).order_by(deliveries.c.employee_no, deliveries.c.version)
+                select(deliveries)
+                .where(deliveries.c.month == month)
+                .order_by(deliveries.c.employee_no, deliveries.c.version)
             ).mappings()
             return [dict(r) for r in rows]

@@ -52,7 +52,12 @@ def _local(value: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
 
 
 def write_summary(
-    path: Path, month: str, lines: Sequence[Line], deliveries: Sequence[Delivery], issues: Sequence[Issue], zone: ZoneInfo
+    path: Path,
+    month: str,
+    lines: Sequence[Line],
+    deliveries: Sequence[Delivery],
+    issues: Sequence[Issue],
+    zone: ZoneInfo,
 ) -> Path:
     book = Workbook()
     ws = book.active

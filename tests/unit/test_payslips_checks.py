@@ -174,7 +174,9 @@ def test_a_cell_that_is_not_an_amount(tmp_path: Path) -> None:
 def test_a_mapped_column_the_sheet_lacks_names_the_file_and_the_columns(tmp_path: Path) -> None:
     config = PayslipsConfig(columns=PayrollColumns(net="实发金额"))
     sheet = read_payroll(write_payroll_xlsx(tmp_path / "p.xlsx", make_people(1, config)))
-    with pytest.raises(PayrollSheetError, match=r"p.xlsx \[2026年3月工资表\]: mapped columns not found: net → '实发金额'"):
+    with pytest.raises(
+        PayrollSheetError, match=r"p.xlsx \[2026年3月工资表\]: mapped columns not found: net → '实发金额'"
+    ):
         parse_lines(sheet, config.columns)
 
 
@@ -182,6 +184,8 @@ def test_the_mapping_is_validated_as_config() -> None:
     with pytest.raises(ValidationError, match="blank"):
         PayslipsConfig.model_validate({"columns": {"net": " "}})
     with pytest.raises(ValidationError, match="base_max"):
-        PayslipsConfig.model_validate({"contributions": {"pension": {"rate": "0.08", "base_min": 9000, "base_max": 100}}})
+        PayslipsConfig.model_validate(
+            {"contributions": {"pension": {"rate": "0.08", "base_min": 9000, "base_max": 100}}}
+        )
     with pytest.raises(ValidationError):
         PayslipsConfig.model_validate({"contributions": {"pension": {"rate": "8"}}})

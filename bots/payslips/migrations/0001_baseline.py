@@ -9,8 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from backroom.bots.sdk.db import UTCDateTime
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -31,7 +29,7 @@ def tables(meta: sa.MetaData) -> list[sa.Table]:
             sa.Column("additional", sa.String(20), nullable=False),
             sa.Column("withheld", sa.String(20), nullable=False),
             sa.Column("run_id", sa.String(100), nullable=False),
-            sa.Column("recorded_at", UTCDateTime(timezone=True), nullable=False),
+            sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         ),
         sa.Table(
             "payslips_deliveries",
@@ -46,8 +44,8 @@ def tables(meta: sa.MetaData) -> list[sa.Table]:
             sa.Column("message_id", sa.String(200), nullable=False),
             sa.Column("detail", sa.String(500), nullable=False),
             sa.Column("run_id", sa.String(100), nullable=False),
-            sa.Column("attempted_at", UTCDateTime(timezone=True), nullable=False),
-            sa.Column("sent_at", UTCDateTime(timezone=True), nullable=True),
+            sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
             sa.Index("ix_payslips_deliveries_month_employee", "month", "employee_no"),
         ),
     ]
