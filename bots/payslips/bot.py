@@ -19,6 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
@@ -169,71 +172,54 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
         *,
         send: bool,
     ) -> list[Delivery]:
+        """Decide per employee (from the delivery log), render the PDFs in a pool, send one by one."""
         out: list[Delivery] = []
-        mailer: Mailer | None = None
-        if send:
-            from backroom.bots.payslips.mailer import Mailer
+        plans: list[_Plan] = []
+        for line in released:
+            decided = self._plan(config, store, month, line, roster[line.employee_no])
+            if isinstance(decided, Delivery):
+                out.append(decided)
+            else:
+                plans.append(decided)
+        if not send:
+            for plan in plans:
+                render_pdf(plan.slip, plan.password)  # a check run proves every payslip renders
+                out.append(plan.delivery("checked"))
+            return out
 
-            system = ctx.system(config.mail_system)
-            mailer = Mailer(system, ctx.secret(system.password) if system.password else None)
+        from backroom.bots.payslips.mailer import Mailer
+
+        system = ctx.system(config.mail_system)
+        mailer = Mailer(system, ctx.secret(system.password) if system.password else None)
         try:
-            with ctx.progress("sending payslips", total=len(released)) as progress:
-                for line in released:
+            with ctx.progress("sending payslips", total=len(plans)) as progress:
+                for plan, pdf in zip(plans, _render_all(plans, config.workers), strict=True):
                     ctx.raise_if_cancelled()
-                    out.append(self._one(ctx, config, store, month, line, roster[line.employee_no], mailer))
+                    out.append(self._send(ctx, config, store, month, plan, pdf, mailer))
                     progress.advance()
         finally:
-            if mailer is not None:
-                mailer.close()
+            mailer.close()
         return out
 
-    def _one(
-        self,
-        ctx: Context[PayslipsConfig],
-        config: PayslipsConfig,
-        store: PayslipStore,
-        month: str,
-        line: Line,
-        person: RosterEntry,
-        mailer: Mailer | None,
-    ) -> Delivery:
-        def result(
-            status: str, version: int = 0, correction: bool = False, detail: str = "", **times: dt.datetime | None
-        ) -> Delivery:
-            return Delivery(
-                line.employee_no,
-                line.name,
-                line.department,
-                version,
-                correction,
-                status,
-                mask_email(person.email) if person.email else "",
-                times.get("attempted"),
-                times.get("sent"),
-                detail,
-            )
-
+    def _plan(
+        self, config: PayslipsConfig, store: PayslipStore, month: str, line: Line, person: RosterEntry
+    ) -> Delivery | _Plan:
+        """What to do for one employee, from the delivery log: skip (a final Delivery) or send (a plan)."""
+        blank = _Plan(Payslip(config.company, month, line), person, "", 0, False)
         if not person.email:
-            return result("no_address", detail="the HR roster has no e-mail address")
+            return blank.delivery("no_address", detail="the HR roster has no e-mail address")
         latest = store.latest(month, line.employee_no)
-        slip = Payslip(config.company, month, line)
-        digest = _digest(slip)
+        digest = _digest(blank.slip)
         if latest is not None and latest["status"] in ("sending", "uncertain"):
-            return result(
+            blank.version, blank.correction = latest["version"], latest["version"] > 1
+            return blank.delivery(
                 "uncertain",
-                latest["version"],
-                latest["version"] > 1,
-                "an earlier send may have been delivered; confirm with the employee before resending",
+                detail="an earlier send may have been delivered; confirm with the employee before resending",
                 attempted=latest["attempted_at"],
             )
         if latest is not None and latest["status"] == "sent" and latest["digest"] == digest:
-            return result(
-                "already_sent",
-                latest["version"],
-                latest["version"] > 1,
-                attempted=latest["attempted_at"],
-                sent=latest["sent_at"],
-            )
+            blank.version, blank.correction = latest["version"], latest["version"] > 1
+            return blank.delivery("already_sent", attempted=latest["attempted_at"], sent=latest["sent_at"])
         if latest is None:
             version = 1
         elif latest["status"] == "sent":
@@ -241,23 +227,36 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
         else:
             version = latest["version"]  # it failed before the server took it: the same key again
         correction = store.latest_sent(month, line.employee_no) is not None
-        slip = Payslip(config.company, month, line, correction=correction)
-        password = password_for(person.id_number, config.password_rule)
-        ctx.secrets.redactor.add(password)  # never in a log line, whatever happens
-        pdf = render_pdf(slip, password)
-        if mailer is None:
-            return result("checked", version, correction)
+        return _Plan(
+            Payslip(config.company, month, line, correction=correction),
+            person,
+            digest,
+            version,
+            correction,
+            password_for(person.id_number, config.password_rule),
+        )
 
-        key = f"{month}:{line.employee_no}:{version}"
-        message_id = f"<payslip.{hashlib.sha256(key.encode()).hexdigest()[:24]}@backroom>"
+    def _send(
+        self,
+        ctx: Context[PayslipsConfig],
+        config: PayslipsConfig,
+        store: PayslipStore,
+        month: str,
+        plan: _Plan,
+        pdf: bytes,
+        mailer: Mailer,
+    ) -> Delivery:
+        line, person = plan.slip.line, plan.person
+        key = f"{month}:{line.employee_no}:{plan.version}"
+        hashed = hashlib.sha256(key.encode()).hexdigest()
         message = EmailMessage()
         message["From"] = config.sender
         message["To"] = person.email
-        message["Subject"] = slip.title
-        message["Message-ID"] = message_id
-        message["X-Backroom-Key"] = hashlib.sha256(key.encode()).hexdigest()
+        message["Subject"] = plan.slip.title
+        message["Message-ID"] = f"<payslip.{hashed[:24]}@backroom>"
+        message["X-Backroom-Key"] = hashed
         message.set_content("请使用支持 HTML 的邮件客户端查看；工资条见附件（PDF，已加密）。")
-        message.add_alternative(render_html(slip, full=config.email_body == "full"), subtype="html")
+        message.add_alternative(render_html(plan.slip, full=config.email_body == "full"), subtype="html")
         message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"payslip-{month}.pdf")
 
         attempted = ctx.now()
@@ -265,10 +264,10 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
             key=key,
             month=month,
             employee_no=line.employee_no,
-            version=version,
-            digest=digest,
+            version=plan.version,
+            digest=plan.digest,
             recipient=mask_email(person.email),
-            message_id=message_id,
+            message_id=message["Message-ID"],
             run_id=ctx.run_id,
             attempted_at=attempted,
         )
@@ -277,4 +276,52 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
         store.finish(key, outcome.status, outcome.detail, sent_at)
         if outcome.status != "sent":
             ctx.log.warning("payslips: %s for employee %s: %s", outcome.status, line.employee_no, outcome.detail)
-        return result(outcome.status, version, correction, outcome.detail, attempted=attempted, sent=sent_at)
+        return plan.delivery(outcome.status, outcome.detail, attempted=attempted, sent=sent_at)
+
+
+@dataclass
+class _Plan:
+    """One payslip to send: what it states, to whom, under which version of its key."""
+
+    slip: Payslip
+    person: RosterEntry
+    digest: str
+    version: int
+    correction: bool
+    password: str = ""
+
+    def delivery(self, status: str, detail: str = "", **times: dt.datetime | None) -> Delivery:
+        line, email = self.slip.line, self.person.email
+        return Delivery(
+            line.employee_no,
+            line.name,
+            line.department,
+            self.version,
+            self.correction,
+            status,
+            mask_email(email) if email else "",
+            times.get("attempted"),
+            times.get("sent"),
+            detail,
+        )
+
+
+def _render_one(item: tuple[Payslip, str]) -> bytes:
+    return render_pdf(*item)
+
+
+def _render_all(plans: list[_Plan], workers: int) -> Iterator[bytes]:
+    """The PDFs in plan order; in a process pool when there are enough of them to pay for one.
+
+    Rendering is pure and CPU-bound (the AES-256 key derivation dominates), so it parallelises
+    freely; sending stays in this process, one keyed message at a time.
+    """
+    items = [(plan.slip, plan.password) for plan in plans]
+    count = workers or os.cpu_count() or 1
+    if count <= 1 or len(items) < 50:
+        yield from map(_render_one, items)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=count) as pool:
+        yield from pool.map(_render_one, items, chunksize=16)

@@ -186,6 +186,8 @@ class PayslipsConfig(BaseModel):
     #: ``[systems.NAME]`` of kind ``smtp`` used for delivery
     mail_system: str = "mail"
     sender: str = "payroll@example.com"
+    #: processes rendering PDFs (0 = one per core, 1 = in the bot's own process)
+    workers: int = Field(default=0, ge=0)
     #: "notice": the mail says a payslip is attached; "full": the figures in the HTML body too
     email_body: Literal["notice", "full"] = "notice"
 
