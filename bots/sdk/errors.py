@@ -12,6 +12,7 @@
     │   │   ├── TicketNotFound       no ticket with that id
     │   │   ├── TicketChanged        someone changed it since it was read (never overwritten)
     │   │   └── ChangeRefused        the helpdesk kept a value the bot asked to change
+    │   ├── AccountRefused       systems.accounts: the system refused a value for one account
     │   ├── DoNotCall            systems.dialer: the number is on the do-not-call list
     │   ├── FormRejected         systems.form: the form refused the record's values
     │   ├── FieldError           migrate: a record's field fails its mapping or check
@@ -25,6 +26,7 @@
         ├── SchemaError          sdk.db: Backroom's own tables are not what their migrations expect
         ├── NotifyError          sdk.notify: a message could not be delivered
         ├── HelpdeskError        systems.helpdesk: the helpdesk answered something unusable
+        ├── AccountSystemError   systems.accounts: the account system answered something unusable
         ├── DialerError          systems.dialer: the call platform answered something unusable
         ├── MetricSourceError    systems.metric_sources: a source could not be read
         │   └── LayoutError          a page or file lacks a column the mapping names
