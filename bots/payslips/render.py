@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from backroom.bots.payslips.checks import Line
 
-__all__ = ["Payslip", "amount_in_words", "password_for", "render_html", "render_pdf"]
+__all__ = ["Payslip", "amount_in_words", "cjk_font", "password_for", "render_html", "render_pdf"]
 
 _FONT = "STSong-Light"
 _font_ready = False
@@ -70,7 +70,8 @@ def password_for(id_number: str, rule: str) -> str:
     return clean[-size:]
 
 
-def _ensure_font() -> None:
+def cjk_font() -> str:
+    """The name of the CJK font registered with reportlab (registered once per process)."""
     global _font_ready
     if not _font_ready:
         from reportlab.pdfbase import pdfmetrics
@@ -78,6 +79,7 @@ def _ensure_font() -> None:
 
         pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
         _font_ready = True
+    return _FONT
 
 
 def _money(value: Decimal) -> str:
@@ -90,7 +92,7 @@ def render_pdf(slip: Payslip, password: str) -> bytes:
     from reportlab.lib.pagesizes import A5, landscape
     from reportlab.pdfgen import canvas
 
-    _ensure_font()
+    cjk_font()
     width, height = landscape(A5)
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1, invariant=1)
