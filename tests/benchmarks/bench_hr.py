@@ -35,8 +35,8 @@ def main() -> None:
     from backroom.bots.payslips.render import Payslip
     from backroom.bots.payslips.roster import RosterEntry
     from backroom.bots.sdk.testing import make_context, make_params
+    from backroom.sandbox.hr_data import make_people, write_payroll_xlsx, write_roster
     from backroom.sandbox.server import free_port
-    from tests.fixtures.payslips import make_people, write_payroll_xlsx, write_roster
 
     received = [0]
 
