@@ -30,6 +30,7 @@ from backroom.bots.systems.accounts.base import AccountDirectory, NewAccount
 from backroom.bots.systems.registry import backend_class
 
 if TYPE_CHECKING:
+    from backroom.bots.payslips.mailer import Mailer
     from backroom.bots.sdk.context import Context
 
 __all__ = ["Onboarding"]
@@ -49,7 +50,13 @@ class Onboarding(Bot[OnboardingParams, OnboardingConfig]):
         leavers = read_leavers(ctx.file(params.leavers)) if params.leavers is not None else []
         directories: dict[str, AccountDirectory] = {}
         steps: list[Step] = []
+        mailer: Mailer | None = None
         try:
+            if config.mail_system and hires:
+                from backroom.bots.payslips.mailer import Mailer
+
+                mail = ctx.system(config.mail_system)
+                mailer = Mailer(mail, ctx.secret(mail.password) if mail.password else None)
             for system in config.systems:
                 settings = ctx.system(system)
                 cls = backend_class("accounts", settings.kind, where=f"[systems.{system}]")
@@ -62,12 +69,16 @@ class Onboarding(Bot[OnboardingParams, OnboardingConfig]):
             for hire in hires:
                 ctx.raise_if_cancelled()
                 steps += self._hire(ctx, config, directories, hire)
+                if mailer is not None:
+                    steps.append(self._welcome(ctx, config, hire, mailer))
             for leaver in leavers:
                 ctx.raise_if_cancelled()
                 steps += self._leave(ctx, config, directories, leaver, today)
         finally:
             for directory in directories.values():
                 directory.close()
+            if mailer is not None:
+                mailer.close()
 
         book = write_checklist(ctx.artifact(f"onboarding-{today:%Y-%m-%d}.xlsx"), f"{today}", steps, ctx.timezone)
         counts: dict[str, int] = {"hires": len(hires), "leavers": len(leavers)}
@@ -142,6 +153,54 @@ class Onboarding(Bot[OnboardingParams, OnboardingConfig]):
             if human.on == "hire":
                 out.append(Step(hire.employee_no, hire.name, "入职", human.step, "-", "open", role=human.role))
         return out
+
+    # -- the welcome pack ------------------------------------------------------------------------
+    def _welcome(self, ctx: Context[OnboardingConfig], config: OnboardingConfig, hire: Hire, mailer: Mailer) -> Step:
+        """The welcome mail, once: keyed ``sending`` before it leaves, ``done`` on the server's 250.
+
+        It carries the first-login link, never a password. A ``sending`` left by an interrupted run
+        may have been delivered, so it is reported for a person instead of being sent again.
+        """
+        from email.message import EmailMessage
+
+        key = f"hire:{hire.employee_no}:welcome@{config.mail_system}"
+        earlier = ctx.checkpoint.get(key)
+        base = Step(hire.employee_no, hire.name, "入职", "welcome", str(config.mail_system), "")
+        if earlier is not None and earlier.get("status") == "done":
+            base.status, base.at, base.evidence = (
+                "done_earlier",
+                dt.datetime.fromisoformat(earlier["at"]),
+                earlier["evidence"],
+            )
+            return base
+        if earlier is not None and earlier.get("status") == "sending":
+            base.status, base.evidence = (
+                "failed",
+                "an earlier send may have been delivered; confirm before sending again",
+            )
+            return base
+        message = EmailMessage()
+        message["From"] = config.sender
+        message["To"] = hire.email
+        message["Subject"] = f"欢迎加入{config.company}"
+        link = config.first_login_url.format(login=hire.login)
+        message.set_content(
+            f"{hire.name}，您好：\n\n欢迎加入{config.company}！您的账号是 {hire.login}。\n"
+            f"请在入职当天（{hire.start:%Y-%m-%d}）通过下面的链接设置密码并首次登录：\n{link}\n\n人力资源部\n"
+        )
+        at = ctx.now()
+        ctx.checkpoint.set(key, {"status": "sending", "at": at.isoformat()})
+        outcome = mailer.send(message, hire.email)
+        if outcome.status == "sent":
+            evidence = "welcome mail accepted by the server (250)"
+            ctx.checkpoint.set(key, {"status": "done", "at": at.isoformat(), "evidence": evidence})
+            base.status, base.at, base.evidence = "done", at, evidence
+        elif outcome.status == "failed":
+            ctx.checkpoint.delete(key)  # refused before the server took it: the next run sends it
+            base.status, base.at, base.evidence = "failed", at, outcome.detail
+        else:
+            base.status, base.at, base.evidence = "failed", at, f"{outcome.detail}; may have been delivered"
+        return base
 
     # -- leavers ---------------------------------------------------------------------------------
     def _leave(

@@ -37,6 +37,10 @@ class OnboardingConfig(BaseModel):
     systems: list[str] = Field(default_factory=lambda: ["helpdesk"])
     #: position (岗位) -> what it needs; a position not listed gets a plain account in every system
     positions: dict[str, Position] = Field(default_factory=dict)
+    #: ``[systems.NAME]`` of kind ``smtp`` for the welcome mail; none: no welcome mail is sent
+    mail_system: str | None = None
+    sender: str = "hr@example.com"
+    company: str = "Backroom"
     #: the welcome mail's first-login link; ``{login}`` is replaced. Never a password.
     first_login_url: str = "https://sso.example.com/first-login?user={login}"
     human_steps: list[HumanStep] = Field(

@@ -59,11 +59,14 @@ def _hires(path: Path, rows: list[list[object]]) -> Path:
     return path
 
 
-def _run(tmp_path: Path, rt: RequestTracker, config: OnboardingConfig, **params: object):
+def _run(tmp_path: Path, rt: RequestTracker, config: OnboardingConfig, smtp_port: int = 1, **params: object):
     ctx = make_context(
         tmp_path,
         "onboarding",
-        systems={"helpdesk": {"kind": "rt-rest", "url": rt.url, "token": "env:RT_TOKEN"}},
+        systems={
+            "helpdesk": {"kind": "rt-rest", "url": rt.url, "token": "env:RT_TOKEN"},
+            "mail": {"kind": "smtp", "url": f"smtp://127.0.0.1:{smtp_port}"},
+        },
         config=config,
         environ={"RT_TOKEN": rt.token},
         clock=lambda: dt.datetime(2026, 3, 16, 10, 0, tzinfo=dt.UTC),
@@ -74,7 +77,9 @@ def _run(tmp_path: Path, rt: RequestTracker, config: OnboardingConfig, **params:
         ctx.close()
 
 
-def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(tmp_path: Path, rt_server: RequestTracker) -> None:
+def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(
+    tmp_path: Path, rt_server: RequestTracker, smtp_server
+) -> None:
     tag = uuid.uuid4().hex[:6]
     group = f"客服一线-{tag}"
     with _client(rt_server) as rt:
@@ -85,7 +90,9 @@ def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(tmp_path: Pa
         positions={
             "客服专员": Position(groups={"helpdesk": [group]}),
             "客服主管": Position(groups={"helpdesk": [group]}),
-        }
+        },
+        mail_system="mail",
+        company="示例科技",
     )
     _hires(
         tmp_path / "hires.xlsx",
@@ -105,9 +112,14 @@ def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(tmp_path: Pa
         ],
     )
 
-    first = _run(tmp_path, rt_server, config, hires="hires.xlsx")
+    first = _run(tmp_path, rt_server, config, smtp_server.port, hires="hires.xlsx")
     assert first.status == "succeeded", first.summary
-    assert first.counts["done"] == 4 and first.counts["open"] == 4  # account + groups each; badge + laptop each
+    # account + groups + welcome mail each; badge + laptop each as open items for people
+    assert first.counts["done"] == 6 and first.counts["open"] == 4
+    welcome = {m["To"]: m for m in smtp_server.wait_for(2)}
+    assert set(welcome) == {manager, agent}
+    body = welcome[agent].get_payload(decode=True).decode()
+    assert f"https://sso.example.com/first-login?user={agent}" in body and "欢迎加入示例科技" in body
     with _client(rt_server) as rt:
         user = rt.get(f"user/{agent}").json()
         assert user["Privileged"] == 1 and int(user["Disabled"]) == 0 and user["EmailAddress"] == agent
@@ -116,8 +128,9 @@ def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(tmp_path: Pa
         assert str(group_id) in {str(i) for i in member_ids}
         before = rt.get(f"user/{agent}").json()
 
-    again = _run(tmp_path, rt_server, config, hires="hires.xlsx")
-    assert again.counts["done"] == 0 and again.counts["done_earlier"] == 4
+    again = _run(tmp_path, rt_server, config, smtp_server.port, hires="hires.xlsx")
+    assert again.counts["done"] == 0 and again.counts["done_earlier"] == 6
+    assert len(smtp_server.messages) == 2  # no second welcome mail
     with _client(rt_server) as rt:
         assert rt.get(f"user/{agent}").json() == before
 
