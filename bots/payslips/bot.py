@@ -144,7 +144,7 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
 
         book = write_summary(ctx.artifact(f"payslips-{month}.xlsx"), month, lines, deliveries, issues, ctx.timezone)
         counts = {"employees": len(lines), "check_failures": len(issues)}
-        for status in ("sent", "already_sent", "failed", "uncertain", "held", "no_address", "checked"):
+        for status in ("sent", "already_sent", "failed", "uncertain", "held", "no_address", "no_password", "checked"):
             counts[status] = sum(1 for d in deliveries if d.status == status)
         counts["corrections"] = sum(1 for d in deliveries if d.status == "sent" and d.correction)
         summary = (
@@ -153,7 +153,7 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
             f"failed {counts['failed']}, uncertain {counts['uncertain']}, held {counts['held']}"
         )
         ctx.log.info("payslips %s", summary)
-        attention = counts["failed"] + counts["uncertain"] + counts["held"] + counts["no_address"]
+        attention = sum(counts[k] for k in ("failed", "uncertain", "held", "no_address", "no_password"))
         return Result(
             status="failed" if attention else "succeeded",
             summary=summary,
@@ -227,13 +227,12 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
         else:
             version = latest["version"]  # it failed before the server took it: the same key again
         correction = store.latest_sent(month, line.employee_no) is not None
+        try:
+            password = password_for(person.id_number, config.password_rule)
+        except ValueError as exc:
+            return blank.delivery("no_password", detail=str(exc))
         return _Plan(
-            Payslip(config.company, month, line, correction=correction),
-            person,
-            digest,
-            version,
-            correction,
-            password_for(person.id_number, config.password_rule),
+            Payslip(config.company, month, line, correction=correction), person, digest, version, correction, password
         )
 
     def _send(

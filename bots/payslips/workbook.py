@@ -29,6 +29,7 @@ STATUS_ZH = {
     "uncertain": "结果不明（需人工确认）",
     "held": "未发送（批次有错误）",
     "no_address": "未发送（花名册无邮箱）",
+    "no_password": "未发送（花名册身份证号不足，无法设密码）",
     "checked": "仅校验",
 }
 

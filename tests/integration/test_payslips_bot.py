@@ -248,3 +248,14 @@ def test_check_only_and_dry_run_send_and_record_nothing(tmp_path: Path, smtp: Sm
     ctx = make_context(tmp_path, "payslips", config=CONFIG)
     assert PayslipStore(ctx.engine).prior(2026, 4) == {}
     ctx.close()
+
+
+def test_a_roster_entry_without_an_address_or_id_is_reported_not_guessed(tmp_path: Path, smtp: Smtp) -> None:
+    people = make_people(3, CONFIG)
+    write_payroll_xlsx(tmp_path / "payroll.xlsx", people)
+    people[0].email = ""
+    people[1].id_number = ""
+    write_roster(tmp_path / "roster.xlsx", people)
+    result, _ = _run(tmp_path, smtp)
+    assert (result.counts["no_address"], result.counts["no_password"], result.counts["sent"]) == (1, 1, 1)
+    assert result.status == "failed" and [r for r, _ in smtp.messages] == [[people[2].email]]
