@@ -49,13 +49,15 @@ class Mailer:
         self.port = parts.port or (465 if self.implicit_tls else 25)
         self.starttls = bool(system.options.get("starttls", False))
         self.verify = bool(system.options.get("verify_tls", True))
+        #: a private CA's certificate (PEM) to trust instead of the system's store
+        self.ca_file = system.options.get("ca_file") or None
         self.username = system.username
         self.password = password
         self.timeout = system.timeout
         self._smtp: smtplib.SMTP | None = None
 
     def _tls(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.ca_file)
         if not self.verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
