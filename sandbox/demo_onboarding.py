@@ -52,6 +52,7 @@ def prepare(workdir: Path) -> DemoPart:
     leavers.active.append(["工号", "最后工作日"])
     leavers.active.append(["I102", TODAY.isoformat()])
     leavers.save(inbox / "离职名单.xlsx")
+    params = {"hires": "入职名单.xlsx", "leavers": "离职名单.xlsx", "today": TODAY.isoformat()}
     return DemoPart(
         bot="onboarding",
         systems={
@@ -63,6 +64,7 @@ def prepare(workdir: Path) -> DemoPart:
             "calendar": "cn-workdays",
             "timeout": "30m",
             "roots": {"inbox": str(inbox)},
+            "params": params,  # what its schedule runs with (`backroom check` wants the required ones)
             "config": {
                 "systems": ["helpdesk-accounts"],
                 "positions": {
@@ -73,7 +75,7 @@ def prepare(workdir: Path) -> DemoPart:
                 "company": "上海后屋科技有限公司",
             },
         },
-        params={"hires": "入职名单.xlsx", "leavers": "离职名单.xlsx", "today": TODAY.isoformat()},
+        params=params,
         env={"DEMO_ACCOUNTS_TOKEN": world.token},
         servers=[server, sink],  # type: ignore[list-item]  # anything with stop()
         description="入职/离职: accounts, groups and welcome mails for 3 hires; a leaving intern's ticket handed over",

@@ -54,6 +54,7 @@ def prepare(workdir: Path) -> DemoPart:
     write_payroll_xlsx(inbox / "工资表-2026-03.xlsx", people)
     write_roster(inbox / "花名册.xlsx", people)
     sink = _SmtpSink(folder / "outbox")
+    params = {"payroll": "工资表-2026-03.xlsx", "roster": "花名册.xlsx", "month": "2026-03-01"}
     return DemoPart(
         bot="payslips",
         systems={"payroll-mail": {"kind": "smtp", "url": f"smtp://127.0.0.1:{sink.port}"}},
@@ -62,6 +63,7 @@ def prepare(workdir: Path) -> DemoPart:
             "calendar": "cn-workdays",
             "timeout": "30m",
             "roots": {"inbox": str(inbox)},
+            "params": params,  # what its schedule runs with (`backroom check` wants the required ones)
             "config": {
                 "company": COMPANY,
                 "sender": "payroll@example.com",
@@ -69,7 +71,7 @@ def prepare(workdir: Path) -> DemoPart:
                 "workers": 1,
             },
         },
-        params={"payroll": "工资表-2026-03.xlsx", "roster": "花名册.xlsx", "month": "2026-03-01"},
+        params=params,
         servers=[sink],  # type: ignore[list-item]  # anything with stop()
         description="工资单发放: check March's payroll, e-mail 12 encrypted payslips to a loopback SMTP server",
     )

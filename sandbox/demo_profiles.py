@@ -50,14 +50,16 @@ def prepare(workdir: Path) -> DemoPart:
     for number, *_ in people:
         training.append([number, "2025-03-15", "信息安全与个人信息保护"])
     book.save(inbox / "员工档案.xlsx")
+    params = {"records": "员工档案.xlsx"}
     return DemoPart(
         bot="profiles",
         bot_table={
             "schedule": "cron: 0 9 1 * *",
             "timeout": "30m",
             "roots": {"inbox": str(inbox)},
+            "params": params,  # what its schedule runs with (`backroom check` wants the required ones)
             "config": {"company": "上海后屋科技有限公司"},
         },
-        params={"records": "员工档案.xlsx"},
+        params=params,
         description="简历制作: render 4 employee profiles (.docx from a template, and PDF); gaps listed",
     )
