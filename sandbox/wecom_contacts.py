@@ -1,5 +1,6 @@
-"""A stand-in for WeCom's (企业微信) contacts API, which cannot exist on this machine: access tokens,
-members (create, get, update ``enable``), tags (list, get, add members). Every answer is HTTP 200 with
+"""A stand-in for WeCom's (企业微信) server API, which cannot exist on this machine: access tokens,
+contacts (members: create, get, update ``enable``; tags: list, get, add members) and an application's
+messages (temporary media upload, file message to members). Every answer is HTTP 200 with
 ``errcode``/``errmsg`` in the body, as WeCom's are, refusals included."""
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ class WecomWorld:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    media: dict[str, bytes] = field(default_factory=dict)
+    #: (member, file bytes) per file message delivered
+    delivered: list[tuple[str, bytes]] = field(default_factory=list)
+    agentid: int = 1000002
 
     def add_tag(self, name: str) -> int:
         tagid = len(self.tags) + 1
@@ -107,5 +112,35 @@ def make_app(world: WecomWorld) -> FastAPI:
         invalid = [u for u in body.get("userlist", []) if u not in world.users]
         world.tag_members[tagid].update(u for u in body.get("userlist", []) if u in world.users)
         return {"errcode": 0, "errmsg": "ok", **({"invalidlist": "|".join(invalid)} if invalid else {})}
+
+    @app.post("/cgi-bin/media/upload")
+    async def upload(request: Request) -> dict[str, Any]:
+        if (err := bad_token(request)) is not None:
+            return err
+        form = await request.form()
+        media = form.get("media")
+        if media is None or isinstance(media, str):
+            return {"errcode": 41001, "errmsg": "media data missing"}
+        media_id = secrets.token_hex(8)
+        world.media[media_id] = await media.read()
+        return {"errcode": 0, "errmsg": "ok", "type": "file", "media_id": media_id}
+
+    @app.post("/cgi-bin/message/send")
+    async def send(request: Request) -> dict[str, Any]:
+        if (err := bad_token(request)) is not None:
+            return err
+        body = await request.json()
+        if int(body.get("agentid", 0)) != world.agentid:
+            return {"errcode": 301002, "errmsg": "not allow operate another agent with this accesstoken"}
+        media_id = body.get("file", {}).get("media_id", "")
+        if media_id not in world.media:
+            return {"errcode": 40007, "errmsg": "invalid media_id"}
+        invalid = []
+        for member in str(body.get("touser", "")).split("|"):
+            if member in world.users and world.users[member].get("enable", 1):
+                world.delivered.append((member, world.media[media_id]))
+            else:
+                invalid.append(member)
+        return {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid), "msgid": secrets.token_hex(6)}
 
     return app

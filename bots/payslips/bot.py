@@ -22,20 +22,19 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from backroom.bots.formats.payroll import read_payroll
+from backroom.bots.payslips.channels import Channel, EmailChannel, WecomChannel, address_of, mask_address
 from backroom.bots.payslips.checks import Issue, Line, check_batch, parse_lines
 from backroom.bots.payslips.config import PayslipsConfig, PayslipsParams
-from backroom.bots.payslips.render import Payslip, password_for, render_html, render_pdf
+from backroom.bots.payslips.render import Payslip, password_for, render_pdf
 from backroom.bots.payslips.roster import RosterEntry, read_roster, read_ytd
 from backroom.bots.payslips.state import PayslipStore
 from backroom.bots.payslips.workbook import Delivery, write_summary
 from backroom.bots.sdk.bot import Bot, Result
 
 if TYPE_CHECKING:
-    from backroom.bots.payslips.mailer import Mailer
     from backroom.bots.sdk.context import Context
 
 __all__ = ["Payslips", "mask_email"]
@@ -43,8 +42,7 @@ __all__ = ["Payslips", "mask_email"]
 
 def mask_email(address: str) -> str:
     """``zhang.san@example.com`` → ``z***@example.com``: enough to tell who, not enough to harvest."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
+    return mask_address(address) or "***"
 
 
 def _digest(slip: Payslip) -> str:
@@ -187,27 +185,30 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
                 out.append(plan.delivery("checked"))
             return out
 
-        from backroom.bots.payslips.mailer import Mailer
-
         system = ctx.system(config.mail_system)
-        mailer = Mailer(system, ctx.secret(system.password) if system.password else None)
+        channel: Channel
+        if config.channel == "wecom":
+            channel = WecomChannel(system, ctx.secret)
+        else:
+            channel = EmailChannel(config, system, ctx.secret)
         try:
             with ctx.progress("sending payslips", total=len(plans)) as progress:
                 for plan, pdf in zip(plans, _render_all(plans, config.workers), strict=True):
                     ctx.raise_if_cancelled()
-                    out.append(self._send(ctx, config, store, month, plan, pdf, mailer))
+                    out.append(self._send(ctx, store, month, plan, pdf, channel))
                     progress.advance()
         finally:
-            mailer.close()
+            channel.close()
         return out
 
     def _plan(
         self, config: PayslipsConfig, store: PayslipStore, month: str, line: Line, person: RosterEntry
     ) -> Delivery | _Plan:
         """What to do for one employee, from the delivery log: skip (a final Delivery) or send (a plan)."""
-        blank = _Plan(Payslip(config.company, month, line), person, "", 0, False)
-        if not person.email:
-            return blank.delivery("no_address", detail="the HR roster has no e-mail address")
+        address = address_of(config, person)
+        blank = _Plan(Payslip(config.company, month, line), person, address, "", 0, False)
+        if not address:
+            return blank.delivery("no_address", detail=f"the HR roster has no {config.channel} address")
         latest = store.latest(month, line.employee_no)
         digest = _digest(blank.slip)
         if latest is not None and latest["status"] in ("sending", "uncertain"):
@@ -231,33 +232,20 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
             password = password_for(person.id_number, config.password_rule)
         except ValueError as exc:
             return blank.delivery("no_password", detail=str(exc))
-        return _Plan(
-            Payslip(config.company, month, line, correction=correction), person, digest, version, correction, password
-        )
+        slip = Payslip(config.company, month, line, correction=correction)
+        return _Plan(slip, person, address, digest, version, correction, password)
 
     def _send(
         self,
         ctx: Context[PayslipsConfig],
-        config: PayslipsConfig,
         store: PayslipStore,
         month: str,
         plan: _Plan,
         pdf: bytes,
-        mailer: Mailer,
+        channel: Channel,
     ) -> Delivery:
-        line, person = plan.slip.line, plan.person
+        line = plan.slip.line
         key = f"{month}:{line.employee_no}:{plan.version}"
-        hashed = hashlib.sha256(key.encode()).hexdigest()
-        message = EmailMessage()
-        message["From"] = config.sender
-        message["To"] = person.email
-        message["Subject"] = plan.slip.title
-        message["Message-ID"] = f"<payslip.{hashed[:24]}@backroom>"
-        message["X-Backroom-Key"] = hashed
-        message.set_content("请使用支持 HTML 的邮件客户端查看；工资条见附件（PDF，已加密）。")
-        message.add_alternative(render_html(plan.slip, full=config.email_body == "full"), subtype="html")
-        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"payslip-{month}.pdf")
-
         attempted = ctx.now()
         store.begin(
             key=key,
@@ -265,12 +253,12 @@ class Payslips(Bot[PayslipsParams, PayslipsConfig]):
             employee_no=line.employee_no,
             version=plan.version,
             digest=plan.digest,
-            recipient=mask_email(person.email),
-            message_id=message["Message-ID"],
+            recipient=mask_address(plan.address),
+            message_id=f"<payslip.{hashlib.sha256(key.encode()).hexdigest()[:24]}@backroom>",
             run_id=ctx.run_id,
             attempted_at=attempted,
         )
-        outcome = mailer.send(message, person.email)
+        outcome = channel.send(plan.slip, pdf, plan.address, key)
         sent_at = ctx.now() if outcome.status == "sent" else None
         store.finish(key, outcome.status, outcome.detail, sent_at)
         if outcome.status != "sent":
@@ -284,13 +272,14 @@ class _Plan:
 
     slip: Payslip
     person: RosterEntry
+    address: str
     digest: str
     version: int
     correction: bool
     password: str = ""
 
     def delivery(self, status: str, detail: str = "", **times: dt.datetime | None) -> Delivery:
-        line, email = self.slip.line, self.person.email
+        line = self.slip.line
         return Delivery(
             line.employee_no,
             line.name,
@@ -298,7 +287,7 @@ class _Plan:
             self.version,
             self.correction,
             status,
-            mask_email(email) if email else "",
+            mask_address(self.address),
             times.get("attempted"),
             times.get("sent"),
             detail,

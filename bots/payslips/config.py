@@ -120,6 +120,8 @@ class RosterColumns(BaseModel):
     id_number: str = "身份证号"
     email: str = "邮箱"
     department: str | None = "部门"
+    #: the member's WeCom user id (企业微信账号), for ``channel = "wecom"``
+    wecom_user: str | None = None
 
 
 class YtdColumns(BaseModel):
@@ -183,7 +185,9 @@ class PayslipsConfig(BaseModel):
     amount_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)
     #: the payslip PDF's password: the last six (or eight) characters of the roster's ID number
     password_rule: Literal["id_last6", "id_last8"] = "id_last6"
-    #: ``[systems.NAME]`` of kind ``smtp`` used for delivery
+    #: how payslips go out: "email" (``[systems.NAME]`` of kind ``smtp``) or "wecom" (kind ``wecom-app``)
+    channel: Literal["email", "wecom"] = "email"
+    #: the ``[systems.NAME]`` the channel uses
     mail_system: str = "mail"
     sender: str = "payroll@example.com"
     #: processes rendering PDFs (0 = one per core, 1 = in the bot's own process)

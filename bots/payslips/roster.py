@@ -27,6 +27,7 @@ class RosterEntry:
     id_number: str
     email: str
     department: str = ""
+    wecom_user: str = ""
 
 
 def _text(value: object) -> str:
@@ -71,6 +72,7 @@ def read_roster(path: Path, columns: RosterColumns) -> dict[str, RosterEntry]:
             _text(row.get(columns.id_number)).upper(),
             email,
             _text(row.get(columns.department)) if columns.department else "",
+            _text(row.get(columns.wecom_user)) if columns.wecom_user else "",
         )
     return out
 

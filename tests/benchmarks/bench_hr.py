@@ -87,6 +87,7 @@ def main() -> None:
                 _Plan(
                     Payslip(config.company, "2026-03", line),
                     RosterEntry(p.no, p.name, p.id_number, p.email),
+                    p.email,
                     "",
                     1,
                     False,
