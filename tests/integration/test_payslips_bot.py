@@ -259,3 +259,22 @@ def test_a_roster_entry_without_an_address_or_id_is_reported_not_guessed(tmp_pat
     result, _ = _run(tmp_path, smtp)
     assert (result.counts["no_address"], result.counts["no_password"], result.counts["sent"]) == (1, 1, 1)
     assert result.status == "failed" and [r for r, _ in smtp.messages] == [[people[2].email]]
+
+
+def test_a_ytd_sheet_stands_in_for_months_backroom_did_not_run(tmp_path: Path, smtp: Smtp) -> None:
+    from openpyxl import Workbook
+
+    people = make_people(2, CONFIG)
+    before = Cumulative(2, D(50000), D(8000), D(4000), withheld=D("600.00"))
+    for person in people:
+        compute(person, CONFIG, before)  # March, after two months paid before Backroom was installed
+    _batch(tmp_path, people)
+    held, _ = _run(tmp_path, smtp, check_only=True)
+    assert held.counts["check_failures"] == 2  # without the year so far, March's 个税 looks wrong
+    book = Workbook()
+    book.active.append(["工号", "累计月数", "累计收入", "累计专项扣除", "累计专项附加扣除", "累计已预扣税额"])
+    for person in people:
+        book.active.append([person.no, 2, 50000, 8000, 4000, 600])
+    book.save(tmp_path / "ytd.xlsx")
+    result, _ = _run(tmp_path, smtp, ytd="ytd.xlsx")
+    assert result.counts["check_failures"] == 0 and result.counts["sent"] == 2
