@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 from openpyxl import Workbook
 
 from backroom.bots.profiles.config import ProfilesConfig, ProfilesParams
-from backroom.bots.profiles.records import read_records
+from backroom.bots.profiles.records import Person, read_records, read_records_sql
 from backroom.bots.profiles.render import Profile, render_docx, render_pdf, write_default_template
 from backroom.bots.reports import YELLOW_FILL, highlight_rows, write_table
 from backroom.bots.sdk.bot import Bot, Result
+from backroom.bots.sdk.errors import ConfigError
 from backroom.bots.sdk.paths import PathRefused, confine
 
 if TYPE_CHECKING:
@@ -44,15 +45,19 @@ class Profiles(Bot[ProfilesParams, ProfilesConfig]):
 
     def run(self, ctx: Context[ProfilesConfig], params: ProfilesParams) -> Result:
         config = ctx.config
-        records = ctx.file(params.records)
-        people = read_records(records)
+        if params.records is not None:
+            people = read_records(ctx.file(params.records))
+        elif config.sql is not None:
+            people = self._from_sql(ctx, config)
+        else:
+            raise ConfigError("profiles need a records workbook (--param records=...) or [bots.profiles.config.sql]")
         if params.department is not None:
             people = [p for p in people if p.fields.get("部门") == params.department]
         if params.template is not None:
             template = ctx.file(params.template)
         else:
             template = write_default_template(ctx.artifact("profile-template.docx"))
-        photos = confine(records.parent / params.photos, ctx.roots.root("inbox"), kind="dir", must_exist=False)
+        photos = confine(params.photos, ctx.roots.root("inbox"), kind="dir", must_exist=False)
 
         report: list[list[str]] = []
         with ctx.progress("rendering profiles", total=len(people)) as progress:
@@ -87,6 +92,20 @@ class Profiles(Bot[ProfilesParams, ProfilesConfig]):
             counts={"profiles": len(report), "incomplete": incomplete},
             outputs={"report": str(summary_path)},
         )
+
+    @staticmethod
+    def _from_sql(ctx: Context[ProfilesConfig], config: ProfilesConfig) -> list[Person]:
+        from backroom.bots.systems.registry import backend_class
+
+        source = config.sql
+        assert source is not None
+        settings = ctx.system(source.system)
+        database = backend_class("sql", settings.kind, where=f"[systems.{source.system}]")(settings, ctx.secret)
+        engine = database.engine()
+        try:
+            return read_records_sql(engine, source.people, source.parts)
+        finally:
+            engine.dispose()
 
     @staticmethod
     def _photo(folder: Path, name: str) -> Path | None:

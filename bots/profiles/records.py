@@ -1,4 +1,4 @@
-"""HR records for profiles: one workbook, a sheet per part, rows joined by 工号.
+"""HR records for profiles: one workbook, a sheet per part, rows joined by 工号 (or the same from SQL).
 
 员工 holds one row per person (工号, 姓名, 性别, 出生日期, 部门, 岗位, 入职日期, 学历, 手机, 邮箱, 照片);
 教育经历 / 工作经历 / 证书 / 培训 hold any number of rows per person, each with its 工号. A row whose 工号
@@ -14,7 +14,7 @@ from typing import Any
 
 from backroom.bots.formats.payroll import PayrollSheetError
 
-__all__ = ["PARTS", "Person", "read_records"]
+__all__ = ["PARTS", "Person", "read_records", "read_records_sql"]
 
 PARTS = ("教育经历", "工作经历", "证书", "培训")
 
@@ -89,3 +89,45 @@ def read_records(path: Path) -> list[Person]:
         return list(people.values())
     finally:
         book.close()
+
+
+def _join(
+    source: str, staff: list[tuple[int, dict[str, str]]], parts: dict[str, list[tuple[int, dict[str, str]]]]
+) -> list[Person]:
+    people: dict[str, Person] = {}
+    for line, row in staff:
+        number = row.get("工号", "")
+        if not number:
+            raise PayrollSheetError(f"{source} [员工] row {line}: no 工号")
+        if number in people:
+            raise PayrollSheetError(f"{source} [员工] row {line}: 工号 {number} also on row {people[number].line}")
+        people[number] = Person(line, row)
+    for part, rows in parts.items():
+        for line, row in rows:
+            person = people.get(row.get("工号", ""))
+            if person is None:
+                raise PayrollSheetError(f"{source} [{part}] row {line}: 工号 {row.get('工号')!r} is not in 员工")
+            person.parts[part].append(row)
+    return list(people.values())
+
+
+def read_records_sql(engine: Any, people_query: str, part_queries: dict[str, str]) -> list[Person]:
+    """The same records from HR's database: ``people_query`` returns one row per person with columns
+    named as the 员工 sheet's (``SELECT emp_no AS "工号", name AS "姓名" …``), each part's query rows
+    with a 工号 column. Read-only: the queries run in a transaction that is rolled back."""
+    from sqlalchemy import text
+
+    def rows(conn: Any, query: str, part: str) -> list[tuple[int, dict[str, str]]]:
+        result = conn.execute(text(query))
+        names = list(result.keys())
+        if "工号" not in names:
+            raise PayrollSheetError(f"SQL [{part}]: the query returns no 工号 column (it returns {', '.join(names)})")
+        return [(i, {k: _text(v) for k, v in zip(names, row, strict=True)}) for i, row in enumerate(result, start=1)]
+
+    with engine.connect() as conn:
+        try:
+            staff = rows(conn, people_query, "员工")
+            parts = {part: rows(conn, query, part) for part, query in part_queries.items()}
+        finally:
+            conn.rollback()
+    return _join("SQL", staff, parts)
