@@ -45,7 +45,10 @@ def test_profiles_render_from_sql_records(tmp_path: Path, postgres_url: str) -> 
             f' degree AS "学历" FROM {schema}.staff ORDER BY emp_no'
         ),
         parts={
-            "教育经历": f'SELECT emp_no AS "工号", years AS "起止", school AS "学校", major AS "专业", degree AS "学历" FROM {schema}.education'
+            "教育经历": (
+                f'SELECT emp_no AS "工号", years AS "起止", school AS "学校", major AS "专业", degree AS "学历"'
+                f" FROM {schema}.education"
+            )
         },
     )
     config = ProfilesConfig(sql=sql, required=["姓名", "部门", "学历"])
