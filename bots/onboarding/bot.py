@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from backroom.bots.onboarding.checklist import Step, write_checklist
 from backroom.bots.onboarding.config import OnboardingConfig, OnboardingParams
-from backroom.bots.onboarding.people import Hire, Leaver, read_hires, read_leavers
+from backroom.bots.onboarding.people import Hire, Leaver, hires_from_api, leavers_from_api, read_hires, read_leavers
 from backroom.bots.sdk.bot import Bot, Result
-from backroom.bots.sdk.errors import BusinessError
+from backroom.bots.sdk.errors import ApplicationError, BusinessError
 from backroom.bots.systems.accounts.base import AccountDirectory, NewAccount
 from backroom.bots.systems.registry import backend_class
 
@@ -48,6 +48,8 @@ class Onboarding(Bot[OnboardingParams, OnboardingConfig]):
         today = params.today or ctx.local_now().date()
         hires = read_hires(ctx.file(params.hires)) if params.hires is not None else []
         leavers = read_leavers(ctx.file(params.leavers)) if params.leavers is not None else []
+        if params.hires is None and params.leavers is None and config.hr_api is not None:
+            hires, leavers = self._from_api(ctx, config)
         directories: dict[str, AccountDirectory] = {}
         steps: list[Step] = []
         mailer: Mailer | None = None
@@ -153,6 +155,27 @@ class Onboarding(Bot[OnboardingParams, OnboardingConfig]):
             if human.on == "hire":
                 out.append(Step(hire.employee_no, hire.name, "入职", human.step, "-", "open", role=human.role))
         return out
+
+    @staticmethod
+    def _from_api(ctx: Context[OnboardingConfig], config: OnboardingConfig) -> tuple[list[Hire], list[Leaver]]:
+        api = config.hr_api
+        assert api is not None
+        with ctx.http(api.system) as client:
+
+            def fetch(path: str) -> object:
+                response = client.get(path)
+                if response.status_code != 200:
+                    raise ApplicationError(f"HR system {api.system}: GET {path} answered HTTP {response.status_code}")
+                try:
+                    return response.json()
+                except ValueError:
+                    raise ApplicationError(f"HR system {api.system}: GET {path} did not answer JSON") from None
+
+            hires = hires_from_api(f"{api.system}{api.hires_path}", fetch(api.hires_path))
+            leavers = (
+                leavers_from_api(f"{api.system}{api.leavers_path}", fetch(api.leavers_path)) if api.leavers_path else []
+            )
+        return hires, leavers
 
     # -- the welcome pack ------------------------------------------------------------------------
     def _welcome(self, ctx: Context[OnboardingConfig], config: OnboardingConfig, hire: Hire, mailer: Mailer) -> Step:

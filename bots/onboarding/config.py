@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from backroom.bots.sdk.bot import Params
 from backroom.bots.sdk.paths import InboxPath
 
-__all__ = ["HumanStep", "OnboardingConfig", "OnboardingParams", "Position"]
+__all__ = ["HrApi", "HumanStep", "OnboardingConfig", "OnboardingParams", "Position"]
 
 
 class Position(BaseModel):
@@ -30,11 +30,23 @@ class HumanStep(BaseModel):
     on: str = Field(default="hire", pattern="^(hire|leave)$")
 
 
+class HrApi(BaseModel):
+    """An HR system's REST API (``[systems.NAME]`` of kind ``http``) that lists hires and leavers as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    system: str
+    hires_path: str = "/api/hires"
+    leavers_path: str | None = "/api/leavers"
+
+
 class OnboardingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: ``[systems.NAME]`` of kind ``accounts`` backends (``rt-rest``) where people get accounts
     systems: list[str] = Field(default_factory=lambda: ["helpdesk"])
+    #: read hires and leavers from an HR system when a run names no list
+    hr_api: HrApi | None = None
     #: position (岗位) -> what it needs; a position not listed gets a plain account in every system
     positions: dict[str, Position] = Field(default_factory=dict)
     #: ``[systems.NAME]`` of kind ``smtp`` for the welcome mail; none: no welcome mail is sent
@@ -62,7 +74,8 @@ class OnboardingConfig(BaseModel):
 class OnboardingParams(Params):
     """Paths are relative to the bot's inbox root."""
 
-    #: the new-hire list: 姓名, 工号, 身份证号, 部门, 岗位, 入职日期, 直属上级, 手机, 邮箱
+    #: the new-hire list: 姓名, 工号, 身份证号, 部门, 岗位, 入职日期, 直属上级, 手机, 邮箱 (default: none,
+    #: or the HR system's API when ``hr_api`` is configured and neither list is given)
     hires: InboxPath | None = None
     #: the leaver list: 工号, 最后工作日 (accounts are disabled from that day on)
     leavers: InboxPath | None = None
