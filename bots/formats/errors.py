@@ -5,6 +5,7 @@
         ├── EncodingError        the bytes are neither the declared encoding nor UTF-8/GBK/GB18030
         ├── TabularFileError     a CSV or Excel list cannot be read as a whole (no header, bad bytes)
         ├── StatementError       a bank statement cannot be read as promised (file, line, field)
+        ├── PayrollSheetError    a payroll sheet cannot be read as promised (file, sheet, column)
         └── AmountError          a cell is not an amount or a date (also a ValueError, as before)
 
 Every one of them is about the data, never the machinery: a caller rejects the file (or the line)

@@ -6,11 +6,13 @@
     │   │   ├── EncodingError        the bytes fit none of the encodings tried
     │   │   ├── TabularFileError     a spreadsheet/CSV cannot be read as a whole
     │   │   ├── StatementError       a bank statement cannot be read (file, line, field)
+    │   │   ├── PayrollSheetError    a payroll sheet or HR roster cannot be read (file, sheet, column)
     │   │   └── AmountError          a cell is not an amount or a date (also a ValueError)
     │   ├── TicketError          systems.helpdesk: one ticket cannot be handled
     │   │   ├── TicketNotFound       no ticket with that id
     │   │   ├── TicketChanged        someone changed it since it was read (never overwritten)
     │   │   └── ChangeRefused        the helpdesk kept a value the bot asked to change
+    │   ├── AccountRefused       systems.accounts: the system refused a value for one account
     │   ├── DoNotCall            systems.dialer: the number is on the do-not-call list
     │   ├── FormRejected         systems.form: the form refused the record's values
     │   ├── FieldError           migrate: a record's field fails its mapping or check
@@ -24,6 +26,7 @@
         ├── SchemaError          sdk.db: Backroom's own tables are not what their migrations expect
         ├── NotifyError          sdk.notify: a message could not be delivered
         ├── HelpdeskError        systems.helpdesk: the helpdesk answered something unusable
+        ├── AccountSystemError   systems.accounts: the account system answered something unusable
         ├── DialerError          systems.dialer: the call platform answered something unusable
         ├── MetricSourceError    systems.metric_sources: a source could not be read
         │   └── LayoutError          a page or file lacks a column the mapping names

@@ -73,6 +73,11 @@ _KINDS: dict[str, KindSpec] = {
             {"browser": f"{_S}.bank_portal.browser:BrowserBankPortal"},
             {"bank-portal": "browser"},
         ),
+        KindSpec(
+            "accounts",
+            f"{_S}.accounts.base:AccountDirectory",
+            {"rt-rest": f"{_S}.accounts.rt:RtAccounts", "wecom": f"{_S}.accounts.wecom:WecomDirectory"},
+        ),
         KindSpec("form", f"{_S}.form.base:FormAdapter", {"browser": f"{_S}.form.browser:LabelledForm"}),
         KindSpec(
             "sql",

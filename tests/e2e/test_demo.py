@@ -27,7 +27,7 @@ def test_demo_once_runs_every_bot_successfully(tmp_path: Path, chromium_availabl
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     config = tomllib.loads((workdir / "backroom.toml").read_text(encoding="utf-8"))
     bots = set(config["bots"])
-    assert {"metrics", "migrate", "expenses", "reconcile", "tickets"} <= bots
+    assert {"metrics", "migrate", "expenses", "reconcile", "tickets", "payslips", "onboarding", "profiles"} <= bots
     for bot in bots:
         assert bot in result.stdout
     assert "failed" not in result.stdout.split("Backroom demo")[-1].split("schedule it would follow")[0]

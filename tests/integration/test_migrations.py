@@ -233,7 +233,15 @@ def test_previous_release_is_recognised_upgraded_and_keeps_every_row(engine: Eng
     from backroom.schedules.history import History
 
     schemas = registered_schemas()
-    assert [s.name for s in schemas] == ["backroom", "checkpoints", "expenses", "metrics", "reconcile", "tickets"]
+    assert [s.name for s in schemas] == [
+        "backroom",
+        "checkpoints",
+        "expenses",
+        "metrics",
+        "payslips",
+        "reconcile",
+        "tickets",
+    ]
     previous_release(engine, schemas)
     rows = rows_of_a_working_installation()
     fill(engine, schemas, rows)
@@ -258,6 +266,9 @@ def test_previous_release_is_recognised_upgraded_and_keeps_every_row(engine: Eng
     assert tickets.get(42)["state"] == "closed" and tickets.event_for("k1")["event_id"] == "ev1"
     assert Store(engine).count("wfm") == 1
     assert ReconcileState(engine).seen_digests() == {"s1": None}
+    from backroom.bots.payslips.state import PayslipStore
+
+    assert PayslipStore(engine).for_month("2026-03") == []
     assert {s.name: current(engine, s) for s in schemas} == {s.name: head(s) for s in schemas}
 
     # a later release adds a column to the runs: applied in place, every row kept and migrated
@@ -339,6 +350,7 @@ def test_models_match_the_migrations(engine: Engine) -> None:
 
     from backroom.bots.expenses.state import metadata as expenses
     from backroom.bots.metrics.store import metadata as metrics
+    from backroom.bots.payslips.state import metadata as payslips
     from backroom.bots.reconcile.state import metadata as reconcile
     from backroom.bots.sdk.checkpoint import metadata as checkpoints
     from backroom.bots.tickets.state import metadata as tickets
@@ -349,6 +361,7 @@ def test_models_match_the_migrations(engine: Engine) -> None:
         "checkpoints": checkpoints,
         "expenses": expenses,
         "metrics": metrics,
+        "payslips": payslips,
         "reconcile": reconcile,
         "tickets": tickets,
     }

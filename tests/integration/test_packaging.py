@@ -63,7 +63,10 @@ def test_entry_points(wheel: zipfile.ZipFile) -> None:
     parser = configparser.ConfigParser()
     parser.read_string(wheel.read(path).decode())
     assert parser["console_scripts"]["backroom"] == "backroom.schedules.cli:main"
-    assert set(parser["backroom.bots"]) == {"expenses", "metrics", "migrate", "reconcile", "tickets"}
+    assert set(parser["backroom.bots"]) == {
+        *("expenses", "metrics", "migrate", "reconcile", "tickets"),
+        *("payslips", "onboarding", "profiles"),
+    }
 
 
 def test_the_demo_extra_brings_the_sandbox_dependencies(wheel: zipfile.ZipFile) -> None:

@@ -185,7 +185,8 @@ def test_bots_register_through_the_entry_point_group() -> None:
         cls = ep.load()
         assert isinstance(cls, type) and issubclass(cls, Bot), f"{ep.value} is not a Bot"
         names[ep.name] = cls.name
-    assert names == {n: n for n in ("expenses", "metrics", "migrate", "reconcile", "tickets")}
+    hr = ("onboarding", "payslips", "profiles")
+    assert names == {n: n for n in ("expenses", "metrics", "migrate", "reconcile", "tickets", *hr)}
 
 
 def test_tables_are_made_by_migrations_only() -> None:
