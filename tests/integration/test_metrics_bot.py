@@ -186,7 +186,9 @@ def test_one_source_down_report_still_goes_out_and_source_is_stale(
     assert result.status == "succeeded"
     assert result.outputs["stale_sources"] == ["wfm"]
     message = webhook_receiver.wait_for(1)[0]["body"]["message"]
-    assert "数据未更新" in message and "wfm" in message
+    assert "数据缺失 1 项" in message and "【来源 wfm】拉取失败" in message
+    assert "\n无异常。" not in message  # a missing source is not a quiet day
+    assert [a["source"] for a in result.outputs["no_data"]] == ["wfm"] and result.counts["no_data"] == 1
     assert "数据未更新" in str(load_workbook(result.outputs["report"])["汇总"]["A2"].value)
 
 

@@ -75,9 +75,17 @@ class Window:
 
 @dataclass
 class PullResult:
+    """What one pull brought back.
+
+    ``stale`` names the parts of a source (a query, ``*`` for all of it) that delivered nothing
+    usable, with the reason — an error, an empty answer, a scrape target that is down. A source
+    with one stale query still delivers the others: one broken expression must not blank the rest.
+    """
+
     samples: list[Sample] = field(default_factory=list)
     issues: list[str] = field(default_factory=list)
     evidence: list[Path] = field(default_factory=list)
+    stale: dict[str, str] = field(default_factory=dict)
 
 
 class SourceConfig(BaseModel):
