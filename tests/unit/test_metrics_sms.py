@@ -3,22 +3,16 @@ per number — including numbers it refuses, so a partial failure must show up p
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import hashlib
-import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 from pydantic import ValidationError
 
 from backroom.bots.sdk.notify import SmsSender, SmsSettings, aliyun_signature, fit_sms
 from backroom.bots.sdk.secrets import SecretResolver
+from backroom.sandbox.metrics_source.sms_gateway import SmsGateway, start_gateway
 
 KEY_ID, SECRET = "AKID-test", "s3cret-sms-key"
 ENV = {"SMS_SECRET": SECRET, "OPS_MOBILES": "13800138000,13900139000"}
@@ -30,103 +24,13 @@ def _secret(environ: dict[str, str]) -> Any:
     return SecretResolver(environ=environ).resolve
 
 
-def _pe(value: str) -> str:
-    return quote(value, safe="~")
-
-
-def _check_aliyun(params: dict[str, str]) -> bool:
-    """Alibaba Cloud's RPC signature v1, computed here from the documentation, not from the adapter."""
-    given = params.pop("Signature", "")
-    canonical = "&".join(f"{_pe(k)}={_pe(v)}" for k, v in sorted(params.items()))
-    to_sign = "GET&%2F&" + _pe(canonical)
-    want = base64.b64encode(hmac.new(f"{SECRET}&".encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
-    return hmac.compare_digest(given, want)
-
-
-def _check_tencent(headers: dict[str, str], body: bytes) -> bool:
-    """TC3-HMAC-SHA256 as Tencent Cloud documents it, recomputed from the request as received."""
-    auth = headers.get("Authorization", "")
-    timestamp = int(headers["X-TC-Timestamp"])
-    date = dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d")
-    canonical = (
-        f"POST\n/\n\ncontent-type:{headers['Content-Type']}\nhost:{headers['Host']}\n\ncontent-type;host\n"
-        + hashlib.sha256(body).hexdigest()
-    )
-    scope = f"{date}/sms/tc3_request"
-    to_sign = f"TC3-HMAC-SHA256\n{timestamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    key = f"TC3{SECRET}".encode()
-    for part in (date, "sms", "tc3_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    sig = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    return auth == f"TC3-HMAC-SHA256 Credential={KEY_ID}/{scope}, SignedHeaders=content-type;host, Signature={sig}"
-
-
-class Gateway:
-    def __init__(self, url: str, seen: list[dict[str, Any]]) -> None:
-        self.url = url
-        self.seen = seen
-
-
 @pytest.fixture
-def gateway() -> Iterator[Gateway]:
-    seen: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self, status: int, payload: dict[str, Any]) -> None:
-            raw = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def do_GET(self) -> None:  # aliyun
-            params = dict(parse_qsl(urlsplit(self.path).query))
-            seen.append({"path": "aliyun", "params": dict(params)})
-            if not _check_aliyun(params):
-                self._answer(400, {"Code": "SignatureDoesNotMatch", "Message": "bad signature"})
-            elif params["PhoneNumbers"] == REFUSED:
-                self._answer(200, {"Code": "isv.BLACK_KEY_CONTROL_LIMIT", "Message": "blacklisted", "RequestId": "r"})
-            else:
-                self._answer(200, {"Code": "OK", "Message": "OK", "BizId": "b1", "RequestId": "r"})
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            headers = {k: v for k, v in self.headers.items()}
-            data = json.loads(body)
-            seen.append({"path": self.path, "headers": headers, "body": data})
-            if self.path.startswith("/tencent"):
-                if not _check_tencent(headers, body):
-                    self._answer(200, {"Response": {"Error": {"Code": "AuthFailure.SignatureFailure"}}})
-                    return
-                statuses = [
-                    {
-                        "PhoneNumber": n,
-                        "Code": "FailedOperation.PhoneNumberInBlacklist" if n.endswith(REFUSED) else "Ok",
-                    }
-                    for n in data["PhoneNumberSet"]
-                ]
-                self._answer(200, {"Response": {"SendStatusSet": statuses, "RequestId": "t1"}})
-                return
-            want = hmac.new(SECRET.encode(), headers["X-Timestamp"].encode() + b"\n" + body, hashlib.sha256).hexdigest()
-            if headers.get("X-Signature") != want:
-                self._answer(401, {"code": 401, "message": "bad signature"})
-            elif data["mobile"] == REFUSED:
-                self._answer(200, {"code": 17, "message": "number refused"})
-            else:
-                self._answer(200, {"code": 0, "message": "ok"})
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+def gateway() -> Iterator[SmsGateway]:
+    server = start_gateway(KEY_ID, SECRET, {REFUSED})
     try:
-        yield Gateway(f"http://127.0.0.1:{httpd.server_address[1]}", seen)
+        yield server
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        server.stop()
 
 
 def _settings(provider: str, url: str, **extra: Any) -> SmsSettings:
@@ -158,7 +62,7 @@ def _sender(settings: SmsSettings, waits: list[float] | None = None) -> SmsSende
 TEXT = "**数据通报 2026-11-29**\n- 新异常 2 项：CPU 繁忙度超过上限，系统负载偏高，详见邮件"
 
 
-def test_aliyun_signed_one_request_per_number_and_partial_failure_recorded(gateway: Gateway) -> None:
+def test_aliyun_signed_one_request_per_number_and_partial_failure_recorded(gateway: SmsGateway) -> None:
     results = _sender(_settings("aliyun", f"{gateway.url}/")).send(TEXT)
     assert [(r.phone, r.ok, r.code) for r in results] == [
         ("138****8000", True, "OK"),
@@ -170,7 +74,7 @@ def test_aliyun_signed_one_request_per_number_and_partial_failure_recorded(gatew
     assert {s["params"]["SignName"] for s in gateway.seen} == {"后台数据"}
 
 
-def test_a_wrong_secret_is_refused_by_the_gateway_and_every_number_is_a_failure(gateway: Gateway) -> None:
+def test_a_wrong_secret_is_refused_by_the_gateway_and_every_number_is_a_failure(gateway: SmsGateway) -> None:
     sender = SmsSender(
         _settings("aliyun", f"{gateway.url}/"), _secret({**ENV, "SMS_SECRET": "wrong"}), sleep=lambda s: None
     )
@@ -178,7 +82,7 @@ def test_a_wrong_secret_is_refused_by_the_gateway_and_every_number_is_a_failure(
     assert [(r.ok, r.code) for r in results] == [(False, "SignatureDoesNotMatch")] * 2
 
 
-def test_tencent_one_signed_request_answers_per_number(gateway: Gateway) -> None:
+def test_tencent_one_signed_request_answers_per_number(gateway: SmsGateway) -> None:
     results = _sender(_settings("tencent", f"{gateway.url}/tencent", sdk_app_id="1400000000")).send(TEXT)
     assert [(r.phone, r.ok, r.code) for r in results] == [
         ("138****8000", True, "Ok"),
@@ -189,7 +93,7 @@ def test_tencent_one_signed_request_answers_per_number(gateway: Gateway) -> None
     assert request["body"]["TemplateParamSet"] == [fit_sms(TEXT, 20)]
 
 
-def test_tencent_whole_request_refused_marks_every_number(gateway: Gateway) -> None:
+def test_tencent_whole_request_refused_marks_every_number(gateway: SmsGateway) -> None:
     sender = SmsSender(
         _settings("tencent", f"{gateway.url}/tencent", sdk_app_id="1"), _secret({**ENV, "SMS_SECRET": "no"})
     )
@@ -197,7 +101,7 @@ def test_tencent_whole_request_refused_marks_every_number(gateway: Gateway) -> N
     assert "AuthFailure.SignatureFailure" in sender.send("x")[0].message
 
 
-def test_generic_template_signed_and_rate_limited(gateway: Gateway) -> None:
+def test_generic_template_signed_and_rate_limited(gateway: SmsGateway) -> None:
     waits: list[float] = []
     settings = _settings(
         "generic",
