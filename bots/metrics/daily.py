@@ -70,7 +70,7 @@ class DayFigures:
             return "—"
         diff = self.value - other
         if self.kpi.unit == "ratio":
-            return f"{diff * 100:+.1f}pt"
+            return f"{diff * 100:+.1f}个百分点"
         return f"{diff:+,.0f}"
 
 

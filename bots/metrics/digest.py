@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from backroom.bots.metrics.daily import ALL, DayFigures
 from backroom.bots.metrics.named import MetricDef, NamedFigure, as_kpi
 from backroom.bots.metrics.nodata import is_nodata, reason_text
 
-__all__ = ["alert_text", "digest_text", "post_group", "sms_text"]
+__all__ = ["alert_text", "digest_text", "incidents", "post_group", "sms_text"]
 
 WECOM_MARKDOWN_LIMIT = 4096  # bytes
 WECOM_IMAGE_LIMIT = 2 * 1024 * 1024
@@ -94,6 +95,27 @@ def digest_text(
     return "\n".join(lines).strip()
 
 
+_RULE_WORDS = {"threshold": "超阈值", "change": "同比突变", "robust": "超出历史波动"}
+
+
+def incidents(alerts: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """Alerts grouped by what went wrong where (metric, source, series): several rules seeing the
+    same incident make one line, not three."""
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    for a in alerts:
+        key = (str(a.get("kpi")), str(a.get("source")), json.dumps(a.get("dims"), sort_keys=True, ensure_ascii=False))
+        groups.setdefault(key, []).append(a)
+    return list(groups.values())
+
+
+def _incident_line(group: Sequence[Mapping[str, Any]]) -> str:
+    first, others = group[0], group[1:]
+    if not others:
+        return f"- {first['text']}"
+    also = "、".join(dict.fromkeys(_RULE_WORDS.get(str(a.get("kind")), str(a.get("kind"))) for a in others))
+    return f"- {first['text']}；另有 {len(others)} 条规则同时判定异常（{also}）"
+
+
 def _alert_lines(
     new: Sequence[Mapping[str, Any]],
     ongoing: Sequence[Mapping[str, Any]],
@@ -103,13 +125,15 @@ def _alert_lines(
 ) -> list[str]:
     lines: list[str] = []
     if new:
-        lines.append(f"**新异常 {len(new)} 项**")
-        lines.extend(f"- {a['text']}" for a in new)
+        groups = incidents(new)
+        lines.append(f"**新异常 {len(groups)} 项**")
+        lines.extend(_incident_line(g) for g in groups)
     if ongoing:
-        lines.append(f"持续中的异常 {len(ongoing)} 项（已通报，不再重复）")
+        lines.append(f"持续中的异常 {len(incidents(ongoing))} 项（已通报，不再重复）")
     if recovered:
-        lines.append(f"**已恢复 {len(recovered)} 项**")
-        lines.extend(f"- {a['text'].split('：')[0]} 已恢复正常（自 {a['opened_at'][:16]} 起）" for a in recovered)
+        groups = incidents(recovered)
+        lines.append(f"**已恢复 {len(groups)} 项**")
+        lines.extend(f"- {g[0]['text'].split('：')[0]} 已恢复正常（自 {g[0]['opened_at'][:16]} 起）" for g in groups)
     if not (new or ongoing or recovered):
         lines.append("无异常。" if quiet else "已拿到的数据中无异常。")
     return lines
@@ -141,7 +165,7 @@ def sms_text(
     missing: int,
 ) -> str:
     """The SMS form: counts first (they survive the cut), then the first items' short texts."""
-    anomalies = [a for a in new if not is_nodata(a)]
+    anomalies = [g[0] for g in incidents([a for a in new if not is_nodata(a)])]
     gaps = [a for a in (*new, *ongoing) if is_nodata(a)]
     parts = [title]
     if anomalies:
@@ -149,7 +173,7 @@ def sms_text(
     if gaps or missing:
         parts.append(f"数据缺失{len(gaps) or missing}项")
     if recovered:
-        parts.append(f"已恢复{len(recovered)}项")
+        parts.append(f"已恢复{len(incidents(recovered))}项")
     if len(parts) == 1:
         parts.append("无异常")
     head = "，".join(parts)
