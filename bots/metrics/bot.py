@@ -91,7 +91,7 @@ class Metrics(Bot[Params, Config]):
         issues: list[str] = []
         evidence: list[Path] = []
         stored = 0
-        nodata = NoData(config.metrics)
+        nodata = NoData(config.metrics, tz)
         with ctx.progress("storing pulls", total=len(sources)) as step:
             for source, result in zip(sources, results, strict=True):
                 if isinstance(result, BaseException):
@@ -115,6 +115,11 @@ class Metrics(Bot[Params, Config]):
                     ctx.log.warning("%s", line)
                 if not ctx.dry_run:
                     stored += store.replace(source.name, result.samples, now)
+                    newest = store.latest(source.name)
+                    limit = source.stale_after_minutes
+                    if limit is not None and (newest is None or newest < now - dt.timedelta(minutes=limit)):
+                        seen = newest.isoformat() if newest else "ever"
+                        nodata.add(source.name, "*", f"source {source.name!r} has no data since {seen}")
                     state.set_many(
                         {
                             f"pulled_until:{source.name}": now.isoformat(),

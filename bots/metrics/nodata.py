@@ -9,6 +9,7 @@ of a source that delivered in this run is "judged", which is what lets its open 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -22,8 +23,8 @@ RULE = "nodata"
 WHOLE = "*"
 
 
-def reason_text(reason: str) -> str:
-    """Why data is missing, in plain Chinese, with the technical detail kept short after it."""
+def reason_text(reason: str, tz: dt.tzinfo | None = None) -> str:
+    """Why data is missing, in plain Chinese (times in ``tz``), the technical detail kept short after it."""
     down = re.search(r"scrape target (\S+) is down", reason)
     if down:
         return f"采集目标 {down.group(1)} 无法访问（up == 0）"
@@ -31,7 +32,12 @@ def reason_text(reason: str) -> str:
         return "查询没有返回任何数据"
     since = re.search(r"has no data since (\S+)", reason)
     if since:
-        return f"自 {since.group(1)[:16].replace('T', ' ')} 起没有新数据"
+        try:
+            moment = dt.datetime.fromisoformat(since.group(1))
+            shown = f"{moment.astimezone(tz):%Y-%m-%d %H:%M}" if tz and moment.tzinfo else f"{moment:%Y-%m-%d %H:%M}"
+        except ValueError:
+            shown = since.group(1)
+        return f"自 {shown} 起没有新数据"
     detail = reason if len(reason) <= 160 else reason[:160] + "…"
     return f"拉取失败（{detail}）"
 
@@ -39,8 +45,9 @@ def reason_text(reason: str) -> str:
 class NoData:
     """Collects the no-data findings of one run and the parts of sources that did deliver."""
 
-    def __init__(self, metrics: Sequence[MetricDef]) -> None:
+    def __init__(self, metrics: Sequence[MetricDef], tz: dt.tzinfo | None = None) -> None:
         self.metrics = list(metrics)
+        self.tz = tz
         self.found: dict[str, dict[str, Any]] = {}
         self.judged: set[tuple[str, str, str]] = set()
         self.delivered: set[str] = set()  # sources that answered (wholly or partly)
@@ -51,7 +58,7 @@ class NoData:
 
     def add(self, source: str, query: str, reason: str) -> None:
         label = self._label(source, query)
-        why = reason_text(reason)
+        why = reason_text(reason, self.tz)
         where = source if query == WHOLE else f"{source}/{query}"
         self.found[alert_key(RULE, source, query)] = {
             "rule": RULE,

@@ -97,6 +97,8 @@ class SourceConfig(BaseModel):
     kind: str  # a backend of the registry's "metric-source" kind (json, prometheus, sql, files, dashboard)
     system: str | None = None  # [systems.NAME] for json, prometheus, dashboard (and sql, optional)
     timezone: str | None = None  # zone of naive times in the source; default: Backroom's zone
+    # no value newer than this many minutes before the run: the source is "no data" (an alert)
+    stale_after_minutes: float | None = Field(default=None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("kind")
