@@ -5,13 +5,19 @@ One run:
 1. pulls each configured source concurrently over its window (first run: ``history_days`` back;
    later runs: from the last successful pull minus ``repull_hours``) and stores what came back —
    re-pulled intervals replace earlier values;
-2. judges the anomaly rules on the intervals since the previous evaluation, against the stored
-   history, and reconciles alerts (new / ongoing / recovered);
+2. judges the anomaly rules — on the built-in KPIs and on the named metrics of
+   ``[[bots.metrics.config.metrics]]`` (:mod:`bots.metrics.named`) — on the intervals since the
+   previous evaluation, against the stored history, and reconciles alerts (new / ongoing /
+   recovered);
 3. writes the day's workbook and sends the 数据通报 digest (or, with ``report = false``, only the
-   alerts that are new or recovered).
+   alerts that are new or recovered) to the notify targets, the group robots and by SMS.
 
-A source that fails is marked stale in the report and message; the run fails only when every
-source failed. ``Result.outputs["anomalies"]`` lists new anomalies for a chained bot.
+Missing data is an alert of its own (:mod:`bots.metrics.nodata`): a source that fails, a query
+that answers nothing, a scrape target that is down, a source silent longer than its
+``stale_after_minutes`` — each is announced once, its recovery too, and the digest lists what is
+missing instead of saying 无异常. The run fails only when every source failed.
+``Result.outputs["anomalies"]`` lists new anomalies for a chained bot, ``no_data`` the missing
+parts, ``sms`` the delivery result of every number (masked).
 """
 
 from __future__ import annotations
