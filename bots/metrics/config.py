@@ -106,13 +106,14 @@ class Config(BaseModel):
             if source is None:
                 known = ", ".join(sources) or "(none)"
                 raise ValueError(f"metric {m.name!r}: source {m.source!r} is not configured; sources: {known}")
-            queries = source.options.get("queries") if source.kind == "prometheus" else None
-            if isinstance(queries, dict):
-                for stored in m.stored:
-                    if stored not in queries:
+            stored = _source_metrics(source)
+            if stored is not None:
+                for name in m.stored:
+                    if name not in stored:
+                        what = "query" if source.kind == "prometheus" else "field"
                         raise ValueError(
-                            f"metric {m.name!r}: source {m.source!r} has no query {stored!r}; "
-                            f"its queries: {', '.join(queries)}"
+                            f"metric {m.name!r}: source {m.source!r} has no {what} {name!r}; "
+                            f"its {what} names: {', '.join(stored)}"
                         )
             kept = _source_labels(source)
             if kept is not None:
@@ -153,12 +154,33 @@ class Config(BaseModel):
         return self
 
 
+def _source_options(source: SourceConfig) -> object | None:
+    """The source's options as its adapter reads them (defaults filled in); None when they do not
+    validate — :func:`~backroom.bots.systems.metric_sources.validate_options` reports that."""
+    from pydantic import ValidationError
+
+    from backroom.bots.systems.metric_sources import adapter
+
+    try:
+        return adapter(source.kind).Options.model_validate(source.options)
+    except (ValidationError, ValueError, LookupError):
+        return None
+
+
+def _source_metrics(source: SourceConfig) -> list[str] | None:
+    """The metric names a source stores (Prometheus query keys, row sources' field names)."""
+    options = _source_options(source)
+    for attribute in ("queries", "fields"):
+        names = getattr(options, attribute, None)
+        if isinstance(names, dict):
+            return [str(n) for n in names]
+    return None
+
+
 def _source_labels(source: SourceConfig) -> list[str] | None:
     """The labels a source keeps when its config says (``dimensions``); None when only data can tell."""
-    dims = source.options.get("dimensions")
-    if isinstance(dims, list):
-        return [str(d) for d in dims]
-    if isinstance(dims, dict):
+    dims = getattr(_source_options(source), "dimensions", None)
+    if isinstance(dims, (list, dict)):
         return [str(d) for d in dims]
     return None
 

@@ -146,7 +146,7 @@ def test_check_validates_every_rule_metric_and_label() -> None:
                 rules=[{"kind": "threshold", "metric": "cpu_busy", "max": 1, "labels": {"mode": "user"}}],
             )
         )
-    with pytest.raises(ValidationError, match="source 'node' has no query 'load5'; its queries: load, cpu"):
+    with pytest.raises(ValidationError, match="source 'node' has no query 'load5'; its query names: load, cpu"):
         Config.model_validate(_config(metrics=[{"name": "l5", "label": "负载", "source": "node", "series": "load5"}]))
     with pytest.raises(ValidationError, match="source 'nope' is not configured"):
         Config.model_validate(_config(metrics=[{"name": "x", "label": "x", "source": "nope"}]))
@@ -156,5 +156,33 @@ def test_check_validates_every_rule_metric_and_label() -> None:
         )
     with pytest.raises(ValidationError, match="name 'offered' is taken"):
         Config.model_validate(_config(metrics=[{"name": "offered", "label": "x", "source": "node", "series": "load"}]))
+    wfm = {
+        "name": "wfm",
+        "kind": "sql",
+        "options": {
+            "url": "env:WFM",
+            "query": "select 1",
+            "fields": {"offered": "calls_in"},
+            "dimensions": {"team": "t"},
+        },
+    }
+    ok = Config.model_validate(
+        {
+            "sources": [wfm],
+            "metrics": [{"name": "calls", "label": "来电", "source": "wfm", "series": "offered", "by": ["team"]}],
+        }
+    )
+    assert ok.metrics[0].stored == ["offered"]
+    with pytest.raises(ValidationError, match="source 'wfm' has no field 'answered'; its field names: offered"):
+        Config.model_validate(
+            {"sources": [wfm], "metrics": [{"name": "a", "label": "接通", "source": "wfm", "series": "answered"}]}
+        )
+    with pytest.raises(ValidationError, match=r"label\(s\) queue are not dimensions of source 'wfm' \(it keeps team\)"):
+        Config.model_validate(
+            {
+                "sources": [wfm],
+                "metrics": [{"name": "c", "label": "来电", "source": "wfm", "series": "offered", "by": ["queue"]}],
+            }
+        )
     with pytest.raises(ValidationError, match="both kpi"):
         Rule.model_validate({"kind": "threshold", "metric": "a", "kpi": "b", "max": 1})
