@@ -54,9 +54,9 @@ class Metrics(Bot[Params, Config]):
         from backroom.bots.metrics.daily import daily_sums, summarise, where_label
         from backroom.bots.metrics.detect import describe, detect
         from backroom.bots.metrics.kpis import definitions
-        from backroom.bots.metrics.named import aggregate, as_kpi
+        from backroom.bots.metrics.named import metric_grid
         from backroom.bots.metrics.nodata import NoData
-        from backroom.bots.metrics.series import Grid, build_grid, floor_time
+        from backroom.bots.metrics.series import build_grid, floor_time
         from backroom.bots.metrics.store import Store
         from backroom.bots.systems.metric_sources import MetricSourceError, Window, pull_all, validate_options
 
@@ -161,10 +161,8 @@ class Metrics(Bot[Params, Config]):
             rules = [r for r in config.rules if r.kpi == metric.name]
             if not rules:
                 continue
-            keys, values = aggregate(rows, metric, grid.start, step_s, grid.n)
-            own = Grid(start=grid.start, step_s=step_s, n=grid.n, series=keys, sums={metric.name: values})
-            kpi = as_kpi(metric)
-            more, seen = detect(own, rules, {metric.name: kpi}, since)
+            own, kpi = metric_grid(rows, metric, grid.start, step_s, grid.n)
+            more, seen = detect(own, rules, {metric.name: kpi}, since, min_volume=metric.min_volume or 0.0)
             graded.extend((f, own, kpi) for f in more)
             judged |= seen
         found: dict[str, dict[str, Any]] = {}

@@ -43,7 +43,9 @@ from backroom.bots.systems.metric_sources.base import dims_key
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["AGGREGATIONS", "MetricDef", "NamedFigure", "aggregate", "as_kpi", "day_figures", "reduce"]
+    from backroom.bots.metrics.series import Grid
+
+__all__ = ["AGGREGATIONS", "MetricDef", "NamedFigure", "aggregate", "as_kpi", "day_figures", "metric_grid", "reduce"]
 
 AGGREGATIONS = ("last", "avg", "min", "max", "sum", "rate", "p95")
 
@@ -65,6 +67,9 @@ class MetricDef(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)  # only series with these label values
     unit: Literal["count", "ratio", "seconds", "number", "percent"] = "number"
     higher_is_better: bool = False  # which way is "bad" for change and robust rules
+    # derived metrics: an interval whose denominator sum is below this is not judged (like the KPIs'
+    # min_volume: one abandoned call of two is not a 50% panic); rules may override it
+    min_volume: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _shape(self) -> MetricDef:
@@ -72,6 +77,8 @@ class MetricDef(BaseModel):
             raise ValueError(f"metric {self.name!r}: 'numerator' and 'denominator' go together")
         if self.numerator and self.series:
             raise ValueError(f"metric {self.name!r}: either 'series' or 'numerator'/'denominator', not both")
+        if self.min_volume is not None and not self.denominator:
+            raise ValueError(f"metric {self.name!r}: min_volume applies to derived metrics (numerator/denominator)")
         return self
 
     @property
@@ -87,7 +94,9 @@ class MetricDef(BaseModel):
 
 
 def as_kpi(metric: MetricDef) -> Kpi:
-    """The metric in the shape anomaly rules and formatting take (no minimum-volume guard: not a share of calls)."""
+    """The metric in the shape anomaly rules and formatting take. A derived metric is guarded by
+    its denominator's volume (``<name>:volume`` in its grid); a plain series is judged wherever it has a value."""
+    derived = bool(metric.denominator)
     return Kpi(
         name=metric.name,
         label=metric.label,
@@ -95,9 +104,30 @@ def as_kpi(metric: MetricDef) -> Kpi:
         denominator="",
         unit=metric.unit,
         higher_is_better=metric.higher_is_better,
-        volume="",
-        guarded=False,
+        volume=f"{metric.name}:volume" if derived else "",
+        guarded=derived,
     )
+
+
+def metric_grid(
+    rows: Sequence[Mapping[str, Any]], metric: MetricDef, start: dt.datetime, step_s: int, n: int
+) -> tuple[Grid, Kpi]:
+    """The metric on its own grid, ready for :func:`~backroom.bots.metrics.detect.detect`."""
+    import numpy as np
+
+    from backroom.bots.metrics.series import Grid
+
+    keys, values = aggregate(rows, metric, start, step_s, n)
+    sums = {metric.name: values}
+    if metric.denominator:
+        buckets = _buckets(rows, metric, metric.denominator, start, step_s, n)
+        volume = np.full(values.shape, np.nan)
+        where = {k: i for i, (_s, k) in enumerate(keys)}
+        for (key, index), points in buckets.items():
+            if key in where:
+                volume[where[key], index] = sum(v for _, v in points)
+        sums[f"{metric.name}:volume"] = volume
+    return Grid(start=start, step_s=step_s, n=n, series=keys, sums=sums), as_kpi(metric)
 
 
 def reduce(points: Sequence[tuple[float, float]], how: str) -> float:

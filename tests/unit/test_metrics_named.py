@@ -186,3 +186,30 @@ def test_check_validates_every_rule_metric_and_label() -> None:
         )
     with pytest.raises(ValidationError, match="both kpi"):
         Rule.model_validate({"kind": "threshold", "metric": "a", "kpi": "b", "max": 1})
+
+
+def test_a_derived_metric_is_guarded_by_its_volume() -> None:
+    from backroom.bots.metrics.named import metric_grid
+
+    rows = [
+        _row("abandoned", {"queue": "a"}, 0, 1),
+        _row("offered", {"queue": "a"}, 0, 2),  # 50%, but of two calls
+        _row("abandoned", {"queue": "b"}, 0, 30),
+        _row("offered", {"queue": "b"}, 0, 100),  # 30% of a hundred
+    ]
+    lost = MetricDef(
+        name="lost",
+        label="放弃率",
+        source="node",
+        numerator="abandoned",
+        denominator="offered",
+        unit="ratio",
+        min_volume=20,
+    )
+    grid, kpi = metric_grid(rows, lost, T0, 60, 1)
+    rule = Rule.model_validate({"kind": "threshold", "metric": "lost", "max": 0.2})
+    findings, judged = detect(grid, [rule], {"lost": kpi}, T0, min_volume=lost.min_volume or 0)
+    assert [(f.dims, f.value) for f in findings] == [('{"queue":"b"}', 0.3)]
+    assert {d for _r, _s, d in judged} == {'{"queue":"b"}'}  # queue a, two calls, is not judged at all
+    with pytest.raises(ValidationError, match="min_volume applies to derived metrics"):
+        MetricDef(name="x", label="x", source="node", min_volume=5)
