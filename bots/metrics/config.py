@@ -92,26 +92,30 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _metrics_and_rules(self) -> Config:
-        """Every named metric reads a configured series; every rule names a known metric and labels."""
+        """Every named metric reads a configured series; every rule names a known metric and labels.
+        All problems are reported at once, so one `backroom check` lists everything to fix."""
         from backroom.bots.metrics.kpis import definitions
 
         kpis = definitions(self.service_level_seconds)
         sources = {s.name: s for s in self.sources}
         named: dict[str, MetricDef] = {}
+        problems: list[str] = []
         for m in self.metrics:
             if m.name in kpis or m.name in named:
-                raise ValueError(f"metric name {m.name!r} is taken (a KPI or an earlier metric)")
+                problems.append(f"metric name {m.name!r} is taken (a KPI or an earlier metric)")
+                continue
             named[m.name] = m
             source = sources.get(m.source)
             if source is None:
                 known = ", ".join(sources) or "(none)"
-                raise ValueError(f"metric {m.name!r}: source {m.source!r} is not configured; sources: {known}")
+                problems.append(f"metric {m.name!r}: source {m.source!r} is not configured; sources: {known}")
+                continue
             stored = _source_metrics(source)
             if stored is not None:
                 for name in m.stored:
                     if name not in stored:
                         what = "query" if source.kind == "prometheus" else "field"
-                        raise ValueError(
+                        problems.append(
                             f"metric {m.name!r}: source {m.source!r} has no {what} {name!r}; "
                             f"its {what} names: {', '.join(stored)}"
                         )
@@ -119,16 +123,17 @@ class Config(BaseModel):
             if kept is not None:
                 unknown = sorted({*(m.by or []), *m.labels} - set(kept))
                 if unknown:
-                    raise ValueError(
+                    problems.append(
                         f"metric {m.name!r}: label(s) {', '.join(unknown)} are not dimensions of source "
                         f"{m.source!r} (it keeps {', '.join(kept) or 'none'})"
                     )
         for number, rule in enumerate(self.rules, start=1):
             if rule.kpi not in kpis and rule.kpi not in named:
-                raise ValueError(
+                problems.append(
                     f"rule #{number} ({rule.key}): unknown metric {rule.kpi!r}; named metrics: "
                     f"{', '.join(named) or '(none)'}; KPIs: {', '.join(kpis)}"
                 )
+                continue
             if rule.labels and rule.kpi in named:
                 metric = named[rule.kpi]
                 known = metric.labels_known()
@@ -136,10 +141,12 @@ class Config(BaseModel):
                     known = _source_labels(sources[metric.source])
                 unknown = sorted(set(rule.labels) - set(known)) if known is not None else []
                 if unknown:
-                    raise ValueError(
+                    problems.append(
                         f"rule #{number} ({rule.key}): metric {rule.kpi!r} has no label(s) {', '.join(unknown)}; "
                         f"its labels: {', '.join(known or []) or 'none'}"
                     )
+        if problems:
+            raise ValueError(" | ".join(problems))
         return self
 
     @model_validator(mode="after")

@@ -184,6 +184,14 @@ def test_check_validates_every_rule_metric_and_label() -> None:
                 "metrics": [{"name": "c", "label": "来电", "source": "wfm", "series": "offered", "by": ["queue"]}],
             }
         )
+    # one check lists every problem, not just the first
+    with pytest.raises(ValidationError, match=r"source 'nope' is not configured.* \| rule #1 .*unknown metric 'cpu'"):
+        Config.model_validate(
+            _config(
+                metrics=[{"name": "x", "label": "x", "source": "nope"}],
+                rules=[{"kind": "threshold", "metric": "cpu", "max": 1}],
+            )
+        )
     with pytest.raises(ValidationError, match="both kpi"):
         Rule.model_validate({"kind": "threshold", "metric": "a", "kpi": "b", "max": 1})
 
