@@ -73,7 +73,7 @@ class Notifier:
 # and the values of the template's variables. A digest therefore travels as one short variable
 # (``template_param``), cut to ``max_chars``. Three request shapes are supported:
 #
-# * ``aliyun``  — Dysmsapi SendSms, RPC style: query parameters signed with HMAC-SHA1 (signature v1);
+# * ``aliyun``  — Dysmsapi SendSms, RPC style: form parameters signed with HMAC-SHA1 (signature v1);
 #   one request per number, because SendSms answers for the whole request, not per number;
 # * ``tencent`` — Tencent Cloud SMS SendSms 2021-01-11, JSON body signed with TC3-HMAC-SHA256; one
 #   request carries up to 200 numbers and the answer's SendStatusSet says per number;
@@ -293,10 +293,11 @@ class SmsSender:
             "Timestamp": dt.datetime.fromtimestamp(self._now(), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "Version": "2017-05-25",
         }
-        params["Signature"] = aliyun_signature(params, self._secret(s.access_key_secret))
+        # POST, form-encoded: the numbers stay out of URLs (and so out of proxies' and servers' access logs)
+        params["Signature"] = aliyun_signature(params, self._secret(s.access_key_secret), "POST")
         self._pace()
         try:
-            response = client.get(s.url, params=params)
+            response = client.post(s.url, data=params)
             body = response.json()
         except (*httpx_errors(), ValueError) as exc:
             return self._failure([number], exc)[0]

@@ -5,9 +5,9 @@ from the adapter), answers per number, and refuses the numbers in ``refused`` â€
 partial failure exactly as a real gateway reports one. SMS providers cannot be reached from a test
 machine; this is their stand-in.
 
-Paths: ``GET /`` or ``/aliyun`` (Dysmsapi SendSms, signature v1), ``POST /tencent`` (SendSms 2021-01-11,
-TC3-HMAC-SHA256), any other ``POST`` (generic JSON, HMAC-SHA256 of ``timestamp\\nbody`` in
-``X-Signature``, the number in the body's ``mobile``).
+Requests: a form ``POST`` or a ``GET`` with a query (Dysmsapi SendSms, signature v1); ``POST /tencent``
+(SendSms 2021-01-11, TC3-HMAC-SHA256); any other JSON ``POST`` (generic: HMAC-SHA256 of
+``timestamp\\nbody`` in ``X-Signature``, the number in the body's ``mobile``).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ def _pe(value: str) -> str:
     return quote(value, safe="~")
 
 
-def aliyun_ok(params: dict[str, str], secret: str) -> bool:
-    """Alibaba Cloud RPC signature v1 of a GET request's parameters."""
+def aliyun_ok(params: dict[str, str], secret: str, method: str = "GET") -> bool:
+    """Alibaba Cloud RPC signature v1 of a request's parameters (query string or form body)."""
     given = params.pop("Signature", "")
     canonical = "&".join(f"{_pe(k)}={_pe(v)}" for k, v in sorted(params.items()))
-    to_sign = "GET&%2F&" + _pe(canonical)
+    to_sign = f"{method}&%2F&" + _pe(canonical)
     want = base64.b64encode(hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
     return hmac.compare_digest(given, want)
 
@@ -84,10 +84,12 @@ def start_gateway(key_id: str, secret: str, refused: set[str] | None = None) -> 
             self.wfile.write(raw)
 
         def do_GET(self) -> None:
-            params = dict(parse_qsl(urlsplit(self.path).query))
-            gateway.seen.append({"path": "aliyun", "params": dict(params)})
+            self._aliyun(dict(parse_qsl(urlsplit(self.path).query)), "GET")
+
+        def _aliyun(self, params: dict[str, str], method: str) -> None:
+            gateway.seen.append({"path": "aliyun", "method": method, "params": dict(params)})
             number = params.get("PhoneNumbers", "")
-            if not aliyun_ok(params, gateway.secret):
+            if not aliyun_ok(params, gateway.secret, method):
                 self._answer(400, {"Code": "SignatureDoesNotMatch", "Message": "signature mismatch"})
             elif number in gateway.refused:
                 self._answer(200, {"Code": "isv.BLACK_KEY_CONTROL_LIMIT", "Message": "blacklisted", "RequestId": "r"})
@@ -99,6 +101,11 @@ def start_gateway(key_id: str, secret: str, refused: set[str] | None = None) -> 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             headers = dict(self.headers.items())
+            if headers.get("Content-Type", headers.get("content-type", "")).startswith(
+                "application/x-www-form-urlencoded"
+            ):
+                self._aliyun(dict(parse_qsl(body.decode())), "POST")
+                return
             data = json.loads(body)
             gateway.seen.append({"path": self.path, "headers": headers, "body": data})
             if self.path.startswith("/tencent"):

@@ -72,6 +72,7 @@ def test_aliyun_signed_one_request_per_number_and_partial_failure_recorded(gatew
     assert sent == [fit_sms(TEXT, 20)] * 2 and all(len(t) <= 20 for t in sent)
     assert sent[0].endswith("…") and "**" not in sent[0]
     assert {s["params"]["SignName"] for s in gateway.seen} == {"后台数据"}
+    assert {s["method"] for s in gateway.seen} == {"POST"}  # form body: no phone number in any URL
 
 
 def test_a_wrong_secret_is_refused_by_the_gateway_and_every_number_is_a_failure(gateway: SmsGateway) -> None:
