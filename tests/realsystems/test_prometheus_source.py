@@ -24,6 +24,8 @@ def _ctx(tmp_path: Path, prometheus: Prometheus):
 
 def test_range_and_instant_pulls_keep_the_asked_dimensions(tmp_path: Path, prometheus_server: Prometheus) -> None:
     prometheus_server.wait_for("count_over_time(up[1m])", lambda r: bool(r) and float(r[0]["value"][1]) >= 16)
+    # other tests stop node-exporter: the window below must lie after it was last back up
+    _wait_up_for(prometheus_server, 20)
     ctx = _ctx(tmp_path, prometheus_server)
     # a window that ended a few seconds ago: a scrape is stamped when it starts and lands when it ends,
     # so on a loaded machine the last seconds before "now" still change between two reads
@@ -56,6 +58,12 @@ def test_range_and_instant_pulls_keep_the_asked_dimensions(tmp_path: Path, prome
     )
     instant = asyncio.run(adapter("prometheus").pull(ctx, per_cpu, window))
     assert len(instant.samples) == os.cpu_count()
+
+
+def _wait_up_for(prometheus: Prometheus, seconds: int) -> None:
+    """Until node-exporter has answered every scrape of the last ``seconds`` (it may have been stopped)."""
+    promql = f'min_over_time(up{{job="node"}}[{seconds}s])'
+    prometheus.wait_for(promql, lambda r: bool(r) and r[0]["value"][1] == "1", timeout=seconds + 30)
 
 
 def _settled_range(prometheus: Prometheus, promql: str, window: Window, step: int) -> set[tuple[float, float]]:
