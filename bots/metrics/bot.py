@@ -191,6 +191,8 @@ class Metrics(Bot[Params, Config]):
         found.update(nodata.found)
         judged |= nodata.judged
         alerts = book.reconcile(found, judged, now, dry_run=ctx.dry_run)
+        for a in (*alerts.new, *alerts.ongoing, *alerts.recovered):  # people read local time
+            a["opened_local"] = dt.datetime.fromisoformat(a["opened_at"]).astimezone(tz).isoformat()
         recovered_to_say = [a for a in alerts.recovered if a.get("was_announced")]
         ctx.log.info(
             "anomalies: %d new, %d ongoing, %d recovered", len(alerts.new), len(alerts.ongoing), len(alerts.recovered)

@@ -85,11 +85,11 @@ def digest_text(
     gap_lines += [f"- 【{m.label}】{m.source}：当日没有任何数据" for m in missing if m.label not in covered]
     gap_lines += [f"- {k}：{reason_text(v)}" for k, v in stale.items() if not any(a.get("where") == k for a in gaps)]
     if gap_lines:
-        lines.append(f"**数据缺失 {len(gap_lines)} 项**（以下数字没有拿到，不代表正常）")
+        lines.extend(["", f"**数据缺失 {len(gap_lines)} 项**（以下数字没有拿到，不代表正常）"])
         lines.extend(gap_lines)
     if back:
-        lines.append(f"**数据已恢复 {len(back)} 项**")
-        lines.extend(f"- 【{a['kpi_label']}】{a['where']} 数据已恢复（自 {a['opened_at'][:16]} 起缺失）" for a in back)
+        lines.extend(["", f"**数据已恢复 {len(back)} 项**"])
+        lines.extend(f"- 【{a['kpi_label']}】{a['where']} 数据已恢复（自 {_since(a)} 起缺失）" for a in back)
     if issues:
         lines.append(f"另有 {issues} 个数值无法识别，已跳过，详见运行日志。")
     return "\n".join(lines).strip()
@@ -116,6 +116,11 @@ def _incident_line(group: Sequence[Mapping[str, Any]]) -> str:
     return f"- {first['text']}；另有 {len(others)} 条规则同时判定异常（{also}）"
 
 
+def _since(alert: Mapping[str, Any]) -> str:
+    """When an alert opened, in the report's zone when the bot gave it (``opened_local``)."""
+    return str(alert.get("opened_local") or alert.get("opened_at", ""))[:16].replace("T", " ")
+
+
 def _alert_lines(
     new: Sequence[Mapping[str, Any]],
     ongoing: Sequence[Mapping[str, Any]],
@@ -133,7 +138,7 @@ def _alert_lines(
     if recovered:
         groups = incidents(recovered)
         lines.append(f"**已恢复 {len(groups)} 项**")
-        lines.extend(f"- {g[0]['text'].split('：')[0]} 已恢复正常（自 {g[0]['opened_at'][:16]} 起）" for g in groups)
+        lines.extend(f"- {g[0]['text'].split('：')[0]} 已恢复正常（自 {_since(g[0])} 起）" for g in groups)
     if not (new or ongoing or recovered):
         lines.append("无异常。" if quiet else "已拿到的数据中无异常。")
     return lines
