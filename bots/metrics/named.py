@@ -22,6 +22,8 @@ rate), so a share is never an average of shares.
 Aggregation happens in two explicit steps, like PromQL's ``sum by (...)``: series that share the
 kept labels are first combined at each instant (``combine``), then the instants of one interval are
 reduced by ``aggregation``. Without ``by`` every label is kept — nothing is merged unless asked.
+``rate`` (a counter's increase per second, resets counted from zero) needs at least two points in an
+interval: pull the counter more finely than the judging grid, or let PromQL's ``rate()`` do it.
 """
 
 from __future__ import annotations
