@@ -39,7 +39,7 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["threshold", "change", "robust"]
-    kpi: str
+    kpi: str  # a built-in KPI or a named metric (``metric = ...`` is the same field)
     id: str | None = None  # stable name for alert hygiene; derived from the rule when omitted
     min: float | None = None  # threshold: lower bound
     max: float | None = None  # threshold: upper bound
@@ -53,6 +53,19 @@ class Rule(BaseModel):
     min_volume: float | None = Field(default=None, ge=0, description="overrides the config's min_volume")
     direction: Literal["bad", "both"] = "bad"
     queues: list[str] = Field(default_factory=list, description="only these queues (empty = all)")
+    labels: dict[str, str] = Field(default_factory=dict, description="only series with these label values")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _metric_alias(cls, data: object) -> object:
+        """``metric = "cpu_busy"`` reads better than ``kpi`` for a named metric; both mean the same."""
+        if isinstance(data, dict) and "metric" in data:
+            data = dict(data)
+            metric = data.pop("metric")
+            if "kpi" in data and data["kpi"] != metric:
+                raise ValueError(f"rule names both kpi {data['kpi']!r} and metric {metric!r}; give one")
+            data["kpi"] = metric
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Rule:

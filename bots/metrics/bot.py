@@ -5,13 +5,19 @@ One run:
 1. pulls each configured source concurrently over its window (first run: ``history_days`` back;
    later runs: from the last successful pull minus ``repull_hours``) and stores what came back —
    re-pulled intervals replace earlier values;
-2. judges the anomaly rules on the intervals since the previous evaluation, against the stored
-   history, and reconciles alerts (new / ongoing / recovered);
+2. judges the anomaly rules — on the built-in KPIs and on the named metrics of
+   ``[[bots.metrics.config.metrics]]`` (:mod:`bots.metrics.named`) — on the intervals since the
+   previous evaluation, against the stored history, and reconciles alerts (new / ongoing /
+   recovered);
 3. writes the day's workbook and sends the 数据通报 digest (or, with ``report = false``, only the
-   alerts that are new or recovered).
+   alerts that are new or recovered) to the notify targets, the group robots and by SMS.
 
-A source that fails is marked stale in the report and message; the run fails only when every
-source failed. ``Result.outputs["anomalies"]`` lists new anomalies for a chained bot.
+Missing data is an alert of its own (:mod:`bots.metrics.nodata`): a source that fails, a query
+that answers nothing, a scrape target that is down, a source silent longer than its
+``stale_after_minutes`` — each is announced once, its recovery too, and the digest lists what is
+missing instead of saying 无异常. The run fails only when every source failed.
+``Result.outputs["anomalies"]`` lists new anomalies for a chained bot, ``no_data`` the missing
+parts, ``sms`` the delivery result of every number (masked).
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ class Metrics(Bot[Params, Config]):
         from backroom.bots.metrics.daily import daily_sums, summarise, where_label
         from backroom.bots.metrics.detect import describe, detect
         from backroom.bots.metrics.kpis import definitions
+        from backroom.bots.metrics.named import metric_grid
+        from backroom.bots.metrics.nodata import NoData
         from backroom.bots.metrics.series import build_grid, floor_time
         from backroom.bots.metrics.store import Store
         from backroom.bots.systems.metric_sources import MetricSourceError, Window, pull_all, validate_options
@@ -62,10 +70,12 @@ class Metrics(Bot[Params, Config]):
         for source in sources:
             validate_options(source)
         kpis = definitions(config.service_level_seconds)
+        named = {m.name: m for m in config.metrics}
         for rule in config.rules:
-            if rule.kpi not in kpis:
+            if rule.kpi not in kpis and rule.kpi not in named:
                 raise ConfigError(
-                    f"bots.metrics: rule {rule.key!r} names unknown KPI {rule.kpi!r}; known: {', '.join(kpis)}"
+                    f"bots.metrics: rule {rule.key!r} names unknown metric {rule.kpi!r}; "
+                    f"known: {', '.join([*named, *kpis])}"
                 )
         now = ctx.now()
         tz = ctx.timezone
@@ -87,6 +97,7 @@ class Metrics(Bot[Params, Config]):
         issues: list[str] = []
         evidence: list[Path] = []
         stored = 0
+        nodata = NoData(config.metrics, tz)
         with ctx.progress("storing pulls", total=len(sources)) as step:
             for source, result in zip(sources, results, strict=True):
                 if isinstance(result, BaseException):
@@ -98,14 +109,23 @@ class Metrics(Bot[Params, Config]):
                     state.set(
                         f"status:{source.name}", {"ok": False, "at": now.isoformat(), "error": stale[source.name]}
                     )
+                    nodata.source_failed(source.name, reason)
                     step.advance()
                     continue
                 issues.extend(result.issues)
                 evidence.extend(result.evidence)
+                nodata.source_pulled(source.name, result.stale)
+                for query, reason in result.stale.items():
+                    ctx.log.warning("source %s query %s has no data: %s", source.name, query, reason)
                 for line in result.issues[:20]:
                     ctx.log.warning("%s", line)
                 if not ctx.dry_run:
                     stored += store.replace(source.name, result.samples, now)
+                    newest = store.latest(source.name)
+                    limit = source.stale_after_minutes
+                    if limit is not None and (newest is None or newest < now - dt.timedelta(minutes=limit)):
+                        seen = newest.isoformat() if newest else "ever"
+                        nodata.add(source.name, "*", f"source {source.name!r} has no data since {seen}")
                     state.set_many(
                         {
                             f"pulled_until:{source.name}": now.isoformat(),
@@ -113,6 +133,7 @@ class Metrics(Bot[Params, Config]):
                                 "ok": True,
                                 "at": now.isoformat(),
                                 "samples": len(result.samples),
+                                "stale": dict(result.stale),
                             },
                         }
                     )
@@ -120,7 +141,7 @@ class Metrics(Bot[Params, Config]):
         ctx.raise_if_cancelled()
 
         # 2. anomalies ------------------------------------------------------------------------
-        step_s = config.resolution_minutes * 60
+        step_s = config.step_seconds
         evaluated = state.get("evaluated_until")
         since = dt.datetime.fromisoformat(evaluated) if evaluated else now - dt.timedelta(hours=24)
         if params.report and not evaluated:  # a first run judges the whole report day too
@@ -135,10 +156,18 @@ class Metrics(Bot[Params, Config]):
         rows = store.load(history_start, eval_end, sources=names)
         grid = build_grid(rows, history_start, eval_end, step_s)
         findings, judged = detect(grid, config.rules, kpis, since, min_volume=config.min_volume)
+        graded = [(f, grid, kpis[f.kpi]) for f in findings]
+        for metric in config.metrics:  # named metrics: each its own grid, aggregated as declared
+            rules = [r for r in config.rules if r.kpi == metric.name]
+            if not rules:
+                continue
+            own, kpi = metric_grid(rows, metric, grid.start, step_s, grid.n)
+            more, seen = detect(own, rules, {metric.name: kpi}, since, min_volume=metric.min_volume or 0.0)
+            graded.extend((f, own, kpi) for f in more)
+            judged |= seen
         found: dict[str, dict[str, Any]] = {}
-        for f in findings:
-            kpi = kpis[f.kpi]
-            dims = grid.dims(grid.series.index((f.source, f.dims)))
+        for f, grid_of, kpi in graded:
+            dims = grid_of.dims(grid_of.series.index((f.source, f.dims)))
             found[alert_key(f.rule, f.source, f.dims)] = {
                 "rule": f.rule,
                 "kind": f.kind,
@@ -147,18 +176,23 @@ class Metrics(Bot[Params, Config]):
                 "source": f.source,
                 "dims": dims,
                 "where": where_label(f.dims),
-                "interval": grid.time(f.index).astimezone(tz).isoformat(),
+                "interval": grid_of.time(f.index).astimezone(tz).isoformat(),
                 "value": f.value,
                 "reference": f.reference,
                 "score": f.score if abs(f.score) < 1e9 else None,
                 "value_text": kpi.format(f.value),
                 "reference_text": kpi.format(f.reference),
                 "compared_with": f.compared_with,
-                "text": describe(f, grid, kpi, tz),
+                "text": describe(f, grid_of, kpi, tz),
                 **{k: v for k, v in f.extra.items() if k in ("intervals", "volume")},
             }
         book = AlertBook(ctx.engine)
+        nodata.judge_open(book.open_alerts())
+        found.update(nodata.found)
+        judged |= nodata.judged
         alerts = book.reconcile(found, judged, now, dry_run=ctx.dry_run)
+        for a in (*alerts.new, *alerts.ongoing, *alerts.recovered):  # people read local time
+            a["opened_local"] = dt.datetime.fromisoformat(a["opened_at"]).astimezone(tz).isoformat()
         recovered_to_say = [a for a in alerts.recovered if a.get("was_announced")]
         ctx.log.info(
             "anomalies: %d new, %d ongoing, %d recovered", len(alerts.new), len(alerts.ongoing), len(alerts.recovered)
@@ -167,6 +201,7 @@ class Metrics(Bot[Params, Config]):
         # 3. report and digest ----------------------------------------------------------------
         report_path: Path | None = None
         sent = False
+        sms: list[dict[str, Any]] = []
         shot = next((p for p in evidence if p.suffix == ".png"), None)
         if params.report:
             day = params.day or (now.astimezone(tz).date() - dt.timedelta(days=config.report_day == "yesterday"))
@@ -176,6 +211,9 @@ class Metrics(Bot[Params, Config]):
             sums = daily_sums(day_rows, tz)
             headline = list(kpis.values())
             figures = summarise(sums, day, headline, config.targets)
+            from backroom.bots.metrics.named import day_figures
+
+            named_figures, missing = day_figures(day_rows, config.metrics, day, tz)
             today_start = dt.datetime.combine(day, dt.time(), tz)
             raw = {
                 s.name: [r for r in day_rows if r["source"] == s.name and r["interval_start"] >= today_start]
@@ -197,14 +235,24 @@ class Metrics(Bot[Params, Config]):
                 sums=sums,
                 kpis=headline,
                 trend_days=config.trend_days,
-                stale=stale,
+                stale={**stale, **_stale_queries(nodata.found)},
                 tz=tz,
+                named=named_figures,
             )
-            from backroom.bots.metrics.digest import digest_text
+            from backroom.bots.metrics.digest import digest_text, sms_text
 
             text = digest_text(
-                day.isoformat(), figures, alerts.new, alerts.ongoing, recovered_to_say, stale, len(issues)
+                day.isoformat(),
+                figures,
+                alerts.new,
+                alerts.ongoing,
+                recovered_to_say,
+                stale,
+                len(issues),
+                named_figures,
+                missing,
             )
+            short = sms_text(f"数据通报{day.isoformat()}", alerts.new, alerts.ongoing, recovered_to_say, len(missing))
             ctx.artifact(f"digest-{day.isoformat()}.md").write_text(text, encoding="utf-8")
             done_key = f"digest_sent:{day.isoformat()}"
             if ctx.dry_run:
@@ -215,13 +263,14 @@ class Metrics(Bot[Params, Config]):
                 attachments = [report_path] if config.attach_workbook else []
                 if shot is not None:
                     attachments.append(shot)
-                self._send(ctx, config, f"数据通报 {day.isoformat()}", text, attachments, shot)
+                sms = self._send(ctx, config, f"数据通报 {day.isoformat()}", text, attachments, shot, short)
                 state.set(done_key, now.isoformat())
                 sent = True
         elif (alerts.new or recovered_to_say) and not ctx.dry_run:
-            from backroom.bots.metrics.digest import alert_text
+            from backroom.bots.metrics.digest import alert_text, sms_text
 
-            self._send(ctx, config, "异常告警", alert_text(alerts.new, recovered_to_say), [], None)
+            short = sms_text("异常告警", alerts.new, [], recovered_to_say, 0)
+            sms = self._send(ctx, config, "异常告警", alert_text(alerts.new, recovered_to_say), [], None, short)
             sent = True
         if sent:
             book.mark_announced([a["key"] for a in alerts.new])
@@ -230,12 +279,20 @@ class Metrics(Bot[Params, Config]):
             state.set("evaluated_until", eval_end.isoformat())
 
         failed_all = len(stale) == len(sources) and config.fail_when_all_sources_fail
+        from backroom.bots.metrics.nodata import is_nodata
+
+        gaps = [a for a in alerts.new + alerts.ongoing if is_nodata(a)]
+        real_new = [a for a in alerts.new if not is_nodata(a)]
         summary = (
             f"{len(sources) - len(stale)}/{len(sources)} sources pulled, {stored} values stored; "
             f"anomalies: {len(alerts.new)} new, {len(alerts.ongoing)} ongoing, {len(alerts.recovered)} recovered"
         )
         if stale:
             summary += f"; stale: {', '.join(stale)}"
+        if gaps:
+            summary += f"; no data: {', '.join(a['where'] for a in gaps)}"
+        if sms:
+            summary += f"; SMS {sum(r['ok'] for r in sms)}/{len(sms)} delivered"
         return Result(
             status="failed" if failed_all else "succeeded",
             summary=summary,
@@ -244,25 +301,38 @@ class Metrics(Bot[Params, Config]):
                 "sources_failed": len(stale),
                 "values_stored": stored,
                 "values_skipped": len(issues),
-                "anomalies_new": len(alerts.new),
+                "anomalies_new": len(real_new),
+                "no_data": len(gaps),
+                "sms_delivered": sum(r["ok"] for r in sms),
+                "sms_failed": sum(not r["ok"] for r in sms),
                 "anomalies_ongoing": len(alerts.ongoing),
                 "anomalies_recovered": len(alerts.recovered),
             },
             outputs={
-                "anomalies": [_brief(a) for a in alerts.new],
+                "anomalies": [_brief(a) for a in real_new],
+                "no_data": [_brief(a) for a in gaps],
                 "ongoing": [_brief(a) for a in alerts.ongoing],
                 "recovered": [_brief(a) for a in alerts.recovered],
-                "has_anomalies": bool(alerts.new),
-                "queues": sorted({a["where"] for a in alerts.new}),
+                "has_anomalies": bool(real_new),
+                "queues": sorted({a["where"] for a in real_new}),
                 "stale_sources": sorted(stale),
                 "report": str(report_path) if report_path else None,
                 "sent": sent,
+                "sms": sms,  # one entry per number: masked phone, ok, provider code and message
             },
         )
 
     def _send(
-        self, ctx: Context, config: Config, title: str, text: str, attachments: list[Path], shot: Path | None
-    ) -> None:
+        self,
+        ctx: Context,
+        config: Config,
+        title: str,
+        text: str,
+        attachments: list[Path],
+        shot: Path | None,
+        short: str = "",
+    ) -> list[dict[str, Any]]:
+        """Deliver to every channel; returns the SMS results, one per number (masked)."""
         from backroom.bots.sdk.secrets import resolve_if_ref
 
         ctx.notify(title, text, attachments)
@@ -275,6 +345,20 @@ class Metrics(Bot[Params, Config]):
                 for hook in config.group_webhooks:
                     url = resolve_if_ref(hook.url, ctx.secret)
                     post_group(client, url, hook.style, title, text, shot if hook.send_image else None)
+        if config.sms is None:
+            return []
+        from backroom.bots.sdk.notify import SmsSender
+
+        results = [r.as_dict() for r in SmsSender(config.sms, ctx.secret).send(short or title)]
+        for r in results:
+            if not r["ok"]:
+                ctx.log.warning("SMS to %s not delivered: %s %s", r["phone"], r["code"], r["message"])
+        return results
+
+
+def _stale_queries(found: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Queries without data, for the workbook's status line: "source/query" -> reason."""
+    return {a["where"]: a["reason"] for a in found.values() if a.get("kind") == "nodata" and "/" in a["where"]}
 
 
 def _brief(alert: dict[str, Any]) -> dict[str, Any]:

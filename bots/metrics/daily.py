@@ -40,10 +40,13 @@ def kpi_value(kpi: Kpi, sums: Mapping[str, float] | None) -> float | None:
 
 
 def where_label(dims: str) -> str:
+    """A series' dimensions for people: the queue's name alone, other labels as ``cpu=0 mode=user``."""
     if dims == ALL:
         return ALL
-    values = json.loads(dims).values()
-    return "/".join(str(v) for v in values) or ALL
+    labels = {k: v for k, v in json.loads(dims).items() if v != ""}
+    if set(labels) <= {"queue"}:
+        return "/".join(str(v) for v in labels.values()) or ALL
+    return " ".join(f"{k}={v}" for k, v in labels.items())
 
 
 @dataclass
@@ -67,7 +70,7 @@ class DayFigures:
             return "—"
         diff = self.value - other
         if self.kpi.unit == "ratio":
-            return f"{diff * 100:+.1f}pt"
+            return f"{diff * 100:+.1f}个百分点"
         return f"{diff:+,.0f}"
 
 
@@ -78,7 +81,11 @@ def summarise(
     targets: Mapping[str, float],
 ) -> list[DayFigures]:
     """Figures for ``day`` per (source, where), with the same day a day and a week before."""
-    keys = sorted({(s, d) for (s, d, k) in sums if k == day}, key=lambda k: (k[0], k[1] != ALL, k[1]))
+    # a series without labels is the source's total: listing it beside 全部 would say everything twice
+    keys = sorted(
+        {(s, d) for (s, d, k) in sums if k == day and (d == ALL or where_label(d) != ALL)},
+        key=lambda k: (k[0], k[1] != ALL, k[1]),
+    )
     out = []
     for source, dims in keys:
         for kpi in kpis:

@@ -17,7 +17,7 @@ from backroom.bots.metrics.series import Grid
 
 __all__ = ["describe", "detect"]
 
-_DEFAULT_MAD = {"ratio": 0.01, "seconds": 5.0, "count": 2.0}
+_DEFAULT_MAD = {"ratio": 0.01, "seconds": 5.0, "count": 2.0, "number": 0.01, "percent": 1.0}
 
 
 def detect(
@@ -48,6 +48,8 @@ def detect(
         ok = ~np.isnan(values) & (np.nan_to_num(volume, nan=0.0) >= guard)
         if kpi.unit == "count":
             ok = ~np.isnan(values) & (values >= 0)
+        if not kpi.guarded:
+            ok = ~np.isnan(values)
         usable = np.where(ok, values, np.nan)
         up = -1.0 if kpi.higher_is_better else 1.0  # +1 where "up" is the bad direction
         both = rule.direction == "both"
@@ -93,6 +95,8 @@ def detect(
         for s, (source, dims) in enumerate(grid.series):
             if rule.queues and grid.dims(s).get("queue") not in rule.queues:
                 continue
+            if rule.labels and any(grid.dims(s).get(k) != v for k, v in rule.labels.items()):
+                continue
             window_ok = ok[s, first:]
             if not window_ok.any():
                 continue
@@ -134,14 +138,16 @@ def _threshold_label(rule: Rule, kpi: Kpi) -> str:
 
 def describe(finding: Finding, grid: Grid, kpi: Kpi, tz: dt.tzinfo) -> str:
     """One line: what, where, when, how far from normal, compared with what."""
-    dims = grid.dims(grid.series.index((finding.source, finding.dims)))
-    where = "/".join(str(v) for v in dims.values()) or "全部"
+    from backroom.bots.metrics.daily import where_label
+
+    where = where_label(finding.dims)
     when = grid.time(finding.index).astimezone(tz)
     end = when + dt.timedelta(seconds=grid.step_s)
     moment = f"{when:%m-%d %H:%M}–{end:%H:%M}"
     value, ref = kpi.format(finding.value), kpi.format(finding.reference)
     if finding.kind == "robust":
-        how = f"稳健Z分 {finding.score:+.1f}" if math.isfinite(finding.score) else "远超历史波动"
+        # the robust z-score in words: how many times the usual swing it lies from the usual level
+        how = f"偏离平常水平 {abs(finding.score):.1f} 倍正常波动" if math.isfinite(finding.score) else "远超历史波动"
     elif finding.kind == "change":
         how = f"变化 {finding.score:+.0%}" if math.isfinite(finding.score) else "由零上升"
     else:

@@ -59,9 +59,10 @@ class Kpi:
     label: str  # Chinese label used in reports and messages
     numerator: str
     denominator: str
-    unit: Literal["ratio", "seconds", "count"]
+    unit: Literal["ratio", "seconds", "count", "number", "percent"]
     higher_is_better: bool
     volume: str = "offered"  # the count the minimum-volume guard looks at
+    guarded: bool = True  # False: every interval with a value is judged (named metrics)
 
     def format(self, value: float | None) -> str:
         return format_value(value, self.unit)
@@ -105,4 +106,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value * 100:.1f}%"
     if unit == "seconds":
         return f"{value:.0f}秒"
+    if unit == "percent":
+        return f"{value:.1f}%"
+    if unit == "number":
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
     return f"{value:,.0f}"

@@ -18,6 +18,7 @@ from typing import Any
 
 from backroom.bots.metrics.daily import ALL, DayFigures, kpi_value
 from backroom.bots.metrics.kpis import Kpi
+from backroom.bots.metrics.named import NamedFigure
 
 __all__ = ["write_workbook"]
 
@@ -46,6 +47,7 @@ def write_workbook(
     trend_days: int,
     stale: Mapping[str, str],
     tz: dt.tzinfo,
+    named: Sequence[NamedFigure] = (),
 ) -> Path:
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, LineChart, Reference
@@ -67,6 +69,7 @@ def write_workbook(
     headers = ["来源", "队列", "指标", "当日", "目标", "达标", "较昨日", "较上周同日", "昨日", "上周同日"]
     start = status_row + 1
     rows = []
+    figures = [f for f in figures if f.value is not None]  # the summary holds figures that exist
     for f in figures:
         met = f.met
         rows.append(
@@ -83,9 +86,12 @@ def write_workbook(
                 f.last_week,
             ]
         )
+    for n in named:
+        rows.append([n.metric.source, n.where, n.metric.label, n.value, None, "—", n.delta(), None, n.yesterday, None])
     last = write_table(ws, headers, rows, start_row=start)
-    for i, f in enumerate(figures, start=start + 1):
-        fmt = _PCT if f.kpi.unit == "ratio" else "#,##0"
+    units = [f.kpi.unit for f in figures] + [n.metric.unit for n in named]
+    for i, unit in enumerate(units, start=start + 1):
+        fmt = {"ratio": _PCT, "number": "#,##0.00", "percent": "0.0"}.get(unit, "#,##0")
         for col in (4, 5, 9, 10):
             ws.cell(row=i, column=col).number_format = fmt
     if last > start:
@@ -124,6 +130,8 @@ def write_workbook(
     wt = wb.create_sheet("趋势")
     days = [day - dt.timedelta(days=trend_days - 1 - i) for i in range(trend_days)]
     sources = sorted({s for (s, _d, _k) in sums})
+    # a KPI no source delivered in the period gets no column and no empty chart
+    kpis = [k for k in kpis if any(kpi_value(k, sums.get((s, ALL, d))) is not None for s in sources for d in days)]
     header = ["日期"]
     columns: list[tuple[str, Kpi]] = []
     for kpi in kpis:

@@ -131,6 +131,21 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
+    def latest(self, source: str) -> dt.datetime | None:
+        """The end of the newest interval stored for ``source`` (aware UTC), None when it has none."""
+        from sqlalchemy import func
+
+        t = samples_table
+        query = select(t.c.interval_start, t.c.interval_seconds).where(
+            t.c.source == source,
+            t.c.interval_start == select(func.max(t.c.interval_start)).where(t.c.source == source).scalar_subquery(),
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return row[0] + dt.timedelta(seconds=int(row[1]))
+
     def count(self, source: str | None = None) -> int:
         from sqlalchemy import func
 

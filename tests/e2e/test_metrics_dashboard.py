@@ -116,6 +116,7 @@ def test_bot_sends_dashboard_screenshot_and_marks_changed_layout_stale(
     assert changed.status == "succeeded"
     assert changed.outputs["stale_sources"] == ["board"]
     digest = next((tmp_path / "b").rglob("digest-*.md")).read_text(encoding="utf-8")
-    assert "数据未更新" in digest and "'放弃量'" in digest  # the missing column is named
+    assert "数据缺失 1 项" in digest and "【来源 board】拉取失败" in digest
+    assert "'放弃量'" in digest  # the missing column is named
     shots = list((tmp_path / "b").rglob("dashboard-board-layout.png"))
     assert shots, "the changed page is kept as evidence"

@@ -186,7 +186,9 @@ def test_one_source_down_report_still_goes_out_and_source_is_stale(
     assert result.status == "succeeded"
     assert result.outputs["stale_sources"] == ["wfm"]
     message = webhook_receiver.wait_for(1)[0]["body"]["message"]
-    assert "数据未更新" in message and "wfm" in message
+    assert "数据缺失 1 项" in message and "【来源 wfm】拉取失败" in message
+    assert "\n无异常。" not in message  # a missing source is not a quiet day
+    assert [a["source"] for a in result.outputs["no_data"]] == ["wfm"] and result.counts["no_data"] == 1
     assert "数据未更新" in str(load_workbook(result.outputs["report"])["汇总"]["A2"].value)
 
 
@@ -473,3 +475,41 @@ def test_group_robot_styles(webhook_receiver: Any, style: str) -> None:
         assert body == {"msgtype": "markdown", "markdown": {"title": "数据通报", "text": "**放弃率** 12%"}}
     else:
         assert body["msg_type"] == "text" and "放弃率" in body["content"]["text"]
+
+
+def test_a_source_silent_past_its_window_is_no_data_until_it_delivers_again(
+    tmp_path: Path, metrics_sandbox: MetricsSandbox, webhook_receiver: Any
+) -> None:
+    """The ACD answers, but with nothing newer than three hours: that is an alert, not a quiet day."""
+    host = webhook_receiver.url.removeprefix("http://")
+    source = {**json_source(), "stale_after_minutes": 90}
+    config = Config.model_validate({"sources": [source], "history_days": 3, "rules": []})
+    bot_now = METRICS_NOW + dt.timedelta(hours=3)  # the ACD's own clock stays at METRICS_NOW
+
+    def run() -> Any:
+        ctx = make_context(
+            tmp_path,
+            "metrics",
+            systems=metrics_sandbox.systems(),
+            environ=metrics_sandbox.environ,
+            config=config,
+            clock=lambda: bot_now,
+            notify_targets=(f"json://{host}/alerts",),
+        )
+        try:
+            return Metrics().run(ctx, Params(report=False))
+        finally:
+            ctx.close()
+
+    silent = run()
+    assert silent.status == "succeeded"
+    assert [(a["source"], a["kpi"]) for a in silent.outputs["no_data"]] == [("cc_api", "*")]
+    text = webhook_receiver.wait_for(1)[0]["body"]["message"]
+    assert "【来源 cc_api】自 2026-11-24 09:00 起没有新数据" in text  # 01:00 UTC, told in Shanghai time
+    again = run()  # still silent: not announced twice
+    assert again.outputs["no_data"] and not again.outputs["sent"] and len(webhook_receiver.requests) == 1
+
+    metrics_sandbox.set_now(bot_now)  # the ACD catches up
+    back = run()
+    assert back.outputs["no_data"] == [] and [a["kpi"] for a in back.outputs["recovered"]] == ["*"]
+    assert "数据已恢复 1 项" in webhook_receiver.wait_for(2)[1]["body"]["message"]

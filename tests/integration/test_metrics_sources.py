@@ -77,3 +77,33 @@ def test_demo_part_runs_the_bot(tmp_path: Path) -> None:
         assert part.bot_table["schedule"].startswith("cron:")
     finally:
         part.stop()
+
+
+def test_rows_that_collide_under_the_mapped_dimensions_are_refused_naming_the_column(tmp_path: Path) -> None:
+    """Per-agent rows mapped only by 技能组 would be merged silently; the file is refused instead."""
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    text = (
+        "时段,技能组,坐席,来电量,放弃量,接通量\n"
+        "2026-11-24 00:00,投诉组,张三,120,6,114\n"
+        "2026-11-24 00:00,投诉组,张三,120,6,114\n"  # the same row twice: one fact, stored once
+        "2026-11-24 00:00,投诉组,李四,80,2,78\n"
+    )
+    (drops / "坐席.csv").write_bytes(text.encode("gbk"))
+    (drops / "汇总.csv").write_bytes(
+        "时段,技能组,来电量,放弃量,接通量\n2026-11-24 00:00,咨询组,50,1,49\n".encode("gbk")
+    )
+    ctx = make_context(tmp_path, "metrics")
+    source = SourceConfig(name="drop", kind="files", options=FILE_OPTIONS)
+    result = asyncio.run(adapter("files").pull(ctx, source, WINDOW))
+    # the other file is kept; the colliding one is refused with the reason, nothing of it stored
+    assert {s.dims for s in result.samples} == {'{"queue":"咨询组"}'}
+    (issue,) = result.issues
+    assert "坐席.csv: rows 1 and 3 both give 'offered'" in issue
+    assert "differ in column(s) 坐席, 接通量, 放弃量, 来电量" in issue
+    by_agent = {**FILE_OPTIONS, "dimensions": {"queue": "技能组", "agent": "坐席"}}
+    kept = asyncio.run(adapter("files").pull(ctx, SourceConfig(name="drop", kind="files", options=by_agent), WINDOW))
+    assert sorted((s.dims, s.value) for s in kept.samples if s.metric == "offered") == [
+        ('{"agent":"张三","queue":"投诉组"}', 120.0),
+        ('{"agent":"李四","queue":"投诉组"}', 80.0),
+    ]

@@ -23,6 +23,8 @@ def test_instant_queries(prometheus_server: Prometheus) -> None:
 
 def test_range_query(prometheus_server: Prometheus) -> None:
     prometheus_server.wait_for("count_over_time(up[1m])", lambda r: bool(r) and float(r[0]["value"][1]) >= 3)
+    # another test may have stopped node-exporter within the minute asked for below
+    prometheus_server.wait_for('min_over_time(up{job="node"}[1m])', lambda r: bool(r) and r[0]["value"][1] == "1", 90)
     end = time.time()
     answer = httpx.get(
         f"{prometheus_server.url}/api/v1/query_range",

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from backroom.bots.sdk.testing import make_context
-from backroom.bots.systems.metric_sources import MetricSourceError, SourceConfig, Window, adapter
+from backroom.bots.systems.metric_sources import MetricSourceError, SourceConfig, Window, adapter, dims_key
 from tests.realsystems.prometheus import Prometheus
 
 pytestmark = [pytest.mark.realsystem, pytest.mark.slow]
@@ -24,6 +24,8 @@ def _ctx(tmp_path: Path, prometheus: Prometheus):
 
 def test_range_and_instant_pulls_keep_the_asked_dimensions(tmp_path: Path, prometheus_server: Prometheus) -> None:
     prometheus_server.wait_for("count_over_time(up[1m])", lambda r: bool(r) and float(r[0]["value"][1]) >= 16)
+    # other tests stop node-exporter: the window below must lie after it was last back up
+    _wait_up_for(prometheus_server, 20)
     ctx = _ctx(tmp_path, prometheus_server)
     # a window that ended a few seconds ago: a scrape is stamped when it starts and lands when it ends,
     # so on a loaded machine the last seconds before "now" still change between two reads
@@ -58,6 +60,12 @@ def test_range_and_instant_pulls_keep_the_asked_dimensions(tmp_path: Path, prome
     assert len(instant.samples) == os.cpu_count()
 
 
+def _wait_up_for(prometheus: Prometheus, seconds: int) -> None:
+    """Until node-exporter has answered every scrape of the last ``seconds`` (it may have been stopped)."""
+    promql = f'min_over_time(up{{job="node"}}[{seconds}s])'
+    prometheus.wait_for(promql, lambda r: bool(r) and r[0]["value"][1] == "1", timeout=seconds + 30)
+
+
 def _settled_range(prometheus: Prometheus, promql: str, window: Window, step: int) -> set[tuple[float, float]]:
     """Prometheus's own answer for ``window`` once two reads a scrape apart agree."""
     previous: set[tuple[float, float]] | None = None
@@ -83,3 +91,59 @@ def test_a_query_prometheus_refuses_names_the_query(tmp_path: Path, prometheus_s
     )
     with pytest.raises(MetricSourceError, match=r"query 'rate\(up\[1m\]' failed: 400"):
         asyncio.run(adapter("prometheus").pull(ctx, broken, Window(end - dt.timedelta(minutes=1), end)))
+
+
+def test_a_bad_query_beside_a_good_one_marks_only_itself_stale(tmp_path: Path, prometheus_server: Prometheus) -> None:
+    ctx = _ctx(tmp_path, prometheus_server)
+    end = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=2)
+    source = SourceConfig(
+        name="mixed",
+        kind="prometheus",
+        system="prom",
+        options={
+            "queries": {"load": "node_load1", "bad": "rate(up[1m]", "none": "absent_metric_xyz"},
+            "mode": "instant",
+        },
+    )
+    result = asyncio.run(adapter("prometheus").pull(ctx, source, Window(end - dt.timedelta(minutes=1), end)))
+    assert [s.metric for s in result.samples] == ["load"]  # the good query's value is kept
+    assert set(result.stale) == {"bad", "none"}
+    assert "query 'rate(up[1m]' failed: 400" in result.stale["bad"]
+    assert "answered no data" in result.stale["none"]  # an empty answer is not a quiet success
+
+
+def test_per_cpu_series_keep_every_label_and_a_collision_names_the_labels(
+    tmp_path: Path, prometheus_server: Prometheus
+) -> None:
+    promql = "rate(node_cpu_seconds_total[1m])"
+    prometheus_server.wait_for(promql, lambda r: len(r) >= 2 * (os.cpu_count() or 1))
+    ctx = _ctx(tmp_path, prometheus_server)
+    end = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=5)
+    theirs = httpx.get(
+        f"{prometheus_server.url}/api/v1/query", params={"query": promql, "time": end.timestamp()}, timeout=10
+    )
+    series = theirs.json()["data"]["result"]
+    window = Window(end - dt.timedelta(minutes=1), end)
+
+    def pull(**options: object) -> object:
+        source = SourceConfig(
+            name="cpu",
+            kind="prometheus",
+            system="prom",
+            options={"queries": {"cpu": promql}, "mode": "instant", **options},
+        )
+        return asyncio.run(adapter("prometheus").pull(ctx, source, window))
+
+    every = pull()
+    assert len(every.samples) == len(series)  # one sample per (cpu, mode, instance, job): nothing merged
+    assert {s.dims for s in every.samples} == {
+        dims_key({k: v for k, v in s["metric"].items() if k != "__name__"}) for s in series
+    }
+    narrowed = pull(dimensions=["mode"])
+    assert narrowed.samples == [] and "label(s) cpu" in narrowed.stale["cpu"]
+    summed = pull(dimensions=["mode"], combine="sum")
+    modes = {s["metric"]["mode"] for s in series}
+    assert len(summed.samples) == len(modes)
+    total = {s.dims: s.value for s in summed.samples}
+    idle = sum(float(s["value"][1]) for s in series if s["metric"]["mode"] == "idle")
+    assert total['{"mode":"idle"}'] == pytest.approx(idle)

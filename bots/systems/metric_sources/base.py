@@ -75,9 +75,17 @@ class Window:
 
 @dataclass
 class PullResult:
+    """What one pull brought back.
+
+    ``stale`` names the parts of a source (a query, ``*`` for all of it) that delivered nothing
+    usable, with the reason — an error, an empty answer, a scrape target that is down. A source
+    with one stale query still delivers the others: one broken expression must not blank the rest.
+    """
+
     samples: list[Sample] = field(default_factory=list)
     issues: list[str] = field(default_factory=list)
     evidence: list[Path] = field(default_factory=list)
+    stale: dict[str, str] = field(default_factory=dict)
 
 
 class SourceConfig(BaseModel):
@@ -89,6 +97,8 @@ class SourceConfig(BaseModel):
     kind: str  # a backend of the registry's "metric-source" kind (json, prometheus, sql, files, dashboard)
     system: str | None = None  # [systems.NAME] for json, prometheus, dashboard (and sql, optional)
     timezone: str | None = None  # zone of naive times in the source; default: Backroom's zone
+    # no value newer than this many minutes before the run: the source is "no data" (an alert)
+    stale_after_minutes: float | None = Field(default=None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("kind")

@@ -86,11 +86,11 @@ def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult
         try:
             headers, rows = read_table(path, options)
             check_columns(options, headers, f"{where} file {path.name}")
+            samples, issues = rows_to_samples(rows, options, tz, f"{where} file {path.name}")
         except (LayoutError, FormatError, UnicodeDecodeError, ValueError, OSError) as exc:
             result.issues.append(str(exc) if isinstance(exc, LayoutError) else f"{where} file {path.name}: {exc}")
             problems += 1
             continue
-        samples, issues = rows_to_samples(rows, options, tz, f"{where} file {path.name}")
         result.samples.extend(s for s in samples if window.start <= s.start < window.end)
         result.issues.extend(issues)
     if files and problems == len(files):

@@ -130,9 +130,16 @@ def rows_to_samples(
     *,
     date: Any = None,
 ) -> tuple[list[Sample], list[str]]:
-    """Samples from mapped rows, and one issue line per value or row that had to be skipped."""
+    """Samples from mapped rows, and one issue line per value or row that had to be skipped.
+
+    Two rows that give one metric different values for the same dimensions and interval would be
+    merged silently downstream (the store keeps one value per key): that raises :class:`LayoutError`
+    naming the columns the rows differ in — columns the mapping should keep as dimensions. A row
+    repeated with the same values is the same fact and passes.
+    """
     samples: list[Sample] = []
     issues: list[str] = []
+    seen: dict[tuple[str, str, dt.datetime], tuple[float, int, Mapping[str, Any]]] = {}
     specs = {m: FieldSpec(field=s) if isinstance(s, str) else s for m, s in options.fields.items()}
     for number, row in enumerate(rows, start=1):
         try:
@@ -159,5 +166,17 @@ def rows_to_samples(
                     f"{spec.field if value is None else spec.times!r}: {bad!r} is not a number — skipped"
                 )
                 continue
-            samples.append(Sample(metric, dims, start, minutes * 60, value * spec.scale * factor))
+            amount = value * spec.scale * factor
+            earlier = seen.setdefault((metric, dims, start), (amount, number, row))
+            if earlier[1] != number and earlier[0] != amount:
+                other = earlier[2]
+                differ = sorted(str(k) for k in set(row) | set(other) if row.get(k) != other.get(k))
+                raise LayoutError(
+                    f"{where}: rows {earlier[1]} and {number} both give {metric!r} for {dims} at "
+                    f"{start:%Y-%m-%d %H:%M} UTC ({earlier[0]:g} vs {amount:g}); they differ in column(s) "
+                    f"{', '.join(differ)} — map the column(s) telling them apart in 'dimensions'"
+                )
+            if earlier[1] != number:
+                continue  # the same row again: one fact, stored once
+            samples.append(Sample(metric, dims, start, minutes * 60, amount))
     return samples, issues

@@ -1,0 +1,223 @@
+"""Named metrics: declared aggregation, labels kept unless folded explicitly, rules and check on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from backroom.bots.metrics import Config
+from backroom.bots.metrics.anomaly import Rule
+from backroom.bots.metrics.detect import detect
+from backroom.bots.metrics.named import MetricDef, aggregate, as_kpi, day_figures, reduce
+from backroom.bots.metrics.series import Grid
+from backroom.bots.systems.metric_sources.base import dims_key
+
+UTC = dt.UTC
+T0 = dt.datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
+
+
+def _row(metric: str, dims: dict[str, str], seconds: float, value: float, source: str = "node") -> dict[str, Any]:
+    return {
+        "source": source,
+        "metric": metric,
+        "dims": dims_key(dims),
+        "interval_start": T0 + dt.timedelta(seconds=seconds),
+        "interval_seconds": 5,
+        "value": value,
+    }
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [("last", 4.0), ("avg", 2.5), ("min", 1.0), ("max", 4.0), ("sum", 10.0), ("p95", 3.85), ("rate", 3 / 15)],
+)
+def test_each_aggregation(how: str, expected: float) -> None:
+    points = [(10.0, 3.0), (0.0, 1.0), (15.0, 4.0), (5.0, 2.0)]  # out of order on purpose
+    assert reduce(points, how) == pytest.approx(expected)
+
+
+def test_rate_counts_a_counter_reset_from_zero() -> None:
+    assert reduce([(0, 100.0), (10, 110.0), (20, 5.0)], "rate") == pytest.approx((10 + 5) / 20)
+    assert math.isnan(reduce([(0, 1.0)], "rate"))
+
+
+def test_every_label_is_kept_unless_folded_explicitly() -> None:
+    rows = [
+        _row("cpu", {"cpu": c, "mode": m}, s, v)
+        for c in ("0", "1")
+        for m in ("user", "system")
+        for s, v in ((0, 0.1), (5, 0.3))
+    ]
+    keep_all = MetricDef(name="cpu", label="CPU", source="node", aggregation="avg")
+    keys, values = aggregate(rows, keep_all, T0, 60, 1)
+    assert len(keys) == 4 and values[:, 0] == pytest.approx([0.2] * 4)  # 16 points in, 4 series, none lost
+    per_cpu = MetricDef(name="cpu", label="CPU", source="node", by=["cpu"], combine="sum", aggregation="max")
+    keys, values = aggregate(rows, per_cpu, T0, 60, 1)
+    assert [k for _, k in keys] == ['{"cpu":"0"}', '{"cpu":"1"}']
+    assert values[:, 0] == pytest.approx([0.6, 0.6])  # user + system at each instant, the max over the minute
+    only_user = MetricDef(name="cpu", label="CPU", source="node", labels={"mode": "user"}, aggregation="last")
+    keys, values = aggregate(rows, only_user, T0, 60, 1)
+    assert len(keys) == 2 and values[:, 0] == pytest.approx([0.3, 0.3])
+
+
+def test_derived_metric_is_a_ratio_of_sums() -> None:
+    rows = [
+        _row("abandoned", {}, 0, 3),
+        _row("abandoned", {}, 30, 1),
+        _row("offered", {}, 0, 30),
+        _row("offered", {}, 30, 10),
+    ]
+    rate = MetricDef(
+        name="lost", label="放弃率", source="node", numerator="abandoned", denominator="offered", unit="ratio"
+    )
+    _keys, values = aggregate(rows, rate, T0, 60, 1)
+    assert values[0, 0] == pytest.approx(4 / 40)  # not the average of 10% and 10%: the sums' ratio
+
+
+def test_threshold_rule_on_a_named_metric_per_series() -> None:
+    rows = [_row("load", {"instance": "a"}, 0, 0.5), _row("load", {"instance": "b"}, 0, 3.0)]
+    metric = MetricDef(name="load1", label="系统负载", source="node", series="load", aggregation="max")
+    keys, values = aggregate(rows, metric, T0, 60, 1)
+    grid = Grid(start=T0, step_s=60, n=1, series=keys, sums={"load1": values})
+    rule = Rule.model_validate({"kind": "threshold", "metric": "load1", "max": 2.0, "id": "load-high"})
+    findings, judged = detect(grid, [rule], {"load1": as_kpi(metric)}, T0)
+    assert [(f.dims, f.value) for f in findings] == [('{"instance":"b"}', 3.0)]
+    assert len(judged) == 2  # both series were judged, so a recovery can be told apart from silence
+    only_a = Rule.model_validate({"kind": "threshold", "metric": "load1", "max": 2.0, "labels": {"instance": "a"}})
+    assert detect(grid, [only_a], {"load1": as_kpi(metric)}, T0)[0] == []
+
+
+def test_day_figures_and_missing_metrics() -> None:
+    tz = dt.timezone(dt.timedelta(hours=8))
+    rows = [_row("load", {}, 3600, 1.5)]
+    have = MetricDef(name="load1", label="系统负载", source="node", series="load", aggregation="max")
+    none = MetricDef(name="mem", label="内存", source="node", series="mem_free")
+    figures, missing = day_figures(rows, [have, none], dt.date(2026, 11, 29), tz)
+    assert [(f.metric.name, f.value) for f in figures] == [("load1", 1.5)]
+    assert [m.name for m in missing] == ["mem"]
+
+
+def _config(**extra: Any) -> dict[str, Any]:
+    return {
+        "sources": [
+            {
+                "name": "node",
+                "kind": "prometheus",
+                "system": "prom",
+                "options": {"queries": {"load": "node_load1", "cpu": "rate(node_cpu_seconds_total[1m])"}},
+            },
+            {
+                "name": "narrow",
+                "kind": "prometheus",
+                "system": "prom",
+                "options": {"queries": {"up": "up"}, "dimensions": ["instance"]},
+            },
+        ],
+        **extra,
+    }
+
+
+def test_check_validates_every_rule_metric_and_label() -> None:
+    good = Config.model_validate(
+        _config(
+            metrics=[
+                {"name": "load1", "label": "系统负载", "source": "node", "series": "load", "aggregation": "max"},
+                {"name": "cpu_busy", "label": "CPU", "source": "node", "series": "cpu", "by": ["cpu"]},
+            ],
+            rules=[
+                {"kind": "threshold", "metric": "load1", "max": 4},
+                {"kind": "threshold", "metric": "cpu_busy", "max": 0.9, "labels": {"cpu": "0"}},
+            ],
+        )
+    )
+    assert [r.kpi for r in good.rules] == ["load1", "cpu_busy"]
+    with pytest.raises(
+        ValidationError, match=r"rule #1 \(threshold:node_load1:None:4.0\): unknown metric 'node_load1'"
+    ):
+        Config.model_validate(_config(rules=[{"kind": "threshold", "metric": "node_load1", "max": 4}]))
+    with pytest.raises(ValidationError, match=r"metric 'cpu_busy' has no label\(s\) mode; its labels: cpu"):
+        Config.model_validate(
+            _config(
+                metrics=[{"name": "cpu_busy", "label": "CPU", "source": "node", "series": "cpu", "by": ["cpu"]}],
+                rules=[{"kind": "threshold", "metric": "cpu_busy", "max": 1, "labels": {"mode": "user"}}],
+            )
+        )
+    with pytest.raises(ValidationError, match="source 'node' has no query 'load5'; its query names: load, cpu"):
+        Config.model_validate(_config(metrics=[{"name": "l5", "label": "负载", "source": "node", "series": "load5"}]))
+    with pytest.raises(ValidationError, match="source 'nope' is not configured"):
+        Config.model_validate(_config(metrics=[{"name": "x", "label": "x", "source": "nope"}]))
+    with pytest.raises(ValidationError, match=r"label\(s\) job are not dimensions of source 'narrow'"):
+        Config.model_validate(
+            _config(metrics=[{"name": "u", "label": "u", "source": "narrow", "series": "up", "by": ["job"]}])
+        )
+    with pytest.raises(ValidationError, match="name 'offered' is taken"):
+        Config.model_validate(_config(metrics=[{"name": "offered", "label": "x", "source": "node", "series": "load"}]))
+    wfm = {
+        "name": "wfm",
+        "kind": "sql",
+        "options": {
+            "url": "env:WFM",
+            "query": "select 1",
+            "fields": {"offered": "calls_in"},
+            "dimensions": {"team": "t"},
+        },
+    }
+    ok = Config.model_validate(
+        {
+            "sources": [wfm],
+            "metrics": [{"name": "calls", "label": "来电", "source": "wfm", "series": "offered", "by": ["team"]}],
+        }
+    )
+    assert ok.metrics[0].stored == ["offered"]
+    with pytest.raises(ValidationError, match="source 'wfm' has no field 'answered'; its field names: offered"):
+        Config.model_validate(
+            {"sources": [wfm], "metrics": [{"name": "a", "label": "接通", "source": "wfm", "series": "answered"}]}
+        )
+    with pytest.raises(ValidationError, match=r"label\(s\) queue are not dimensions of source 'wfm' \(it keeps team\)"):
+        Config.model_validate(
+            {
+                "sources": [wfm],
+                "metrics": [{"name": "c", "label": "来电", "source": "wfm", "series": "offered", "by": ["queue"]}],
+            }
+        )
+    # one check lists every problem, not just the first
+    with pytest.raises(ValidationError, match=r"source 'nope' is not configured.* \| rule #1 .*unknown metric 'cpu'"):
+        Config.model_validate(
+            _config(
+                metrics=[{"name": "x", "label": "x", "source": "nope"}],
+                rules=[{"kind": "threshold", "metric": "cpu", "max": 1}],
+            )
+        )
+    with pytest.raises(ValidationError, match="both kpi"):
+        Rule.model_validate({"kind": "threshold", "metric": "a", "kpi": "b", "max": 1})
+
+
+def test_a_derived_metric_is_guarded_by_its_volume() -> None:
+    from backroom.bots.metrics.named import metric_grid
+
+    rows = [
+        _row("abandoned", {"queue": "a"}, 0, 1),
+        _row("offered", {"queue": "a"}, 0, 2),  # 50%, but of two calls
+        _row("abandoned", {"queue": "b"}, 0, 30),
+        _row("offered", {"queue": "b"}, 0, 100),  # 30% of a hundred
+    ]
+    lost = MetricDef(
+        name="lost",
+        label="放弃率",
+        source="node",
+        numerator="abandoned",
+        denominator="offered",
+        unit="ratio",
+        min_volume=20,
+    )
+    grid, kpi = metric_grid(rows, lost, T0, 60, 1)
+    rule = Rule.model_validate({"kind": "threshold", "metric": "lost", "max": 0.2})
+    findings, judged = detect(grid, [rule], {"lost": kpi}, T0, min_volume=lost.min_volume or 0)
+    assert [(f.dims, f.value) for f in findings] == [('{"queue":"b"}', 0.3)]
+    assert {d for _r, _s, d in judged} == {'{"queue":"b"}'}  # queue a, two calls, is not judged at all
+    with pytest.raises(ValidationError, match="min_volume applies to derived metrics"):
+        MetricDef(name="x", label="x", source="node", min_volume=5)
