@@ -347,7 +347,7 @@ class Metrics(Bot[Params, Config]):
                     post_group(client, url, hook.style, title, text, shot if hook.send_image else None)
         if config.sms is None:
             return []
-        from backroom.bots.sdk.notify import SmsSender
+        from backroom.bots.sdk.sms import SmsSender
 
         results = [r.as_dict() for r in SmsSender(config.sms, ctx.secret).send(short or title)]
         for r in results:

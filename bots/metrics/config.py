@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from backroom.bots.metrics.anomaly import Rule
 from backroom.bots.metrics.named import MetricDef
 from backroom.bots.sdk.bot import Params as BaseParams
-from backroom.bots.sdk.notify import SmsSettings
 from backroom.bots.sdk.secrets import is_secret_ref
+from backroom.bots.sdk.sms import SmsSettings
 from backroom.bots.systems.metric_sources.base import SourceConfig
 
 __all__ = ["DEFAULT_RULES", "DEFAULT_TARGETS", "Config", "GroupWebhook", "Params"]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backroom.bots.sdk.notify import SmsSender, SmsSettings, aliyun_signature, fit_sms
 from backroom.bots.sdk.secrets import SecretResolver
+from backroom.bots.sdk.sms import SmsSender, SmsSettings, aliyun_signature, fit_sms
 from backroom.sandbox.metrics_source.sms_gateway import SmsGateway, start_gateway
 
 KEY_ID, SECRET = "AKID-test", "s3cret-sms-key"
