@@ -175,9 +175,10 @@ class Migration(_Strict):
     max_reject_ratio: float = Field(default=0.05, ge=0, le=1)
     proof: bool = Field(default=True, description="read each batch back and compare checksums")
     fingerprints: bool = Field(
-        default=True,
+        default=False,
         description="PostgreSQL sources: a full re-read skips batches whose md5 matches the last successful "
-        "write (false: re-read and re-compare every row, e.g. to repair a target edited by hand)",
+        "write. This trusts Backroom's own record, not the target: rows emptied or edited in the target are "
+        "not seen (verify=true always compares with the target)",
     )
     diff_samples: int = Field(default=5, ge=0, description="sample changes per field in a dry-run")
 

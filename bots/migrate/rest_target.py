@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from backroom.bots.migrate.proof import canonical, key_of
-from backroom.bots.migrate.targets import Outcome, ProofError, TargetWriter
+from backroom.bots.migrate.targets import Outcome, PendingChange, ProofError, TargetWriter
 from backroom.bots.sdk.errors import TransientError
 from backroom.bots.sdk.ratelimit import RateLimiter
 
@@ -51,7 +51,10 @@ class RestWriter(TargetWriter):
         base = self.spec.path
         return base.replace("{key}", k) if "{key}" in base else f"{base.rstrip('/')}/{k}"
 
-    def write(self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool) -> Outcome:
+    def write(
+        self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool, pending: PendingChange | None = None
+    ) -> Outcome:
+        """``pending`` is kept by the engine for this target (it has no transaction to put it in)."""
         return asyncio.run(self._write(rows, dry_run))
 
     async def _write(self, rows: list[dict[str, Any]], dry_run: bool) -> Outcome:

@@ -34,6 +34,8 @@ class Batch:
     start: Any = None  # the position this batch started after (fingerprinted sources)
     fingerprint: str | None = None  # md5 of the source rows, computed by the source database
     skipped: int = 0  # rows not fetched because their fingerprint matched the last successful run
+    retry: bool = False  # the pending rejects of earlier runs, read again by key
+    vanished: list[str] = field(default_factory=list)  # pending keys the source no longer has
 
 
 class SourceReader(abc.ABC):
@@ -42,6 +44,9 @@ class SourceReader(abc.ABC):
     #: True when the source can fingerprint batches so unchanged ones are skipped (SQL only).
     fingerprints: bool = False
     known: dict[str, list[Any]] | None = None
+    #: True where two rows with one key in a batch cannot be ordered (SQL ties): both are rejected.
+    #: False where the later row is the later version (lines of a file, pages of an API): it wins.
+    duplicates_are_errors: bool = False
 
     @classmethod
     def open(cls, ctx: Context, spec: Any, key_columns: Sequence[str]) -> SourceReader:
@@ -56,6 +61,10 @@ class SourceReader(abc.ABC):
     def batches(self, position: Any, size: int) -> Iterator[Batch]:  # pragma: no cover - interface
         """Batches of at most ``size`` rows, in cursor order, starting after ``position``."""
 
+    def fetch_keys(self, keys: list[list[Any]]) -> list[dict[str, Any]] | None:
+        """Source rows by key, for retrying pending rejects; None where the source cannot do it."""
+        return None
+
     def close(self) -> None:
         return None
 
@@ -68,6 +77,7 @@ class SqlReader(SourceReader):
     """
 
     fingerprints = True
+    duplicates_are_errors = True
 
     @classmethod
     def open(cls, ctx: Context, spec: Any, key_columns: Sequence[str]) -> SourceReader:
@@ -103,6 +113,7 @@ class SqlReader(SourceReader):
                 f"(cursor/key); it has {self._names}"
             )
         self.order = order
+        self.key_columns = list(key_columns)
 
     def columns(self) -> list[str]:
         return list(self._names)
@@ -161,12 +172,49 @@ class SqlReader(SourceReader):
                 raise TransientError(f"source {self.spec.system!r} failed while reading: {exc.orig}") from None
             if not fetched:
                 return
-            rows = [dict(zip(names, r, strict=True)) for r in fetched]
+            full_page = len(fetched) >= size
             tail = fetched[-1]
             last = [tail[i] for i in idx]
+            if full_page:
+                fetched = self._with_ties(fetched, last, idx)
+            rows = [dict(zip(names, r, strict=True)) for r in fetched]
             yield Batch(rows, list(last), start=start, fingerprint=fp)
-            if len(fetched) < size:
+            if not full_page:
                 return
+
+    def _with_ties(self, fetched: list[Any], last: list[Any], idx: list[int]) -> list[Any]:
+        """A full page whose last row ties others on every ordering column takes all of them.
+
+        The next page starts strictly after ``last``; a source row equal to it on cursor *and*
+        key (a duplicated key) that the LIMIT cut off would never be read. So every row equal to
+        the last position joins this batch, where the engine sees the duplicate and rejects it.
+        """
+        import sqlalchemy as sa
+
+        order_cols = [self.table.c[n] for n in self.order]
+        tail = tuple(last)
+        in_page = sum(1 for r in fetched if tuple(r[i] for i in idx) == tail)
+        cond = sa.and_(*[c == sa.literal(v) for c, v in zip(order_cols, last, strict=True)])
+        with self.engine.connect() as conn:
+            ties = conn.execute(sa.select(sa.func.count()).select_from(self.table).where(cond)).scalar_one()
+            if int(ties) <= in_page:
+                return fetched
+            extra = conn.execute(sa.select(*[self.table.c[n] for n in self._names]).where(cond)).all()
+        return [r for r in fetched if tuple(r[i] for i in idx) != tail] + list(extra)
+
+    def fetch_keys(self, keys: list[list[Any]]) -> list[dict[str, Any]]:
+        """The current source rows of these key values (pending rejects are retried from here)."""
+        import sqlalchemy as sa
+
+        cols = [self.table.c[n] for n in self.key_columns]
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(keys), 1000):
+            chunk = [tuple(k) for k in keys[i : i + 1000]]
+            clause = cols[0].in_([k[0] for k in chunk]) if len(cols) == 1 else sa.tuple_(*cols).in_(chunk)
+            with self.engine.connect() as conn:
+                found = conn.execute(sa.select(*[self.table.c[n] for n in self._names]).where(clause)).all()
+            out += [dict(zip(self._names, r, strict=True)) for r in found]
+        return out
 
     def close(self) -> None:
         self.engine.dispose()

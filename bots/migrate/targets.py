@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from backroom.bots.migrate.config import Migration, SqlTarget
     from backroom.bots.sdk.context import Context
 
-__all__ = ["Outcome", "ProofError", "SqlWriter", "TargetWriter", "open_target"]
+__all__ = ["Outcome", "PendingChange", "ProofError", "SqlWriter", "TargetWriter", "open_target"]
 
 STATE_TABLE = "backroom_migrate_state"
+PENDING_TABLE = "backroom_migrate_pending"
 
 
 class ProofError(ApplicationError):
@@ -52,6 +53,37 @@ class Outcome:
     proof: dict[str, Any] | None = None
 
 
+@dataclass
+class PendingChange:
+    """How one batch changes the book of pending rejects (rows retried on every run until they pass).
+
+    Keys are the *source* key values as JSON text (the engine re-reads the source by them).
+    ``settled``: pending keys this batch carried (no longer pending unless rejected again);
+    ``added``: source key → [label, field, reason] of rows rejected while mapping; rows the target
+    refuses are added by :meth:`finish`, which needs ``source_key`` to find their source key.
+    """
+
+    settled: set[str] = field(default_factory=set)
+    added: dict[str, list[str]] = field(default_factory=dict)
+    source_key: Any = None  # callable(mapped row) -> source key JSON | None
+    finished: bool = False
+
+    def finish(self, out: Outcome, label: Any) -> None:
+        """Add the target's refusals (once), so they are retried like mapping rejects."""
+        if self.finished:
+            return
+        self.finished = True
+        if self.source_key is None:
+            return
+        for row, fld, reason in out.rejected:
+            skey = self.source_key(row)
+            if skey is not None:
+                self.added[skey] = [label(row), fld, reason]
+
+    def empty(self) -> bool:
+        return not self.settled and not self.added
+
+
 class TargetWriter(abc.ABC):
     """Interface of a target: the kind ``records-target`` of the adapter registry."""
 
@@ -69,9 +101,19 @@ class TargetWriter(abc.ABC):
     def read_state(self) -> Any:
         return None
 
+    def read_pending(self) -> dict[str, list[str]] | None:
+        """Pending rejects kept in the target with the position; None: the engine keeps them."""
+        return None
+
+    def drop_pending(self, keys: Sequence[str]) -> None:
+        """An operator gave these pending rejects up (only for targets that keep them)."""
+        return None
+
     @abc.abstractmethod
-    def write(self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool) -> Outcome:  # pragma: no cover
-        """Write one batch (and, if transactional, its position with it); say what changed."""
+    def write(
+        self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool, pending: PendingChange | None = None
+    ) -> Outcome:  # pragma: no cover
+        """Write one batch (and, if transactional, its position and pending rejects with it)."""
 
     def close(self) -> None:
         return None
@@ -114,6 +156,17 @@ class SqlWriter(TargetWriter):
             sa.Column("position", sa.Text),
             sa.Column("batches", sa.Integer, nullable=False),
             sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+            schema=schema or None,
+        )
+        self.pending = sa.Table(
+            PENDING_TABLE,
+            sa.MetaData(),
+            sa.Column("migration", sa.String(200), primary_key=True),
+            sa.Column("source_key", sa.String(700), primary_key=True),
+            sa.Column("label", sa.Text),
+            sa.Column("field", sa.Text),
+            sa.Column("reason", sa.Text),
+            sa.Column("since", sa.DateTime(timezone=True), nullable=False),
             schema=schema or None,
         )
         self.fast = spec.fast_path and self.engine.dialect.name == "postgresql"
@@ -168,6 +221,57 @@ class SqlWriter(TargetWriter):
         with self.engine.begin() as conn:
             if sa.inspect(conn).has_table(STATE_TABLE, schema=self.state.schema):
                 conn.execute(sa.delete(self.state).where(self.state.c.migration == self.migration))
+
+    def read_pending(self) -> dict[str, list[str]]:
+        import sqlalchemy as sa
+
+        p = self.pending.c
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table(PENDING_TABLE, schema=self.pending.schema):
+                return {}
+            found = conn.execute(
+                sa.select(p.source_key, p.label, p.field, p.reason).where(p.migration == self.migration)
+            ).all()
+        return {r[0]: [r[1], r[2], r[3]] for r in found}
+
+    def drop_pending(self, keys: Sequence[str]) -> None:
+        with self.engine.begin() as conn:
+            self._delete_pending(conn, list(keys))
+
+    def _delete_pending(self, conn: Any, keys: list[str]) -> None:
+        import sqlalchemy as sa
+
+        p = self.pending.c
+        for i in range(0, len(keys), 1000):
+            conn.execute(
+                sa.delete(self.pending).where(p.migration == self.migration, p.source_key.in_(keys[i : i + 1000]))
+            )
+
+    def _save_pending(self, conn: Any, change: PendingChange | None, out: Outcome) -> None:
+        """Pending rejects change in the batch's own transaction: a kill cannot lose one."""
+        if change is None:
+            return
+        change.finish(out, lambda row: "/".join(key_of(row, self.key)))
+        if change.empty():
+            return
+        self.pending.create(conn, checkfirst=True)
+        self._delete_pending(conn, sorted(change.settled | set(change.added)))
+        if change.added:
+            now = dt.datetime.now(dt.UTC)
+            conn.execute(
+                self.pending.insert(),
+                [
+                    {
+                        "migration": self.migration,
+                        "source_key": k,
+                        "label": v[0],
+                        "field": v[1],
+                        "reason": v[2],
+                        "since": now,
+                    }
+                    for k, v in change.added.items()
+                ],
+            )
 
     def _save_state(self, conn: Any, position: Any) -> None:
         import sqlalchemy as sa
@@ -237,7 +341,9 @@ class SqlWriter(TargetWriter):
                 out.unchanged += 1
         return inserts, updates
 
-    def write(self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool) -> Outcome:
+    def write(
+        self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool, pending: PendingChange | None = None
+    ) -> Outcome:
         import sqlalchemy as sa
 
         out = Outcome()
@@ -264,6 +370,7 @@ class SqlWriter(TargetWriter):
                     elif self.proof and self.mode != "append":
                         written = [r for r in rows if not any(r is rej[0] for rej in out.rejected)]
                         out.proof = self._prove(conn, written)
+                self._save_pending(conn, pending, out)
                 self._save_state(conn, position)
         except ProofError:
             raise

@@ -98,13 +98,13 @@ def test_full_then_incremental_upsert_with_rejects_and_proof(tmp_path: Path, db:
     proof = Path(result.outputs["proof_file"]).read_text()
     assert '"source_checksum"' in proof and '"target_count": 40' in proof
 
-    # nothing changed → nothing read (the cursor is past everything)
+    # nothing changed → only the two pending rejects are read again (the cursor is past everything)
     again, _ = run(tmp_path, db, config(db, max_reject_ratio=0.5))
-    assert again.counts["read"] == 0
-    # two rows change in the source: only they are read and updated
+    assert again.counts["read"] == 2 and again.counts["retried"] == 2 and again.counts["pending"] == 2
+    # two rows change in the source: only they (and the pending rejects) are read; they are updated
     db.sql(f"UPDATE {db.t('src')} SET name = '新名字', updated_at = '2024-04-01 00:00:00' WHERE id IN (3, 4)")
     inc, _ = run(tmp_path, db, config(db, max_reject_ratio=0.5))
-    assert inc.counts["read"] == 2 and inc.counts["updated"] == 2 and inc.counts["inserted"] == 0
+    assert inc.counts["read"] == 4 and inc.counts["updated"] == 2 and inc.counts["inserted"] == 0
     assert db.sql(f"SELECT name FROM {db.t('dst')} WHERE id = 3")[0][0] == "新名字"
     # a full re-read finds every row unchanged and rewrites none
     full, _ = run(tmp_path, db, config(db, max_reject_ratio=0.5), full=True)
@@ -255,19 +255,19 @@ def test_proof_fails_when_the_target_silently_changes_values(tmp_path: Path, mig
 def test_full_reread_skips_batches_whose_fingerprint_is_unchanged(tmp_path: Path, migrate_pg: Any) -> None:
     db = migrate_pg
     seed(db, 100)
-    first, _ = run(tmp_path, db, config(db))
+    first, _ = run(tmp_path, db, config(db, fingerprints=True))
     assert first.counts["inserted"] == 100
-    again, _ = run(tmp_path, db, config(db), full=True)
+    again, _ = run(tmp_path, db, config(db, fingerprints=True), full=True)
     assert again.counts["unchanged"] == 100 and again.counts["batches"] == 3
     assert Path(again.outputs["proof_file"]).read_text().count('"batch"') == 0  # nothing needed reading
     # one row changes in the middle batch without touching updated_at (no cursor would notice)
     db.sql(f"UPDATE {db.t('src')} SET name = '悄悄改了' WHERE id = 55")
     db.sql(f"UPDATE {db.t('dst')} SET name = '手工改了' WHERE id = 95")  # the target was edited by hand
-    found, _ = run(tmp_path, db, config(db), full=True)
+    found, _ = run(tmp_path, db, config(db, fingerprints=True), full=True)
     assert found.counts["updated"] == 1 and found.counts["unchanged"] == 99
     assert db.sql(f"SELECT name FROM {db.t('dst')} WHERE id = 55")[0][0] == "悄悄改了"
     assert db.sql(f"SELECT name FROM {db.t('dst')} WHERE id = 95")[0][0] == "手工改了"
-    # without fingerprints every row is compared again, and the hand edit is repaired
-    repaired, _ = run(tmp_path, db, config(db, fingerprints=False), full=True)
+    # verify ignores fingerprints: every row is compared with the target, and the hand edit is repaired
+    repaired, _ = run(tmp_path, db, config(db, fingerprints=True), verify=True)
     assert repaired.counts["updated"] == 1 and repaired.counts["unchanged"] == 99
     assert db.sql(f"SELECT name FROM {db.t('dst')} WHERE id = 95")[0][0] == "客户95"
