@@ -162,7 +162,7 @@ class SqlWriter(TargetWriter):
             PENDING_TABLE,
             sa.MetaData(),
             sa.Column("migration", sa.String(200), primary_key=True),
-            sa.Column("source_key", sa.String(700), primary_key=True),
+            sa.Column("source_key", sa.String(500), primary_key=True),  # MariaDB: a key ≤ 3072 bytes
             sa.Column("label", sa.Text),
             sa.Column("field", sa.Text),
             sa.Column("reason", sa.Text),
