@@ -8,6 +8,7 @@ the config loads (``backroom check``), so a typo fails before the night run, not
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -131,8 +132,14 @@ class FieldSpec(_Strict):
     phone: str | None = Field(default=None, description="region (CN): normalise to E.164")
     phone_format: Literal["e164", "national"] = "e164"
     lookup: Lookup | None = None
-    strip: bool = True
+    to_tz: str | None = Field(
+        default=None,
+        description="store times as this zone's wall time, without offset (targets whose column has no zone)",
+    )
+    round: int | None = Field(default=None, ge=0, le=18, description="decimal places, rounded half up")
+    strip: bool = Field(default=True, description="trim spaces around text")
     upper: bool = False
+    case: Literal["upper", "lower", "title"] | None = None
     default: Any = None
     required: bool = False
     pattern: str | None = None
@@ -150,6 +157,12 @@ class FieldSpec(_Strict):
     def _has_origin(self) -> FieldSpec:
         if self.source is None and not self.concat and self.const is None:
             raise ValueError("a field needs 'from', 'concat' or 'const'")
+        for zone in (self.tz, self.to_tz):
+            if zone is not None:
+                try:
+                    ZoneInfo(zone)
+                except (ZoneInfoNotFoundError, ValueError):
+                    raise ValueError(f"unknown time zone {zone!r} (expected a name like 'Asia/Shanghai')") from None
         return self
 
     def inputs(self) -> list[str]:

@@ -240,6 +240,7 @@ def run_migration(
         mapper = Mapper(mig.fields, lookups)
         key_fns = {k: compile_field(k, mig.fields[k], lookups.get(k)) for k in mig.key}
         dup_errors = source.duplicates_are_errors
+        row_check = target.row_check
         retries_possible = type(source).fetch_keys is not SourceReader.fetch_keys
         pending = _load_pending(ctx, name, target, source, drop_rejects, dry) if retries_possible else None
 
@@ -389,6 +390,9 @@ def run_migration(
                         mapped = mapper.map(row)
                     except FieldError as exc:
                         reject(row, exc.field, exc.reason)
+                        continue
+                    if row_check is not None and (refused := row_check(mapped)) is not None:
+                        reject(row, refused[0], f"the target would refuse it: {refused[1]}")
                         continue
                     if mig.mode == "append":
                         good[len(good)] = mapped

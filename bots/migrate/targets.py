@@ -88,6 +88,8 @@ class TargetWriter(abc.ABC):
     """Interface of a target: the kind ``records-target`` of the adapter registry."""
 
     transactional_state = False  # True: the position is committed with the batch in the target
+    #: Set by :meth:`check_schema` where the target's schema is known: judges each mapped row.
+    row_check: Any = None
 
     @classmethod
     @abc.abstractmethod
@@ -117,6 +119,59 @@ class TargetWriter(abc.ABC):
 
     def close(self) -> None:
         return None
+
+
+def mismatches(
+    sent: Sequence[dict[str, Any]],
+    held: dict[tuple[str, ...], dict[str, Any]],
+    columns: Sequence[str],
+    key: Sequence[str],
+) -> tuple[list[tuple[str, ...]], str]:
+    """Keys that differ, and a text naming key, field, the value sent and the value read back."""
+    bad: list[tuple[str, ...]] = []
+    said: list[str] = []
+    for row in sent:
+        k = key_of(row, key)
+        got = held.get(k)
+        label = "/".join(k)
+        if got is None:
+            bad.append(k)
+            said.append(f"key {label}: not found when read back")
+            continue
+        fields = [c for c in columns if canonical(got.get(c)) != canonical(row.get(c))]
+        if fields:
+            bad.append(k)
+            said += [f"key {label} field {c}: sent {row.get(c)!r}, read back {got.get(c)!r}" for c in fields]
+    return bad, "; ".join(said[:20]) or "no single row differs (the counts do)"
+
+
+def column_at_fault(exc: BaseException, columns: Sequence[str], key: Sequence[str]) -> str:
+    """The column a database names in its refusal (PostgreSQL's diagnostics, MySQL's message)."""
+    import re
+
+    orig = getattr(exc, "orig", exc)
+    diag = getattr(orig, "diag", None)
+    named = getattr(diag, "column_name", None) if diag is not None else None
+    if named in columns:
+        return str(named)
+    text = str(orig)
+    for pattern in (
+        r"[Cc]olumn '([^']+)'",  # MySQL: Data too long for column 'x' / Column 'x' cannot be null
+        r"for column \"?([^\s\"']+)",
+        r"Key \(([^)]+)\)=",  # PostgreSQL unique violation: Key (phone)=(...) already exists
+        r'column "([^"]+)"',
+    ):
+        found = re.search(pattern, text)
+        if found:
+            names = [n.strip().strip('"`') for n in found[1].split(",")]
+            if all(n in columns for n in names):
+                return ",".join(names)
+    detail = getattr(diag, "constraint_name", None) if diag is not None else None
+    for c in columns:  # MySQL duplicate entry: "for key 'uq_phone'" names the index; match a column in it
+        in_name = rf"(^|[_.'\s]){re.escape(c)}($|[_'\s])"
+        if (detail and re.search(in_name, str(detail))) or re.search(rf"for key '[^']*{in_name}", text):
+            return c
+    return ",".join(key)
 
 
 def _is_integrity(exc: BaseException) -> bool:
@@ -183,6 +238,9 @@ class SqlWriter(TargetWriter):
                 f"it has {sorted(have)}"
             )
         self.columns = list(fields)
+        from backroom.bots.migrate.schema_check import compile_checks
+
+        self.row_check = compile_checks(self.table, self.columns, self.engine.dialect)
         if self.mode in ("upsert", "mirror") and not self._key_is_unique():
             raise ConfigError(
                 f"target table {self.spec.table!r} has no primary key or unique constraint on {self.key}; "
@@ -504,9 +562,22 @@ class SqlWriter(TargetWriter):
                 )
             ).all()
             listed = [tuple(canonical(v) for v in k) for k in keys]
+            cols = ", ".join(f"s.{q(c)}" for c in self.columns)
+            sent_rows = [
+                dict(zip(self.columns, r, strict=True))
+                for r in conn.execute(
+                    sa.text(
+                        f"SELECT {cols} FROM {stg} s WHERE ({', '.join(f's.{q(k)}' for k in self.key)}) IN "
+                        f"(SELECT {', '.join(f's.{q(k)}' for k in self.key)} FROM {stg} s LEFT JOIN {target} t "
+                        f"ON {on} WHERE {differs} ORDER BY {order} LIMIT 20)"
+                    )
+                ).all()
+            ]
+            _, what = mismatches(sent_rows, self._existing(conn, sent_rows), self.columns, self.key)
             raise ProofError(
                 f"proof failed on {self.spec.table}: {n} rows sent, {found} found, {bad} differ "
-                f"(checksum {proof['source_checksum']} != {proof['target_checksum']}); keys that differ: {listed}",
+                f"(checksum {proof['source_checksum']} != {proof['target_checksum']}); keys that differ: {listed}; "
+                f"{what}",
                 listed,
             )
         return proof
@@ -530,8 +601,14 @@ class SqlWriter(TargetWriter):
             except Exception as exc:
                 if not _is_integrity(exc):
                     raise
-                msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-                out.rejected.append((row, ",".join(self.key), f"target refused the row: {msg}"))
+                msg = str(getattr(exc, "orig", exc)).strip().splitlines()
+                out.rejected.append(
+                    (
+                        row,
+                        column_at_fault(exc, self.columns, self.key),
+                        f"target refused the row: {' '.join(msg)[:500]}",
+                    )
+                )
                 continue
             out.inserted += single.inserted
             out.updated += single.updated
@@ -548,15 +625,10 @@ class SqlWriter(TargetWriter):
             "target_checksum": theirs,
         }
         if mine != theirs or len(held) != len(rows):
-            bad = []
-            for row in rows:
-                k = key_of(row, self.key)
-                got = held.get(k)
-                if got is None or any(canonical(got.get(c)) != canonical(row.get(c)) for c in self.columns):
-                    bad.append(k)
+            bad, what = mismatches(rows, held, self.columns, self.key)
             raise ProofError(
                 f"proof failed on {self.spec.table}: {len(rows)} rows written, {len(held)} read back, "
-                f"checksum {mine} != {theirs}; keys that differ: {bad[:20]}",
+                f"checksum {mine} != {theirs}; keys that differ: {bad[:20]}; {what}",
                 bad,
             )
         return proof

@@ -241,12 +241,18 @@ def test_target_down_mid_batch_commits_nothing_of_it_and_rerun_completes(tmp_pat
 def test_proof_fails_when_the_target_silently_changes_values(tmp_path: Path, migrate_pg: Any, fast: bool) -> None:
     db = migrate_pg
     seed(db, 30)
-    db.sql(f"UPDATE {db.t('src')} SET amount = '3.456' WHERE id = 17")  # numeric(12,2) will round it
+    # a trigger the bot cannot know about changes one value on its way in
+    db.sql(
+        f"""CREATE FUNCTION {db.t("meddle")}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.id = 17 THEN NEW.name := NEW.name || '!'; END IF; RETURN NEW; END $$"""
+    )
+    db.sql(f"CREATE TRIGGER meddle BEFORE INSERT ON {db.t('dst')} FOR EACH ROW EXECUTE FUNCTION {db.t('meddle')}()")
     cfg = config(db)
     cfg.migrations["m"].target.fast_path = fast  # type: ignore[union-attr]
     with pytest.raises(ProofError, match=r"keys that differ: \[\('17',\)\]") as err:
         run(tmp_path, db, cfg)
     assert err.value.keys == [("17",)]
+    assert "key 17 field name: sent '客户17', read back '客户17!'" in str(err.value)
     # the failing batch was rolled back with its position: rows 1..40 are not in the target
     assert db.sql(f"SELECT count(*) FROM {db.t('dst')}")[0][0] == 0
 
