@@ -160,6 +160,7 @@ def column_at_fault(exc: BaseException, columns: Sequence[str], key: Sequence[st
         r"for column \"?([^\s\"']+)",
         r"Key \(([^)]+)\)=",  # PostgreSQL unique violation: Key (phone)=(...) already exists
         r'column "([^"]+)"',
+        r"constraint failed: (?:\w+\.)?(\w+)",  # SQLite: NOT NULL/UNIQUE constraint failed: dst.phone
     ):
         found = re.search(pattern, text)
         if found:

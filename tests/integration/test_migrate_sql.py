@@ -164,6 +164,7 @@ def test_unique_key_violation_rejects_only_that_row(tmp_path: Path, db: Any) -> 
     book = load_workbook(result.outputs["rejects_file"])
     line = list(book.active.iter_rows(values_only=True))[1]
     assert line[1] == "12" and "target refused the row" in line[3] and "phone" in line[3].lower()
+    assert line[2] == "phone"  # the column at fault, not the key
 
 
 def test_mirror_deletes_vanished_rows_within_the_ratio(tmp_path: Path, db: Any) -> None:
