@@ -49,16 +49,28 @@ class SqlSource(_Strict):
 
 
 class RestSource(_Strict):
-    """A REST collection with cursor pagination (``?cursor=...`` → ``next_cursor``)."""
+    """A REST collection, paged by cursor, offset, page number or ``Link`` header.
+
+    ``cursor``: ``?cursor=...`` → ``next_cursor`` in the body. ``offset``: ``?offset=&limit=`` with the
+    total in ``total_key`` (Redmine: ``total_count``). ``page``: ``?page=1,2...`` until a short page.
+    ``link``: follow ``Link: <...>; rel="next"``. Nested objects are flattened to dotted columns
+    (``project.name``). A pass that reads fewer records than the total the source announced fails.
+    """
 
     kind: Literal["rest"] = "rest"
     system: str
     path: str
     items_key: str = "items"
+    paging: Literal["cursor", "offset", "page", "link"] = "cursor"
     next_key: str = "next_cursor"
     cursor_param: str = "cursor"
     limit_param: str = "limit"
+    offset_param: str = "offset"
+    page_param: str = "page"
+    total_key: str | None = Field(default="total_count", description="offset paging: the body's total")
+    params: dict[str, str] = Field(default_factory=dict, description="fixed query parameters (status_id = '*')")
     since_param: str | None = Field(default="updated_since", description="query parameter for increments")
+    since_format: str = Field(default="{}", description="how the since value is written, e.g. '>={}' (Redmine)")
     cursor: str | None = Field(default=None, description="record field whose maximum becomes the next 'since'")
     page_size: int = Field(default=200, ge=1)
 
@@ -83,12 +95,32 @@ class SqlTarget(_Strict):
 
 
 class RestTarget(_Strict):
-    """Records are sent one request each (``PUT path/{key}``), concurrently under a rate limit."""
+    """Records sent one request each, concurrently under the system's rate limit.
+
+    By key (default): ``PUT path/{key}`` ('{key}' is appended unless present).
+    For applications that give records their own ids (Redmine): set ``item_path`` with ``{id}``;
+    a record is created by ``POST`` to ``path`` (the collection) and later updated with
+    ``update_method`` to ``item_path``, through a stored map from the source key to the target's id.
+    Every write is read back (``GET item_path``) and compared field by field (``read_back`` says
+    where a field is found in the answer, e.g. ``project_id = "project.id"``).
+    """
 
     kind: Literal["rest"] = "rest"
     system: str
-    path: str = Field(description="collection path; '{key}' is appended unless present")
+    path: str = Field(description="by key: collection path, '{key}' appended unless present; else the collection")
     method: Literal["PUT", "POST", "PATCH"] = "PUT"
+    item_path: str | None = Field(default=None, description="e.g. '/issues/{id}.json': create-then-update mode")
+    update_method: Literal["PUT", "PATCH"] = "PUT"
+    envelope: str | None = Field(default=None, description="wrap the body, and unwrap answers: {'issue': {...}}")
+    template: dict[str, Any] | None = Field(
+        default=None, description="body template; a string '{field}' is replaced by that field's value"
+    )
+    id_field: str = Field(default="id", description="where the created record's id is in the (unwrapped) answer")
+    find_path: str | None = Field(
+        default=None, description="e.g. '/projects/{key}.json': adopt an existing record before creating one"
+    )
+    read_back: dict[str, str] = Field(default_factory=dict, description="field → dotted path in the read-back answer")
+    compare: list[str] | None = Field(default=None, description="fields the read-back proof compares (default: all)")
 
 
 class FormTarget(_Strict):

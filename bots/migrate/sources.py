@@ -220,63 +220,114 @@ class SqlReader(SourceReader):
         self.engine.dispose()
 
 
+def flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects become dotted columns: ``{"project": {"id": 1}}`` → ``{"project.id": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in item.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{name}."))
+        else:
+            out[name] = v
+    return out
+
+
 class RestReader(SourceReader):
-    """Pages of a REST collection. Position: the ``since`` of this pass, the page cursor, the max seen."""
+    """Pages of a REST collection, by cursor, offset, page number or ``Link`` header.
+
+    Position: the ``since`` of this pass, where paging stands (cursor, offset or URL) and the
+    largest cursor value seen. A pass that ends with fewer records than the source announced
+    (``total_count``) raises instead of succeeding with part of the data.
+    """
 
     def __init__(self, ctx: Context, spec: RestSource) -> None:
         self.ctx, self.spec = ctx, spec
         self.client = ctx.http(spec.system)
-        self._first: dict[str, Any] | None = None
 
-    def _get(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _get(self, params: dict[str, Any], url: str | None = None) -> Any:
         import httpx
 
+        where = url or self.spec.path
         try:
-            resp = self.client.get(self.spec.path, params={k: v for k, v in params.items() if v is not None})
+            if url:
+                resp = self.client.get(url)
+            else:
+                query = {**self.spec.params, **{k: v for k, v in params.items() if v is not None}}
+                resp = self.client.get(self.spec.path, params=query)
         except httpx.HTTPError as exc:
-            raise TransientError(f"source {self.spec.system!r} {self.spec.path}: {exc}") from None
+            raise TransientError(f"source {self.spec.system!r} {where}: {exc}") from None
         if resp.status_code in (429, 500, 502, 503, 504):
-            raise TransientError(f"source {self.spec.system!r} {self.spec.path} answered {resp.status_code}")
+            raise TransientError(f"source {self.spec.system!r} {where} answered {resp.status_code}")
         if resp.status_code in (401, 403):
-            raise ConfigError(f"source {self.spec.system!r} refused the token ({resp.status_code})")
+            raise ConfigError(f"source {self.spec.system!r} refused the credentials ({resp.status_code})")
         resp.raise_for_status()
-        return resp.json()
+        return resp
+
+    def _items(self, body: Any) -> list[dict[str, Any]]:
+        items = body.get(self.spec.items_key) if isinstance(body, dict) else body
+        if items is None:
+            raise ConfigError(
+                f"source {self.spec.system!r} {self.spec.path}: the answer has no {self.spec.items_key!r} "
+                f"(it has {sorted(body) if isinstance(body, dict) else type(body).__name__}); set items_key"
+            )
+        return [flatten(i) for i in items]
 
     def columns(self) -> list[str]:
-        page = self._get({self.spec.limit_param: 1})
-        items = page.get(self.spec.items_key) or []
+        resp = self._get({self.spec.limit_param: 1})
+        items = self._items(resp.json())
         return sorted(items[0]) if items else []
 
     def batches(self, position: Any, size: int) -> Iterator[Batch]:
         spec = self.spec
         pos = dict(position or {})
-        since, page_cursor, max_seen = (
-            pos.get("since"),
-            pos.get("page"),
-            pos.get("max_seen", pos.get("since")),
-        )
+        since, at, max_seen = pos.get("since"), pos.get("page"), pos.get("max_seen", pos.get("since"))
+        read = int(pos.get("read", 0))
+        announced: int | None = None
         while True:
-            params: dict[str, Any] = {
-                spec.limit_param: min(size, spec.page_size),
-                spec.cursor_param: page_cursor,
-            }
+            params: dict[str, Any] = {spec.limit_param: min(size, spec.page_size)}
             if spec.since_param and since:
-                params[spec.since_param] = since
-            page = self._get(params)
-            items = page.get(spec.items_key) or []
+                params[spec.since_param] = spec.since_format.format(since)
+            url = None
+            if spec.paging == "cursor":
+                params[spec.cursor_param] = at
+            elif spec.paging == "offset":
+                params[spec.offset_param] = int(at or 0)
+            elif spec.paging == "page":
+                params[spec.page_param] = int(at or 1)
+            elif at:
+                url = str(at)
+            resp = self._get(params, url)
+            body = resp.json()
+            items = self._items(body)
+            read += len(items)
             if spec.cursor:
                 for item in items:
                     value = item.get(spec.cursor)
                     if value is not None and (max_seen is None or str(value) > str(max_seen)):
                         max_seen = value
-            page_cursor = page.get(spec.next_key)
-            done = not page_cursor
-            new_pos = (
-                {"since": max_seen if spec.cursor else None, "page": None}
-                if done
-                else {"since": since, "page": page_cursor, "max_seen": max_seen}
-            )
-            yield Batch(list(items), new_pos)
+            if spec.paging == "cursor":
+                at = body.get(spec.next_key)
+                done = not at
+            elif spec.paging == "offset":
+                total = body.get(spec.total_key) if spec.total_key and isinstance(body, dict) else None
+                announced = int(total) if total is not None else announced
+                at = int(at or 0) + len(items)  # by what came, not what was asked: servers cap the limit
+                done = not items or (announced is not None and at >= announced)
+            elif spec.paging == "page":
+                at = int(at or 1) + 1
+                done = len(items) < params[spec.limit_param] or not items
+            else:
+                nxt = resp.links.get("next", {}).get("url")
+                at, done = nxt, not nxt
+            if done:
+                if announced is not None and spec.paging == "offset" and at < announced:
+                    raise TransientError(
+                        f"source {spec.system!r} {spec.path} announced {announced} records but paging ended at {at}"
+                    )
+                new_pos: dict[str, Any] = {"since": max_seen if spec.cursor else None, "page": None}
+            else:
+                new_pos = {"since": since, "page": at, "max_seen": max_seen, "read": read}
+            yield Batch(items, new_pos)
             if done:
                 return
 
