@@ -275,6 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rest-records", type=int, default=1000, help="records PUT to the billing sandbox")
     parser.add_argument("--form-records", type=int, default=30, help="records saved through the CRM form")
     parser.add_argument("--pages", type=int, default=4, help="browser pages for the form target")
+    parser.add_argument("--no-sandbox", action="store_true", help="skip the REST and web-form sandbox targets")
     args = parser.parse_args(argv)
 
     import sqlalchemy as sa
@@ -326,7 +327,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _sql(engine, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         engine.dispose()
 
-    figures.update(bench_sandbox_targets(args.rest_records, args.form_records, args.pages))
+    if not args.no_sandbox:
+        figures.update(bench_sandbox_targets(args.rest_records, args.form_records, args.pages))
     bot = figures["bot_first_run_rows_per_s"]
     figures["ratios"] = {
         "bot_vs_orm_per_row": bot / figures["orm_per_row_rows_per_s"],
