@@ -92,6 +92,10 @@ class SqlTarget(_Strict):
     system: str
     table: str
     fast_path: bool = Field(default=True, description="PostgreSQL: COPY into staging + one INSERT..ON CONFLICT")
+    pushdown: bool = Field(
+        default=True,
+        description="PostgreSQL → PostgreSQL: map in SQL and COPY source → staging when every field allows it",
+    )
 
 
 class RestTarget(_Strict):

@@ -233,6 +233,7 @@ def run_migration(
     keyless_rejects = 0
     timings = dict.fromkeys(("wait_for_source", "map_and_validate", "write_and_prove", "checkpoint"), 0.0)
     gone_note = ""
+    write_path = "rows"
     try:
         drift = _drift(ctx, name, mig, source.columns())
         target.check_schema(list(mig.fields))
@@ -344,90 +345,139 @@ def run_migration(
             yield from retry_batch()
             yield from source.batches(position, mig.batch_size)
 
-        # Double buffering: batch N is written (the database works, the GIL is free) while batch
-        # N+1 is mapped. One writer thread keeps writes and positions strictly in order.
-        with ctx.progress(f"migrate {name}") as bar, ThreadPoolExecutor(1, thread_name_prefix="migrate-write") as pool:
-            pending_write: Future[None] | None = None
-            submitted = 0
-            clock = time.perf_counter()
-            for batch in prefetch(batches()):
-                ctx.raise_if_cancelled()
-                timings["wait_for_source"] += time.perf_counter() - clock
-                clock = time.perf_counter()
-                good: dict[Any, dict[str, Any]] = {}
-                raws: dict[int, dict[str, Any]] = {}
-                duplicated: set[Any] = set()
-                change = None
-                if pending is not None:
-                    change = PendingChange(settled=set(batch.vanished))
-                    if pending.book:
-                        change.settled.update(
-                            sk for r in batch.rows if (sk := _source_key(r, key_sources)) in pending.book
-                        )
-                    change.source_key = lambda m, raws=raws: (
-                        _source_key(raws[id(m)], key_sources) if id(m) in raws else None
-                    )
-                before = rejects.count
+        def prepare(batch: Batch) -> tuple[list[dict[str, Any]], Any, int]:
+            """Map and judge one batch's rows: the rows to write, the pending change, the rejects made."""
+            nonlocal keyless_rejects
+            good: dict[Any, dict[str, Any]] = {}
+            raws: dict[int, dict[str, Any]] = {}
+            duplicated: set[Any] = set()
+            change = None
+            if pending is not None:
+                change = PendingChange(settled=set(batch.vanished))
+                if pending.book:
+                    change.settled.update(sk for r in batch.rows if (sk := _source_key(r, key_sources)) in pending.book)
+                change.source_key = lambda m, raws=raws: (
+                    _source_key(raws[id(m)], key_sources) if id(m) in raws else None
+                )
+            before = rejects.count
 
-                def reject(row: dict[str, Any], fld: str, reason: str, change: Any = change) -> None:
-                    nonlocal keyless_rejects
-                    k = _key_only(key_fns, mig.key, row)
-                    if k is None:
-                        keyless_rejects += 1
-                    elif collect_keys:
-                        mirror_keys.add(k)
-                    ref = row.get(REF) or "/".join(str(row.get(c)) for c in key_sources)
-                    label = "/".join(k or ())
-                    rejects.add(ref, label, fld, reason, row)
-                    if change is not None:
-                        change.added[_source_key(row, key_sources)] = [label or ref, fld, reason]
-
-                for ref, reason, raw in batch.unreadable:
-                    rejects.add(ref, "", "(line)", reason, raw)
+            def reject(row: dict[str, Any], fld: str, reason: str, change: Any = change) -> None:
+                nonlocal keyless_rejects
+                k = _key_only(key_fns, mig.key, row)
+                if k is None:
                     keyless_rejects += 1
-                for row in batch.rows:
-                    try:
-                        mapped = mapper.map(row)
-                    except FieldError as exc:
-                        reject(row, exc.field, exc.reason)
-                        continue
-                    if row_check is not None and (refused := row_check(mapped)) is not None:
-                        reject(row, refused[0], f"the target would refuse it: {refused[1]}")
-                        continue
-                    if mig.mode == "append":
-                        good[len(good)] = mapped
-                        raws[id(mapped)] = row
-                        continue
-                    k = key_getter(mapped)
-                    if not dup_errors:
-                        good.pop(k, None)  # a later version of the same record (a later line) wins
-                    elif k in duplicated or k in good:
-                        # Two source rows claim one record: which is right cannot be decided here,
-                        # so neither is written; both stay pending until the source is fixed.
-                        first = good.pop(k, None)
-                        duplicated.add(k)
-                        label = "/".join(key_of(mapped, mig.key))
-                        why = f"duplicate source key {label}: more than one source row carries it, none was written"
-                        if first is not None:
-                            reject(raws[id(first)], ",".join(mig.key), why)
-                        reject(row, ",".join(mig.key), why)
-                        continue
-                    good[k] = mapped
+                elif collect_keys:
+                    mirror_keys.add(k)
+                ref = row.get(REF) or "/".join(str(row.get(c)) for c in key_sources)
+                label = "/".join(k or ())
+                rejects.add(ref, label, fld, reason, row)
+                if change is not None:
+                    change.added[_source_key(row, key_sources)] = [label or ref, fld, reason]
+
+            for ref, reason, raw in batch.unreadable:
+                rejects.add(ref, "", "(line)", reason, raw)
+                keyless_rejects += 1
+            for row in batch.rows:
+                try:
+                    mapped = mapper.map(row)
+                except FieldError as exc:
+                    reject(row, exc.field, exc.reason)
+                    continue
+                if row_check is not None and (refused := row_check(mapped)) is not None:
+                    reject(row, refused[0], f"the target would refuse it: {refused[1]}")
+                    continue
+                if mig.mode == "append":
+                    good[len(good)] = mapped
                     raws[id(mapped)] = row
-                    if collect_keys:
-                        mirror_keys.add(key_of(mapped, mig.key))
-                mapping_rejects = rejects.count - before
-                timings["map_and_validate"] += time.perf_counter() - clock
-                if pending_write is not None:
-                    pending_write.result()  # the previous batch is committed (or its error raised here)
-                pending_write = pool.submit(write, batch, list(good.values()), mapping_rejects, bar, change)
-                submitted += 1
-                if limit_batches and submitted >= limit_batches:
-                    complete = False
-                    break
+                    continue
+                k = key_getter(mapped)
+                if not dup_errors:
+                    good.pop(k, None)  # a later version of the same record (a later line) wins
+                elif k in duplicated or k in good:
+                    # Two source rows claim one record: which is right cannot be decided here,
+                    # so neither is written; both stay pending until the source is fixed.
+                    first = good.pop(k, None)
+                    duplicated.add(k)
+                    label = "/".join(key_of(mapped, mig.key))
+                    why = f"duplicate source key {label}: more than one source row carries it, none was written"
+                    if first is not None:
+                        reject(raws[id(first)], ",".join(mig.key), why)
+                    reject(row, ",".join(mig.key), why)
+                    continue
+                good[k] = mapped
+                raws[id(mapped)] = row
+                if collect_keys:
+                    mirror_keys.add(key_of(mapped, mig.key))
+            return list(good.values()), change, rejects.count - before
+
+        submitted = 0
+
+        def pump(source_batches: Iterator[Batch], bar: Any) -> bool:
+            """Batches through map → write, double buffered; False when ``max_batches`` stopped it."""
+            # Batch N is written (the database works, the GIL is free) while batch N+1 is mapped.
+            # One writer thread keeps writes and positions strictly in order.
+            nonlocal submitted
+            with ThreadPoolExecutor(1, thread_name_prefix="migrate-write") as pool:
+                pending_write: Future[None] | None = None
                 clock = time.perf_counter()
-            if pending_write is not None:
-                pending_write.result()
+                for batch in prefetch(source_batches):
+                    ctx.raise_if_cancelled()
+                    timings["wait_for_source"] += time.perf_counter() - clock
+                    clock = time.perf_counter()
+                    rows, change, mapping_rejects = prepare(batch)
+                    timings["map_and_validate"] += time.perf_counter() - clock
+                    if pending_write is not None:
+                        pending_write.result()  # the previous batch is committed (or its error raised here)
+                    pending_write = pool.submit(write, batch, rows, mapping_rejects, bar, change)
+                    submitted += 1
+                    if limit_batches and submitted >= limit_batches:
+                        pending_write.result()
+                        return False
+                    clock = time.perf_counter()
+                if pending_write is not None:
+                    pending_write.result()
+            return True
+
+        plan = None
+        write_path = "rows"
+        if not dry and not collect_keys and isinstance(target, SqlWriter) and target.spec.pushdown:
+            from backroom.bots.migrate.pushdown import plan_pushdown
+            from backroom.bots.migrate.sources import SqlReader
+
+            if isinstance(source, SqlReader):
+                plan = plan_pushdown(source, target, mig)
+        with ctx.progress(f"migrate {name}") as bar:
+            if plan is None:
+                complete = pump(batches(), bar)
+            else:
+                from backroom.bots.migrate.pushdown import run_pushdown
+
+                complete = pump(retry_batch(), bar)
+                write_path = "pushdown"
+                if complete:
+                    ctx.log.info("migration %s: mapping pushed into SQL (COPY source → staging)", name)
+                    state = run_pushdown(
+                        ctx,
+                        name,
+                        plan,
+                        source,
+                        target,
+                        mig,
+                        position,
+                        prepare,
+                        pending,
+                        totals,
+                        proofs,
+                        timings,
+                        bar,
+                        limit_batches - submitted if limit_batches else 0,
+                    )
+                    submitted += state.batches
+                    complete = state.complete
+                    if state.fell_back:
+                        ctx.log.warning("migration %s: %s; going on row by row from there", name, state.fell_back)
+                        complete = pump(source.batches(state.position, mig.batch_size), bar)
+                        write_path = "pushdown, then rows"
         totals.rejected = rejects.count
 
         delete_note = ""
@@ -499,6 +549,7 @@ def run_migration(
             "schema": drift,
             "diff_samples": {f: [list(map(str, s)) for s in v] for f, v in totals.samples.items()},
             "gone_from_source": totals.gone_samples,
+            "path": write_path,
         },
     )
 

@@ -475,23 +475,49 @@ class SqlWriter(TargetWriter):
 
     def _pg_fast(self, conn: Any, rows: list[dict[str, Any]], out: Outcome) -> None:
         """COPY into a session-local staging table, then one INSERT ... ON CONFLICT that skips equal rows."""
-        import sqlalchemy as sa
-
-        from backroom.bots.systems.sql.alchemy import copy_rows, quote
+        from backroom.bots.systems.sql.alchemy import copy_rows
 
         cols = self.columns
-        qcols = ", ".join(quote(conn, c) for c in cols)
-        target = quote(conn, self.spec.table)
         values = operator.itemgetter(*cols) if len(cols) > 1 else (lambda r: (r[cols[0]],))
         if self.mode == "append":
             copy_rows(conn, self.spec.table, cols, map(values, rows))
             out.inserted = len(rows)
             return
+        self.prepare_staging(conn)
+        copy_rows(conn, self._staging, cols, map(values, rows))
+        self.merge_staging(conn, len(rows), out)
+
+    def prepare_staging(self, conn: Any) -> str:
+        """An empty session-local staging table with the target's columns, in unrounded types."""
+        import sqlalchemy as sa
+
+        from backroom.bots.systems.sql.alchemy import quote
+
         stg = self._staging
-        wide = ", ".join(f"{quote(conn, c)} {self._wide_type(conn, c)}" for c in cols)
+        wide = ", ".join(f"{quote(conn, c)} {self._wide_type(conn, c)}" for c in self.columns)
         conn.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {stg} ({wide})"))
         conn.execute(sa.text(f"TRUNCATE {stg}"))
-        copy_rows(conn, stg, cols, map(values, rows))
+        return stg
+
+    def staging_duplicates(self, conn: Any) -> list[tuple[Any, ...]]:
+        """Keys that more than one staged row carries (the merge would pick one silently)."""
+        import sqlalchemy as sa
+
+        from backroom.bots.systems.sql.alchemy import quote
+
+        keys = ", ".join(quote(conn, k) for k in self.key)
+        sql = f"SELECT {keys} FROM {self._staging} GROUP BY {keys} HAVING count(*) > 1 LIMIT 20"
+        return [tuple(r) for r in conn.execute(sa.text(sql)).all()]
+
+    def merge_staging(self, conn: Any, sent: int, out: Outcome) -> None:
+        """One INSERT ... ON CONFLICT from staging that rewrites only rows that differ."""
+        import sqlalchemy as sa
+
+        from backroom.bots.systems.sql.alchemy import quote
+
+        cols = self.columns
+        qcols = ", ".join(quote(conn, c) for c in cols)
+        target, stg = quote(conn, self.spec.table), self._staging
         keys = ", ".join(quote(conn, k) for k in self.key)
         rest = [c for c in cols if c not in self.key]
         if rest:
@@ -508,7 +534,7 @@ class SqlWriter(TargetWriter):
         )
         ins, upd = conn.execute(sa.text(sql)).one()
         out.inserted, out.updated = int(ins), int(upd)
-        out.unchanged = len(rows) - out.inserted - out.updated
+        out.unchanged = sent - out.inserted - out.updated
 
     def _wide_type(self, conn: Any, column: str) -> str:
         """Staging keeps what was sent unrounded and untruncated, so proof can see what the target changed."""

@@ -1,0 +1,330 @@
+"""PostgreSQL → PostgreSQL without rows passing through Python: the mapping is pushed into SQL.
+
+When every field is a plain column with a conversion SQL can do *exactly* as Python does (text of
+digits to numeric, a naive timestamp read in a named zone...), a batch is streamed with
+``COPY (SELECT <mapped columns> ...) TO STDOUT`` from the source straight into the target's staging
+table (``COPY ... FROM STDIN``), merged with one ``INSERT ... ON CONFLICT`` and proved in the
+database, in one transaction with the position and the pending rejects.
+
+A row SQL cannot vouch for is not guessed at: a *clean* condition says, per row, that its values
+are canonical (digits only, no surrounding spaces, within the target's lengths, scale and range,
+rules met). Rows for which it is not TRUE are read as usual and go through the Python mapper into
+the same staging table, so they are converted or rejected with the usual messages. A batch whose
+staging holds a key twice is not merged: the run goes on through the Python path from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backroom.bots.migrate.config import FieldSpec, Migration
+    from backroom.bots.migrate.sources import SqlReader
+    from backroom.bots.migrate.targets import SqlWriter
+
+__all__ = ["Plan", "copy_between", "plan_pushdown", "run_pushdown"]
+
+#: FieldSpec settings the pushdown can express; any other one keeps the migration on the Python path.
+_EXPRESSIBLE = {"source", "type", "tz", "required", "min", "max", "max_length", "strip"}
+#: Characters Python's ``str.strip()`` removes; a text starting or ending with one is not clean.
+_SPACE = r"[[:space:]\u00a0\u0085\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u001c-\u001f]"
+
+
+@dataclass
+class Plan:
+    table: str  # quoted source table
+    select: str  # mapped target columns, in target column order
+    clean: str  # SQL boolean, TRUE where SQL maps the row exactly as Python would
+    order: list[str]  # quoted ordering columns (cursor, key)
+    key: list[str]  # quoted source key columns
+    literal: Callable[[Any], str]  # a Python value as a SQL literal
+
+
+class _NotExpressible(Exception):
+    pass
+
+
+def _family(kind: Any) -> str:
+    import sqlalchemy as sa
+
+    if isinstance(kind, sa.Boolean):
+        return "bool"
+    if isinstance(kind, sa.Integer):
+        return "int"
+    if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float):
+        return "decimal"
+    if isinstance(kind, sa.DateTime):
+        return "datetime_tz" if kind.timezone else "datetime"
+    if isinstance(kind, sa.Date):
+        return "date"
+    if isinstance(kind, (sa.String, sa.Text)):
+        return "text"
+    return "other"
+
+
+def _field(
+    name: str, spec: FieldSpec, src_col: Any, dst_col: Any, q: Callable[[str], str], lit: Callable[[Any], str]
+) -> tuple[str, list[str]]:
+    """The SQL expression of one field and the conditions under which it equals Python's result."""
+    settings = set(spec.model_dump(exclude_defaults=True)) - {"source"}
+    if spec.source is None or not settings <= _EXPRESSIBLE or spec.strip is False:
+        raise _NotExpressible(name)
+    col = q(spec.source)
+    have, want = _family(src_col.type), spec.type
+    clean: list[str] = []
+    if have == "text" and want in (None, "str"):
+        expr, fam = f"NULLIF({col}, '')", "text"
+        clean.append(f"({col} IS NULL OR {col} !~ '^{_SPACE}|{_SPACE}$')")
+    elif have == "text" and want == "int":
+        expr, fam = f"(CASE WHEN {col} ~ '^-?[0-9]{{1,18}}$' THEN ({col})::bigint END)", "int"
+        clean.append(f"({col} IS NULL OR {col} ~ '^-?[0-9]{{1,18}}$')")
+    elif have == "text" and want == "decimal":
+        digits = "'^-?[0-9]{1,30}(\\.[0-9]{1,30})?$'"
+        expr, fam = f"(CASE WHEN {col} ~ {digits} THEN ({col})::numeric END)", "decimal"
+        clean.append(f"({col} IS NULL OR {col} ~ {digits})")
+    elif have == "int" and want in (None, "int"):
+        expr, fam = col, "int"
+    elif have in ("int", "decimal") and want == "decimal":
+        expr, fam = f"({col})::numeric", "decimal"
+    elif have == "decimal" and want is None:
+        expr, fam = col, "decimal"
+    elif have == "datetime_tz" and want in (None, "datetime") and not (want is None and spec.tz):
+        expr, fam = col, "datetime_tz"
+    elif have == "datetime" and want == "datetime":
+        expr, fam = f"({col} AT TIME ZONE {lit(spec.tz or 'UTC')})", "datetime_tz"
+    elif have == want == "date" or (have == "date" and want is None):
+        expr, fam = col, "date"
+    elif have == "bool" and want in (None, "bool"):
+        expr, fam = col, "bool"
+    else:
+        raise _NotExpressible(name)
+    target = _family(dst_col.type)
+    if not (fam == target or (fam == "int" and target == "decimal")):
+        raise _NotExpressible(name)
+    if spec.required or (not dst_col.nullable and dst_col.server_default is None):
+        clean.append(f"{expr} IS NOT NULL")
+    for bound, op in ((spec.min, ">="), (spec.max, "<=")):
+        if bound is not None:
+            if fam not in ("int", "decimal"):
+                raise _NotExpressible(name)
+            value = int(bound) if fam == "int" else Decimal(str(bound))  # as Python's type(v)(bound)
+            clean.append(f"({expr} IS NULL OR {expr} {op} {lit(value)})")
+    if spec.max_length is not None:
+        if fam != "text":
+            raise _NotExpressible(name)
+        clean.append(f"({expr} IS NULL OR char_length({expr}) <= {int(spec.max_length)})")
+    kind = dst_col.type
+    length = getattr(kind, "length", None)
+    if fam == "text" and length:
+        clean.append(f"({expr} IS NULL OR char_length({expr}) <= {int(length)})")
+    if target == "decimal" and getattr(kind, "precision", None) is not None:
+        scale = int(kind.scale or 0)
+        limit = Decimal(10) ** (int(kind.precision) - scale)
+        clean.append(f"({expr} IS NULL OR ({expr} = round({expr}, {scale}) AND abs({expr}) < {lit(limit)}))")
+    if target == "int":
+        bounds = {"SMALLINT": 2**15, "INTEGER": 2**31, "BIGINT": 2**63}.get(type(kind).__visit_name__.upper())
+        if bounds is None:
+            raise _NotExpressible(name)
+        clean.append(f"({expr} IS NULL OR {expr} BETWEEN {-bounds} AND {bounds - 1})")
+    return f"{expr} AS {q(name)}", clean
+
+
+def plan_pushdown(source: SqlReader, target: SqlWriter, mig: Migration) -> Plan | None:
+    """A plan when source and target are PostgreSQL tables and every field is expressible, else None."""
+    from psycopg import sql as psql
+
+    from backroom.bots.systems.sql.alchemy import quote
+
+    if not (
+        source.engine.dialect.name == "postgresql"
+        and getattr(target, "fast", False)
+        and mig.mode == "upsert"
+        and mig.source.kind == "sql"
+        and mig.source.table
+        and not mig.fingerprints
+    ):
+        return None
+    q = lambda name: quote(source.engine, name)  # noqa: E731
+
+    def lit(value: Any) -> str:
+        return psql.Literal(value).as_string(None)
+
+    parts, clean = [], []
+    try:
+        for name in target.columns:
+            spec = mig.fields[name]
+            if spec.source not in source.table.c:
+                return None
+            expr, conds = _field(name, spec, source.table.c[spec.source], target.table.c[name], q, lit)
+            parts.append(expr)
+            clean += conds
+    except _NotExpressible:
+        return None
+    return Plan(
+        table=quote(source.engine, mig.source.table),
+        select=", ".join(parts),
+        clean=" AND ".join(clean) or "TRUE",
+        order=[q(c) for c in source.order],
+        key=[q(c) for c in source.key_columns],
+        literal=lit,
+    )
+
+
+def copy_between(source_conn: Any, query: str, target_conn: Any, table: str, columns: Sequence[str]) -> int:
+    """``COPY (query) TO STDOUT`` on one PostgreSQL into ``COPY table FROM STDIN`` on another, in chunks."""
+    from backroom.bots.systems.sql.alchemy import quote
+
+    src = source_conn.connection.driver_connection
+    dst = target_conn.connection.driver_connection
+    cols = ", ".join(quote(target_conn, c) for c in columns)
+    with src.cursor() as sc, dst.cursor() as dc:
+        with sc.copy(f"COPY ({query}) TO STDOUT") as out, dc.copy(f"COPY {table} ({cols}) FROM STDIN") as into:
+            for chunk in out:
+                into.write(chunk)
+        return int(dc.rowcount)
+
+
+@dataclass
+class PushState:
+    position: Any
+    batches: int = 0
+    complete: bool = True
+    fell_back: str = ""
+
+
+def _row_sql(values: Sequence[Any], lit: Callable[[Any], str]) -> str:
+    return "(" + ", ".join(lit(v) for v in values) + ")"
+
+
+def run_pushdown(
+    ctx: Any,
+    name: str,
+    plan: Plan,
+    source: SqlReader,
+    target: SqlWriter,
+    mig: Migration,
+    position: Any,
+    prepare: Callable[[Any], tuple[list[dict[str, Any]], Any, int]],
+    pending: Any,
+    totals: Any,
+    proofs: list[dict[str, Any]],
+    timings: dict[str, float],
+    bar: Any,
+    limit: int,
+) -> PushState:
+    """Batches of ``mig.batch_size`` rows by keyset range, each one transaction on the target."""
+    import json
+    import time
+
+    import psycopg
+    import sqlalchemy as sa
+
+    from backroom.bots.migrate.proof import decode_position, encode_position
+    from backroom.bots.migrate.sources import Batch
+    from backroom.bots.migrate.targets import Outcome
+    from backroom.bots.systems.sql.alchemy import copy_rows
+
+    order = ", ".join(plan.order)
+    desc = ", ".join(f"{c} DESC" for c in plan.order)
+    keys = ", ".join(plan.key)
+    state = PushState(position=position)
+    cols = target.columns
+    size = mig.batch_size
+    while True:
+        ctx.raise_if_cancelled()
+        clock = time.perf_counter()
+        last = state.position
+        after = f"({order}) > {_row_sql(last, plan.literal)}" if last else "TRUE"
+        with source.engine.connect() as s:
+            tail = s.execute(
+                sa.text(f"SELECT {order} FROM {plan.table} WHERE {after} ORDER BY {order} OFFSET {size - 1} LIMIT 1")
+            ).first()
+            if tail is None:
+                end = s.execute(
+                    sa.text(f"SELECT {order} FROM {plan.table} WHERE {after} ORDER BY {desc} LIMIT 1")
+                ).first()
+                if end is None:
+                    return state
+                cond = after  # the rest, ties included
+            else:
+                end = tail
+                cond = f"{after} AND ({order}) <= {_row_sql(tail, plan.literal)}"  # every row tying the tail
+            end_pos = list(end)
+            try:
+                with target.engine.begin() as t:
+                    stg = target.prepare_staging(t)
+                    clean_n = copy_between(
+                        s,
+                        f"SELECT {plan.select} FROM {plan.table} WHERE {cond} AND ({plan.clean}) IS TRUE",
+                        t,
+                        stg,
+                        cols,
+                    )
+                    odd = [
+                        dict(r)
+                        for r in s.execute(
+                            sa.text(f"SELECT * FROM {plan.table} WHERE {cond} AND ({plan.clean}) IS NOT TRUE")
+                        ).mappings()
+                    ]
+                    timings["wait_for_source"] += time.perf_counter() - clock
+                    clock = time.perf_counter()
+                    batch = Batch(odd, end_pos)
+                    rows, change, _ = prepare(batch)
+                    if change is not None and pending is not None and pending.book:
+                        listed = ", ".join(_row_sql(decode_position(json.loads(k)), plan.literal) for k in pending.book)
+                        found = s.execute(
+                            sa.text(f"SELECT {keys} FROM {plan.table} WHERE {cond} AND ({keys}) IN ({listed})")
+                        ).all()
+                        change.settled.update(
+                            json.dumps(encode_position(list(r)), ensure_ascii=False, default=str) for r in found
+                        )
+                    timings["map_and_validate"] += time.perf_counter() - clock
+                    clock = time.perf_counter()
+                    if rows:
+                        copy_rows(t, stg, cols, ([r[c] for c in cols] for r in rows))
+                    doubled = target.staging_duplicates(t)
+                    if doubled:
+                        raise _Doubled(doubled)
+                    sent = clean_n + len(rows)
+                    out = Outcome()
+                    target.merge_staging(t, sent, out)
+                    if mig.proof:
+                        out.proof = target._prove_in_database(t, sent)  # noqa: SLF001 - the writer's own proof
+                    target._save_pending(t, change, out)  # noqa: SLF001
+                    target._save_state(t, end_pos)  # noqa: SLF001
+            except _Doubled as exc:
+                state.fell_back = f"source keys {[tuple(map(str, k)) for k in exc.keys]} appear twice in one batch"
+                return state
+            except (sa.exc.IntegrityError, sa.exc.DataError, psycopg.DataError, psycopg.IntegrityError) as exc:
+                state.fell_back = f"the target refused a row of the batch ({str(exc).splitlines()[0][:200]})"
+                return state
+        timings["write_and_prove"] += time.perf_counter() - clock
+        if pending is not None and change is not None and not change.empty():
+            for k in change.settled:
+                pending.book.pop(k, None)
+            pending.book.update(change.added)
+        ctx.checkpoint.set(f"{name}:position", encode_position(end_pos))
+        totals.read += clean_n + len(odd)
+        totals.inserted += out.inserted
+        totals.updated += out.updated
+        totals.unchanged += out.unchanged
+        totals.batches += 1
+        if out.proof:
+            proofs.append({"batch": totals.batches, **out.proof})
+        bar.advance(clean_n + len(odd))
+        state.position = end_pos
+        state.batches += 1
+        if tail is None:
+            return state
+        if limit and state.batches >= limit:
+            state.complete = False
+            return state
+
+
+class _Doubled(Exception):
+    def __init__(self, keys: list[tuple[Any, ...]]) -> None:
+        super().__init__(str(keys))
+        self.keys = keys
