@@ -36,8 +36,9 @@ _SPACE = r"[[:space:]\u00a0\u0085\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u30
 @dataclass
 class Plan:
     table: str  # quoted source table
-    select: str  # mapped target columns, in target column order
-    clean: str  # SQL boolean, TRUE where SQL maps the row exactly as Python would
+    select: str  # mapped target columns, the ordering columns as __o0.., __text_ok: over the source table
+    columns: str  # the mapped columns as m."name", for the outer query over ``select``
+    clean: str  # SQL boolean over m.*, TRUE where SQL maps the row exactly as Python would
     order: list[str]  # quoted ordering columns (cursor, key)
     key: list[str]  # quoted source key columns
     literal: Callable[[Any], str]  # a Python value as a SQL literal
@@ -67,8 +68,8 @@ def _family(kind: Any) -> str:
 
 def _field(
     name: str, spec: FieldSpec, src_col: Any, dst_col: Any, q: Callable[[str], str], lit: Callable[[Any], str]
-) -> tuple[str, list[str]]:
-    """The SQL expression of one field and the conditions under which it equals Python's result."""
+) -> tuple[str, list[str], list[str]]:
+    """One field's SQL expression, and when it equals Python's result: on the source text, on the value."""
     settings = set(spec.model_dump(exclude_defaults=True)) - {"source"}
     if spec.source is None or not settings <= _EXPRESSIBLE or spec.strip is False:
         raise _NotExpressible(name)
@@ -104,32 +105,35 @@ def _field(
     target = _family(dst_col.type)
     if not (fam == target or (fam == "int" and target == "decimal")):
         raise _NotExpressible(name)
+    v = f"m.{q(name)}"  # value conditions test the mapped value once, not the expression again
+    raw = clean
+    clean = []
     if spec.required or (not dst_col.nullable and dst_col.server_default is None):
-        clean.append(f"{expr} IS NOT NULL")
+        clean.append(f"{v} IS NOT NULL")
     for bound, op in ((spec.min, ">="), (spec.max, "<=")):
         if bound is not None:
             if fam not in ("int", "decimal"):
                 raise _NotExpressible(name)
             value = int(bound) if fam == "int" else Decimal(str(bound))  # as Python's type(v)(bound)
-            clean.append(f"({expr} IS NULL OR {expr} {op} {lit(value)})")
+            clean.append(f"({v} IS NULL OR {v} {op} {lit(value)})")
     if spec.max_length is not None:
         if fam != "text":
             raise _NotExpressible(name)
-        clean.append(f"({expr} IS NULL OR char_length({expr}) <= {int(spec.max_length)})")
+        clean.append(f"({v} IS NULL OR char_length({v}) <= {int(spec.max_length)})")
     kind = dst_col.type
     length = getattr(kind, "length", None)
     if fam == "text" and length:
-        clean.append(f"({expr} IS NULL OR char_length({expr}) <= {int(length)})")
+        clean.append(f"({v} IS NULL OR char_length({v}) <= {int(length)})")
     if target == "decimal" and getattr(kind, "precision", None) is not None:
         scale = int(kind.scale or 0)
         limit = Decimal(10) ** (int(kind.precision) - scale)
-        clean.append(f"({expr} IS NULL OR ({expr} = round({expr}, {scale}) AND abs({expr}) < {lit(limit)}))")
+        clean.append(f"({v} IS NULL OR ({v} = round({v}, {scale}) AND abs({v}) < {lit(limit)}))")
     if target == "int":
         bounds = {"SMALLINT": 2**15, "INTEGER": 2**31, "BIGINT": 2**63}.get(type(kind).__visit_name__.upper())
         if bounds is None:
             raise _NotExpressible(name)
-        clean.append(f"({expr} IS NULL OR {expr} BETWEEN {-bounds} AND {bounds - 1})")
-    return f"{expr} AS {q(name)}", clean
+        clean.append(f"({v} IS NULL OR {v} BETWEEN {-bounds} AND {bounds - 1})")
+    return f"{expr} AS {q(name)}", raw, clean
 
 
 def plan_pushdown(source: SqlReader, target: SqlWriter, mig: Migration) -> Plan | None:
@@ -152,20 +156,28 @@ def plan_pushdown(source: SqlReader, target: SqlWriter, mig: Migration) -> Plan 
     def lit(value: Any) -> str:
         return psql.Literal(value).as_string(None)
 
-    parts, clean = [], []
+    parts: list[str] = []
+    raw: list[str] = []
+    clean: list[str] = []
     try:
         for name in target.columns:
             spec = mig.fields[name]
             if spec.source not in source.table.c:
                 return None
-            expr, conds = _field(name, spec, source.table.c[spec.source], target.table.c[name], q, lit)
+            expr, on_text, on_value = _field(name, spec, source.table.c[spec.source], target.table.c[name], q, lit)
             parts.append(expr)
-            clean += conds
+            raw += on_text
+            clean += on_value
     except _NotExpressible:
         return None
+    order = [q(c) for c in source.order]
+    parts += [f"{c} AS __o{i}" for i, c in enumerate(order)]
+    parts.append(f"({' AND '.join(raw) or 'TRUE'}) AS __text_ok")
+    clean.insert(0, "m.__text_ok")
     return Plan(
         table=quote(source.engine, mig.source.table),
         select=", ".join(parts),
+        columns=", ".join(f"m.{q(c)}" for c in target.columns),
         clean=" AND ".join(clean) or "TRUE",
         order=[q(c) for c in source.order],
         key=[q(c) for c in source.key_columns],
@@ -256,19 +268,23 @@ def run_pushdown(
             try:
                 with target.engine.begin() as t:
                     stg = target.prepare_staging(t)
+                    mapped = f"(SELECT {plan.select} FROM {plan.table} WHERE {cond}) m"
                     clean_n = copy_between(
-                        s,
-                        f"SELECT {plan.select} FROM {plan.table} WHERE {cond} AND ({plan.clean}) IS TRUE",
-                        t,
-                        stg,
-                        cols,
+                        s, f"SELECT {plan.columns} FROM {mapped} WHERE ({plan.clean}) IS TRUE", t, stg, cols
                     )
-                    odd = [
-                        dict(r)
-                        for r in s.execute(
-                            sa.text(f"SELECT * FROM {plan.table} WHERE {cond} AND ({plan.clean}) IS NOT TRUE")
-                        ).mappings()
-                    ]
+                    in_range = s.execute(sa.text(f"SELECT count(*) FROM {plan.table} WHERE {cond}")).scalar_one()
+                    odd: list[dict[str, Any]] = []
+                    if in_range > clean_n:  # rows SQL could not vouch for: read as they are, mapped in Python
+                        marks = ", ".join(f"m.__o{i}" for i in range(len(plan.order)))
+                        odd = [
+                            dict(r)
+                            for r in s.execute(
+                                sa.text(
+                                    f"SELECT * FROM {plan.table} WHERE ({order}) IN "
+                                    f"(SELECT {marks} FROM {mapped} WHERE ({plan.clean}) IS NOT TRUE)"
+                                )
+                            ).mappings()
+                        ]
                     timings["wait_for_source"] += time.perf_counter() - clock
                     clock = time.perf_counter()
                     batch = Batch(odd, end_pos)
