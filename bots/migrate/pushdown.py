@@ -42,6 +42,7 @@ class Plan:
     order: list[str]  # quoted ordering columns (cursor, key)
     key: list[str]  # quoted source key columns
     literal: Callable[[Any], str]  # a Python value as a SQL literal
+    same_database: bool  # source and target tables in one database: INSERT ... SELECT, no COPY relay
 
 
 class _NotExpressible(Exception):
@@ -78,14 +79,17 @@ def _field(
     clean: list[str] = []
     if have == "text" and want in (None, "str"):
         expr, fam = f"NULLIF({col}, '')", "text"
-        clean.append(f"({col} IS NULL OR {col} !~ '^{_SPACE}|{_SPACE}$')")
+        # first and last character only: an anchored pattern with '$' would scan every text
+        clean.append(f"({col} IS NULL OR (left({col}, 1) !~ '^{_SPACE}$' AND right({col}, 1) !~ '^{_SPACE}$'))")
     elif have == "text" and want == "int":
-        expr, fam = f"(CASE WHEN {col} ~ '^-?[0-9]{{1,18}}$' THEN ({col})::bigint END)", "int"
-        clean.append(f"({col} IS NULL OR {col} ~ '^-?[0-9]{{1,18}}$')")
+        # bounded repetition ({1,18}) is slow in PostgreSQL's regex engine: length checked apart
+        digits = f"({col} ~ '^-?[0-9]+$' AND char_length({col}) <= 18)"
+        expr, fam = f"(CASE WHEN {digits} THEN ({col})::bigint END)", "int"
+        clean.append(f"({col} IS NULL OR {digits})")
     elif have == "text" and want == "decimal":
-        digits = "'^-?[0-9]{1,30}(\\.[0-9]{1,30})?$'"
-        expr, fam = f"(CASE WHEN {col} ~ {digits} THEN ({col})::numeric END)", "decimal"
-        clean.append(f"({col} IS NULL OR {col} ~ {digits})")
+        digits = f"({col} ~ '^-?[0-9]+(\\.[0-9]+)?$' AND char_length({col}) <= 60)"
+        expr, fam = f"(CASE WHEN {digits} THEN ({col})::numeric END)", "decimal"
+        clean.append(f"({col} IS NULL OR {digits})")
     elif have == "int" and want in (None, "int"):
         expr, fam = col, "int"
     elif have in ("int", "decimal") and want == "decimal":
@@ -172,8 +176,8 @@ def plan_pushdown(source: SqlReader, target: SqlWriter, mig: Migration) -> Plan 
         return None
     order = [q(c) for c in source.order]
     parts += [f"{c} AS __o{i}" for i, c in enumerate(order)]
-    parts.append(f"({' AND '.join(raw) or 'TRUE'}) AS __text_ok")
-    clean.insert(0, "m.__text_ok")
+    parts.append(f"({' AND '.join(dict.fromkeys(raw)) or 'TRUE'}) AS __text_ok")
+    clean = ["m.__text_ok", *dict.fromkeys(clean)]
     return Plan(
         table=quote(source.engine, mig.source.table),
         select=", ".join(parts),
@@ -182,7 +186,13 @@ def plan_pushdown(source: SqlReader, target: SqlWriter, mig: Migration) -> Plan 
         order=[q(c) for c in source.order],
         key=[q(c) for c in source.key_columns],
         literal=lit,
+        same_database=_same_database(source.engine.url, target.engine.url),
     )
+
+
+def _same_database(a: Any, b: Any) -> bool:
+    """Both URLs name one database on one server (as one user: the target's grants apply)."""
+    return (a.host, a.port, a.database, a.username) == (b.host, b.port, b.database, b.username)
 
 
 def copy_between(source_conn: Any, query: str, target_conn: Any, table: str, columns: Sequence[str]) -> int:
@@ -237,7 +247,7 @@ def run_pushdown(
     from backroom.bots.migrate.proof import decode_position, encode_position
     from backroom.bots.migrate.sources import Batch
     from backroom.bots.migrate.targets import Outcome
-    from backroom.bots.systems.sql.alchemy import copy_rows
+    from backroom.bots.systems.sql.alchemy import copy_rows, quote
 
     order = ", ".join(plan.order)
     desc = ", ".join(f"{c} DESC" for c in plan.order)
@@ -250,28 +260,41 @@ def run_pushdown(
         clock = time.perf_counter()
         last = state.position
         after = f"({order}) > {_row_sql(last, plan.literal)}" if last else "TRUE"
-        with source.engine.connect() as s:
-            tail = s.execute(
-                sa.text(f"SELECT {order} FROM {plan.table} WHERE {after} ORDER BY {order} OFFSET {size - 1} LIMIT 1")
-            ).first()
-            if tail is None:
-                end = s.execute(
-                    sa.text(f"SELECT {order} FROM {plan.table} WHERE {after} ORDER BY {desc} LIMIT 1")
-                ).first()
-                if end is None:
-                    return state
-                cond = after  # the rest, ties included
-            else:
-                end = tail
-                cond = f"{after} AND ({order}) <= {_row_sql(tail, plan.literal)}"  # every row tying the tail
-            end_pos = list(end)
+        # One snapshot per batch (REPEATABLE READ): the range, the rows COPY moves and the rows
+        # read for Python are the same rows, whatever is written to the source meanwhile.
+        same = plan.same_database
+        t_conn = target.engine.connect()
+        if same:
+            t_conn = t_conn.execution_options(isolation_level="REPEATABLE READ")
+        s_conn = t_conn if same else source.engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        with s_conn as s, t_conn as t:
             try:
-                with target.engine.begin() as t:
+                with t.begin():
+                    tail = s.execute(
+                        sa.text(
+                            f"SELECT {order} FROM {plan.table} WHERE {after} ORDER BY {order} OFFSET {size - 1} LIMIT 1"
+                        )
+                    ).first()
+                    if tail is None:
+                        end = s.execute(
+                            sa.text(f"SELECT {order} FROM {plan.table} WHERE {after} ORDER BY {desc} LIMIT 1")
+                        ).first()
+                        if end is None:
+                            return state
+                        cond = after  # the rest, ties included
+                    else:
+                        end = tail
+                        cond = f"{after} AND ({order}) <= {_row_sql(tail, plan.literal)}"  # every row tying the tail
+                    end_pos = list(end)
                     stg = target.prepare_staging(t)
-                    mapped = f"(SELECT {plan.select} FROM {plan.table} WHERE {cond}) m"
-                    clean_n = copy_between(
-                        s, f"SELECT {plan.columns} FROM {mapped} WHERE ({plan.clean}) IS TRUE", t, stg, cols
-                    )
+                    # OFFSET 0 keeps the subquery whole: each row is mapped once, not once per check
+                    mapped = f"(SELECT {plan.select} FROM {plan.table} WHERE {cond} OFFSET 0) m"
+                    clean_sql = f"SELECT {plan.columns} FROM {mapped} WHERE ({plan.clean}) IS TRUE"
+                    if same:  # one database: no row leaves the server
+                        quoted = ", ".join(quote(t, c) for c in cols)
+                        clean_n = t.execute(sa.text(f"INSERT INTO {stg} ({quoted}) {clean_sql}")).rowcount
+                    else:
+                        clean_n = copy_between(s, clean_sql, t, stg, cols)
                     in_range = s.execute(sa.text(f"SELECT count(*) FROM {plan.table} WHERE {cond}")).scalar_one()
                     odd: list[dict[str, Any]] = []
                     if in_range > clean_n:  # rows SQL could not vouch for: read as they are, mapped in Python
