@@ -9,6 +9,7 @@ and an aware time reaches a zone-less column as UTC or as a named zone's wall ti
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from openpyxl import load_workbook
 
 from backroom.bots.migrate import Config, Migrate, MigrateParams
+from backroom.bots.migrate.targets import ProofError
 from backroom.bots.sdk.testing import make_context
 from tests.fixtures.migrate import PgSchema
 from tests.integration.test_migrate_safety import migrate_maria  # noqa: F401 - the MariaDB fixture
@@ -55,10 +57,10 @@ def _config(db: PgSchema, amount: dict[str, Any] | None = None) -> Config:
     )
 
 
-def _run(tmp_path: Path, systems: dict[str, Any], cfg: Config, *, dry: bool = False) -> Any:
+def _run(tmp_path: Path, systems: dict[str, Any], cfg: Config, *, dry: bool = False, **params: Any) -> Any:
     ctx = make_context(tmp_path, "migrate", systems=systems, config=cfg, dry_run=dry)
     try:
-        return Migrate().run(ctx, MigrateParams(name="m"))
+        return Migrate().run(ctx, MigrateParams(name="m", **params))
     finally:
         ctx.close()
 
@@ -157,3 +159,40 @@ def test_an_unknown_zone_is_a_config_error() -> None:
                 }
             }
         )
+
+
+def test_mariadb_proof_is_summed_by_the_server_and_a_changed_value_is_named(
+    tmp_path: Path,
+    migrate_maria: PgSchema,  # noqa: F811 - the fixture imported above
+) -> None:
+    db = migrate_maria
+    db.sql(f"CREATE TABLE {db.t('src')} (id INTEGER PRIMARY KEY, name VARCHAR(40), amount VARCHAR(20))")
+    db.sql(f"CREATE TABLE {db.t('dst')} (id INTEGER PRIMARY KEY, name VARCHAR(40), amount DECIMAL(12,2))")
+    for i in range(1, 31):
+        db.sql(f"INSERT INTO {db.t('src')} VALUES (:i, :n, :a)", i=i, n=f"客户{i}𠮷", a=f"{i}.5")
+    cfg = Config.model_validate(
+        {
+            "migrations": {
+                "m": {
+                    "source": {"kind": "sql", "system": "db", "table": db.t("src"), "cursor": "id"},
+                    "target": {"kind": "sql", "system": "db", "table": db.t("dst")},
+                    "key": "id",
+                    "batch_size": 20,
+                    "fields": {"id": "id", "name": "name", "amount": {"from": "amount", "type": "decimal"}},
+                }
+            }
+        }
+    )
+    systems = {"db": {"kind": "sql", "url": db.url}}
+    first = _run(tmp_path, systems, cfg)
+    proofs = json.loads(Path(first.outputs["proof_file"]).read_text())["batches"]
+    assert [p["method"] for p in proofs] == ["server checksum", "server checksum"]
+    assert [p["target_count"] for p in proofs] == [20, 10]
+    # a trigger changes a value on its way in: the server's sum differs, the rows are compared and named
+    db.sql(f"UPDATE {db.t('src')} SET name = '改了' WHERE id = 7")
+    db.sql(
+        f"CREATE TRIGGER {db.t('meddle')} BEFORE UPDATE ON {db.t('dst')} FOR EACH ROW "
+        "SET NEW.name = CONCAT(NEW.name, '!')"
+    )
+    with pytest.raises(ProofError, match="key 7 field name: sent '改了', read back '改了!'"):
+        _run(tmp_path, systems, cfg, full=True)
