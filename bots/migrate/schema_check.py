@@ -84,20 +84,27 @@ def _column_check(column: Any, table: Any, dialect: Any) -> Callable[[Any], Any]
         steps.append(narrow)
     if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float) and kind.precision is not None:
         precision, scale = int(kind.precision), int(kind.scale or 0)
+        limit = Decimal(10) ** (precision - scale)  # computed once: this runs for every row
 
         def numeric(v: Any) -> Any:
-            if isinstance(v, (Decimal, int)) and not isinstance(v, bool):
+            if v.__class__ is Decimal:
+                d = v
+            elif isinstance(v, int) and not isinstance(v, bool):
                 d = Decimal(v)
-                if not d.is_finite():
-                    raise Refusal(f"{v} is not a finite number for column {name} {declared}")
+            else:
+                return v
+            if not d.is_finite():
+                raise Refusal(f"{v} is not a finite number for column {name} {declared}")
+            exponent = d.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > scale:  # trailing zeros aside (12.500 fits (12,2))
                 exponent = d.normalize().as_tuple().exponent
                 if isinstance(exponent, int) and -exponent > scale:
                     raise Refusal(
                         f"{v} has {-exponent} decimal places, column {name} {declared} keeps {scale} "
                         f"(it would be rounded; set round = {scale} on the field to round on purpose)"
                     )
-                if abs(d) >= Decimal(10) ** (precision - scale):
-                    raise Refusal(f"{v} is out of range for column {name} {declared}")
+            if abs(d) >= limit:
+                raise Refusal(f"{v} is out of range for column {name} {declared}")
             return v
 
         steps.append(numeric)
