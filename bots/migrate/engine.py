@@ -440,12 +440,14 @@ def run_migration(
 
         plan = None
         write_path = "rows"
-        if not dry and not collect_keys and isinstance(target, SqlWriter) and target.spec.pushdown:
+        if not dry and not mirror and isinstance(target, SqlWriter) and target.spec.pushdown:
             from backroom.bots.migrate.pushdown import plan_pushdown
             from backroom.bots.migrate.sources import SqlReader
 
             if isinstance(source, SqlReader):
                 plan = plan_pushdown(source, target, mig)
+            if plan is not None and collect_keys and not plan.same_database:
+                plan = None  # a full pass lists vanished keys: by an anti-join in one database only
         with ctx.progress(f"migrate {name}") as bar:
             if plan is None:
                 complete = pump(batches(), bar)
@@ -484,7 +486,12 @@ def run_migration(
         if mig.mode == "mirror" and complete and isinstance(target, SqlWriter):
             delete_note = _mirror(ctx, target, mig, mirror_keys, keyless_rejects, totals, dry)
         elif collect_keys and complete and isinstance(target, SqlWriter):
-            gone_note = _report_gone(ctx, name, target, mirror_keys, keyless_rejects, totals)
+            if plan is not None:  # no keys were collected: the database compares them
+                with target.engine.connect() as conn:
+                    gone = plan.gone_keys(conn, target, mig.key)
+            else:
+                gone = [k for k in target.all_keys() if tuple(canonical(v) for v in k) not in mirror_keys]
+            gone_note = _report_gone(ctx, name, gone, keyless_rejects, totals)
         if not dry:
             ctx.checkpoint.set(f"{name}:schema", [c for c in source.columns() if not c.startswith("__")])
     finally:
@@ -554,14 +561,11 @@ def run_migration(
     )
 
 
-def _report_gone(
-    ctx: Context, name: str, target: SqlWriter, seen: set[tuple[str, ...]], keyless: int, totals: Totals
-) -> str:
+def _report_gone(ctx: Context, name: str, gone: list[tuple[Any, ...]], keyless: int, totals: Totals) -> str:
     """Upsert mode after a complete pass: target rows whose key the source no longer has are listed.
 
     They are not deleted (that is what mode "mirror" is for), but never passed over in silence.
     """
-    gone = [k for k in target.all_keys() if tuple(canonical(v) for v in k) not in seen]
     totals.gone = len(gone)
     totals.gone_samples = ["/".join(canonical(v) for v in k) for k in gone[:20]]
     if not gone:

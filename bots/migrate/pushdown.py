@@ -43,6 +43,21 @@ class Plan:
     key: list[str]  # quoted source key columns
     literal: Callable[[Any], str]  # a Python value as a SQL literal
     same_database: bool  # source and target tables in one database: INSERT ... SELECT, no COPY relay
+    key_exprs: list[str]  # the key fields as SQL over the source table
+
+    def gone_keys(self, conn: Any, target: Any, key: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Target keys no source row maps to (one database only): an anti-join, no keys in Python."""
+        import sqlalchemy as sa
+
+        from backroom.bots.systems.sql.alchemy import quote
+
+        tk = [f"t.{quote(conn, k)}" for k in key]
+        match = " AND ".join(f"({e}) = {c}" for e, c in zip(self.key_exprs, tk, strict=True))
+        sql = (
+            f"SELECT {', '.join(tk)} FROM {quote(conn, target.spec.table)} t "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {self.table} WHERE {match}) ORDER BY {', '.join(tk)}"
+        )
+        return [tuple(r) for r in conn.execute(sa.text(sql)).all()]
 
 
 class _NotExpressible(Exception):
@@ -137,7 +152,7 @@ def _field(
         if bounds is None:
             raise _NotExpressible(name)
         clean.append(f"({v} IS NULL OR {v} BETWEEN {-bounds} AND {bounds - 1})")
-    return f"{expr} AS {q(name)}", raw, clean
+    return expr, raw, clean
 
 
 def plan_pushdown(source: SqlReader, target: SqlWriter, mig: Migration) -> Plan | None:
@@ -161,6 +176,7 @@ def plan_pushdown(source: SqlReader, target: SqlWriter, mig: Migration) -> Plan 
         return psql.Literal(value).as_string(None)
 
     parts: list[str] = []
+    exprs: dict[str, str] = {}
     raw: list[str] = []
     clean: list[str] = []
     try:
@@ -169,7 +185,8 @@ def plan_pushdown(source: SqlReader, target: SqlWriter, mig: Migration) -> Plan 
             if spec.source not in source.table.c:
                 return None
             expr, on_text, on_value = _field(name, spec, source.table.c[spec.source], target.table.c[name], q, lit)
-            parts.append(expr)
+            parts.append(f"{expr} AS {q(name)}")
+            exprs[name] = expr
             raw += on_text
             clean += on_value
     except _NotExpressible:
@@ -187,6 +204,7 @@ def plan_pushdown(source: SqlReader, target: SqlWriter, mig: Migration) -> Plan 
         key=[q(c) for c in source.key_columns],
         literal=lit,
         same_database=_same_database(source.engine.url, target.engine.url),
+        key_exprs=[exprs[k] for k in mig.key],
     )
 
 
