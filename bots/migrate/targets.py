@@ -567,6 +567,11 @@ class SqlWriter(TargetWriter):
         s_row = ", ".join(f"s.{q(c)}" for c in self.columns)
         s_cast = ", ".join(f"s.{q(c)}::{self.table.c[c].type.compile(dialect=conn.dialect)}" for c in self.columns)
         differs = f"t.{first} IS NULL OR ROW({t_row}) IS DISTINCT FROM ROW({s_row})"
+        # The staging table has no statistics: the planner may hash-join it against a sequential
+        # scan of the whole target, every batch (quadratic in the table's size). A batch's keys are
+        # looked up by the target's unique index instead.
+        conn.execute(sa.text("SET LOCAL enable_hashjoin = off"))
+        conn.execute(sa.text("SET LOCAL enable_mergejoin = off"))
         n, found, bad, mine, theirs = conn.execute(
             sa.text(
                 f"SELECT count(*), count(t.{first}), count(*) FILTER (WHERE {differs}), "
