@@ -444,16 +444,40 @@ class SqlWriter(TargetWriter):
             self._pg_fast(conn, rows, out)
             return
         if self.mode == "append":
-            conn.execute(self.table.insert(), rows)
+            self._insert_many(conn, rows)
             out.inserted = len(rows)
             return
         inserts, updates = self._classify(rows, self._existing(conn, rows), out)
         out.diffs.clear()
         if inserts:
-            conn.execute(self.table.insert(), inserts)
+            self._insert_many(conn, inserts)
         if updates:
             self._update_many(conn, updates)
         out.inserted, out.updated = len(inserts), len(updates)
+
+    def _insert_many(self, conn: Any, rows: list[dict[str, Any]]) -> None:
+        """MySQL/MariaDB: the driver's own multi-row INSERT (PyMySQL folds executemany into
+        ``VALUES (...), (...)``), in this transaction, without SQLAlchemy's per-value processing."""
+        if conn.dialect.name not in ("mysql", "mariadb") or conn.dialect.driver != "pymysql":
+            conn.execute(self.table.insert(), rows)
+            return
+        from backroom.bots.systems.sql.alchemy import quote
+
+        cols = self.columns
+        sql = (
+            f"INSERT INTO {quote(conn, self.spec.table)} ({', '.join(quote(conn, c) for c in cols)}) "
+            f"VALUES ({', '.join(['%s'] * len(cols))})"
+        )
+        import sqlalchemy as sa
+
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        with conn.connection.driver_connection.cursor() as cur:
+            for i in range(0, len(rows), 5000):
+                params = [tuple(r[c] for c in cols) for r in rows[i : i + 5000]]
+                try:
+                    cur.executemany(sql, params)
+                except dbapi_error as exc:  # as SQLAlchemy would raise it: IntegrityError, DataError...
+                    raise sa.exc.DBAPIError.instance(sql, params[:1], exc, dbapi_error, dialect=conn.dialect) from exc
 
     def _update_many(self, conn: Any, rows: list[dict[str, Any]]) -> None:
         import sqlalchemy as sa

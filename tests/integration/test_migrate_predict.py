@@ -196,3 +196,31 @@ def test_mariadb_proof_is_summed_by_the_server_and_a_changed_value_is_named(
     )
     with pytest.raises(ProofError, match="key 7 field name: sent '改了', read back '改了!'"):
         _run(tmp_path, systems, cfg, full=True)
+
+
+def test_mariadb_unique_violation_rejects_only_that_row_and_names_the_column(
+    tmp_path: Path,
+    migrate_maria: PgSchema,  # noqa: F811 - the fixture imported above
+) -> None:
+    db = migrate_maria
+    db.sql(f"CREATE TABLE {db.t('src')} (id INTEGER PRIMARY KEY, phone VARCHAR(20))")
+    db.sql(f"CREATE TABLE {db.t('dst')} (id INTEGER PRIMARY KEY, phone VARCHAR(20), UNIQUE KEY uq_phone (phone))")
+    for i in range(1, 21):
+        db.sql(f"INSERT INTO {db.t('src')} VALUES (:i, :p)", i=i, p=f"1380013{i:04d}")
+    db.sql(f"UPDATE {db.t('src')} SET phone = '13800130003' WHERE id = 12")
+    cfg = Config.model_validate(
+        {
+            "migrations": {
+                "m": {
+                    "source": {"kind": "sql", "system": "db", "table": db.t("src"), "cursor": "id"},
+                    "target": {"kind": "sql", "system": "db", "table": db.t("dst")},
+                    "key": "id",
+                    "fields": {"id": "id", "phone": "phone"},
+                }
+            }
+        }
+    )
+    result = _run(tmp_path, {"db": {"kind": "sql", "url": db.url}}, cfg)
+    assert result.counts["inserted"] == 19 and result.counts["rejected"] == 1
+    line = list(load_workbook(result.outputs["rejects_file"]).active.iter_rows(values_only=True))[1]
+    assert line[1] == "12" and line[2] == "phone" and "Duplicate entry" in line[3]
