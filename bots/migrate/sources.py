@@ -314,15 +314,20 @@ class RestReader(SourceReader):
                 at = int(at or 0) + len(items)  # by what came, not what was asked: servers cap the limit
                 done = not items or (announced is not None and at >= announced)
             elif spec.paging == "page":
+                total = body.get(spec.total_key) if spec.total_key and isinstance(body, dict) else None
+                announced = int(total) if total is not None else announced
                 at = int(at or 1) + 1
-                done = len(items) < params[spec.limit_param] or not items
+                # a short page is no proof of the end (servers cap the page size): an empty page or
+                # the announced total is
+                done = not items or (announced is not None and read >= announced)
             else:
                 nxt = resp.links.get("next", {}).get("url")
                 at, done = nxt, not nxt
             if done:
-                if announced is not None and spec.paging == "offset" and at < announced:
+                got = at if spec.paging == "offset" else read
+                if announced is not None and spec.paging in ("offset", "page") and got < announced:
                     raise TransientError(
-                        f"source {spec.system!r} {spec.path} announced {announced} records but paging ended at {at}"
+                        f"source {spec.system!r} {spec.path} announced {announced} records but paging ended at {got}"
                     )
                 new_pos: dict[str, Any] = {"since": max_seen if spec.cursor else None, "page": None}
             else:

@@ -81,7 +81,7 @@ def _to_redmine(project_id: int) -> dict[str, Any]:
     }
 
 
-def _from_redmine(identifier: str, page_size: int) -> dict[str, Any]:
+def _from_redmine(identifier: str, page_size: int, paging: str = "offset") -> dict[str, Any]:
     return {
         "migrations": {
             "issues": {
@@ -90,7 +90,7 @@ def _from_redmine(identifier: str, page_size: int) -> dict[str, Any]:
                     "system": "redmine",
                     "path": "/issues.json",
                     "items_key": "issues",
-                    "paging": "offset",
+                    "paging": paging,
                     "params": {"project_id": identifier, "status_id": "*", "sort": "id"},
                     "since_param": "updated_on",
                     "since_format": ">={}",
@@ -183,3 +183,6 @@ def test_issues_created_updated_and_read_back_from_redmine(
     # a page size over Redmine's cap of 100 still reads everything: paging follows what came
     over = _run(tmp_path, systems, _from_redmine(identifier, 500), "issues", redmine_server, full=True)
     assert over.counts["read"] == TICKETS and over.counts["unchanged"] == TICKETS
+    # page numbers (?page=2&limit=7) instead of offsets: the same records, five pages
+    pages = _run(tmp_path, systems, _from_redmine(identifier, 7, "page"), "issues", redmine_server, full=True)
+    assert pages.counts["read"] == TICKETS and pages.counts["unchanged"] == TICKETS and pages.counts["batches"] == 5
