@@ -299,7 +299,9 @@ def history(
     from backroom.schedules.durations import format_duration
 
     settings, _ = _load(config, full_check=False)
-    page = _history(settings).list_runs(bot=bot, status=status, limit=limit)
+    store = _history(settings)
+    store.interrupt_orphans(startup=False)  # a `backroom run` killed outside serve: its pid is gone
+    page = store.list_runs(bot=bot, status=status, limit=limit)
     table = Table("run", "bot", "trigger", "status", "queued (local)", "duration", "summary")
     for run in page.runs:
         local = run.queued_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S")
@@ -321,6 +323,7 @@ def show(run_id: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
     """One run: parameters, result, error, log lines and artifacts."""
     settings, _ = _load(config, full_check=False)
     store = _history(settings)
+    store.interrupt_orphans(startup=False)  # a `backroom run` killed outside serve: its pid is gone
     run = store.get_run(run_id)
     if run is None:
         err_console.print(f"[red]no run {escape(repr(run_id))}[/]")

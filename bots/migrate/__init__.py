@@ -31,6 +31,15 @@ class MigrateParams(Params):
     )
     full: bool = Field(default=False, description="ignore the incremental cursor and read everything")
     max_batches: int = Field(default=0, ge=0, description="stop after this many batches (0 = all)")
+    verify: bool = Field(
+        default=False,
+        description="read everything, compare with what the target holds, repair it and list target rows "
+        "the source no longer has",
+    )
+    drop_rejects: str = Field(
+        default="",
+        description="pending rejects to give up: keys as in the rejects file, comma-separated, or 'all'",
+    )
 
 
 class Migrate(Bot[MigrateParams, Config]):
@@ -50,4 +59,12 @@ class Migrate(Bot[MigrateParams, Config]):
         if mig is None:
             known = ", ".join(sorted(config.migrations)) or "none"
             raise ConfigError(f"no migration named {name!r} in [bots.migrate.config.migrations] (known: {known})")
-        return run_migration(ctx, name, mig, full=params.full, limit_batches=params.max_batches)
+        return run_migration(
+            ctx,
+            name,
+            mig,
+            full=params.full,
+            limit_batches=params.max_batches,
+            verify=params.verify,
+            drop_rejects=params.drop_rejects,
+        )

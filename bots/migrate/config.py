@@ -8,6 +8,7 @@ the config loads (``backroom check``), so a typo fails before the night run, not
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -48,16 +49,28 @@ class SqlSource(_Strict):
 
 
 class RestSource(_Strict):
-    """A REST collection with cursor pagination (``?cursor=...`` → ``next_cursor``)."""
+    """A REST collection, paged by cursor, offset, page number or ``Link`` header.
+
+    ``cursor``: ``?cursor=...`` → ``next_cursor`` in the body. ``offset``: ``?offset=&limit=`` with the
+    total in ``total_key`` (Redmine: ``total_count``). ``page``: ``?page=1,2...`` until a short page.
+    ``link``: follow ``Link: <...>; rel="next"``. Nested objects are flattened to dotted columns
+    (``project.name``). A pass that reads fewer records than the total the source announced fails.
+    """
 
     kind: Literal["rest"] = "rest"
     system: str
     path: str
     items_key: str = "items"
+    paging: Literal["cursor", "offset", "page", "link"] = "cursor"
     next_key: str = "next_cursor"
     cursor_param: str = "cursor"
     limit_param: str = "limit"
+    offset_param: str = "offset"
+    page_param: str = "page"
+    total_key: str | None = Field(default="total_count", description="offset paging: the body's total")
+    params: dict[str, str] = Field(default_factory=dict, description="fixed query parameters (status_id = '*')")
     since_param: str | None = Field(default="updated_since", description="query parameter for increments")
+    since_format: str = Field(default="{}", description="how the since value is written, e.g. '>={}' (Redmine)")
     cursor: str | None = Field(default=None, description="record field whose maximum becomes the next 'since'")
     page_size: int = Field(default=200, ge=1)
 
@@ -79,15 +92,39 @@ class SqlTarget(_Strict):
     system: str
     table: str
     fast_path: bool = Field(default=True, description="PostgreSQL: COPY into staging + one INSERT..ON CONFLICT")
+    pushdown: bool = Field(
+        default=True,
+        description="PostgreSQL → PostgreSQL: map in SQL and COPY source → staging when every field allows it",
+    )
 
 
 class RestTarget(_Strict):
-    """Records are sent one request each (``PUT path/{key}``), concurrently under a rate limit."""
+    """Records sent one request each, concurrently under the system's rate limit.
+
+    By key (default): ``PUT path/{key}`` ('{key}' is appended unless present).
+    For applications that give records their own ids (Redmine): set ``item_path`` with ``{id}``;
+    a record is created by ``POST`` to ``path`` (the collection) and later updated with
+    ``update_method`` to ``item_path``, through a stored map from the source key to the target's id.
+    Every write is read back (``GET item_path``) and compared field by field (``read_back`` says
+    where a field is found in the answer, e.g. ``project_id = "project.id"``).
+    """
 
     kind: Literal["rest"] = "rest"
     system: str
-    path: str = Field(description="collection path; '{key}' is appended unless present")
+    path: str = Field(description="by key: collection path, '{key}' appended unless present; else the collection")
     method: Literal["PUT", "POST", "PATCH"] = "PUT"
+    item_path: str | None = Field(default=None, description="e.g. '/issues/{id}.json': create-then-update mode")
+    update_method: Literal["PUT", "PATCH"] = "PUT"
+    envelope: str | None = Field(default=None, description="wrap the body, and unwrap answers: {'issue': {...}}")
+    template: dict[str, Any] | None = Field(
+        default=None, description="body template; a string '{field}' is replaced by that field's value"
+    )
+    id_field: str = Field(default="id", description="where the created record's id is in the (unwrapped) answer")
+    find_path: str | None = Field(
+        default=None, description="e.g. '/projects/{key}.json': adopt an existing record before creating one"
+    )
+    read_back: dict[str, str] = Field(default_factory=dict, description="field → dotted path in the read-back answer")
+    compare: list[str] | None = Field(default=None, description="fields the read-back proof compares (default: all)")
 
 
 class FormTarget(_Strict):
@@ -131,8 +168,14 @@ class FieldSpec(_Strict):
     phone: str | None = Field(default=None, description="region (CN): normalise to E.164")
     phone_format: Literal["e164", "national"] = "e164"
     lookup: Lookup | None = None
-    strip: bool = True
+    to_tz: str | None = Field(
+        default=None,
+        description="store times as this zone's wall time, without offset (targets whose column has no zone)",
+    )
+    round: int | None = Field(default=None, ge=0, le=18, description="decimal places, rounded half up")
+    strip: bool = Field(default=True, description="trim spaces around text")
     upper: bool = False
+    case: Literal["upper", "lower", "title"] | None = None
     default: Any = None
     required: bool = False
     pattern: str | None = None
@@ -150,6 +193,12 @@ class FieldSpec(_Strict):
     def _has_origin(self) -> FieldSpec:
         if self.source is None and not self.concat and self.const is None:
             raise ValueError("a field needs 'from', 'concat' or 'const'")
+        for zone in (self.tz, self.to_tz):
+            if zone is not None:
+                try:
+                    ZoneInfo(zone)
+                except (ZoneInfoNotFoundError, ValueError):
+                    raise ValueError(f"unknown time zone {zone!r} (expected a name like 'Asia/Shanghai')") from None
         return self
 
     def inputs(self) -> list[str]:
@@ -175,9 +224,10 @@ class Migration(_Strict):
     max_reject_ratio: float = Field(default=0.05, ge=0, le=1)
     proof: bool = Field(default=True, description="read each batch back and compare checksums")
     fingerprints: bool = Field(
-        default=True,
+        default=False,
         description="PostgreSQL sources: a full re-read skips batches whose md5 matches the last successful "
-        "write (false: re-read and re-compare every row, e.g. to repair a target edited by hand)",
+        "write. This trusts Backroom's own record, not the target: rows emptied or edited in the target are "
+        "not seen (verify=true always compares with the target)",
     )
     diff_samples: int = Field(default=5, ge=0, description="sample changes per field in a dry-run")
 

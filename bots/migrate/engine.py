@@ -28,7 +28,7 @@ from backroom.bots.migrate.config import Lookup, Migration
 from backroom.bots.migrate.proof import canonical, decode_position, encode_position, key_of
 from backroom.bots.migrate.rejects import RejectBook
 from backroom.bots.migrate.sources import REF, Batch, SourceReader, open_source
-from backroom.bots.migrate.targets import SqlWriter, open_target
+from backroom.bots.migrate.targets import PendingChange, SqlWriter, open_target
 from backroom.bots.migrate.transforms import FieldError, Mapper
 from backroom.bots.sdk.bot import Result
 from backroom.bots.sdk.errors import ConfigError
@@ -48,12 +48,13 @@ class Totals:
     deleted: int = 0
     rejected: int = 0
     batches: int = 0
+    gone: int = 0  # target rows whose source row is gone (upsert mode, complete pass)
     samples: dict[str, list[tuple[str, Any, Any]]] = field(default_factory=dict)
+    gone_samples: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {
-            k: getattr(self, k) for k in ("read", "inserted", "updated", "unchanged", "deleted", "rejected", "batches")
-        }
+        names = ("read", "inserted", "updated", "unchanged", "deleted", "rejected", "batches", "gone")
+        return {k: getattr(self, k) for k in names}
 
 
 def _load_lookup(ctx: Context, ref: Lookup) -> Any:
@@ -158,8 +159,66 @@ def source_known(source: SourceReader) -> bool:
     return source.fingerprints and source.known is not None
 
 
-def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False, limit_batches: int = 0) -> Result:
-    """Run migration ``name`` once (honouring ``ctx.dry_run``)."""
+def _source_key(row: dict[str, Any], columns: Sequence[str]) -> str:
+    """A source row's key values as JSON text: what the pending book stores and re-reads by."""
+    return json.dumps(encode_position([row.get(c) for c in columns]), ensure_ascii=False, default=str)
+
+
+@dataclass
+class _Pending:
+    """Rejects waiting for a fix: loaded at the start, retried first, changed batch by batch."""
+
+    book: dict[str, list[str]]
+    in_target: bool
+    retried: int = 0
+    passed: int = 0
+    gone: int = 0
+    dropped: int = 0
+
+
+def _load_pending(ctx: Context, name: str, target: Any, source: SourceReader, drop: str, dry: bool) -> _Pending:
+    """The pending rejects of earlier runs, less those an operator dropped (``drop_rejects``)."""
+    kept = target.read_pending()
+    pending = _Pending(
+        book=dict(kept) if kept is not None else dict(ctx.checkpoint.get(f"{name}:pending") or {}),
+        in_target=kept is not None,
+    )
+    if drop.strip() and pending.book:
+        wanted = {w.strip() for w in drop.split(",") if w.strip()}
+        gone = [k for k, v in pending.book.items() if "all" in wanted or v[0] in wanted]
+        pending.dropped = len(gone)
+        for k in gone:
+            ctx.log.warning(
+                "migration %s: pending reject %s dropped by the operator (%s)",
+                name,
+                pending.book[k][0],
+                pending.book[k][2],
+            )
+            if not dry:
+                pending.book.pop(k)
+        if not dry and gone:
+            if pending.in_target:
+                target.drop_pending(gone)
+            else:
+                ctx.checkpoint.set(f"{name}:pending", pending.book)
+    return pending
+
+
+def run_migration(
+    ctx: Context,
+    name: str,
+    mig: Migration,
+    *,
+    full: bool = False,
+    limit_batches: int = 0,
+    verify: bool = False,
+    drop_rejects: str = "",
+) -> Result:
+    """Run migration ``name`` once (honouring ``ctx.dry_run``).
+
+    ``verify`` reads every source row and compares it with what the *target* holds (counts and
+    checksums per batch), repairs what differs and lists target rows the source no longer has.
+    """
     from backroom.bots.migrate.transforms import compile_field
 
     dry = ctx.dry_run
@@ -173,16 +232,24 @@ def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False
     mirror_keys: set[tuple[str, ...]] = set()
     keyless_rejects = 0
     timings = dict.fromkeys(("wait_for_source", "map_and_validate", "write_and_prove", "checkpoint"), 0.0)
+    gone_note = ""
+    write_path = "rows"
     try:
         drift = _drift(ctx, name, mig, source.columns())
         target.check_schema(list(mig.fields))
         lookups = {f: _load_lookup(ctx, s.lookup) for f, s in mig.fields.items() if s.lookup}
         mapper = Mapper(mig.fields, lookups)
         key_fns = {k: compile_field(k, mig.fields[k], lookups.get(k)) for k in mig.key}
+        dup_errors = source.duplicates_are_errors
+        row_check = target.row_check
+        retries_possible = type(source).fetch_keys is not SourceReader.fetch_keys
+        pending = _load_pending(ctx, name, target, source, drop_rejects, dry) if retries_possible else None
 
         mirror = mig.mode == "mirror"
         key_getter = operator.itemgetter(*mig.key)
-        restart = full or mirror
+        restart = full or mirror or verify
+        # A complete pass over the source can say which target rows the source no longer has.
+        collect_keys = mirror or (restart and mig.mode == "upsert" and isinstance(target, SqlWriter))
         if restart:
             position = None
         elif target.transactional_state:
@@ -195,13 +262,19 @@ def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False
         fp_key = f"{name}:fingerprints"
         config_hash = hashlib.sha1(mig.model_dump_json().encode()).hexdigest()[:12]
         known: dict[str, list[Any]] = {}
-        if source.fingerprints and mig.fingerprints and mig.mode == "upsert" and target.transactional_state:
+        if (
+            source.fingerprints
+            and mig.fingerprints
+            and not verify
+            and mig.mode == "upsert"
+            and target.transactional_state
+        ):
             stored = ctx.checkpoint.get(fp_key) or {}
             known = stored.get("batches", {}) if stored.get("config") == config_hash else {}
             source.known = known
         lock = threading.Lock()
 
-        def write(batch: Batch, rows: list[dict[str, Any]], mapping_rejects: int, bar: Any) -> None:
+        def write(batch: Batch, rows: list[dict[str, Any]], mapping_rejects: int, bar: Any, change: Any) -> None:
             """Runs on the writer thread, one batch at a time, in order: write, prove, checkpoint."""
             clock = time.perf_counter()
             if batch.skipped:
@@ -215,17 +288,25 @@ def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False
                 bar.advance(batch.skipped)
                 timings["write_and_prove"] += time.perf_counter() - clock
                 return
-            outcome = target.write(rows, batch.position, dry_run=dry)
+            outcome = target.write(rows, batch.position, dry_run=dry, pending=change)
             timings["write_and_prove"] += time.perf_counter() - clock
             clock = time.perf_counter()
             for row, fld, reason in outcome.rejected:
                 label = "/".join(key_of(row, mig.key))
                 rejects.add(label, label, fld, reason, row)
+            if change is not None:
+                change.finish(outcome, lambda row: "/".join(key_of(row, mig.key)))
             if not dry:
-                state = {f"{name}:position": encode_position(batch.position)}
+                state: dict[str, Any] = {f"{name}:position": encode_position(batch.position)}
                 if source_known(source) and batch.fingerprint and not mapping_rejects and not outcome.rejected:
                     known[batch.start] = [batch.fingerprint, encode_position(batch.position), len(batch.rows)]
                     state[fp_key] = {"config": config_hash, "batches": dict(known)}
+                if change is not None and pending is not None and not change.empty():
+                    for k in change.settled:
+                        pending.book.pop(k, None)
+                    pending.book.update(change.added)
+                    if not pending.in_target:
+                        state[f"{name}:pending"] = dict(pending.book)
                 ctx.checkpoint.set_many(state)
             timings["checkpoint"] += time.perf_counter() - clock
             with lock:
@@ -234,6 +315,8 @@ def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False
                 totals.updated += outcome.updated
                 totals.unchanged += outcome.unchanged
                 totals.batches += 1
+                if batch.retry and pending is not None:
+                    pending.passed += len(rows) - len(outcome.rejected)
                 for key, fld, old, new in outcome.diffs:
                     samples = totals.samples.setdefault(fld, [])
                     if len(samples) < mig.diff_samples:
@@ -242,58 +325,173 @@ def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False
                     proofs.append({"batch": totals.batches, **outcome.proof})
             bar.advance(len(batch.rows))
 
-        # Double buffering: batch N is written (the database works, the GIL is free) while batch
-        # N+1 is mapped. One writer thread keeps writes and positions strictly in order.
-        with ctx.progress(f"migrate {name}") as bar, ThreadPoolExecutor(1, thread_name_prefix="migrate-write") as pool:
-            pending: Future[None] | None = None
-            submitted = 0
-            clock = time.perf_counter()
-            for batch in prefetch(source.batches(position, mig.batch_size)):
-                ctx.raise_if_cancelled()
-                timings["wait_for_source"] += time.perf_counter() - clock
-                clock = time.perf_counter()
-                good: dict[Any, dict[str, Any]] = {}
-                before = rejects.count
-                for ref, reason, raw in batch.unreadable:
-                    rejects.add(ref, "", "(line)", reason, raw)
-                    keyless_rejects += 1
-                for row in batch.rows:
-                    try:
-                        mapped = mapper.map(row)
-                    except FieldError as exc:
-                        k = _key_only(key_fns, mig.key, row)
-                        if k is None:
-                            keyless_rejects += 1
-                        else:
-                            mirror_keys.add(k)
-                        ref = row.get(REF) or "/".join(str(row.get(c)) for c in key_sources)
-                        rejects.add(ref, "/".join(k or ()), exc.field, exc.reason, row)
-                        continue
-                    if mig.mode == "append":
-                        good[len(good)] = mapped
-                        continue
-                    k = key_getter(mapped)
-                    good.pop(k, None)  # a later version of the same record wins
-                    good[k] = mapped
-                    if mirror:
-                        mirror_keys.add(key_of(mapped, mig.key))
-                mapping_rejects = rejects.count - before
-                timings["map_and_validate"] += time.perf_counter() - clock
-                if pending is not None:
-                    pending.result()  # the previous batch is committed (or its error raised here)
-                pending = pool.submit(write, batch, list(good.values()), mapping_rejects, bar)
-                submitted += 1
-                if limit_batches and submitted >= limit_batches:
-                    complete = False
-                    break
-                clock = time.perf_counter()
+        def retry_batch() -> Iterator[Batch]:
+            """Pending rejects first: their source rows are read again by key and go through it all."""
+            if pending is None or not pending.book:
+                return
+            wanted = list(pending.book)
+            rows = source.fetch_keys([decode_position(json.loads(k)) for k in wanted]) or []
+            found = {_source_key(r, key_sources) for r in rows}
+            vanished = [k for k in wanted if k not in found]
+            pending.retried = len(wanted) - len(vanished)
+            pending.gone = len(vanished)
+            for k in vanished:
+                ctx.log.warning("migration %s: pending reject %s is no longer in the source", name, pending.book[k][0])
+            batch = Batch(rows, position, retry=True)
+            batch.vanished = vanished
+            yield batch
+
+        def batches() -> Iterator[Batch]:
+            yield from retry_batch()
+            yield from source.batches(position, mig.batch_size)
+
+        def prepare(batch: Batch) -> tuple[list[dict[str, Any]], Any, int]:
+            """Map and judge one batch's rows: the rows to write, the pending change, the rejects made."""
+            nonlocal keyless_rejects
+            good: dict[Any, dict[str, Any]] = {}
+            raws: dict[int, dict[str, Any]] = {}
+            duplicated: set[Any] = set()
+            change = None
             if pending is not None:
-                pending.result()
+                change = PendingChange(settled=set(batch.vanished))
+                if pending.book:
+                    change.settled.update(sk for r in batch.rows if (sk := _source_key(r, key_sources)) in pending.book)
+                change.source_key = lambda m, raws=raws: (
+                    _source_key(raws[id(m)], key_sources) if id(m) in raws else None
+                )
+            before = rejects.count
+
+            def reject(row: dict[str, Any], fld: str, reason: str, change: Any = change) -> None:
+                nonlocal keyless_rejects
+                k = _key_only(key_fns, mig.key, row)
+                if k is None:
+                    keyless_rejects += 1
+                elif collect_keys:
+                    mirror_keys.add(k)
+                ref = row.get(REF) or "/".join(str(row.get(c)) for c in key_sources)
+                label = "/".join(k or ())
+                rejects.add(ref, label, fld, reason, row)
+                if change is not None:
+                    change.added[_source_key(row, key_sources)] = [label or ref, fld, reason]
+
+            for ref, reason, raw in batch.unreadable:
+                rejects.add(ref, "", "(line)", reason, raw)
+                keyless_rejects += 1
+            for row in batch.rows:
+                try:
+                    mapped = mapper.map(row)
+                except FieldError as exc:
+                    reject(row, exc.field, exc.reason)
+                    continue
+                if row_check is not None and (refused := row_check(mapped)) is not None:
+                    reject(row, refused[0], f"the target would refuse it: {refused[1]}")
+                    continue
+                if mig.mode == "append":
+                    good[len(good)] = mapped
+                    raws[id(mapped)] = row
+                    continue
+                k = key_getter(mapped)
+                if not dup_errors:
+                    good.pop(k, None)  # a later version of the same record (a later line) wins
+                elif k in duplicated or k in good:
+                    # Two source rows claim one record: which is right cannot be decided here,
+                    # so neither is written; both stay pending until the source is fixed.
+                    first = good.pop(k, None)
+                    duplicated.add(k)
+                    label = "/".join(key_of(mapped, mig.key))
+                    why = f"duplicate source key {label}: more than one source row carries it, none was written"
+                    if first is not None:
+                        reject(raws[id(first)], ",".join(mig.key), why)
+                    reject(row, ",".join(mig.key), why)
+                    continue
+                good[k] = mapped
+                raws[id(mapped)] = row
+                if collect_keys:
+                    mirror_keys.add(key_of(mapped, mig.key))
+            return list(good.values()), change, rejects.count - before
+
+        submitted = 0
+
+        def pump(source_batches: Iterator[Batch], bar: Any) -> bool:
+            """Batches through map → write, double buffered; False when ``max_batches`` stopped it."""
+            # Batch N is written (the database works, the GIL is free) while batch N+1 is mapped.
+            # One writer thread keeps writes and positions strictly in order.
+            nonlocal submitted
+            with ThreadPoolExecutor(1, thread_name_prefix="migrate-write") as pool:
+                pending_write: Future[None] | None = None
+                clock = time.perf_counter()
+                for batch in prefetch(source_batches):
+                    ctx.raise_if_cancelled()
+                    timings["wait_for_source"] += time.perf_counter() - clock
+                    clock = time.perf_counter()
+                    rows, change, mapping_rejects = prepare(batch)
+                    timings["map_and_validate"] += time.perf_counter() - clock
+                    if pending_write is not None:
+                        pending_write.result()  # the previous batch is committed (or its error raised here)
+                    pending_write = pool.submit(write, batch, rows, mapping_rejects, bar, change)
+                    submitted += 1
+                    if limit_batches and submitted >= limit_batches:
+                        pending_write.result()
+                        return False
+                    clock = time.perf_counter()
+                if pending_write is not None:
+                    pending_write.result()
+            return True
+
+        plan = None
+        write_path = "rows"
+        if not dry and not mirror and isinstance(target, SqlWriter) and target.spec.pushdown:
+            from backroom.bots.migrate.pushdown import plan_pushdown
+            from backroom.bots.migrate.sources import SqlReader
+
+            if isinstance(source, SqlReader):
+                plan = plan_pushdown(source, target, mig)
+            if plan is not None and collect_keys and not plan.same_database:
+                plan = None  # a full pass lists vanished keys: by an anti-join in one database only
+        with ctx.progress(f"migrate {name}") as bar:
+            if plan is None:
+                complete = pump(batches(), bar)
+            else:
+                from backroom.bots.migrate.pushdown import run_pushdown
+
+                complete = pump(retry_batch(), bar)
+                write_path = "pushdown"
+                if complete:
+                    ctx.log.info("migration %s: mapping pushed into SQL (COPY source → staging)", name)
+                    state = run_pushdown(
+                        ctx,
+                        name,
+                        plan,
+                        source,
+                        target,
+                        mig,
+                        position,
+                        prepare,
+                        pending,
+                        totals,
+                        proofs,
+                        timings,
+                        bar,
+                        limit_batches - submitted if limit_batches else 0,
+                    )
+                    submitted += state.batches
+                    complete = state.complete
+                    if state.fell_back:
+                        ctx.log.warning("migration %s: %s; going on row by row from there", name, state.fell_back)
+                        complete = pump(source.batches(state.position, mig.batch_size), bar)
+                        write_path = "pushdown, then rows"
         totals.rejected = rejects.count
 
         delete_note = ""
         if mig.mode == "mirror" and complete and isinstance(target, SqlWriter):
             delete_note = _mirror(ctx, target, mig, mirror_keys, keyless_rejects, totals, dry)
+        elif collect_keys and complete and isinstance(target, SqlWriter):
+            if plan is not None:  # no keys were collected: the database compares them
+                with target.engine.connect() as conn:
+                    gone = plan.gone_keys(conn, target, mig.key)
+            else:
+                gone = [k for k in target.all_keys() if tuple(canonical(v) for v in k) not in mirror_keys]
+            gone_note = _report_gone(ctx, name, gone, keyless_rejects, totals)
         if not dry:
             ctx.checkpoint.set(f"{name}:schema", [c for c in source.columns() if not c.startswith("__")])
     finally:
@@ -314,17 +512,38 @@ def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False
         f"{name}: {verb} {totals.inserted} new, {totals.updated} changed, {totals.unchanged} unchanged, "
         f"{totals.deleted} deleted, {totals.rejected} rejected of {totals.read} read in {totals.batches} batches"
     )
+    if verify:
+        summary += (
+            f"; verify: {totals.inserted} missing and {totals.updated} differing rows in the target "
+            f"{'would be ' if dry else ''}repaired"
+        )
     if ratio > mig.max_reject_ratio:
         summary += f"; reject ratio {ratio:.1%} exceeds the allowed {mig.max_reject_ratio:.1%}"
     if delete_note:
         summary += f"; {delete_note}"
+    if gone_note:
+        summary += f"; {gone_note}"
+    if pending is not None and (pending.retried or pending.gone or pending.dropped or pending.book):
+        summary += (
+            f"; pending rejects: {pending.retried} retried, {pending.passed} passed, {pending.gone} gone from the "
+            f"source, {pending.dropped} dropped by the operator, {len(pending.book)} still pending"
+        )
     if drift["new_since_last_run"] or drift["gone_since_last_run"]:
         summary += f"; schema drift: new {drift['new_since_last_run']}, gone {drift['gone_since_last_run']}"
     ctx.log.info("%s (%.1f s)", summary, elapsed)
+    counts = totals.counts()
+    if pending is not None:
+        counts.update(
+            pending=len(pending.book),
+            retried=pending.retried,
+            retried_passed=pending.passed,
+            pending_gone=pending.gone,
+            pending_dropped=pending.dropped,
+        )
     return Result(
         status="failed" if failed else "succeeded",
         summary=summary,
-        counts=totals.counts(),
+        counts=counts,
         outputs={
             "migration": name,
             "dry_run": dry,
@@ -336,7 +555,28 @@ def run_migration(ctx: Context, name: str, mig: Migration, *, full: bool = False
             "proof_file": str(proof_path),
             "schema": drift,
             "diff_samples": {f: [list(map(str, s)) for s in v] for f, v in totals.samples.items()},
+            "gone_from_source": totals.gone_samples,
+            "path": write_path,
         },
+    )
+
+
+def _report_gone(ctx: Context, name: str, gone: list[tuple[Any, ...]], keyless: int, totals: Totals) -> str:
+    """Upsert mode after a complete pass: target rows whose key the source no longer has are listed.
+
+    They are not deleted (that is what mode "mirror" is for), but never passed over in silence.
+    """
+    totals.gone = len(gone)
+    totals.gone_samples = ["/".join(canonical(v) for v in k) for k in gone[:20]]
+    if not gone:
+        return ""
+    ctx.log.warning(
+        "migration %s: %d target rows have no source row any more, e.g. %s", name, len(gone), totals.gone_samples[:5]
+    )
+    extra = f" ({keyless} rejected source rows had no usable key)" if keyless else ""
+    return (
+        f"{len(gone)} target rows are no longer in the source (kept: mode upsert; mode mirror deletes them), "
+        f"e.g. {totals.gone_samples[:5]}{extra}"
     )
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from backroom.bots.migrate.proof import canonical, checksum, key_of
-from backroom.bots.migrate.targets import Outcome, ProofError, TargetWriter
+from backroom.bots.migrate.targets import Outcome, PendingChange, ProofError, TargetWriter
 from backroom.bots.sdk.errors import ConfigError, TransientError
 from backroom.bots.systems.base import open_system
 from backroom.bots.systems.form.base import FormAdapter, FormRejected
@@ -86,7 +86,10 @@ class FormWriter(TargetWriter):
         return [c for c in self.columns if _form_text(current.get(c)) != _form_text(row.get(c))]
 
     # -- writing ---------------------------------------------------------------------------------
-    def write(self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool) -> Outcome:
+    def write(
+        self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool, pending: PendingChange | None = None
+    ) -> Outcome:
+        """``pending`` is kept by the engine for this target (it has no transaction to put it in)."""
         out = Outcome()
         current = self._fetch(rows)
         todo = []

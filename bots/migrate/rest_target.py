@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from backroom.bots.migrate.proof import canonical, key_of
-from backroom.bots.migrate.targets import Outcome, ProofError, TargetWriter
+from backroom.bots.migrate.targets import Outcome, PendingChange, ProofError, TargetWriter
 from backroom.bots.sdk.errors import TransientError
 from backroom.bots.sdk.ratelimit import RateLimiter
 
@@ -35,7 +35,11 @@ def jsonable(value: Any) -> Any:
 
 class RestWriter(TargetWriter):
     @classmethod
-    def open(cls, ctx: Context, name: str, mig: Migration) -> RestWriter:
+    def open(cls, ctx: Context, name: str, mig: Migration) -> TargetWriter:
+        if getattr(mig.target, "item_path", None):  # the application gives records its own ids
+            from backroom.bots.migrate.rest_items import RestItemWriter
+
+            return RestItemWriter.open(ctx, name, mig)
         return cls(ctx, mig.target, mig.key, mig.proof)  # type: ignore[arg-type]
 
     def __init__(self, ctx: Context, spec: RestTarget, key: Sequence[str], proof: bool) -> None:
@@ -51,7 +55,10 @@ class RestWriter(TargetWriter):
         base = self.spec.path
         return base.replace("{key}", k) if "{key}" in base else f"{base.rstrip('/')}/{k}"
 
-    def write(self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool) -> Outcome:
+    def write(
+        self, rows: list[dict[str, Any]], position: Any, *, dry_run: bool, pending: PendingChange | None = None
+    ) -> Outcome:
+        """``pending`` is kept by the engine for this target (it has no transaction to put it in)."""
         return asyncio.run(self._write(rows, dry_run))
 
     async def _write(self, rows: list[dict[str, Any]], dry_run: bool) -> Outcome:
@@ -101,12 +108,17 @@ class RestWriter(TargetWriter):
             return None
         if resp.status_code >= 400:
             raise TransientError(f"target {self.spec.system!r} answered {resp.status_code} for {self._path(row)}")
-        out.updated += 1 if resp.status_code == 200 else 0
         out.inserted += 1 if resp.status_code == 201 else 0
+        out.updated += 0 if resp.status_code == 201 else 1  # 200 and 204 (no body) alike
         try:
-            return resp.json()
+            echo = resp.json()
         except ValueError:
-            return None
+            echo = None
+        if not isinstance(echo, dict) and self.proof:
+            # no echo (204): the proof reads the record back instead of trusting the status code
+            back = await self._request(client, "GET", self._path(row), None)
+            echo = back.json() if back.status_code == 200 else {}
+        return echo
 
     async def _request(self, client: httpx.AsyncClient, method: str, path: str, body: Any) -> httpx.Response:
         import httpx

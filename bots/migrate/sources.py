@@ -34,6 +34,8 @@ class Batch:
     start: Any = None  # the position this batch started after (fingerprinted sources)
     fingerprint: str | None = None  # md5 of the source rows, computed by the source database
     skipped: int = 0  # rows not fetched because their fingerprint matched the last successful run
+    retry: bool = False  # the pending rejects of earlier runs, read again by key
+    vanished: list[str] = field(default_factory=list)  # pending keys the source no longer has
 
 
 class SourceReader(abc.ABC):
@@ -42,6 +44,9 @@ class SourceReader(abc.ABC):
     #: True when the source can fingerprint batches so unchanged ones are skipped (SQL only).
     fingerprints: bool = False
     known: dict[str, list[Any]] | None = None
+    #: True where two rows with one key in a batch cannot be ordered (SQL ties): both are rejected.
+    #: False where the later row is the later version (lines of a file, pages of an API): it wins.
+    duplicates_are_errors: bool = False
 
     @classmethod
     def open(cls, ctx: Context, spec: Any, key_columns: Sequence[str]) -> SourceReader:
@@ -56,6 +61,10 @@ class SourceReader(abc.ABC):
     def batches(self, position: Any, size: int) -> Iterator[Batch]:  # pragma: no cover - interface
         """Batches of at most ``size`` rows, in cursor order, starting after ``position``."""
 
+    def fetch_keys(self, keys: list[list[Any]]) -> list[dict[str, Any]] | None:
+        """Source rows by key, for retrying pending rejects; None where the source cannot do it."""
+        return None
+
     def close(self) -> None:
         return None
 
@@ -68,6 +77,7 @@ class SqlReader(SourceReader):
     """
 
     fingerprints = True
+    duplicates_are_errors = True
 
     @classmethod
     def open(cls, ctx: Context, spec: Any, key_columns: Sequence[str]) -> SourceReader:
@@ -103,6 +113,7 @@ class SqlReader(SourceReader):
                 f"(cursor/key); it has {self._names}"
             )
         self.order = order
+        self.key_columns = list(key_columns)
 
     def columns(self) -> list[str]:
         return list(self._names)
@@ -161,74 +172,167 @@ class SqlReader(SourceReader):
                 raise TransientError(f"source {self.spec.system!r} failed while reading: {exc.orig}") from None
             if not fetched:
                 return
-            rows = [dict(zip(names, r, strict=True)) for r in fetched]
+            full_page = len(fetched) >= size
             tail = fetched[-1]
             last = [tail[i] for i in idx]
+            if full_page:
+                fetched = self._with_ties(fetched, last, idx)
+            rows = [dict(zip(names, r, strict=True)) for r in fetched]
             yield Batch(rows, list(last), start=start, fingerprint=fp)
-            if len(fetched) < size:
+            if not full_page:
                 return
+
+    def _with_ties(self, fetched: list[Any], last: list[Any], idx: list[int]) -> list[Any]:
+        """A full page whose last row ties others on every ordering column takes all of them.
+
+        The next page starts strictly after ``last``; a source row equal to it on cursor *and*
+        key (a duplicated key) that the LIMIT cut off would never be read. So every row equal to
+        the last position joins this batch, where the engine sees the duplicate and rejects it.
+        """
+        import sqlalchemy as sa
+
+        order_cols = [self.table.c[n] for n in self.order]
+        tail = tuple(last)
+        in_page = sum(1 for r in fetched if tuple(r[i] for i in idx) == tail)
+        cond = sa.and_(*[c == sa.literal(v) for c, v in zip(order_cols, last, strict=True)])
+        with self.engine.connect() as conn:
+            ties = conn.execute(sa.select(sa.func.count()).select_from(self.table).where(cond)).scalar_one()
+            if int(ties) <= in_page:
+                return fetched
+            extra = conn.execute(sa.select(*[self.table.c[n] for n in self._names]).where(cond)).all()
+        return [r for r in fetched if tuple(r[i] for i in idx) != tail] + list(extra)
+
+    def fetch_keys(self, keys: list[list[Any]]) -> list[dict[str, Any]]:
+        """The current source rows of these key values (pending rejects are retried from here)."""
+        import sqlalchemy as sa
+
+        cols = [self.table.c[n] for n in self.key_columns]
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(keys), 1000):
+            chunk = [tuple(k) for k in keys[i : i + 1000]]
+            clause = cols[0].in_([k[0] for k in chunk]) if len(cols) == 1 else sa.tuple_(*cols).in_(chunk)
+            with self.engine.connect() as conn:
+                found = conn.execute(sa.select(*[self.table.c[n] for n in self._names]).where(clause)).all()
+            out += [dict(zip(self._names, r, strict=True)) for r in found]
+        return out
 
     def close(self) -> None:
         self.engine.dispose()
 
 
+def flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects become dotted columns: ``{"project": {"id": 1}}`` → ``{"project.id": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in item.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{name}."))
+        else:
+            out[name] = v
+    return out
+
+
 class RestReader(SourceReader):
-    """Pages of a REST collection. Position: the ``since`` of this pass, the page cursor, the max seen."""
+    """Pages of a REST collection, by cursor, offset, page number or ``Link`` header.
+
+    Position: the ``since`` of this pass, where paging stands (cursor, offset or URL) and the
+    largest cursor value seen. A pass that ends with fewer records than the source announced
+    (``total_count``) raises instead of succeeding with part of the data.
+    """
 
     def __init__(self, ctx: Context, spec: RestSource) -> None:
         self.ctx, self.spec = ctx, spec
         self.client = ctx.http(spec.system)
-        self._first: dict[str, Any] | None = None
 
-    def _get(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _get(self, params: dict[str, Any], url: str | None = None) -> Any:
         import httpx
 
+        where = url or self.spec.path
         try:
-            resp = self.client.get(self.spec.path, params={k: v for k, v in params.items() if v is not None})
+            if url:
+                resp = self.client.get(url)
+            else:
+                query = {**self.spec.params, **{k: v for k, v in params.items() if v is not None}}
+                resp = self.client.get(self.spec.path, params=query)
         except httpx.HTTPError as exc:
-            raise TransientError(f"source {self.spec.system!r} {self.spec.path}: {exc}") from None
+            raise TransientError(f"source {self.spec.system!r} {where}: {exc}") from None
         if resp.status_code in (429, 500, 502, 503, 504):
-            raise TransientError(f"source {self.spec.system!r} {self.spec.path} answered {resp.status_code}")
+            raise TransientError(f"source {self.spec.system!r} {where} answered {resp.status_code}")
         if resp.status_code in (401, 403):
-            raise ConfigError(f"source {self.spec.system!r} refused the token ({resp.status_code})")
+            raise ConfigError(f"source {self.spec.system!r} refused the credentials ({resp.status_code})")
         resp.raise_for_status()
-        return resp.json()
+        return resp
+
+    def _items(self, body: Any) -> list[dict[str, Any]]:
+        items = body.get(self.spec.items_key) if isinstance(body, dict) else body
+        if items is None:
+            raise ConfigError(
+                f"source {self.spec.system!r} {self.spec.path}: the answer has no {self.spec.items_key!r} "
+                f"(it has {sorted(body) if isinstance(body, dict) else type(body).__name__}); set items_key"
+            )
+        return [flatten(i) for i in items]
 
     def columns(self) -> list[str]:
-        page = self._get({self.spec.limit_param: 1})
-        items = page.get(self.spec.items_key) or []
+        resp = self._get({self.spec.limit_param: 1})
+        items = self._items(resp.json())
         return sorted(items[0]) if items else []
 
     def batches(self, position: Any, size: int) -> Iterator[Batch]:
         spec = self.spec
         pos = dict(position or {})
-        since, page_cursor, max_seen = (
-            pos.get("since"),
-            pos.get("page"),
-            pos.get("max_seen", pos.get("since")),
-        )
+        since, at, max_seen = pos.get("since"), pos.get("page"), pos.get("max_seen", pos.get("since"))
+        read = int(pos.get("read", 0))
+        announced: int | None = None
         while True:
-            params: dict[str, Any] = {
-                spec.limit_param: min(size, spec.page_size),
-                spec.cursor_param: page_cursor,
-            }
+            params: dict[str, Any] = {spec.limit_param: min(size, spec.page_size)}
             if spec.since_param and since:
-                params[spec.since_param] = since
-            page = self._get(params)
-            items = page.get(spec.items_key) or []
+                params[spec.since_param] = spec.since_format.format(since)
+            url = None
+            if spec.paging == "cursor":
+                params[spec.cursor_param] = at
+            elif spec.paging == "offset":
+                params[spec.offset_param] = int(at or 0)
+            elif spec.paging == "page":
+                params[spec.page_param] = int(at or 1)
+            elif at:
+                url = str(at)
+            resp = self._get(params, url)
+            body = resp.json()
+            items = self._items(body)
+            read += len(items)
             if spec.cursor:
                 for item in items:
                     value = item.get(spec.cursor)
                     if value is not None and (max_seen is None or str(value) > str(max_seen)):
                         max_seen = value
-            page_cursor = page.get(spec.next_key)
-            done = not page_cursor
-            new_pos = (
-                {"since": max_seen if spec.cursor else None, "page": None}
-                if done
-                else {"since": since, "page": page_cursor, "max_seen": max_seen}
-            )
-            yield Batch(list(items), new_pos)
+            if spec.paging == "cursor":
+                at = body.get(spec.next_key)
+                done = not at
+            elif spec.paging == "offset":
+                total = body.get(spec.total_key) if spec.total_key and isinstance(body, dict) else None
+                announced = int(total) if total is not None else announced
+                at = int(at or 0) + len(items)  # by what came, not what was asked: servers cap the limit
+                done = not items or (announced is not None and at >= announced)
+            elif spec.paging == "page":
+                total = body.get(spec.total_key) if spec.total_key and isinstance(body, dict) else None
+                announced = int(total) if total is not None else announced
+                at = int(at or 1) + 1
+                # a short page is no proof of the end (servers cap the page size): an empty page or
+                # the announced total is
+                done = not items or (announced is not None and read >= announced)
+            else:
+                nxt = resp.links.get("next", {}).get("url")
+                at, done = nxt, not nxt
+            if done:
+                got = at if spec.paging == "offset" else read
+                if announced is not None and spec.paging in ("offset", "page") and got < announced:
+                    raise TransientError(
+                        f"source {spec.system!r} {spec.path} announced {announced} records but paging ended at {got}"
+                    )
+                new_pos: dict[str, Any] = {"since": max_seen if spec.cursor else None, "page": None}
+            else:
+                new_pos = {"since": since, "page": at, "max_seen": max_seen, "read": read}
+            yield Batch(items, new_pos)
             if done:
                 return
 

@@ -133,6 +133,39 @@ def _phone_normaliser(region: str, style: str) -> Converter:
     return normalise
 
 
+def _rounder(places: int) -> Converter:
+    """Money rounds half up (四舍五入), not to even: ``12.345`` → ``12.35`` with 2 places."""
+    from decimal import ROUND_HALF_UP
+
+    step = Decimal(1).scaleb(-places)
+
+    def rounded(value: Any) -> Decimal:
+        return _to_decimal(value).quantize(step, rounding=ROUND_HALF_UP)
+
+    return rounded
+
+
+def _wall_time(zone_name: str, naive_zone: str | None) -> Converter:
+    """An instant as the wall time of a named zone, without offset (for columns that keep none)."""
+    zone = ZoneInfo(zone_name)
+    assumed = ZoneInfo(naive_zone) if naive_zone else dt.UTC
+
+    def wall(value: Any) -> dt.datetime:
+        moment = value if isinstance(value, dt.datetime) else _datetime_parser(None, naive_zone)(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=assumed)
+        return moment.astimezone(zone).replace(tzinfo=None)
+
+    return wall
+
+
+_CASES: dict[str, Converter] = {
+    "upper": lambda v: str(v).upper(),
+    "lower": lambda v: str(v).lower(),
+    "title": lambda v: str(v).title(),
+}
+
+
 _TYPES: dict[str, Callable[[FieldSpec], Converter]] = {
     "str": lambda s: str,
     "int": lambda s: _to_int,
@@ -175,8 +208,14 @@ def compile_field(name: str, spec: FieldSpec, lookup: LookupFn | None = None) ->
             return found
 
         steps.append(("lookup", looked_up))
+    if spec.round is not None:
+        steps.append(("round", _rounder(spec.round)))
+    if spec.to_tz is not None:
+        steps.append((f"to zone {spec.to_tz}", _wall_time(spec.to_tz, spec.tz)))
     if spec.upper:
         steps.append(("upper", lambda v: str(v).upper()))
+    if spec.case is not None:
+        steps.append((f"case {spec.case}", _CASES[spec.case]))
 
     checks = _checks(spec, name)
     src, concat, sep, const, strip = spec.source, spec.concat, spec.sep, spec.const, spec.strip

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import httpx
 from httpx_retries import Retry, RetryTransport
 
+from backroom.bots.sdk.secrets import resolve_if_ref
 from backroom.bots.sdk.system import SystemSettings
 
 __all__ = ["make_async_client", "make_client", "retry_policy"]
@@ -44,10 +45,15 @@ def retry_policy(retries: int, *, backoff: float = 0.5, max_wait: float = 60.0) 
 
 
 def _auth_headers(system: SystemSettings, secret: Callable[[str], str]) -> dict[str, str]:
-    headers = dict(system.headers)
+    # A header value may be a secret reference ("env:REDMINE_KEY"): resolved, never sent as written.
+    headers = {name: resolve_if_ref(value, secret) for name, value in system.headers.items()}
     if system.token:
-        scheme = system.options.get("auth_scheme", "Bearer")
-        headers.setdefault("Authorization", f"{scheme} {secret(system.token)}")
+        token_header = system.options.get("token_header")  # e.g. "X-Redmine-API-Key": the bare token
+        if token_header:
+            headers.setdefault(str(token_header), secret(system.token))
+        else:
+            scheme = system.options.get("auth_scheme", "Bearer")
+            headers.setdefault("Authorization", f"{scheme} {secret(system.token)}")
     return headers
 
 

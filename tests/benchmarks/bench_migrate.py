@@ -14,7 +14,12 @@ Measured in the same run, on the same database:
 * ``bot_rerun_unchanged``   the bot again with ``full=true`` over unchanged data (everything read,
                             mapped and compared; nothing rewritten);
 * ``bot_rerun_incremental`` the bot again incrementally (its cursor says nothing is new);
-* memory: peak RSS of the bot's process at ``--rows`` and at a tenth of it (flat = similar).
+* memory: peak RSS of the bot's process at ``--rows`` and at a tenth of it (flat = similar);
+* ``mariadb_*``             PostgreSQL → MariaDB (``--mysql-url``): the bot against a raw PyMySQL
+                            multi-row ``INSERT ... ON DUPLICATE KEY UPDATE`` of the same rows.
+
+The bot's first run takes the pushdown path when it can (``bot_first_run_path``): mapping in SQL,
+rows never in Python. ``raw_staging_merge_vs_bot`` is the PG→PG ratio (goal ≤ 2).
 
 The ORM and executemany baselines run on ``--baseline-rows`` rows (they are slow) and are
 reported as rows/s. Prints one JSON object.
@@ -42,21 +47,23 @@ from backroom.bots.migrate import Config, Migrate, MigrateParams
 from backroom.bots.sdk.testing import make_context
 url, tmp, schema, batch, full = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 proof = sys.argv[6] == "1"
+target_url, target_table = (sys.argv[7], sys.argv[8]) if len(sys.argv) > 8 else (url, f"{schema}.dst")
 cfg = Config.model_validate({"migrations": {"bench": {
     "source": {"kind": "sql", "system": "db", "table": f"{schema}.src", "cursor": "id"},
-    "target": {"kind": "sql", "system": "db", "table": f"{schema}.dst"},
+    "target": {"kind": "sql", "system": "out", "table": target_table},
     "key": "id", "batch_size": batch, "max_reject_ratio": 0, "proof": proof,
     "fields": {"id": "id", "amount": {"from": "amount", "type": "decimal", "min": 0},
                "code": {"from": "code", "max_length": 12}, "updated_at": {"from": "updated_at", "type": "datetime"}},
 }}})
-ctx = make_context(tmp, "migrate", systems={"db": {"kind": "sql", "url": url}}, config=cfg)
+systems = {"db": {"kind": "sql", "url": url}, "out": {"kind": "sql", "url": target_url}}
+ctx = make_context(tmp, "migrate", systems=systems, config=cfg)
 t = time.perf_counter()
 result = Migrate().run(ctx, MigrateParams(name="bench", full=full))
 seconds = time.perf_counter() - t
 # VmHWM: this process's own peak resident memory (ru_maxrss would include the parent's, kept over exec)
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 print(json.dumps({"seconds": seconds, "counts": result.counts, "status": result.status,
-                  "timings": result.outputs["timings_s"],
+                  "timings": result.outputs["timings_s"], "path": result.outputs["path"],
                   "peak_rss_mb": hwm / 1024}))
 """
 
@@ -178,10 +185,20 @@ def bench_executemany(engine: Any, schema: str, rows: list[tuple[Any, ...]], bat
         raw.close()
 
 
-def run_bot(url: str, tmp: Path, schema: str, batch: int, *, full: bool, proof: bool = True) -> dict[str, Any]:
+def run_bot(
+    url: str,
+    tmp: Path,
+    schema: str,
+    batch: int,
+    *,
+    full: bool,
+    proof: bool = True,
+    target: tuple[str, str] | None = None,
+) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-c", BOT, url, str(tmp), schema, str(batch), "1" if full else "0", "1" if proof else "0"]
     out = subprocess.run(
-        [sys.executable, "-c", BOT, url, str(tmp), schema, str(batch), "1" if full else "0", "1" if proof else "0"],
+        argv + list(target or ()),
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -191,6 +208,59 @@ def run_bot(url: str, tmp: Path, schema: str, batch: int, *, full: bool, proof: 
     if out.returncode != 0:
         raise SystemExit(f"bot run failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_mariadb(pg_url: str, mysql_url: str, schema: str, rows: int, batch: int) -> dict[str, Any]:
+    """PostgreSQL → MariaDB: the bot against a raw multi-row INSERT ... ON DUPLICATE KEY UPDATE of the same rows."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    pg = sa.create_engine(pg_url)
+    maria = sa.create_engine(mysql_url)
+    name = f"bench_migrate_{os.getpid()}"
+    ddl = "(id bigint PRIMARY KEY, amount decimal(12,2), code varchar(12), updated_at datetime) CHARACTER SET utf8mb4"
+    try:
+        with maria.begin() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+            conn.exec_driver_sql(f"CREATE TABLE {name}.raw {ddl}")
+            conn.exec_driver_sql(f"CREATE TABLE {name}.dst {ddl}")
+        sample = [(i, a, c, u.astimezone(dt.UTC).replace(tzinfo=None)) for i, a, c, u in _source_rows(pg, schema, rows)]
+        raw = maria.raw_connection()
+        try:
+            t = time.perf_counter()
+            with raw.cursor() as cur:
+                for i in range(0, len(sample), batch):
+                    cur.executemany(
+                        f"INSERT INTO {name}.raw VALUES (%s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+                        "amount = VALUES(amount), code = VALUES(code), updated_at = VALUES(updated_at)",
+                        sample[i : i + batch],
+                    )
+                    raw.commit()
+            raw_s = time.perf_counter() - t
+        finally:
+            raw.close()
+        _sql(pg, f"DELETE FROM {schema}.src WHERE id > {rows}")
+        with tempfile.TemporaryDirectory() as tmp:
+            bot = run_bot(pg_url, Path(tmp), schema, batch, full=False, target=(mysql_url, f"{name}.dst"))
+        assert bot["counts"]["inserted"] == len(sample), bot
+        with maria.connect() as conn:
+            same = conn.exec_driver_sql(
+                f"SELECT count(*) FROM {name}.raw r JOIN {name}.dst d USING (id) WHERE r.amount = d.amount "
+                "AND r.code = d.code AND r.updated_at = d.updated_at"
+            ).scalar_one()
+        assert same == len(sample), f"bot and raw baseline disagree on {len(sample) - same} rows"
+        return {
+            "mariadb_rows": len(sample),
+            "mariadb_raw_multirow_upsert_rows_per_s": len(sample) / raw_s,
+            "mariadb_bot_rows_per_s": len(sample) / bot["seconds"],
+            "mariadb_bot_timings_s": bot["timings"],
+        }
+    finally:
+        with maria.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        maria.dispose()
+        pg.dispose()
 
 
 def bench_sandbox_targets(rest_records: int, form_records: int, pages: int) -> dict[str, float]:
@@ -275,6 +345,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rest-records", type=int, default=1000, help="records PUT to the billing sandbox")
     parser.add_argument("--form-records", type=int, default=30, help="records saved through the CRM form")
     parser.add_argument("--pages", type=int, default=4, help="browser pages for the form target")
+    parser.add_argument("--no-sandbox", action="store_true", help="skip the REST and web-form sandbox targets")
+    parser.add_argument("--mysql-url", default=os.environ.get("BACKROOM_TEST_MYSQL_URL"), help="MariaDB target")
+    parser.add_argument("--mariadb-rows", type=int, default=50_000, help="rows PostgreSQL → MariaDB")
     args = parser.parse_args(argv)
 
     import sqlalchemy as sa
@@ -322,11 +395,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             with_proof = run_bot(args.url, Path(tmp), schema, args.batch, full=False, proof=True)
         figures["bot_first_run_with_proof_rows_per_s_at_tenth_rows"] = small / with_proof["seconds"]
+        figures["bot_first_run_path"] = first["path"]
+        if args.mysql_url:
+            figures.update(bench_mariadb(args.url, args.mysql_url, schema, min(args.mariadb_rows, small), args.batch))
     finally:
         _sql(engine, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         engine.dispose()
 
-    figures.update(bench_sandbox_targets(args.rest_records, args.form_records, args.pages))
+    if not args.no_sandbox:
+        figures.update(bench_sandbox_targets(args.rest_records, args.form_records, args.pages))
     bot = figures["bot_first_run_rows_per_s"]
     figures["ratios"] = {
         "bot_vs_orm_per_row": bot / figures["orm_per_row_rows_per_s"],
@@ -336,9 +413,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rerun_incremental_speedup": figures["bot_first_run_seconds"] / figures["bot_rerun_incremental_seconds"],
         "memory_full_vs_tenth": figures["bot_peak_rss_mb"] / figures["bot_peak_rss_mb_at_tenth_rows"],
     }
+    if "mariadb_bot_rows_per_s" in figures:
+        figures["ratios"]["mariadb_raw_vs_bot"] = (
+            figures["mariadb_raw_multirow_upsert_rows_per_s"] / figures["mariadb_bot_rows_per_s"]
+        )
     figures["goals"] = {
         "bot_rows_per_s_ge_60000": bot >= 60_000,
         "within_1_5x_of_raw_staging_merge": figures["ratios"]["raw_staging_merge_vs_bot"] <= 1.5,
+        "pg_to_pg_within_2x_of_raw_copy_staging_merge": figures["ratios"]["raw_staging_merge_vs_bot"] <= 2,
         "rerun_ge_5x_faster": figures["ratios"]["rerun_unchanged_speedup"] >= 5,
         "memory_lt_300mb": figures["bot_peak_rss_mb"] < 300,
     }

@@ -98,13 +98,13 @@ def test_full_then_incremental_upsert_with_rejects_and_proof(tmp_path: Path, db:
     proof = Path(result.outputs["proof_file"]).read_text()
     assert '"source_checksum"' in proof and '"target_count": 40' in proof
 
-    # nothing changed → nothing read (the cursor is past everything)
+    # nothing changed → only the two pending rejects are read again (the cursor is past everything)
     again, _ = run(tmp_path, db, config(db, max_reject_ratio=0.5))
-    assert again.counts["read"] == 0
-    # two rows change in the source: only they are read and updated
+    assert again.counts["read"] == 2 and again.counts["retried"] == 2 and again.counts["pending"] == 2
+    # two rows change in the source: only they (and the pending rejects) are read; they are updated
     db.sql(f"UPDATE {db.t('src')} SET name = '新名字', updated_at = '2024-04-01 00:00:00' WHERE id IN (3, 4)")
     inc, _ = run(tmp_path, db, config(db, max_reject_ratio=0.5))
-    assert inc.counts["read"] == 2 and inc.counts["updated"] == 2 and inc.counts["inserted"] == 0
+    assert inc.counts["read"] == 4 and inc.counts["updated"] == 2 and inc.counts["inserted"] == 0
     assert db.sql(f"SELECT name FROM {db.t('dst')} WHERE id = 3")[0][0] == "新名字"
     # a full re-read finds every row unchanged and rewrites none
     full, _ = run(tmp_path, db, config(db, max_reject_ratio=0.5), full=True)
@@ -164,6 +164,7 @@ def test_unique_key_violation_rejects_only_that_row(tmp_path: Path, db: Any) -> 
     book = load_workbook(result.outputs["rejects_file"])
     line = list(book.active.iter_rows(values_only=True))[1]
     assert line[1] == "12" and "target refused the row" in line[3] and "phone" in line[3].lower()
+    assert line[2] == "phone"  # the column at fault, not the key
 
 
 def test_mirror_deletes_vanished_rows_within_the_ratio(tmp_path: Path, db: Any) -> None:
@@ -241,12 +242,18 @@ def test_target_down_mid_batch_commits_nothing_of_it_and_rerun_completes(tmp_pat
 def test_proof_fails_when_the_target_silently_changes_values(tmp_path: Path, migrate_pg: Any, fast: bool) -> None:
     db = migrate_pg
     seed(db, 30)
-    db.sql(f"UPDATE {db.t('src')} SET amount = '3.456' WHERE id = 17")  # numeric(12,2) will round it
+    # a trigger the bot cannot know about changes one value on its way in
+    db.sql(
+        f"""CREATE FUNCTION {db.t("meddle")}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.id = 17 THEN NEW.name := NEW.name || '!'; END IF; RETURN NEW; END $$"""
+    )
+    db.sql(f"CREATE TRIGGER meddle BEFORE INSERT ON {db.t('dst')} FOR EACH ROW EXECUTE FUNCTION {db.t('meddle')}()")
     cfg = config(db)
     cfg.migrations["m"].target.fast_path = fast  # type: ignore[union-attr]
     with pytest.raises(ProofError, match=r"keys that differ: \[\('17',\)\]") as err:
         run(tmp_path, db, cfg)
     assert err.value.keys == [("17",)]
+    assert "key 17 field name: sent '客户17', read back '客户17!'" in str(err.value)
     # the failing batch was rolled back with its position: rows 1..40 are not in the target
     assert db.sql(f"SELECT count(*) FROM {db.t('dst')}")[0][0] == 0
 
@@ -255,19 +262,19 @@ def test_proof_fails_when_the_target_silently_changes_values(tmp_path: Path, mig
 def test_full_reread_skips_batches_whose_fingerprint_is_unchanged(tmp_path: Path, migrate_pg: Any) -> None:
     db = migrate_pg
     seed(db, 100)
-    first, _ = run(tmp_path, db, config(db))
+    first, _ = run(tmp_path, db, config(db, fingerprints=True))
     assert first.counts["inserted"] == 100
-    again, _ = run(tmp_path, db, config(db), full=True)
+    again, _ = run(tmp_path, db, config(db, fingerprints=True), full=True)
     assert again.counts["unchanged"] == 100 and again.counts["batches"] == 3
     assert Path(again.outputs["proof_file"]).read_text().count('"batch"') == 0  # nothing needed reading
     # one row changes in the middle batch without touching updated_at (no cursor would notice)
     db.sql(f"UPDATE {db.t('src')} SET name = '悄悄改了' WHERE id = 55")
     db.sql(f"UPDATE {db.t('dst')} SET name = '手工改了' WHERE id = 95")  # the target was edited by hand
-    found, _ = run(tmp_path, db, config(db), full=True)
+    found, _ = run(tmp_path, db, config(db, fingerprints=True), full=True)
     assert found.counts["updated"] == 1 and found.counts["unchanged"] == 99
     assert db.sql(f"SELECT name FROM {db.t('dst')} WHERE id = 55")[0][0] == "悄悄改了"
     assert db.sql(f"SELECT name FROM {db.t('dst')} WHERE id = 95")[0][0] == "手工改了"
-    # without fingerprints every row is compared again, and the hand edit is repaired
-    repaired, _ = run(tmp_path, db, config(db, fingerprints=False), full=True)
+    # verify ignores fingerprints: every row is compared with the target, and the hand edit is repaired
+    repaired, _ = run(tmp_path, db, config(db, fingerprints=True), verify=True)
     assert repaired.counts["updated"] == 1 and repaired.counts["unchanged"] == 99
     assert db.sql(f"SELECT name FROM {db.t('dst')} WHERE id = 95")[0][0] == "客户95"
