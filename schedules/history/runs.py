@@ -286,7 +286,9 @@ class RunStore(Store):
             rates[bot] = (ok + (count if status == RunStatus.SUCCEEDED else 0), total + count)
         return rates
 
-    def interrupt_orphans(self, now: dt.datetime | None = None, *, startup: bool = True) -> list[Run]:
+    def interrupt_orphans(
+        self, now: dt.datetime | None = None, *, startup: bool = True, queued: bool = True
+    ) -> list[Run]:
         """Runs left running/queued by a process that is gone become ``interrupted``; those runs.
 
         A process is gone when its lease (``backroom_process_leases``) has expired — on any host:
@@ -295,13 +297,16 @@ class RunStore(Store):
         release's) is judged by its pid on this host and is gone on any other. At ``startup``
         the runs of this process's own host:pid are a previous incarnation's (a container's pid 1
         again) and are interrupted too, queued ones apart; later sweeps leave them alone.
+        ``queued=False`` leaves every queued run alone: with the procrastinate backend a queued run
+        waits in PostgreSQL, owned by no process.
         """
         changed = []
         me = process_owner()
         now = now or utcnow()
         with self.session() as s, s.begin():
             leases = dict(s.execute(select(ProcessLease.owner, ProcessLease.expires_at)).all())
-            for run in s.scalars(select(Run).where(Run.status.in_(ACTIVE))):
+            statuses = ACTIVE if queued else [RunStatus.RUNNING]
+            for run in s.scalars(select(Run).where(Run.status.in_(statuses))):
                 if run.owner == me:
                     if not startup or run.status == RunStatus.QUEUED:
                         continue
