@@ -91,7 +91,6 @@ def defer_run(
 def close_jobs(app: procrastinate.App, run_ids: list[str]) -> None:
     """Mark the jobs of runs whose worker died ``failed`` (they stay ``doing`` otherwise, holding their lock)."""
     app.connector.execute_query(  # type: ignore[attr-defined]
-        "update procrastinate_jobs set status = 'failed' "
-        "where status = 'doing' and args->>'run_id' = any(%(run_ids)s)",
+        "update procrastinate_jobs set status = 'failed' where status = 'doing' and args->>'run_id' = any(%(run_ids)s)",
         run_ids=run_ids,
     )

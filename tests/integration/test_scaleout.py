@@ -148,9 +148,7 @@ def test_leader_workers_failover_cancel(pg_url: str, tmp_path: Path) -> None:
         token_before = history.previous_owner()[0]
         leader.send_signal(signal.SIGKILL)
         leader.wait(timeout=10)
-        wait_for(
-            lambda: (history.previous_owner()[0] or "").startswith(owner_of(standby)), what="the standby to lead"
-        )
+        wait_for(lambda: (history.previous_owner()[0] or "").startswith(owner_of(standby)), what="the standby to lead")
         assert history.previous_owner()[0] != token_before
         before = len(history.list_runs(bot="echo", status="succeeded", limit=10_000).runs)
         wait_for(
