@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,25 +45,6 @@ misfire_grace = "1m"
 params = {{ seconds = 60 }}
 timeout = "5m"
 """
-
-
-@pytest.fixture
-def pg_url(postgres_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database of this test's own (history and procrastinate's tables)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"backroom_scaleout_{os.getpid()}"
-    admin = create_engine(make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def start(config: Path, *args: str, log: Path) -> subprocess.Popen:
@@ -104,7 +84,8 @@ def stop_all(procs: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
-def test_leader_workers_failover_cancel(pg_url: str, tmp_path: Path) -> None:
+def test_leader_workers_failover_cancel(pg_database: str, tmp_path: Path) -> None:
+    pg_url = pg_database
     config = tmp_path / "backroom.toml"
     config.write_text(CONFIG.format(url=pg_url, home=tmp_path), encoding="utf-8")
     log = tmp_path / "processes.log"

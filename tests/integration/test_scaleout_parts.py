@@ -1,0 +1,173 @@
+"""The procrastinate backend's parts on the real PostgreSQL: election, fencing, one job per run, recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from backroom.schedules.check import check_settings
+from backroom.schedules.discovery import discover
+from backroom.schedules.errors import RunnerBusy
+from backroom.schedules.history import History, OwnerLost
+from backroom.schedules.settings import Settings, load_settings
+from backroom.schedules.status import Trigger
+
+CONFIG = """
+database = "{url}"
+home = "{home}"
+bot_modules = ["tests.support.runner_bots"]
+
+[execution]
+backend = "procrastinate"
+queues = {{ sleeper = "browser" }}
+
+[bots.echo]
+on_interrupted = "requeue"
+
+[bots.sleeper]
+max_instances = 1
+
+[bots.flaky]
+retries = 2
+retry_backoff = "10m"
+max_instances = 3
+"""
+
+
+def settings_for(url: str, home: Path) -> Settings:
+    path = home / "backroom.toml"
+    path.write_text(CONFIG.format(url=url, home=home), encoding="utf-8")
+    return load_settings(path)
+
+
+def jobs(url: str) -> list[tuple]:
+    from backroom.schedules.distributed.queue import conninfo
+
+    info = conninfo(Settings(database=url))
+    with psycopg.connect(info) as conn:
+        return conn.execute(
+            "select args->>'run_id', queue_name, lock, queueing_lock, status::text, scheduled_at "
+            "from procrastinate_jobs order by id"
+        ).fetchall()
+
+
+def test_procrastinate_needs_postgresql(tmp_path: Path) -> None:
+    settings = settings_for(f"sqlite:///{tmp_path}/h.db", tmp_path)
+    problems = check_settings(settings, discover(settings.bot_modules))
+    assert [p.location for p in problems if "PostgreSQL" in p.message] == ["execution.backend"]
+
+
+@pytest.mark.postgres
+def test_one_leader_at_a_time_and_a_deposed_leader_is_told(pg_database: str) -> None:
+    from backroom.schedules.distributed.leader import Leadership
+    from backroom.schedules.distributed.queue import conninfo
+
+    info = conninfo(Settings(database=pg_database))
+    lost = threading.Event()
+    first = Leadership(info, 0.1, lambda _reason: None)
+    second = Leadership(info, 0.1, lambda _reason: lost.set())
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()
+        first.release()  # the leader's session ends (as with kill -9): the standby is elected
+        assert second.try_acquire()
+        with psycopg.connect(info, autocommit=True) as admin:
+            admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity "
+                "where application_name = 'backroom-serve-leader' and datname = current_database()"
+            )
+        assert lost.wait(10), "the leader whose session was cut was not deposed"
+        assert not second.held
+    finally:
+        first.release()
+        second.release()
+
+
+@pytest.mark.postgres
+def test_an_elected_leader_fences_out_the_previous_one(pg_database: str) -> None:
+    history = History(pg_database)
+    now = dt.datetime.now(dt.UTC)
+    old = history.acquire_owner_lock("host:1#old", 30, now)
+    with pytest.raises(RunnerBusy):
+        history.acquire_owner_lock("host:2#new", 30, now)  # not elected: refused while the lease runs
+    new = history.acquire_owner_lock("host:2#new", 30, now, force=True)
+    assert new == old + 1
+    with pytest.raises(OwnerLost):
+        history.create_scheduled_runs([("echo", "echo", {}, now)], ("host:1#old", old))
+    assert [r.job_id for r in history.create_scheduled_runs([("echo", "echo", {}, now)], ("host:2#new", new))] == [
+        "echo"
+    ]
+    history.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_one_job_per_run_queue_by_capability_and_retry_kept_in_the_database(pg_database: str, tmp_path: Path) -> None:
+    from backroom.schedules.distributed.queue import ensure_schema
+    from backroom.schedules.distributed.runner import DistributedRunner
+    from backroom.schedules.outcome import RunOutcome
+    from backroom.schedules.status import RunStatus
+
+    settings = settings_for(pg_database, tmp_path)
+    runner = DistributedRunner(settings)
+    try:
+        assert ensure_schema(settings, runner.app) is True
+        assert ensure_schema(settings, runner.app) is False
+        sleeper = runner.history.create_run("sleeper", trigger=Trigger.API)
+        runner.dispatcher.enqueue(sleeper)
+        runner.dispatcher.enqueue(sleeper)  # again (a failover replaying): refused by the queueing lock
+        assert runner.dispatcher.replay_queued() == 0
+        assert [row[:5] for row in jobs(pg_database)] == [(sleeper.id, "browser", "bot:sleeper", sleeper.id, "todo")]
+        assert runner.dispatcher.active_counts() == {"sleeper": 1}
+
+        flaky = runner.history.create_run("flaky", trigger=Trigger.API)
+        runner.history.mark_running(flaky.id, str(tmp_path), "elsewhere:1")
+        outcome = RunOutcome(RunStatus.FAILED, error="helpdesk answered 503", transient=True)
+        runner.history.finish_run(flaky.id, outcome)
+        runner.dispatcher.after_run(runner.history.get_run(flaky.id), outcome)
+        retry = [row for row in jobs(pg_database) if row[0] not in (sleeper.id, flaky.id)]
+        assert len(retry) == 1 and retry[0][1] == "default" and retry[0][2] is None
+        wait = retry[0][5] - dt.datetime.now(dt.UTC)
+        assert dt.timedelta(minutes=9) < wait <= dt.timedelta(minutes=10), "the backoff is not the job's schedule"
+        assert runner.history.get_run(retry[0][0]).attempt == 2
+    finally:
+        runner.app.close()
+        runner.history.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_dead_workers_run_is_interrupted_its_job_closed_and_an_idempotent_bot_requeued(
+    pg_database: str, tmp_path: Path
+) -> None:
+    from backroom.schedules.distributed.queue import ensure_schema
+    from backroom.schedules.distributed.runner import DistributedRunner
+
+    settings = settings_for(pg_database, tmp_path)
+    runner = DistributedRunner(settings)
+    try:
+        ensure_schema(settings, runner.app)
+        run = runner.history.create_run("echo", trigger=Trigger.API)
+        runner.dispatcher.enqueue(run)
+        waiting = runner.history.create_run(
+            "sleeper", trigger=Trigger.API
+        )  # queued in PostgreSQL: belongs to no process
+        runner.dispatcher.enqueue(waiting)
+        with psycopg.connect(runner.app.connector.pool.conninfo) as conn:
+            conn.execute("update procrastinate_jobs set status = 'doing' where args->>'run_id' = %s", (run.id,))
+        dead = f"{socket.gethostname()}:{2**22 + 7}"  # above pid_max's default: no such process
+        assert runner.history.mark_running(run.id, str(tmp_path), dead)
+        runner._recover(startup=False)
+        assert runner.history.get_run(run.id).status == "interrupted"
+        assert runner.history.get_run(waiting.id).status == "queued"
+        by_run = {row[0]: row[4] for row in jobs(pg_database)}
+        assert by_run[run.id] == "failed"
+        again = [r for r in runner.history.active_runs() if r.parent_run_id == run.id]
+        assert len(again) == 1 and again[0].trigger == "requeue"
+        assert by_run[again[0].id] == "todo"
+    finally:
+        runner.app.close()
+        runner.history.engine.dispose()
