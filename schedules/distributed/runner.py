@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from typing import Any
 
 from backroom.schedules.distributed.dispatch import QueueDispatcher
@@ -37,17 +38,40 @@ class DistributedRunner(Runner):
         self.dispatcher = QueueDispatcher(settings, self.history, self.executor, self.trigger, self._stop, self.app)
         self.leadership = Leadership(conninfo(settings), settings.execution.leader_heartbeat, self._deposed)
         self.exit_when_deposed = True
+        self._campaign: threading.Thread | None = None
 
     def start(self, *, schedule: bool = True, watch: bool = True) -> None:
-        """Install procrastinate's schema, stand by until elected, then start as the local runner does."""
+        """Install procrastinate's schema, then stand by in the background until elected.
+
+        start returns at once, so a standby's console serves too: runs it triggers or cancels go
+        through PostgreSQL, which every instance shares; only the leader schedules.
+        """
         ensure_schema(self.settings, self.app)
+        self._campaign = threading.Thread(
+            target=self._lead, args=(schedule, watch), name="leader-campaign", daemon=True
+        )
+        self._campaign.start()
+
+    def _lead(self, schedule: bool, watch: bool) -> None:
         log.info("standing by for leadership")
         if not self.leadership.wait(self._stop):
             return
-        super().start(schedule=schedule, watch=watch)
-        replayed = self.dispatcher.replay_queued()  # type: ignore[attr-defined]
+        try:
+            super().start(schedule=schedule, watch=watch)
+            replayed = self.dispatcher.replay_queued()  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("could not start scheduling as the leader: stepping down")
+            self.leadership.release()
+            if self.exit_when_deposed:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return
         if replayed:
             log.warning("deferred %d queued run(s) that had no waiting job", replayed)
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this instance schedules now (the elected leader holding the job store)."""
+        return self.leadership.held and self.owns_job_store
 
     def _make_lease(self, owner: str) -> OwnerLease:
         lease = super()._make_lease(owner)
@@ -80,6 +104,9 @@ class DistributedRunner(Runner):
         super().upkeep()
 
     def shutdown(self, wait: bool = True) -> None:
+        self._stop.set()
+        if self._campaign is not None:
+            self._campaign.join(timeout=10)
         super().shutdown(wait)
         self.leadership.release()
         self.app.close()

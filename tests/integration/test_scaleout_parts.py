@@ -171,3 +171,38 @@ def test_a_dead_workers_run_is_interrupted_its_job_closed_and_an_idempotent_bot_
     finally:
         runner.app.close()
         runner.history.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_standby_serves_at_once_and_leads_when_the_leader_steps_down(pg_database: str, tmp_path: Path) -> None:
+    import time
+
+    from backroom.schedules.distributed.runner import DistributedRunner
+
+    def wait_for(predicate, timeout: float = 20.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return False
+
+    settings = settings_for(pg_database, tmp_path)
+    leader, standby = DistributedRunner(settings), DistributedRunner(settings)
+    leader.exit_when_deposed = standby.exit_when_deposed = False
+    try:
+        leader.start(watch=False)
+        assert wait_for(lambda: leader.is_leader)
+        standby.start(watch=False)  # returns at once: its console works while it stands by
+        assert not standby.is_leader
+        run = standby.trigger("echo", actor="ada")  # a standby's console queues runs through PostgreSQL
+        assert [row[0] for row in jobs(pg_database)] == [run.id]
+        token = leader.lease.token
+        leader.shutdown(wait=False)
+        assert wait_for(lambda: standby.is_leader), "the standby did not take over"
+        assert standby.lease.token == token + 1
+    finally:
+        leader.shutdown(wait=False)
+        standby.shutdown(wait=False)
+        leader.history.engine.dispose()
+        standby.history.engine.dispose()
