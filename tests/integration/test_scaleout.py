@@ -1,9 +1,9 @@
 """Scale-out on the real PostgreSQL: serve instances with a leader, workers as real processes.
 
-Two serve (leader + standby) and workers on one machine, each its own process: runs spread over the
-workers, a worker without the "browser" queue never takes the browser bot, kill -9 of a worker
+Three serve (a leader, two standbys) and workers on one machine, each its own process: runs
+spread over the workers, a worker without the "browser" queue never takes the browser bot, kill -9 of a worker
 mid-run leaves that run interrupted, a cancel from this process reaches a run on a worker, kill -9 of
-the leader lets the standby take over, and every fire time appears once in history.
+the leader (twice) lets a standby take over, and every fire time appears once in history.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ def test_leader_workers_failover_cancel(pg_database: str, tmp_path: Path) -> Non
         procs.append(leader)
         wait_for(lambda: history.previous_owner()[0], what="a leader")
         standby = start(config, "serve", "--no-console", log=log)
+        third = start(config, "serve", "--no-console", log=log)
+        procs.append(third)
         plain = start(config, "worker", "--queues", "default", log=log)  # no browser
         browser = start(config, "worker", "--queues", "default,browser", log=log)
         procs += [standby, plain, browser]
@@ -125,17 +127,28 @@ def test_leader_workers_failover_cancel(pg_database: str, tmp_path: Path) -> Non
         history.request_cancel(running.id)
         wait_for(lambda: history.get_run(running.id).status == "cancelled", what="the cancel to reach the worker")
 
-        # kill -9 of the leader: the standby takes over and scheduling goes on
-        token_before = history.previous_owner()[0]
-        leader.send_signal(signal.SIGKILL)
-        leader.wait(timeout=10)
-        wait_for(lambda: (history.previous_owner()[0] or "").startswith(owner_of(standby)), what="the standby to lead")
-        assert history.previous_owner()[0] != token_before
-        before = len(history.list_runs(bot="echo", status="succeeded", limit=10_000).runs)
-        wait_for(
-            lambda: len(history.list_runs(bot="echo", status="succeeded", limit=10_000).runs) >= before + 3,
-            what="echo runs after the failover",
-        )
+        # kill -9 of the leader, twice: a standby takes over each time and scheduling goes on
+        serves = [leader, standby, third]
+        for _ in range(2):
+            holder = history.previous_owner()[0] or ""
+            current = next(p for p in serves if holder.startswith(owner_of(p) + "#"))
+            current.send_signal(signal.SIGKILL)
+            current.wait(timeout=10)
+            serves.remove(current)
+            new_holder = wait_for(
+                lambda serves=serves: next(
+                    (p for p in serves if (history.previous_owner()[0] or "").startswith(owner_of(p) + "#")), None
+                ),
+                what="a standby to lead",
+            )
+            assert new_holder.poll() is None
+            before = len(history.list_runs(bot="echo", status="succeeded", limit=10_000).runs)
+            wait_for(
+                lambda before=before: (
+                    len(history.list_runs(bot="echo", status="succeeded", limit=10_000).runs) >= before + 3
+                ),
+                what="echo runs after the failover",
+            )
     except AssertionError:
         sys.stderr.write(log.read_text(errors="replace")[-6000:])
         raise
