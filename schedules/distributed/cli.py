@@ -9,27 +9,33 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from backroom.schedules.settings import DEFAULT_CONFIG
+from backroom.schedules.distributed.queue import queue_for
+from backroom.schedules.history.runs import supervising
+from backroom.schedules.settings import DEFAULT_CONFIG, Settings
+from backroom.schedules.status import RunStatus
 
 __all__ = ["register", "worker_rows"]
 
 
-def worker_rows(history: Any, now: dt.datetime) -> list[dict[str, Any]]:
-    """Every process that supervises runs (workers, serve, ``backroom run``): lease, alive, its runs."""
+def worker_rows(history: Any, settings: Settings, now: dt.datetime) -> list[dict[str, Any]]:
+    """Every process that supervises runs (workers, serve, ``backroom run``): lease, alive, its runs.
+
+    Alive as the leader judges it when it sweeps: a lease not yet expired, and on this host a pid
+    that still exists (a worker killed with -9 shows as gone before its lease ends).
+    """
     leases = history.process_leases()
     running: dict[str, list[Any]] = {}
     for run in history.active_runs():
-        if run.owner and run.status == "running":
+        if run.owner and run.status == RunStatus.RUNNING:
             running.setdefault(run.owner, []).append(run)
     rows = []
     for owner in sorted(set(leases) | set(running)):
-        expires = leases.get(owner)
         rows.append(
             {
                 "process": owner,
-                "lease_ends": expires,
-                "alive": expires is not None and expires > now,
-                "runs": [f"{r.bot} {r.id[:8]}" for r in running.get(owner, [])],
+                "lease_ends": leases.get(owner),
+                "alive": supervising(owner, leases, now),
+                "runs": [f"{r.bot} {r.id[:8]} ({queue_for(settings, r.bot)})" for r in running.get(owner, [])],
             }
         )
     return rows
@@ -64,7 +70,7 @@ def workers(config: ConfigOption = DEFAULT_CONFIG) -> None:
     settings, _ = main_cli._load(config, full_check=False)
     history = main_cli._history(settings)
     table = Table("process", "heartbeat lease ends", "alive", "current runs")
-    for row in worker_rows(history, utcnow()):
+    for row in worker_rows(history, settings, utcnow()):
         ends = row["lease_ends"].isoformat(timespec="seconds") if row["lease_ends"] else "-"
         table.add_row(row["process"], ends, "yes" if row["alive"] else "no", ", ".join(row["runs"]) or "-")
     main_cli.console.print(table)

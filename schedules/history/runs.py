@@ -17,7 +17,7 @@ from backroom.schedules.history.models import Artifact, LogLine, ProcessLease, R
 from backroom.schedules.outcome import RunOutcome
 from backroom.schedules.status import ACTIVE, FINISHED, RunStatus
 
-__all__ = ["RunPage", "RunStore", "new_run"]
+__all__ = ["RunPage", "RunStore", "new_run", "supervising"]
 
 _NEWEST_PER_BOT = (
     "SELECT (SELECT r.id FROM backroom_runs r WHERE r.bot = b.bot AND r.status <> 'skipped' "
@@ -86,6 +86,11 @@ def _owner_alive(owner: str | None, leases: dict[str, dt.datetime], now: dt.date
     if owner in leases:
         return leases[owner] > now  # a live pid too: a frozen serve's, or a reused one
     return here
+
+
+def supervising(owner: str | None, leases: dict[str, dt.datetime], now: dt.datetime) -> bool:
+    """Whether ``owner`` still supervises its runs, as a sweep judges it (``backroom workers`` shows it)."""
+    return _owner_alive(owner, leases, now)
 
 
 def _log_rows(run_id: str, lines: Iterable[Sequence[Any]]) -> list[LogLine]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
 import threading
 from pathlib import Path
@@ -206,3 +207,26 @@ def test_a_standby_serves_at_once_and_leads_when_the_leader_steps_down(pg_databa
         standby.shutdown(wait=False)
         leader.history.engine.dispose()
         standby.history.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_backroom_workers_lists_processes_leases_and_current_runs(pg_database: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from backroom.schedules.cli import app
+
+    settings_for(pg_database, tmp_path)
+    history = History(pg_database)
+    here = socket.gethostname()
+    alive, dead = f"{here}:{os.getpid()}", f"{here}:{2**22 + 9}"
+    history.renew_process_lease(alive, 30)
+    history.renew_process_lease(dead, 30)  # its lease runs, but the pid is gone (kill -9)
+    run = history.create_run("sleeper", trigger=Trigger.API)
+    history.mark_running(run.id, str(tmp_path), alive)
+    result = CliRunner().invoke(app, ["workers", "--config", str(tmp_path / "backroom.toml")], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if here in line}
+    assert set(lines) == {alive, dead}
+    assert f"sleeper {run.id[:8]} (browser)" in lines[alive] and "yes" in lines[alive]
+    assert "no" in lines[dead] and "sleeper" not in lines[dead]
+    history.engine.dispose()
