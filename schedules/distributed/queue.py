@@ -18,7 +18,7 @@ from procrastinate import exceptions as pexc
 from sqlalchemy.engine import make_url
 
 from backroom.schedules.errors import InvalidConfig
-from backroom.schedules.settings import BotSettings, Settings
+from backroom.schedules.settings import BotSettings, ConfigProblem, Settings
 
 __all__ = ["RUN_TASK", "close_jobs", "conninfo", "defer_run", "ensure_schema", "make_app", "queue_for"]
 
@@ -32,9 +32,12 @@ def conninfo(settings: Settings) -> str:
     """A libpq connection string for the history database (which must be PostgreSQL)."""
     url = make_url(settings.database_url)
     if url.get_backend_name() != "postgresql":
-        raise InvalidConfig(
-            f'[execution] backend = "procrastinate" needs a PostgreSQL database, not {url.get_backend_name()!r}'
+        problem = ConfigProblem(
+            str(settings.source or "<config>"),
+            "execution.backend",
+            f'"procrastinate" needs a PostgreSQL database, not {url.get_backend_name()!r}',
         )
+        raise InvalidConfig([problem])
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 

@@ -11,20 +11,23 @@ those whose bot is idempotent with ``on_interrupted = "requeue"``.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from backroom.schedules.dispatch import run_and_record
-from backroom.schedules.distributed.queue import ensure_schema, make_app
+from backroom.schedules.distributed.queue import defer_run, ensure_schema, make_app
 from backroom.schedules.distributed.runner import DistributedRunner
 from backroom.schedules.history import process_owner
-from backroom.schedules.settings import Settings
+from backroom.schedules.settings import BotSettings, Settings
 from backroom.schedules.status import RunStatus
 
 __all__ = ["Worker"]
 
 log = logging.getLogger(__name__)
+
+RETRY_WHEN_FULL = dt.timedelta(seconds=0.5)  # a run refused for lack of room waits this long in the queue
 
 
 class Worker:
@@ -53,11 +56,21 @@ class Worker:
         if run is None or run.status != RunStatus.QUEUED:
             log.info("run %s is not queued (%s): nothing to do", run_id[:8], run.status if run else "unknown")
             return
+        run_dir = self.runner.executor.run_dir(run)
+        bot_settings = self.settings.bots.get(run.bot, BotSettings())
+        claimed = history.mark_running_within(
+            run_id, str(run_dir), process_owner(), run.bot, self.settings.max_parallel_runs, bot_settings.max_instances
+        )
+        if claimed is None:  # the cluster is at max_parallel_runs, or the bot at max_instances
+            defer_run(self.runner.app, self.settings, run_id, run.bot, delay=RETRY_WHEN_FULL)
+            return
+        if not claimed:
+            return
         log.info("run %s of %s starts on %s", run_id[:8], run.bot, process_owner())
-        outcome = run_and_record(history, self.runner.executor, run)
+        outcome = run_and_record(history, self.runner.executor, run, marked=True)
         finished = history.get_run(run_id)
-        if finished is None or finished.owner != process_owner():
-            return  # cancelled (or taken) before it started: what follows a run is not ours
+        if finished is None:
+            return
         self.runner.dispatcher.after_run(finished, outcome)
 
     def run(self) -> None:
@@ -74,5 +87,6 @@ class Worker:
                 abort_job_polling_interval=1.0,
                 update_heartbeat_interval=max(0.5, lease / 6),
                 stalled_worker_timeout=lease,
+                delete_jobs="successful",  # history is the record; a refused run's jobs would pile up
             )
         self.runner.app.close()

@@ -161,6 +161,30 @@ class RunStore(Store):
             )
             return result.rowcount == 1
 
+    def mark_running_within(
+        self, run_id: str, run_dir: str, owner: str, bot: str, max_total: int, max_bot: int
+    ) -> bool | None:
+        """queued → running if the cluster has room: fewer than ``max_total`` runs running in all, and
+        fewer than ``max_bot`` of ``bot``. True: marked; None: no room now; False: no longer queued.
+
+        The counts and the mark are one transaction under a transaction-level advisory lock
+        (PostgreSQL), so two workers deciding at once cannot both take the last place.
+        """
+        with self.session() as s, s.begin():
+            s.execute(text("select pg_advisory_xact_lock(7247003)"))
+            running = dict(
+                s.execute(select(Run.bot, func.count()).where(Run.status == RunStatus.RUNNING).group_by(Run.bot)).all()
+            )
+            if sum(running.values()) >= max_total or running.get(bot, 0) >= max_bot:
+                still_queued = s.scalar(select(Run.status).where(Run.id == run_id)) == RunStatus.QUEUED
+                return None if still_queued else False
+            result = s.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == RunStatus.QUEUED)
+                .values(status=RunStatus.RUNNING, started_at=utcnow(), run_dir=run_dir, owner=owner)
+            )
+            return result.rowcount == 1
+
     def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
         """The latest progress of a running run (label, done, total), for the console."""
         self.update_run(run_id, progress=progress)

@@ -230,3 +230,40 @@ def test_backroom_workers_lists_processes_leases_and_current_runs(pg_database: s
     assert f"sleeper {run.id[:8]} (browser)" in lines[alive] and "yes" in lines[alive]
     assert "no" in lines[dead] and "sleeper" not in lines[dead]
     history.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_parallel_limit_and_max_instances_hold_across_workers(pg_database: str, tmp_path: Path) -> None:
+    history = History(pg_database)
+    runs = [history.create_run("flaky", trigger=Trigger.API) for _ in range(3)] + [
+        history.create_run("echo", trigger=Trigger.API)
+    ]
+
+    def claim(run, owner: str, max_total: int = 3, max_bot: int = 2):
+        return history.mark_running_within(run.id, str(tmp_path), owner, run.bot, max_total, max_bot)
+
+    assert claim(runs[0], "a:1") is True
+    assert claim(runs[1], "b:2") is True  # another worker
+    assert claim(runs[2], "c:3") is None  # flaky at max_instances = 2 in the whole cluster
+    assert claim(runs[3], "c:3") is True
+    history.request_cancel(runs[2].id)
+    assert claim(runs[2], "c:3", max_total=10, max_bot=10) is False  # no longer queued
+    late = history.create_run("echo", trigger=Trigger.API)
+    assert claim(late, "c:3", max_bot=5) is None  # 3 running: the cluster's max_parallel_runs
+    assert [r.status for r in map(history.get_run, [x.id for x in runs])] == [
+        "running",
+        "running",
+        "cancelled",
+        "running",
+    ]
+    history.engine.dispose()
+
+
+def test_the_queue_refuses_a_database_other_than_postgresql(tmp_path: Path) -> None:
+    from backroom.schedules.distributed.queue import conninfo
+    from backroom.schedules.errors import InvalidConfig
+
+    with pytest.raises(InvalidConfig) as caught:
+        conninfo(settings_for(f"sqlite:///{tmp_path}/h.db", tmp_path))
+    assert [p.location for p in caught.value.problems] == ["execution.backend"]
+    assert "sqlite" in str(caught.value)
