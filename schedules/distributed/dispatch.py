@@ -19,12 +19,12 @@ from collections.abc import Callable
 import procrastinate
 
 from backroom.schedules.dispatch import Dispatcher, TriggerFn
-from backroom.schedules.distributed.queue import defer_run
+from backroom.schedules.distributed.queue import defer_run, runs_without_job
 from backroom.schedules.execution import ProcessExecutor
 from backroom.schedules.history import History, Run, utcnow
 from backroom.schedules.outcome import LogEntry, RunOutcome
 from backroom.schedules.settings import BotSettings, Settings
-from backroom.schedules.status import RunStatus, Trigger
+from backroom.schedules.status import Trigger
 
 __all__ = ["QueueDispatcher"]
 
@@ -95,11 +95,13 @@ class QueueDispatcher(Dispatcher):
             time.sleep(0.1)
         return False
 
-    def replay_queued(self) -> int:
-        """Defer every queued run again (a leader taking over: a run its predecessor recorded but
-        may not have deferred). The run id's queueing lock refuses those whose job still waits."""
+    def replay_queued(self, older_than_s: float = 0.0) -> int:
+        """Defer again every queued run that no job will start (a serve died between recording and
+        deferring it, a worker died holding its job); how many. Safe against a race with a worker:
+        a run is marked running only while queued, so of two jobs for one run only one starts it."""
+        lease = self.settings.owner_lease
         count = 0
-        for run in self.history.active_runs():
-            if run.status == RunStatus.QUEUED and defer_run(self.app, self.settings, run.id, run.bot) is not None:
+        for run_id, bot in runs_without_job(self.app, older_than_s, lease):
+            if defer_run(self.app, self.settings, run_id, bot) is not None:
                 count += 1
         return count

@@ -20,7 +20,16 @@ from sqlalchemy.engine import make_url
 from backroom.schedules.errors import InvalidConfig
 from backroom.schedules.settings import BotSettings, ConfigProblem, Settings
 
-__all__ = ["RUN_TASK", "close_jobs", "conninfo", "defer_run", "ensure_schema", "make_app", "queue_for"]
+__all__ = [
+    "RUN_TASK",
+    "close_jobs",
+    "conninfo",
+    "defer_run",
+    "ensure_schema",
+    "make_app",
+    "queue_for",
+    "runs_without_job",
+]
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +106,24 @@ def close_jobs(app: procrastinate.App, run_ids: list[str]) -> None:
         "update procrastinate_jobs set status = 'failed' where status = 'doing' and args->>'run_id' = any(%(run_ids)s)",
         run_ids=run_ids,
     )
+
+
+def runs_without_job(app: procrastinate.App, older_than_s: float, live_worker_s: float) -> list[tuple[str, str]]:
+    """(run id, bot) of queued runs that no job will start: none waiting, none taken by a live worker.
+
+    A run is left so when a serve died between recording it and deferring it, or a worker died
+    after taking its job and before starting it. Only runs queued over ``older_than_s`` ago count,
+    so a run being deferred right now is not taken for one.
+    """
+    rows = app.connector.execute_query_all(  # type: ignore[attr-defined]
+        "select r.id, r.bot from backroom_runs r "
+        "where r.status = 'queued' "
+        "and r.queued_at < (now() at time zone 'utc') - make_interval(secs => %(age)s) "
+        "and not exists (select 1 from procrastinate_jobs j where j.queueing_lock = r.id and j.status = 'todo') "
+        "and not exists (select 1 from procrastinate_jobs j join procrastinate_workers w on w.id = j.worker_id "
+        "  where j.args->>'run_id' = r.id and j.status = 'doing' "
+        "  and w.last_heartbeat > now() - make_interval(secs => %(live)s))",
+        age=older_than_s,
+        live=live_worker_s,
+    )
+    return [(row["id"], row["bot"]) for row in rows]

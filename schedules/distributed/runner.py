@@ -97,6 +97,9 @@ class DistributedRunner(Runner):
         for run in interrupted:
             log.warning("run %s of %s was interrupted: its worker (%s) is gone", run.id[:8], run.bot, run.owner)
             self.dispatcher.requeue_interrupted(run, self.bots.get(run.bot))
+        replayed = self.dispatcher.replay_queued(older_than_s=self.settings.owner_lease)  # type: ignore[attr-defined]
+        if replayed:
+            log.warning("deferred %d queued run(s) that no job would have started", replayed)
 
     def upkeep(self) -> None:
         if self.lease is not None and not self.leadership.held:

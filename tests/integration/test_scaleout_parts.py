@@ -267,3 +267,34 @@ def test_the_queue_refuses_a_database_other_than_postgresql(tmp_path: Path) -> N
         conninfo(settings_for(f"sqlite:///{tmp_path}/h.db", tmp_path))
     assert [p.location for p in caught.value.problems] == ["execution.backend"]
     assert "sqlite" in str(caught.value)
+
+
+@pytest.mark.postgres
+def test_a_queued_run_no_job_will_start_is_deferred_again_by_the_sweep(pg_database: str, tmp_path: Path) -> None:
+    from backroom.schedules.distributed.queue import ensure_schema
+    from backroom.schedules.distributed.runner import DistributedRunner
+
+    settings = settings_for(pg_database, tmp_path)
+    runner = DistributedRunner(settings)
+    try:
+        ensure_schema(settings, runner.app)
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        lost = runner.history.create_run("echo", trigger=Trigger.API)  # its serve died before deferring it
+        taken = runner.history.create_run("echo", trigger=Trigger.API)  # its worker died before starting it
+        waiting = runner.history.create_run("echo", trigger=Trigger.API)  # a job waits for it
+        fresh = runner.history.create_run("echo", trigger=Trigger.API)  # being deferred right now
+        for run in (lost, taken, waiting):
+            runner.history.update_run(run.id, queued_at=long_ago)
+        runner.dispatcher.enqueue(taken)
+        runner.dispatcher.enqueue(waiting)
+        with psycopg.connect(runner.app.connector.pool.conninfo) as conn:
+            conn.execute("update procrastinate_jobs set status = 'doing' where args->>'run_id' = %s", (taken.id,))
+        runner._recover(startup=False)
+        todo = [row[0] for row in jobs(pg_database) if row[4] == "todo"]
+        assert sorted(todo) == sorted([lost.id, taken.id, waiting.id])
+        assert fresh.id not in todo
+        runner._recover(startup=False)  # again: nothing more (each has its job now)
+        assert len(jobs(pg_database)) == 4
+    finally:
+        runner.app.close()
+        runner.history.engine.dispose()
