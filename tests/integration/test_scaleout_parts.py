@@ -298,3 +298,31 @@ def test_a_queued_run_no_job_will_start_is_deferred_again_by_the_sweep(pg_databa
     finally:
         runner.app.close()
         runner.history.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_console_workers_page_on_a_standby(pg_database: str, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from backroom.schedules.console.app import create_app
+    from backroom.schedules.distributed.runner import DistributedRunner
+    from tests.fixtures.console import console_bots, console_environ, console_settings
+
+    settings = console_settings(tmp_path, users=False, database=pg_database, execution={"backend": "procrastinate"})
+    runner = DistributedRunner(settings, bots=console_bots())  # not elected: a standby
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    runner.history.renew_process_lease(worker, 30)
+    run = runner.history.create_run("echo", trigger=Trigger.API)
+    runner.history.mark_running(run.id, str(tmp_path), worker)
+    client = TestClient(create_app(runner, environ=console_environ()), base_url="http://127.0.0.1:8600")
+    try:
+        zh = client.get("/workers", headers={"Accept-Language": "zh-CN"})
+        assert zh.status_code == 200
+        assert "执行节点" in zh.text and "备用" in zh.text and "procrastinate" in zh.text
+        assert worker in zh.text and f"echo {run.id[:8]} (default)" in zh.text
+        en = client.get("/workers", headers={"Accept-Language": "en"}).text
+        assert "Heartbeat lease ends" in en and "standby" in en
+    finally:
+        client.close()
+        runner.app.close()
+        runner.history.engine.dispose()
