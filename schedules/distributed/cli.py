@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from backroom.schedules.distributed.queue import queue_for
 from backroom.schedules.history.runs import supervising
 from backroom.schedules.settings import DEFAULT_CONFIG, Settings
 from backroom.schedules.status import RunStatus
@@ -23,6 +22,8 @@ def worker_rows(history: Any, settings: Settings, now: dt.datetime) -> list[dict
     Alive as the leader judges it when it sweeps: a lease not yet expired, and on this host a pid
     that still exists (a worker killed with -9 shows as gone before its lease ends).
     """
+    from backroom.schedules.distributed.queue import queue_for  # procrastinate only when asked
+
     leases = history.process_leases()
     running: dict[str, list[Any]] = {}
     for run in history.active_runs():
