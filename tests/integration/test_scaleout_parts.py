@@ -75,8 +75,12 @@ def test_one_leader_at_a_time_and_a_deposed_leader_is_told(pg_database: str) -> 
     try:
         assert first.try_acquire()
         assert not second.try_acquire()
-        first.release()  # the leader's session ends (as with kill -9): the standby is elected
-        assert second.try_acquire()
+        first.release()  # the leader's session ends (as with kill -9): the standby, polling, is elected
+        stop = threading.Event()
+        timer = threading.Timer(10, stop.set)  # the server ends the session a moment after the close
+        timer.start()
+        assert second.wait(stop) and not stop.is_set()
+        timer.cancel()
         with psycopg.connect(info, autocommit=True) as admin:
             admin.execute(
                 "select pg_terminate_backend(pid) from pg_stat_activity "
