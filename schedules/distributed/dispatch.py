@@ -9,7 +9,6 @@ come from history, which every serve and worker shares.
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import logging
 import threading
@@ -55,11 +54,10 @@ class QueueDispatcher(Dispatcher):
 
     def active_counts(self) -> dict[str, int]:
         """bot → runs queued or running anywhere (history is shared by every serve and worker)."""
-        counts = collections.Counter(run.bot for run in self.history.active_runs())
-        return dict(counts)
+        return self.history.active_counts()
 
     def idle(self) -> bool:
-        return not self.history.active_runs()
+        return not self.history.active_counts()
 
     def loop(self) -> None:
         """Nothing to start here: workers take the jobs."""

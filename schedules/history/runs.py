@@ -261,6 +261,12 @@ class RunStore(Store):
             next_cursor = f"{last.queued_at.isoformat()}|{last.id}"
         return RunPage(rows, next_cursor)
 
+    def active_counts(self) -> dict[str, int]:
+        """bot → its runs queued or running, in every process (one grouped count, not the rows)."""
+        with self.session() as s:
+            rows = s.execute(select(Run.bot, func.count()).where(Run.status.in_(ACTIVE)).group_by(Run.bot)).all()
+        return {bot: n for bot, n in rows}
+
     def active_runs(self) -> list[Run]:
         with self.session() as s:
             return list(s.scalars(select(Run).where(Run.status.in_(ACTIVE)).order_by(Run.queued_at)))
