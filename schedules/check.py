@@ -68,6 +68,18 @@ def check_settings(
     problem = runs_folder_problem(settings.runs_path)
     if problem:
         problems.append(ConfigProblem(file, "runs_dir", problem))
+    if settings.execution.backend == "procrastinate" and not settings.database_url.startswith("postgresql"):
+        problems.append(
+            ConfigProblem(
+                file,
+                "execution.backend",
+                f'"procrastinate" needs a PostgreSQL database (database = "postgresql+psycopg://..."), '
+                f"not {settings.database_url.split(':', 1)[0]!r}",
+            )
+        )
+    for bot in settings.execution.queues:
+        if bot not in settings.bots and bot not in bots:
+            problems.append(ConfigProblem(file, f"execution.queues.{bot}", f"unknown bot {bot!r}"))
     if settings.run_as_user:
         import pwd
 

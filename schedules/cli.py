@@ -413,8 +413,8 @@ def serve(
 ) -> None:
     """Run the scheduler (and the web console) until stopped. Refuses to start on invalid config."""
     from backroom.schedules.console.app import check_bind
+    from backroom.schedules.distributed.runner import make_runner
     from backroom.schedules.errors import RunnerBusy, UnsafeBind
-    from backroom.schedules.runner import Runner
 
     _setup_logging()
     settings, bots = _load(config)
@@ -425,7 +425,7 @@ def serve(
         except UnsafeBind as exc:
             err_console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(EXIT_USAGE) from None
-    runner = Runner(settings, bots=bots)
+    runner = make_runner(settings, bots)
     try:
         runner.start()
     except RunnerBusy as exc:
@@ -521,6 +521,15 @@ def ocr(
     from backroom.ocr.cli import ocr_command
 
     raise typer.Exit(ocr_command(paths, engine, as_json))
+
+
+def _register_distributed() -> None:
+    from backroom.schedules.distributed.cli import register
+
+    register(app)
+
+
+_register_distributed()
 
 
 def main() -> None:

@@ -42,8 +42,12 @@ def run_and_record(
     *,
     on_progress: ProgressCallback | None = None,
     on_log: LogCallback | None = None,
+    marked: bool = False,
 ) -> RunOutcome:
-    """Mark ``run`` running, execute it to its end, record the outcome; the outcome as recorded."""
+    """Mark ``run`` running, execute it to its end, record the outcome; the outcome as recorded.
+
+    ``marked``: the caller already marked it running (a worker does, under the cluster's limits).
+    """
     run_dir = executor.run_dir(run)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -55,7 +59,7 @@ def run_and_record(
         history.finish_run(run.id, outcome)
         return outcome
     try:
-        if not history.mark_running(run.id, str(run_dir), process_owner()):
+        if not marked and not history.mark_running(run.id, str(run_dir), process_owner()):
             return RunOutcome(RunStatus.CANCELLED, error="cancelled before it started")
         outcome = executor.execute(run, run_dir, history, on_progress=on_progress, on_log=on_log)
     except Exception as exc:

@@ -60,6 +60,9 @@ class OwnerLease:
         self.lease_s = lease_s
         self.clock = clock
         self.on_lost = on_lost
+        # True only while this process is the elected leader (schedules.distributed.leader): it may
+        # take the lock from a previous holder whose lease still runs
+        self.steal = False
         self.token: int | None = None
         self.expires_at: dt.datetime | None = None
         self.lost_reason: str | None = None
@@ -84,7 +87,7 @@ class OwnerLease:
         """
         previous, _ = self.state.previous_owner()
         now = self.clock()
-        token = self.state.acquire_owner_lock(self.owner, self.lease_s, now)
+        token = self.state.acquire_owner_lock(self.owner, self.lease_s, now, force=self.steal)
         with self._lock:
             self.token, self.expires_at, self.lost_reason = token, now + dt.timedelta(seconds=self.lease_s), None
             self._next_attempt = now + dt.timedelta(seconds=renew_interval(self.lease_s))

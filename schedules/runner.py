@@ -111,7 +111,7 @@ class Runner:
     def start(self, *, schedule: bool = True, watch: bool = True) -> None:
         """Recover from a crash, sync jobs from config, start scheduling and dispatching."""
         owner = f"{process_owner()}#{uuid.uuid4().hex[:8]}"
-        lease = OwnerLease(self.history, owner, self.settings.owner_lease, self.clock, self._lost_ownership)
+        lease = self._make_lease(owner)
         previous = lease.acquire()
         self.lease = lease
         self.supervisor.renew(force=True)
@@ -160,6 +160,10 @@ class Runner:
             )
             self.queue_watcher.start()
         log.info("runner started: %d scheduled job(s), %d bot(s)", len(self.specs), len(self.bots))
+
+    def _make_lease(self, owner: str) -> OwnerLease:
+        """The job store's owner lock for this runner (the distributed runner's may take over at once)."""
+        return OwnerLease(self.history, owner, self.settings.owner_lease, self.clock, self._lost_ownership)
 
     def shutdown(self, wait: bool = True) -> None:
         self._stop.set()

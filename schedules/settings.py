@@ -262,6 +262,22 @@ class BotSettings(_Strict):
     roots: RootSettings = Field(default_factory=RootSettings)
 
 
+class ExecutionSettings(_Strict):
+    """Where runs execute: ``local`` (child processes of serve, the default) or ``procrastinate``.
+
+    With ``procrastinate`` serve only schedules and enqueues (the elected leader among serve
+    instances); ``backroom worker`` processes on any machine take the runs from PostgreSQL.
+    """
+
+    backend: Literal["local", "procrastinate"] = "local"
+    # how often the leader checks its advisory-lock connection; a standby polls the lock as often
+    leader_heartbeat: Duration = Field(default=1.0, ge=0.1, le=60.0)
+    # runs one worker executes at once (each in its own child process); per queue: --concurrency
+    worker_concurrency: int = Field(default=4, ge=1, le=256)
+    # bot → queue (a capability: "browser", "ocr", "http"); bots not named go to "default"
+    queues: dict[str, str] = Field(default_factory=dict)
+
+
 class Settings(_Strict):
     _roots_cache: dict[tuple, Roots] = PrivateAttr(default_factory=dict)
     timezone: str = "Asia/Shanghai"
@@ -292,6 +308,7 @@ class Settings(_Strict):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     systems: dict[str, SystemSettings] = Field(default_factory=dict)
     bots: dict[str, BotSettings] = Field(default_factory=dict)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
 
     source: Path | None = Field(default=None, exclude=True)
 

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
-from backroom.schedules.console import pages, queue_pages, routes, schemas
+from backroom.schedules.console import pages, queue_pages, routes, schemas, worker_pages
 from backroom.schedules.console.auth import Auth, check_bind
 from backroom.schedules.console.guard import RequestGuard, allowed_hosts
 from backroom.schedules.console.metrics import make_registry, render
@@ -92,6 +92,7 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(pages.router)
     app.include_router(queue_pages.router)
+    app.include_router(worker_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     registry = make_registry(runner)
 

@@ -17,7 +17,7 @@ from backroom.schedules.history.models import Artifact, LogLine, ProcessLease, R
 from backroom.schedules.outcome import RunOutcome
 from backroom.schedules.status import ACTIVE, FINISHED, RunStatus
 
-__all__ = ["RunPage", "RunStore", "new_run"]
+__all__ = ["RunPage", "RunStore", "new_run", "supervising"]
 
 _NEWEST_PER_BOT = (
     "SELECT (SELECT r.id FROM backroom_runs r WHERE r.bot = b.bot AND r.status <> 'skipped' "
@@ -88,6 +88,11 @@ def _owner_alive(owner: str | None, leases: dict[str, dt.datetime], now: dt.date
     return here
 
 
+def supervising(owner: str | None, leases: dict[str, dt.datetime], now: dt.datetime) -> bool:
+    """Whether ``owner`` still supervises its runs, as a sweep judges it (``backroom workers`` shows it)."""
+    return _owner_alive(owner, leases, now)
+
+
 def _log_rows(run_id: str, lines: Iterable[Sequence[Any]]) -> list[LogLine]:
     return [LogLine(run_id=run_id, at=at, level=level, logger=name, message=msg) for at, level, name, msg in lines]
 
@@ -153,6 +158,30 @@ class RunStore(Store):
                 update(Run)
                 .where(Run.id == run_id, Run.status == RunStatus.QUEUED)
                 .values(status=RunStatus.RUNNING, started_at=utcnow(), run_dir=run_dir, owner=owner or process_owner())
+            )
+            return result.rowcount == 1
+
+    def mark_running_within(
+        self, run_id: str, run_dir: str, owner: str, bot: str, max_total: int, max_bot: int
+    ) -> bool | None:
+        """queued → running if the cluster has room: fewer than ``max_total`` runs running in all, and
+        fewer than ``max_bot`` of ``bot``. True: marked; None: no room now; False: no longer queued.
+
+        The counts and the mark are one transaction under a transaction-level advisory lock
+        (PostgreSQL), so two workers deciding at once cannot both take the last place.
+        """
+        with self.session() as s, s.begin():
+            s.execute(text("select pg_advisory_xact_lock(7247003)"))
+            running = dict(
+                s.execute(select(Run.bot, func.count()).where(Run.status == RunStatus.RUNNING).group_by(Run.bot)).all()
+            )
+            if sum(running.values()) >= max_total or running.get(bot, 0) >= max_bot:
+                still_queued = s.scalar(select(Run.status).where(Run.id == run_id)) == RunStatus.QUEUED
+                return None if still_queued else False
+            result = s.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == RunStatus.QUEUED)
+                .values(status=RunStatus.RUNNING, started_at=utcnow(), run_dir=run_dir, owner=owner)
             )
             return result.rowcount == 1
 
@@ -232,6 +261,12 @@ class RunStore(Store):
             next_cursor = f"{last.queued_at.isoformat()}|{last.id}"
         return RunPage(rows, next_cursor)
 
+    def active_counts(self) -> dict[str, int]:
+        """bot → its runs queued or running, in every process (one grouped count, not the rows)."""
+        with self.session() as s:
+            rows = s.execute(select(Run.bot, func.count()).where(Run.status.in_(ACTIVE)).group_by(Run.bot)).all()
+        return {bot: n for bot, n in rows}
+
     def active_runs(self) -> list[Run]:
         with self.session() as s:
             return list(s.scalars(select(Run).where(Run.status.in_(ACTIVE)).order_by(Run.queued_at)))
@@ -286,7 +321,9 @@ class RunStore(Store):
             rates[bot] = (ok + (count if status == RunStatus.SUCCEEDED else 0), total + count)
         return rates
 
-    def interrupt_orphans(self, now: dt.datetime | None = None, *, startup: bool = True) -> list[Run]:
+    def interrupt_orphans(
+        self, now: dt.datetime | None = None, *, startup: bool = True, queued: bool = True
+    ) -> list[Run]:
         """Runs left running/queued by a process that is gone become ``interrupted``; those runs.
 
         A process is gone when its lease (``backroom_process_leases``) has expired — on any host:
@@ -295,13 +332,16 @@ class RunStore(Store):
         release's) is judged by its pid on this host and is gone on any other. At ``startup``
         the runs of this process's own host:pid are a previous incarnation's (a container's pid 1
         again) and are interrupted too, queued ones apart; later sweeps leave them alone.
+        ``queued=False`` leaves every queued run alone: with the procrastinate backend a queued run
+        waits in PostgreSQL, owned by no process.
         """
         changed = []
         me = process_owner()
         now = now or utcnow()
         with self.session() as s, s.begin():
             leases = dict(s.execute(select(ProcessLease.owner, ProcessLease.expires_at)).all())
-            for run in s.scalars(select(Run).where(Run.status.in_(ACTIVE))):
+            statuses = ACTIVE if queued else [RunStatus.RUNNING]
+            for run in s.scalars(select(Run).where(Run.status.in_(statuses))):
                 if run.owner == me:
                     if not startup or run.status == RunStatus.QUEUED:
                         continue

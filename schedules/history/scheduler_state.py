@@ -186,12 +186,16 @@ class SchedulerState(Store):
                 )
 
     # -- ownership of the job store -------------------------------------------------------------
-    def acquire_owner_lock(self, owner: str, lease_s: float = LOCK_STALE_S, now: dt.datetime | None = None) -> int:
+    def acquire_owner_lock(
+        self, owner: str, lease_s: float = LOCK_STALE_S, now: dt.datetime | None = None, *, force: bool = False
+    ) -> int:
         """Take the job store for ``owner`` (host:pid#tag); its new fencing token.
 
         RunnerBusy while another holder's lease has not expired (by ``now``) and, on this host, its
-        process is alive. Taking over is a compare-and-swap on the token seen, so of two runners
-        racing for an expired lock exactly one wins, and the token only ever grows.
+        process is alive — unless ``force``: an elected leader (which holds the leader's advisory
+        lock, so the previous holder's session is gone) takes it at once. Taking over is a
+        compare-and-swap on the token seen, so of two runners racing for an expired lock exactly
+        one wins, and the token only ever grows.
         """
         table = scheduler_owner
         now = now or utcnow()
@@ -199,7 +203,7 @@ class SchedulerState(Store):
             row = conn.execute(_LOCK_ROW).first()
             seen = (row.token or 0) if row is not None else 0
             held_by_another = row is not None and row.owner and row.owner != owner
-            if held_by_another and now < _lease_end(row) and owner_alive(row.owner.split("#")[0]):
+            if not force and held_by_another and now < _lease_end(row) and owner_alive(row.owner.split("#")[0]):
                 raise RunnerBusy(f"another runner ({row.owner}) owns this job store; only one scheduler may own it")
             values = {"owner": owner, "heartbeat": now, "token": seen + 1, "expires_at": _after(now, lease_s)}
             if row is None:
