@@ -41,6 +41,7 @@ err_console = Console(stderr=True)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_CANCELLED = 0, 1, 2, 3, 4
 STATUS_EXIT = {
     RunStatus.SUCCEEDED: EXIT_OK,
+    RunStatus.WITH_WARNINGS: EXIT_OK,
     RunStatus.FAILED: EXIT_FAILED,
     RunStatus.INTERRUPTED: EXIT_FAILED,
     RunStatus.TIMED_OUT: EXIT_TIMEOUT,
@@ -48,6 +49,7 @@ STATUS_EXIT = {
 }
 STATUS_STYLE = {
     RunStatus.SUCCEEDED: "green",
+    RunStatus.WITH_WARNINGS: "dark_orange",
     RunStatus.FAILED: "red",
     RunStatus.TIMED_OUT: "red",
     RunStatus.INTERRUPTED: "yellow",

@@ -30,7 +30,7 @@ from backroom.bots.expenses.rules import Doc, RuleResult, evaluate
 from backroom.bots.expenses.state import DocumentStore, invoice_key, pack, receipt_key, unpack
 from backroom.bots.sdk.bot import Bot, Result
 from backroom.bots.sdk.errors import ConfigError
-from backroom.bots.sdk.paths import confine
+from backroom.bots.sdk.paths import InputFolderMissing, confine
 
 if TYPE_CHECKING:
     from backroom.bots.sdk.context import Context
@@ -106,10 +106,8 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
     def run(self, ctx: Context[ExpensesConfig], params: ExpensesParams) -> Result:
         config = ctx.config
         inbox = confine(params.inbox, ctx.roots.root("inbox"), kind="dir", must_exist=False)
-        if not inbox.is_dir():
-            if ctx.dry_run:
-                return Result(summary=f"inbox {inbox} does not exist; nothing to do")
-            inbox.mkdir(parents=True, exist_ok=True)
+        if not inbox.is_dir():  # an unmounted share: fail, never a green "0 read" (nor create it)
+            raise InputFolderMissing(inbox)
         claim_month = params.claim_month or ctx.local_now().date()
         month = f"{claim_month:%Y-%m}"
         store = DocumentStore(ctx.engine)

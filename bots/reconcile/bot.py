@@ -147,7 +147,11 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         from backroom.bots.reconcile.report import read_decisions
         from backroom.bots.sdk.errors import BusinessError
 
-        books = [ctx.file(params.review)] if params.review else ctx.inputs(ctx.folder(config.review_inbox), ["*.xlsx"])
+        books = (
+            [ctx.file(params.review)]
+            if params.review
+            else ctx.inputs(ctx.folder(config.review_inbox), ["*.xlsx"], missing_ok=True)
+        )
         applied = 0
         problems: list[str] = []
         for path in books:
