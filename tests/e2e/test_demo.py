@@ -35,6 +35,6 @@ def test_demo_once_runs_every_bot_successfully(tmp_path: Path, chromium_availabl
 
     history = History(f"sqlite:///{workdir / 'backroom.db'}")
     runs = history.list_runs(limit=100).runs
-    assert {r.bot for r in runs if r.status == "succeeded"} >= bots
+    assert {r.bot for r in runs if r.status in ("succeeded", "with_warnings")} >= bots  # warnings: left for people
     reports = [a for r in runs for a in history.artifacts(r.id) if a.name.endswith(".xlsx")]
     assert len(reports) >= 4  # each bot that reports leaves a workbook behind
