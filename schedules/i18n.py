@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["LANGUAGES", "ZH", "Translator", "negotiate"]
+__all__ = ["LANGUAGES", "PARAMS_ZH", "ZH", "Translator", "negotiate", "translate_message"]
 
 LANGUAGES = ("en", "zh-CN")
 
@@ -148,6 +148,10 @@ ZH: dict[str, str] = {
     "A secret it needs is not set": "所需的密钥未设置",
     "The configuration is wrong": "配置有误",
     "The input was not accepted": "输入未被接受",
+    # roles
+    "viewer": "只读用户",
+    "operator": "操作员",
+    "admin": "管理员",
     # audit actions
     "trigger": "触发运行",
     "cancel": "取消运行",
@@ -161,6 +165,136 @@ ZH: dict[str, str] = {
     "denied": "拒绝",
     "rejected": "参数无效",
 }
+
+
+#: Run-now form labels by parameter name (a bot's params are named alike across bots)
+PARAMS_ZH: dict[str, str] = {
+    "inbox": "收件箱文件夹",
+    "claims": "报销汇总表",
+    "claim_month": "报销月份",
+    "employee": "员工",
+    "file": "文件",
+    "day": "日期",
+    "report": "生成报告",
+    "backfill_days": "补采天数",
+    "sources": "数据源",
+    "resend": "重新发送",
+    "name": "迁移名称",
+    "full": "全量",
+    "max_batches": "最多批次",
+    "hires": "入职名单",
+    "leavers": "离职名单",
+    "today": "日期",
+    "payroll": "工资表",
+    "roster": "花名册",
+    "month": "月份",
+    "ytd": "本年累计",
+    "override": "覆盖",
+    "check_only": "仅核对",
+    "records": "人事记录",
+    "template": "模板",
+    "photos": "照片文件夹",
+    "department": "部门",
+    "statement": "对账单文件",
+    "fetch": "从网银下载",
+    "start": "开始日期",
+    "end": "结束日期",
+    "account": "账户",
+    "ledger": "账簿文件",
+    "review": "已复核工作簿",
+    "action": "操作",
+    "limit": "最多工单数",
+    "ticket": "工单",
+    "recheck": "重新处理的工单",
+    "text": "文本",
+    "repeat": "重复次数",
+    "seconds": "秒数",
+    "steps": "步数",
+    "interval": "间隔",
+    "report_date": "报告日期",
+    "mode": "模式",
+    "shout": "大写",
+    "label": "标签",
+    "statement_file": "对账单文件",
+}
+
+ZH.update(
+    {
+        # Run-now help texts (the bots' parameter descriptions)
+        "which migration of [bots.migrate.config.migrations] to run ('' = the only one)": (
+            "要运行的迁移（[bots.migrate.config.migrations] 中的名称；留空 = 唯一的那个）"
+        ),
+        "ignore the incremental cursor and read everything": "忽略增量游标，读取全部数据",
+        "stop after this many batches (0 = all)": "处理这么多批次后停止（0 = 全部）",
+        "one statement file to import (any format)": "要导入的一个对账单文件（任意格式）",
+        "download statements from the bank portal first": "先从网银下载对账单",
+        "first day to fetch (default: yesterday)": "下载的起始日期（默认：昨天）",
+        "last day to fetch (default: start)": "下载的结束日期（默认：与开始日期相同）",
+        "only this account (default: all configured)": "只处理此账户（默认：全部已配置账户）",
+        "a ledger Excel export instead of the configured source": "用此账簿 Excel 导出文件代替配置的来源",
+        "a reviewed workbook whose decisions to apply": "要应用其复核结论的工作簿",
+        "at most this many tickets this run": "本次最多处理的工单数",
+        "only this ticket id": "只处理此工单号",
+        "log lines to write": "要写入的日志行数",
+        "seconds between lines": "每行之间的秒数",
+        "the business day to report": "要报告的业务日期",
+        "a statement to read": "要读取的对账单",
+        "—": "—",
+    }
+)
+
+#: messages made at run time (pydantic's field errors, "no bot 'x'") → their Chinese form; first match wins
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Field required$"), "必填"),
+    (re.compile(r"^Input should be greater than or equal to (.+)$"), "应大于或等于 {0}"),
+    (re.compile(r"^Input should be greater than (.+)$"), "应大于 {0}"),
+    (re.compile(r"^Input should be less than or equal to (.+)$"), "应小于或等于 {0}"),
+    (re.compile(r"^Input should be less than (.+)$"), "应小于 {0}"),
+    (re.compile(r"^Input should be a valid integer\b.*$"), "应为整数"),
+    (re.compile(r"^Input should be a finite number$"), "应为有限的数字"),
+    (re.compile(r"^Input should be a valid number\b.*$"), "应为数字"),
+    (re.compile(r"^Input should be a valid date\b.*$"), "应为日期（格式 YYYY-MM-DD）"),
+    (re.compile(r"^Input should be a valid datetime\b.*$"), "应为日期时间（格式 YYYY-MM-DD HH:MM）"),
+    (re.compile(r"^Input should be a valid time\b.*$"), "应为时间（格式 HH:MM）"),
+    (re.compile(r"^Input should be a valid boolean\b.*$"), "应为是或否"),
+    (re.compile(r"^Input should be a valid string$"), "应为文本"),
+    (re.compile(r"^Input should be a valid (list|array)$"), "应为列表"),
+    (re.compile(r"^Input should be a valid dictionary\b.*$"), "应为对象（键值对）"),
+    (re.compile(r"^Input should be (.+)$"), "应为以下之一：{0}"),
+    (re.compile(r"^String should have at least (\d+) characters?$"), "至少 {0} 个字符"),
+    (re.compile(r"^String should have at most (\d+) characters?$"), "最多 {0} 个字符"),
+    (re.compile(r"^String should match pattern (.+)$"), "格式不符（应匹配 {0}）"),
+    (re.compile(r"^List should have at least (\d+) items?.*$"), "至少 {0} 项"),
+    (re.compile(r"^List should have at most (\d+) items?.*$"), "最多 {0} 项"),
+    (re.compile(r"^Extra inputs are not permitted$"), "不接受此参数"),
+    (re.compile(r"^not valid JSON: (.+)$"), "不是有效的 JSON：{0}"),
+    (re.compile(r"^nested more than (\d+) levels deep$"), "嵌套超过 {0} 层"),
+    (re.compile(r"^path (.+?) refused: it does not exist under (.+)$"), "路径 {0} 被拒绝：在 {1} 下不存在"),
+    (re.compile(r"^path (.+?) refused: (.+)$"), "路径 {0} 被拒绝：{1}"),
+    (re.compile(r"^Value error, (.+)$"), "值无效：{0}"),
+    (re.compile(r"^no bot (.+)$"), "没有名为 {0} 的机器人"),
+    (re.compile(r"^no run (.+)$"), "没有编号为 {0} 的运行记录"),
+    (re.compile(r"^no queue (.+)$"), "没有名为 {0} 的队列"),
+    (re.compile(r"^no action (.+)$"), "没有 {0} 这个操作"),
+    (re.compile(r"^run (\S+) has no artifact (.+)$"), "运行记录 {0} 没有产出文件 {1}"),
+    (re.compile(r"^Not Found$"), "未找到"),
+    (re.compile(r"^(\S+) \((\w+)\) may not ([\w-]+): needs role (\w+)$"), "{0}（{1}）无权执行“{2}”：需要 {3} 角色"),
+]
+
+
+def translate_message(text: str, lang: str) -> str:
+    """A message made at run time in ``lang``: the catalogue's text, else the first matching pattern."""
+    if lang != "zh-CN":
+        return text
+    if text in ZH:
+        return ZH[text]
+    for pattern, template in _PATTERNS:
+        match = pattern.match(text)
+        if match:
+            # a role or action named inside is a catalogue word too; 'a' or 'b' reads 'a'、'b'
+            groups = [ZH.get(g, g).replace("' or '", "'、'").replace("', '", "'、'") for g in match.groups()]
+            return template.format(*groups)
+    return text
 
 
 def negotiate(accept_language: str | None, cookie: str | None = None) -> str:
@@ -195,6 +329,14 @@ class Translator:
     def __call__(self, text: str, **values: object) -> str:
         out = ZH.get(text, text) if self.lang == "zh-CN" else text
         return out.format(**values) if values else out
+
+    def param(self, name: str, label: str) -> str:
+        """A Run-now form label: the parameter's Chinese name where the catalogue has one."""
+        return PARAMS_ZH.get(name, label) if self.lang == "zh-CN" else label
+
+    def message(self, text: str) -> str:
+        """A message made at run time (a field error, "no bot 'x'"), translated by pattern where known."""
+        return translate_message(str(text), self.lang)
 
     def count(self, key: str) -> str:
         """A run's count key (``values_stored``) in words."""
