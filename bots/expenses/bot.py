@@ -230,7 +230,9 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
             folder = base / item.subfolder if item.subfolder else base
             links[item.sha256] = folder / item.path.name
         all_docs = [*docs, *corrected_docs]
-        book = ctx.artifact(f"expenses-{month}.xlsx")
+        from backroom.bots.reports import period_filename
+
+        book = ctx.artifact(period_filename("费用报销审核", month))
         from backroom.bots.expenses.workbook import write_workbook
 
         write_workbook(
@@ -239,7 +241,8 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
             rejected,
             links=links,
             thumbnails=thumbnails,
-            title=f"Expense audit {month} — run {ctx.run_id}",
+            title="费用报销审核汇总",
+            period=month,
         )
         if not ctx.dry_run:
             for item, where, why in pending_moves:
