@@ -113,3 +113,30 @@ def test_the_reconcile_workbook_is_ready_to_hand_to_a_manager(tmp_path: Path) ->
         assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1, ws.title
         assert ws.oddHeader.right.text == "2024-03", ws.title
     assert book["已匹配"].page_setup.orientation == "landscape"  # 16 columns wide
+
+
+def test_the_tickets_archive_page_shows_local_times_and_masks_personal_data(tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    from backroom.bots.tickets.archive import write_archive
+
+    resident_id = "11010519491231002X"  # a valid GB 11643 check digit
+    record = {
+        "ticket": {
+            "id": 7,
+            "subject": "投诉 13812345678",
+            "created": "2024-03-05T06:03:09.123456+00:00",
+            "resolved": "2024-03-06T01:00:00+00:00",
+            "fields": {"IDCard": resident_id, "Mobile": "13812345678"},
+        },
+        "callbacks": [{"attempt": 1, "task_id": "t1", "outcome": "satisfied", "at": "2024-03-06T02:00:00.5+00:00"}],
+        "history": [],
+        "archived_at": "2024-03-06T03:04:05.678901+00:00",
+    }
+    files = write_archive(tmp_path, record, when=dt.datetime(2024, 3, 6, 11, 4, 5, tzinfo=ZoneInfo("Asia/Shanghai")))
+    page = files.html_path.read_text(encoding="utf-8")
+    assert "2024-03-05 14:03:09" in page and "2024-03-06 11:04:05" in page  # Asia/Shanghai, to the second
+    assert ".123456" not in page and "+00:00" not in page
+    assert resident_id not in page and "13812345678" not in page
+    assert "002X" in page and "5678" in page  # the last four digits tell records apart
+    assert resident_id in files.json_path.read_text(encoding="utf-8")  # the JSON stays the full record
