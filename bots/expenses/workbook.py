@@ -145,10 +145,15 @@ def write_workbook(
             image.width, image.height = int(image.width * scale), 80
             sheet.add_image(image, sheet.cell(row=i, column=thumb_col).coordinate)
             sheet.row_dimensions[i].height = 62
+    # what a reviewer never fills in stays out of sight (still there, and still read back by name):
+    # the sha256 key and the fields no document in this batch has
+    for index, name in enumerate(headers, start=1):
+        empty = name in FIELD_COLUMNS and all(row[index - 1] in (None, "") for row in rows)
+        if name == MARKER or empty:
+            sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].hidden = True
     highlight_rows(sheet, "A", 2, last, "fail", RED_FILL)
     highlight_rows(sheet, "A", 2, last, "review", YELLOW_FILL)
     highlight_rows(sheet, "A", 2, last, "pass", GREEN_FILL)
-    set_print(sheet, company=company, period=period, landscape=True)
 
     confidences = book.create_sheet("Confidences")
     conf_rows = []
@@ -160,6 +165,8 @@ def write_workbook(
 
     rejected_sheet = book.create_sheet("Rejected")
     write_table(rejected_sheet, ["file", "why"], list(rejected))
+    for ws in book.worksheets:  # every printed page says what it is and for which month
+        set_print(ws, company=company or "费用报销审核", period=period, landscape=True if ws is sheet else None)
     book.active = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
