@@ -240,6 +240,31 @@ ZH.update(
         "the business day to report": "要报告的业务日期",
         "a statement to read": "要读取的对账单",
         "—": "—",
+        # the bots' one-line summaries (Bot.summary)
+        "OCR receipts and VAT invoices, audit them against the rules, write the claim workbook": (
+            "识别小票和增值税发票，按规则审核，生成报销工作簿"
+        ),
+        "Pull contact-centre metrics, detect anomalies, send the daily 数据通报 with a workbook": (
+            "采集呼叫中心指标，发现异常，发送每日数据通报及工作簿"
+        ),
+        "Move records between systems (SQL, REST, files, web forms): incremental, resumable, proved": (
+            "在系统之间迁移数据（SQL、REST、文件、网页表单）：增量、可续跑、逐条核验"
+        ),
+        "Create new hires' accounts and groups; hand over and disable leavers' accounts; a checklist workbook": (
+            "为新员工开通账号和权限组；为离职员工移交并停用账号；生成核对清单"
+        ),
+        "Check the month's payroll sheet (sums, totals, 个税, contributions) and e-mail encrypted payslips": (
+            "核对当月工资表（合计、总额、个税、社保公积金），以邮件发送加密工资条"
+        ),
+        "Render one employee profile (员工档案) per person from HR records and a .docx template, with PDF": (
+            "根据人事记录和 .docx 模板为每人生成员工档案，并导出 PDF"
+        ),
+        "Match bank statements against the ledger; report exceptions and the 余额调节表": (
+            "将银行对账单与账簿勾对；报告未达账项并编制余额调节表"
+        ),
+        "Fill complaint tickets from their text; call back, close and archive resolved ones": (
+            "根据投诉工单内容自动填写字段；对已解决工单回访、结案并归档"
+        ),
     }
 )
 

@@ -91,3 +91,22 @@ def test_pages_for_a_chinese_browser_have_no_english_the_catalogue_knows(console
     assert "报告日期" in pages["bot"] and "要报告的业务日期" in pages["bot"]  # form label and help
     left = {name: _english_left(page) for name, page in pages.items()}
     assert left == {name: [] for name in pages}
+
+
+def test_every_bots_summary_has_a_chinese_text() -> None:
+    import importlib
+    import pkgutil
+
+    import backroom.bots
+    from backroom.bots.sdk.bot import Bot
+
+    for info in pkgutil.walk_packages(backroom.bots.__path__, "backroom.bots."):
+        importlib.import_module(info.name)
+    found, todo = [], list(Bot.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("backroom.bots") and getattr(cls, "summary", ""):
+            found.append(cls)
+    assert len(found) >= 8
+    assert [cls.name for cls in found if not ZH.get(cls.summary)] == []
