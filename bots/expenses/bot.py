@@ -266,9 +266,9 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
             "rejected": len(rejected),
             "corrected": len(corrected_docs),
         }
-        summary = (
-            f"{counts['documents']} read, {counts['fail']} fail, {counts['review']} to review, "
-            f"{counts['rejected']} rejected, {counts['corrected']} corrected by reviewers"
+        summary = (  # what failed, in words: not "6 read, 3 fail"
+            f"读取 {counts['documents']} 张单据：{counts['fail']} 张未通过审核，{counts['review']} 张待人工复核，"
+            f"{counts['rejected']} 个文件无法读取已退回，{counts['corrected']} 张按复核人意见更正"
         )
         ctx.log.info("expenses: %s; workbook %s", summary, book)
         return Result(summary=summary, counts=counts, outputs={"workbook": str(book), "claim_month": month})

@@ -58,6 +58,7 @@ def test_demo_run_verdicts(demo: dict[str, Any]) -> None:
     result = demo["result"]
     assert result.status == "succeeded"
     assert result.counts == {"documents": 6, "pass": 3, "review": 0, "fail": 3, "rejected": 1, "corrected": 0}
+    assert "3 张未通过审核" in result.summary and "1 个文件无法读取" in result.summary  # what failed, in words
     rows = rows_of(Path(result.outputs["workbook"]))
     # the copy that arrived later is the duplicate, and it names the first (issue 18)
     assert rows["zhang-hotel-again.jpg"]["verdict"] == "fail"
