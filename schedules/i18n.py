@@ -125,7 +125,7 @@ ZH: dict[str, str] = {
     "cancelled": "已取消",
     "interrupted": "已中断",
     "skipped": "已跳过",
-    "with_warnings": "成功（有待处理项）",
+    "with_warnings": "需关注",
     # triggers
     "schedule": "定时",
     "manual": "手动",

@@ -208,7 +208,7 @@ def test_a_run_with_warnings_is_amber_and_says_what_is_left_in_chinese(console_h
     )
     client = h.login("ada")
     zh = client.get(f"/runs/{run.id}", headers={"Accept-Language": "zh-CN"}).text
-    assert 'class="badge s-with_warnings">成功（有待处理项）' in zh
+    assert 'class="badge s-with_warnings">需关注' in zh
     assert "已读取单据: 6" in zh and "未通过审核: 3" in zh and "已存储数值: 2" in zh
     assert re.search(r'<dd id="attention" class="warn">3 张未通过审核</dd>', zh)
     assert "values_stored:" not in zh and "with_warnings<" not in zh

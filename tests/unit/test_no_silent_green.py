@@ -89,7 +89,7 @@ def test_a_run_with_warnings_is_announced_to_the_bots_targets_with_what_is_left(
     run = _run(status="with_warnings", counts={"documents": 6, "fail": 3, "rejected": 1})
     assert targets_for(settings, run) == ["json://finance"]  # the bot's people; not the global failure list
     title, body = render_message(settings, run)
-    assert title.startswith("⚠️") and "成功（有待处理项）" in title
+    assert title.startswith("⚠️") and "需关注" in title
     assert "**待处理**：3 张未通过审核；1 项被退回" in body
     english = Settings.model_validate({"notify": {"language": "en"}})
     assert "**Needs attention**: 3 failed the audit; 1 rejected" in render_message(english, run)[1]
