@@ -161,8 +161,8 @@ def _run_all(
             report = str(Path(run.run_dir) / "artifacts" / preferred[0].name)
             if len(artifacts) > 1:
                 report += f"  (+{len(artifacts) - 1} more)"
-        style = "green" if run.status == "succeeded" else "red"
-        if run.status != "succeeded":
+        style = {"succeeded": "green", "with_warnings": "dark_orange"}.get(run.status, "red")
+        if run.status not in ("succeeded", "with_warnings"):  # warnings: finished, with work left for people
             failed += 1
         what = run.summary or run.error or description
         table.add_row(bot, f"[{style}]{run.status}[/]", format_duration(run.duration_s), what)

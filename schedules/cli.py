@@ -41,6 +41,7 @@ err_console = Console(stderr=True)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_CANCELLED = 0, 1, 2, 3, 4
 STATUS_EXIT = {
     RunStatus.SUCCEEDED: EXIT_OK,
+    RunStatus.WITH_WARNINGS: EXIT_OK,
     RunStatus.FAILED: EXIT_FAILED,
     RunStatus.INTERRUPTED: EXIT_FAILED,
     RunStatus.TIMED_OUT: EXIT_TIMEOUT,
@@ -48,6 +49,7 @@ STATUS_EXIT = {
 }
 STATUS_STYLE = {
     RunStatus.SUCCEEDED: "green",
+    RunStatus.WITH_WARNINGS: "dark_orange",
     RunStatus.FAILED: "red",
     RunStatus.TIMED_OUT: "red",
     RunStatus.INTERRUPTED: "yellow",
@@ -282,6 +284,13 @@ def _print_outcome(run: Any, tb: str | None = None) -> None:
     )
     if run.counts:
         console.print("  " + ", ".join(f"{k}: {v}" for k, v in run.counts.items()), markup=False, highlight=False)
+        from backroom.schedules.counts import attention_phrases
+
+        lang = "zh-CN" if os.environ.get("LANG", "").lower().startswith("zh") else "en"
+        needs = attention_phrases(run.counts, lang)
+        if needs:  # no silent green: say what was left for people, in words
+            label, sep = ("待处理：", "；") if lang == "zh-CN" else ("needs attention: ", "; ")
+            console.print(f"  [dark_orange]{label}{escape(sep.join(needs))}[/]", highlight=False)
     if run.run_dir:
         console.print(f"  artifacts: {Path(run.run_dir) / 'artifacts'}", markup=False, highlight=False)
     if tb and run.status == RunStatus.FAILED and os.environ.get("BACKROOM_VERBOSE"):

@@ -18,6 +18,7 @@ from typing import Any
 
 from backroom.schedules.history import History, Run
 from backroom.schedules.settings import Settings
+from backroom.schedules.status import RunStatus
 
 __all__ = ["FileWatcher", "chain_requests"]
 
@@ -33,7 +34,9 @@ def chain_requests(settings: Settings, finished: Run) -> list[tuple[str, dict[st
         for chain in bot.after:
             if chain.bot != finished.bot:
                 continue
-            if "any" not in chain.on and finished.status not in chain.on:
+            # a run with warnings finished its work: chains "on succeeded" follow it too
+            status = RunStatus.SUCCEEDED if RunStatus(finished.status).ok else finished.status
+            if "any" not in chain.on and status not in chain.on and finished.status not in chain.on:
                 continue
             outputs = finished.outputs or {}
             if chain.if_output and not outputs.get(chain.if_output):

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from backroom.bots.sdk.secrets import Redactor, SecretResolver
+from backroom.schedules.counts import warned_status
 from backroom.schedules.leftovers import kill_leftovers
 from backroom.schedules.logcap import LogBudget
 from backroom.schedules.outcome import LogEntry, RunOutcome, artifact_files
@@ -498,9 +499,8 @@ class ProcessExecutor:
 def _ending(message: Finished | Failed, cancel_sent: bool) -> RunOutcome:
     """The outcome a child's last message reports (a failure after a cancel counts as cancelled)."""
     if isinstance(message, Finished):
-        return RunOutcome(
-            RunStatus(message.status), summary=message.summary, counts=message.counts, outputs=message.outputs
-        )
+        status = warned_status(RunStatus(message.status), message.counts)  # no silent green
+        return RunOutcome(status, summary=message.summary, counts=message.counts, outputs=message.outputs)
     status = RunStatus.CANCELLED if message.cancelled or cancel_sent else RunStatus.FAILED
     return RunOutcome(status, error=message.error, traceback=message.traceback, transient=message.transient)
 

@@ -330,7 +330,7 @@ class MailWatcher:
             run = self.history.last_of_chain(claim.run_id) if claim.run_id else None
             if run is not None and (run.status in ACTIVE or self._retry_coming(bot, run, now)):
                 return None
-            if run is not None and run.status == RunStatus.SUCCEEDED:
+            if run is not None and RunStatus(run.status).ok:
                 if self._file(client, mail, uid):
                     self.history.set_mail_state(bot, key, "done", now=now)
                 return None

@@ -66,6 +66,8 @@ class NotifySettings(_Strict):
 
     on_failure: list[str] = Field(default_factory=list)
     console_url: str | None = None
+    #: the language of alerts: zh-CN (the default, for staff in Asia/Shanghai) or en
+    language: Literal["zh-CN", "en"] = "zh-CN"
 
 
 class ConsoleUser(_Strict):
@@ -130,7 +132,9 @@ class ChainSettings(_Strict):
     """Run this bot after ``bot`` ends with one of the statuses in ``on``."""
 
     bot: str
-    on: list[Literal["succeeded", "failed", "timed_out", "any"]] = Field(default_factory=lambda: ["succeeded"])
+    on: list[Literal["succeeded", "with_warnings", "failed", "timed_out", "any"]] = Field(
+        default_factory=lambda: ["succeeded"]
+    )
     if_output: str | None = None  # run only when the upstream result's outputs[if_output] is truthy
     params: dict[str, str] = Field(default_factory=dict)  # param -> "outputs.KEY" | "run_id" | "status"
 
@@ -248,7 +252,7 @@ class BotSettings(_Strict):
     max_instances: int = Field(default=1, ge=1)
     misfire_grace: Duration = 3600.0
     notify: list[str] = Field(default_factory=list)
-    notify_on: list[Literal["failure", "success", "always"]] = Field(default_factory=lambda: ["failure"])
+    notify_on: list[Literal["failure", "warning", "success", "always"]] = Field(default_factory=lambda: ["failure"])
     on_interrupted: Literal["leave", "requeue"] = "leave"
     # an interrupted run is requeued at most this many times in a row; then it stays interrupted
     max_requeues: int = Field(default=3, ge=0, le=100)

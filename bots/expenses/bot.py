@@ -30,7 +30,7 @@ from backroom.bots.expenses.rules import Doc, RuleResult, evaluate
 from backroom.bots.expenses.state import DocumentStore, invoice_key, pack, receipt_key, unpack
 from backroom.bots.sdk.bot import Bot, Result
 from backroom.bots.sdk.errors import ConfigError
-from backroom.bots.sdk.paths import confine
+from backroom.bots.sdk.paths import InputFolderMissing, confine
 
 if TYPE_CHECKING:
     from backroom.bots.sdk.context import Context
@@ -106,10 +106,8 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
     def run(self, ctx: Context[ExpensesConfig], params: ExpensesParams) -> Result:
         config = ctx.config
         inbox = confine(params.inbox, ctx.roots.root("inbox"), kind="dir", must_exist=False)
-        if not inbox.is_dir():
-            if ctx.dry_run:
-                return Result(summary=f"inbox {inbox} does not exist; nothing to do")
-            inbox.mkdir(parents=True, exist_ok=True)
+        if not inbox.is_dir():  # an unmounted share: fail, never a green "0 read" (nor create it)
+            raise InputFolderMissing(inbox)
         claim_month = params.claim_month or ctx.local_now().date()
         month = f"{claim_month:%Y-%m}"
         store = DocumentStore(ctx.engine)
@@ -232,7 +230,9 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
             folder = base / item.subfolder if item.subfolder else base
             links[item.sha256] = folder / item.path.name
         all_docs = [*docs, *corrected_docs]
-        book = ctx.artifact(f"expenses-{month}.xlsx")
+        from backroom.bots.reports import period_filename
+
+        book = ctx.artifact(period_filename("费用报销审核", month))
         from backroom.bots.expenses.workbook import write_workbook
 
         write_workbook(
@@ -241,7 +241,8 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
             rejected,
             links=links,
             thumbnails=thumbnails,
-            title=f"Expense audit {month} — run {ctx.run_id}",
+            title="费用报销审核汇总",
+            period=month,
         )
         if not ctx.dry_run:
             for item, where, why in pending_moves:
@@ -265,9 +266,9 @@ class Expenses(Bot[ExpensesParams, ExpensesConfig]):
             "rejected": len(rejected),
             "corrected": len(corrected_docs),
         }
-        summary = (
-            f"{counts['documents']} read, {counts['fail']} fail, {counts['review']} to review, "
-            f"{counts['rejected']} rejected, {counts['corrected']} corrected by reviewers"
+        summary = (  # what failed, in words: not "6 read, 3 fail"
+            f"读取 {counts['documents']} 张单据：{counts['fail']} 张未通过审核，{counts['review']} 张待人工复核，"
+            f"{counts['rejected']} 个文件无法读取已退回，{counts['corrected']} 张按复核人意见更正"
         )
         ctx.log.info("expenses: %s; workbook %s", summary, book)
         return Result(summary=summary, counts=counts, outputs={"workbook": str(book), "claim_month": month})

@@ -1,11 +1,12 @@
 """The audit workbook, and reading a reviewer's corrections back from it.
 
-``Documents``: one row per document — verdict first, a link to the file and a thumbnail, every
-field with its confidence, each rule's verdict with its reason, then two columns for the reviewer
-(``reviewer verdict``, ``reviewer note``) and the document's sha256. Rows are sorted fail, review,
-pass and coloured by conditional formatting, so reviewers see the red rows first and colours
-follow their edits. ``Summary``: per employee and category. ``Rejected``: files that could not be
-read and why.
+``Summary`` (first, what a manager reads): per employee and category with a grand total, titled by
+the claim month, with 编制/审核/日期 lines. ``Documents``: one row per document — verdict first, a link
+to the file and a thumbnail, every field, each rule's verdict with its reason, then two columns for
+the reviewer (``reviewer verdict``, ``reviewer note``) and the document's sha256. Rows are sorted
+fail, review, pass and coloured by conditional formatting, so reviewers see the red rows first and
+colours follow their edits. ``Confidences`` (hidden): each field's OCR confidence. ``Rejected``:
+files that could not be read and why.
 
 A reviewer fixes a wrong field value in place (or sets ``reviewer verdict`` to pass/fail) and drops
 the workbook back in the inbox; :func:`read_corrections` finds what changed on the next run.
@@ -23,7 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from backroom.bots.expenses.rules import RULES, Doc
-from backroom.bots.reports import GREEN_FILL, RED_FILL, YELLOW_FILL, highlight_rows, write_table
+from backroom.bots.reports import (
+    GREEN_FILL,
+    RED_FILL,
+    YELLOW_FILL,
+    add_sign_off,
+    highlight_rows,
+    set_print,
+    write_summary,
+    write_table,
+)
 
 __all__ = ["FIELD_COLUMNS", "Correction", "read_corrections", "write_workbook"]
 
@@ -40,12 +50,18 @@ REJECT = {"fail", "reject", "rejected", "驳回", "拒绝"}
 
 
 def _headers() -> list[str]:
-    headers = ["verdict", "file", "thumbnail", "employee", "category", "claimed", "doc type"]
-    for name in FIELD_COLUMNS:
-        headers += [name, f"{name} conf"]
+    headers = ["verdict", "file", "thumbnail", "employee", "category", "claimed", "doc type", *FIELD_COLUMNS]
     headers += [f"rule {name}" for name in RULES]
     headers += ["reasons", "reviewer verdict", "reviewer note", MARKER]
     return headers
+
+
+def _confidence_headers() -> list[str]:
+    return ["file", *(f"{name} conf" for name in FIELD_COLUMNS), MARKER]
+
+
+SUMMARY_HEADERS = ["员工 employee", "类别 category", "单据数 documents", "票面合计 total", "申报金额 claimed"]
+SUMMARY_HEADERS += ["审核通过金额 approved total", "通过 pass", "待复核 review", "未通过 fail"]
 
 
 def write_workbook(
@@ -56,7 +72,12 @@ def write_workbook(
     links: dict[str, Path],
     thumbnails: dict[str, bytes],
     title: str,
+    period: str = "",
+    company: str = "",
 ) -> Path:
+    """The audit workbook: ``Summary`` first (per employee and category, a grand total, 编制/审核
+    lines, titled by the claim month), then ``Documents`` for reviewers (field values only; OCR
+    confidences, which a manager does not read, on their own ``Confidences`` sheet), then ``Rejected``."""
     from openpyxl import Workbook
     from openpyxl.drawing.image import Image as XLImage
     from openpyxl.styles import Font
@@ -64,15 +85,42 @@ def write_workbook(
     order = {"fail": 0, "review": 1, "pass": 2}
     docs = sorted(docs, key=lambda d: (order[d.verdict], d.employee, d.file))
     book = Workbook()
-    sheet = book.active
-    sheet.title = "Documents"
+    summary = book.active
+    summary.title = "Summary"
+    groups: dict[tuple[str, str], list[Doc]] = defaultdict(list)
+    for doc in docs:
+        groups[(doc.employee, doc.category)].append(doc)
+    summary_rows = []
+    for (employee, category), items in sorted(groups.items()):
+        total = sum((d.total or Decimal(0) for d in items), Decimal("0.00"))
+        passed = sum((d.total or Decimal(0) for d in items if d.verdict == "pass"), Decimal("0.00"))
+        claimed = sum((d.claimed_amount or Decimal(0) for d in items), Decimal("0.00"))
+        counts = {v: sum(1 for d in items if d.verdict == v) for v in ("pass", "review", "fail")}
+        summary_rows.append(
+            [employee, category, len(items), total, claimed, passed, counts["pass"], counts["review"], counts["fail"]]
+        )
+    fails, reviews = sum(1 for d in docs if d.verdict == "fail"), sum(1 for d in docs if d.verdict == "review")
+    status = f"共 {len(docs)} 张单据：{fails} 张未通过审核，{reviews} 张待人工复核，{len(rejected)} 个文件无法读取"
+    total_row = write_summary(
+        summary,
+        title=title,
+        period=period,
+        headers=SUMMARY_HEADERS,
+        rows=summary_rows,
+        total_columns=range(2, 9),
+        status=status,
+        company=company,
+    )
+    add_sign_off(summary, total_row)
+
+    sheet = book.create_sheet("Documents")
     headers = _headers()
     rows = []
     for doc in docs:
         row: list[Any] = [doc.verdict, doc.file, None, doc.employee, doc.category, doc.claimed_amount, doc.type]
         for name in FIELD_COLUMNS:
             item = doc.fields.get(name)
-            row += [item[0] if item else None, round(item[1], 3) if item else None]
+            row.append(item[0] if item else None)
         for name in RULES:
             result = doc.verdicts.get(name)
             row.append(
@@ -97,33 +145,29 @@ def write_workbook(
             image.width, image.height = int(image.width * scale), 80
             sheet.add_image(image, sheet.cell(row=i, column=thumb_col).coordinate)
             sheet.row_dimensions[i].height = 62
+    # what a reviewer never fills in stays out of sight (still there, and still read back by name):
+    # the sha256 key and the fields no document in this batch has
+    for index, name in enumerate(headers, start=1):
+        empty = name in FIELD_COLUMNS and all(row[index - 1] in (None, "") for row in rows)
+        if name == MARKER or empty:
+            sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].hidden = True
     highlight_rows(sheet, "A", 2, last, "fail", RED_FILL)
     highlight_rows(sheet, "A", 2, last, "review", YELLOW_FILL)
     highlight_rows(sheet, "A", 2, last, "pass", GREEN_FILL)
 
-    summary = book.create_sheet("Summary")
-    groups: dict[tuple[str, str], list[Doc]] = defaultdict(list)
+    confidences = book.create_sheet("Confidences")
+    conf_rows = []
     for doc in docs:
-        groups[(doc.employee, doc.category)].append(doc)
-    summary_rows = []
-    for (employee, category), items in sorted(groups.items()):
-        total = sum((d.total or Decimal(0) for d in items), Decimal("0.00"))
-        passed = sum((d.total or Decimal(0) for d in items if d.verdict == "pass"), Decimal("0.00"))
-        claimed = sum((d.claimed_amount or Decimal(0) for d in items), Decimal("0.00"))
-        counts = {v: sum(1 for d in items if d.verdict == v) for v in ("pass", "review", "fail")}
-        summary_rows.append(
-            [employee, category, len(items), total, claimed, passed, counts["pass"], counts["review"], counts["fail"]]
-        )
-    write_table(
-        summary,
-        ["employee", "category", "documents", "total", "claimed", "approved total", "pass", "review", "fail"],
-        summary_rows,
-        start_row=3,
-    )
-    summary["A1"] = title
-    summary["A1"].font = Font(bold=True, size=14)
+        values = [round(item[1], 3) if (item := doc.fields.get(name)) else None for name in FIELD_COLUMNS]
+        conf_rows.append([doc.file, *values, doc.sha256])
+    write_table(confidences, _confidence_headers(), conf_rows)
+    confidences.sheet_state = "hidden"  # internals: there for whoever asks, not in a manager's way
+
     rejected_sheet = book.create_sheet("Rejected")
     write_table(rejected_sheet, ["file", "why"], list(rejected))
+    for ws in book.worksheets:  # every printed page says what it is and for which month
+        set_print(ws, company=company or "费用报销审核", period=period, landscape=True if ws is sheet else None)
+    book.active = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path

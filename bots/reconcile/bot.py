@@ -147,7 +147,11 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         from backroom.bots.reconcile.report import read_decisions
         from backroom.bots.sdk.errors import BusinessError
 
-        books = [ctx.file(params.review)] if params.review else ctx.inputs(ctx.folder(config.review_inbox), ["*.xlsx"])
+        books = (
+            [ctx.file(params.review)]
+            if params.review
+            else ctx.inputs(ctx.folder(config.review_inbox), ["*.xlsx"], missing_ok=True)
+        )
         applied = 0
         problems: list[str] = []
         for path in books:
@@ -480,7 +484,9 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
             notes=([f"{decided} reviewer decisions applied this run"] if decided else []) + problems,
             groups=groups,
         )
-        path = write_workbook(ctx.artifact(f"reconcile-{ctx.local_now():%Y%m%d-%H%M}.xlsx"), data)
+        from backroom.bots.reconcile.report import report_filename
+
+        path = write_workbook(ctx.artifact(report_filename(data)), data)  # named by account and period
         from backroom.bots.reconcile.report import reconciliation
 
         recs = {f"{g.account} {g.currency}": reconciliation(data, g) for g in groups} or {"": reconciliation(data)}

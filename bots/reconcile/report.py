@@ -9,6 +9,7 @@ differences to book), 余额调节表 (bank balance ± outstanding items = book 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,7 +19,16 @@ from typing import Any
 from backroom.bots.formats.statements import StatementLine
 from backroom.bots.reconcile.ledger import LedgerEntry
 
-__all__ = ["AccountGroup", "Decision", "ReportData", "read_decisions", "reconciliation", "write_workbook"]
+__all__ = [
+    "AccountGroup",
+    "Decision",
+    "ReportData",
+    "business_period",
+    "read_decisions",
+    "reconciliation",
+    "report_filename",
+    "write_workbook",
+]
 
 REVIEW_SHEET = "待复核"
 # both sides of a pair, as the matched and the review sheets show them
@@ -164,10 +174,17 @@ def reconciliation(data: ReportData, group: AccountGroup | None = None) -> dict[
     }
 
 
+def _dates(days: set[dt.date]) -> Any:
+    """One day as a real date (sortable, formatted by Excel); several as text, in order."""
+    if len(days) == 1:
+        return next(iter(days))
+    return ", ".join(d.isoformat() for d in sorted(days)) or None
+
+
 def _bank_cells(data: ReportData, keys: Sequence[str]) -> list[Any]:
     lines = [data.bank[k] for k in keys if k in data.bank]
     return [
-        ", ".join(sorted({ln.booking_date.isoformat() for ln in lines})),
+        _dates({ln.booking_date for ln in lines}),
         sum((ln.amount for ln in lines), Decimal(0)),
         " / ".join(dict.fromkeys(ln.counterparty_name for ln in lines)),
         " / ".join(ln.purpose for ln in lines),
@@ -177,11 +194,48 @@ def _bank_cells(data: ReportData, keys: Sequence[str]) -> list[Any]:
 def _ledger_cells(data: ReportData, ids: Sequence[str]) -> list[Any]:
     entries = [data.ledger[i] for i in ids if i in data.ledger]
     return [
-        ", ".join(sorted({e.date.isoformat() for e in entries})),
+        _dates({e.date for e in entries}),
         sum((e.amount for e in entries), Decimal(0)),
         " / ".join(dict.fromkeys(e.counterparty for e in entries)),
         " / ".join(filter(None, (e.reference or e.memo for e in entries))),
     ]
+
+
+def business_period(data: ReportData) -> str:
+    """The period the bank lines cover: ``2024-03`` for one calendar month, else ``2024-03-01至2024-04-15``."""
+    days = sorted({ln.booking_date for ln in data.bank.values()})
+    if not days:
+        return f"{data.bank_balance_date}" if data.bank_balance_date else ""
+    first, last = days[0], days[-1]
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first:%Y-%m}"
+    return f"{first:%Y-%m-%d}至{last:%Y-%m-%d}"
+
+
+def report_filename(data: ReportData) -> str:
+    """``银行对账_<last 4 digits of the account>_<period>.xlsx`` (no account part for several accounts)."""
+    from backroom.bots.reports import period_filename
+
+    accounts = {ln.account for ln in data.bank.values() if ln.account}
+    tail = next(iter(accounts))[-4:] if len(accounts) == 1 else ""
+    return period_filename("银行对账", business_period(data) or "未定期间", tail)
+
+
+def _status_line(rec: Mapping[str, Decimal | None], data: ReportData) -> str:
+    """What the manager needs to know first, in words."""
+    difference = rec["difference"]
+    if difference is None:
+        state = "账面余额未配置，只计算了银行一方"
+    elif difference == 0:
+        state = "已平衡：调节后差额为 0"
+    else:
+        state = f"未平衡：调节后差额 {difference:,.2f}，需查明"
+    left = []
+    if data.review:
+        left.append(f"{len(data.review)} 笔待复核")
+    if data.unmatched_bank or data.unmatched_ledger:
+        left.append(f"银行未达 {len(data.unmatched_bank)} 笔、企业未达 {len(data.unmatched_ledger)} 笔")
+    return state + ("；" + "，".join(left) if left else "")
 
 
 def write_workbook(path: Path, data: ReportData) -> Path:
@@ -189,7 +243,15 @@ def write_workbook(path: Path, data: ReportData) -> Path:
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from backroom.bots.reports import RED_FILL, YELLOW_FILL, highlight_rows, write_table
+    from backroom.bots.reports import (
+        RED_FILL,
+        YELLOW_FILL,
+        add_sign_off,
+        fit_columns,
+        highlight_rows,
+        set_print,
+        write_table,
+    )
 
     book = Workbook()
     ws = book.active
@@ -228,15 +290,27 @@ def write_workbook(path: Path, data: ReportData) -> Path:
         ("账面余额 book balance", rec["book_balance"]),
         ("调节后差额 difference after reconciliation", rec["difference"]),
     ]
-    last = write_table(ws, ["项目 item", "数值 value"], summary)
+    period = business_period(data)
+    ws.cell(row=1, column=1, value=f"银行存款对账汇总（{period}）" if period else "银行存款对账汇总").font = Font(
+        bold=True, size=14
+    )
+    ws.cell(row=2, column=1, value=_status_line(rec, data))
+    last = write_table(ws, ["项目 item", "数值 value"], summary, start_row=3, freeze=True)
     ws.cell(row=last + 2, column=1, value="匹配规则 how lines were matched").font = Font(bold=True)
     stage_rows = [
         (rule, data.stage_counts.get(rule, 0), data.stage_counts.get(f"{rule}:review", 0), text)
         for rule, text in STAGE_EXPLANATIONS.items()
     ]
-    write_table(ws, ["规则 rule", "自动匹配 auto", "待复核 review", "说明 explanation"], stage_rows, start_row=last + 3)
+    write_table(
+        ws,
+        ["规则 rule", "自动匹配 auto", "待复核 review", "说明 explanation"],
+        stage_rows,
+        start_row=last + 3,
+        freeze=False,
+    )
     for note in data.notes:
         ws.append([note])
+    add_sign_off(ws)
 
     ws = book.create_sheet("已匹配")
     rows = [
@@ -359,6 +433,9 @@ def write_workbook(path: Path, data: ReportData) -> Path:
     for group in data.groups or [None]:
         _reconciliation_block(ws, data, group)
     ws.freeze_panes = None  # several tables on one sheet: nothing to freeze
+    ws.print_title_rows = None
+    fit_columns(ws, first_row=2)  # by display width: "加：企业已收、银行未收" is not cut off
+    add_sign_off(ws)
 
     ws = book.create_sheet("对账单检查")
     rows = [
@@ -379,6 +456,9 @@ def write_workbook(path: Path, data: ReportData) -> Path:
         ws, ["文件 file", "账号", "格式", "期间", "期初余额", "期末余额", "笔数", "结果", "发现 findings"], rows
     )
     highlight_rows(ws, "H", 2, last, "拒绝 rejected", RED_FILL)
+    for sheet in book.worksheets:
+        set_print(sheet, company="银行存款对账", period=period)
+    book.active = 0
     book.save(path)
     return path
 
@@ -403,7 +483,7 @@ def _reconciliation_block(ws: Any, data: ReportData, group: AccountGroup | None)
         ("调节后的存款余额", rec["adjusted_bank"], "调节后的存款余额", rec["adjusted_book"]),
         ("差额 difference", rec["difference"], "", None),
     ]
-    last = write_table(ws, ["项目", "金额", "项目", "金额"], table, start_row=start + 2)
+    last = write_table(ws, ["项目", "金额", "项目", "金额"], table, start_row=start + 2, freeze=False)
     if rec["difference"] not in (None, Decimal(0)):
         ws.cell(row=last, column=2).fill = RED_FILL
     if rec["book_balance"] is None:
@@ -422,7 +502,11 @@ def _reconciliation_block(ws: Any, data: ReportData, group: AccountGroup | None)
     items += [["待复核", None, None, "", r["note"], "suggestion not yet decided", r["id"]] for r in part.review]
     ws.cell(row=last + 2, column=1, value="未达账项 outstanding items").font = Font(bold=True)
     write_table(
-        ws, ["类别", "日期", "金额", "对方", "摘要/参考号", "未达类型", "行键/分录号"], items, start_row=last + 3
+        ws,
+        ["类别", "日期", "金额", "对方", "摘要/参考号", "未达类型", "行键/分录号"],
+        items,
+        start_row=last + 3,
+        freeze=False,
     )
 
 

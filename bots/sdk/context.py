@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from backroom.bots.sdk.checkpoint import Checkpoint
 from backroom.bots.sdk.errors import ConfigError
 from backroom.bots.sdk.notify import Notifier
-from backroom.bots.sdk.paths import PathRefused, RootName, Roots, confine, default_roots
+from backroom.bots.sdk.paths import InputFolderMissing, PathRefused, RootName, Roots, confine, default_roots
 from backroom.bots.sdk.secrets import SecretResolver
 from backroom.bots.sdk.system import SystemSettings
 
@@ -183,19 +183,25 @@ class Context(Generic[ConfigT]):
         """
         return confine(given, self.roots.root(root), kind="file")
 
-    def inputs(self, folder: Path | str, patterns: Sequence[str] = ("*",)) -> list[Path]:
+    def inputs(self, folder: Path | str, patterns: Sequence[str] = ("*",), *, missing_ok: bool = False) -> list[Path]:
         """Files directly inside ``folder`` matching any pattern (case-insensitive), sorted by name.
 
         ``folder`` (relative to ``home``) must lie under one of the run's roots. A link or anything
         else in it that resolves outside that folder, or is not a plain file (a FIFO, a device), is
         skipped with a warning: a symlink to ``/etc/shadow`` dropped in an inbox is never read.
+
+        A folder that does not exist is an :class:`InputFolderMissing` error, not an empty list: a
+        nightly bot reading an unmounted share must fail, not succeed with "0 read". Only a folder that
+        legitimately comes and goes (a review drop box) passes ``missing_ok=True``.
         """
         folder = Path(folder)
         if not folder.is_absolute():
             folder = self.home / folder
         self.roots.require(folder, "reading a folder")
         if not folder.is_dir():
-            return []
+            if missing_ok and not folder.exists():
+                return []
+            raise InputFolderMissing(folder)
         lowered = [p.lower() for p in patterns]
         found = []
         for path in folder.iterdir():

@@ -21,7 +21,8 @@
     └── ApplicationError         the machinery is wrong: the run fails unless it is transient
         ├── TransientError       worth retrying (timeouts, 429/5xx, lost sessions, half downloads)
         ├── ConfigError          the deployment is wrong (unknown system or backend, bad option)
-        │   └── PathRefused          sdk.paths: a path lies outside the run's roots
+        │   ├── PathRefused          sdk.paths: a path lies outside the run's roots
+        │   └── InputFolderMissing   sdk.paths: a configured input folder does not exist (never created)
         ├── MissingSecretError   a referenced secret is absent; names the reference, never a value
         ├── SchemaError          sdk.db: Backroom's own tables are not what their migrations expect
         ├── NotifyError          sdk.notify: a message could not be delivered

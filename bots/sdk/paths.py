@@ -29,6 +29,7 @@ __all__ = [
     "InboxFolder",
     "InboxLocation",
     "InboxPath",
+    "InputFolderMissing",
     "OutboxFolder",
     "OutboxPath",
     "PathRefused",
@@ -54,6 +55,21 @@ class PathRefused(ConfigError):
         super().__init__(f"path {str(given)!r} refused: {why}")
         self.given = str(given)
         self.why = why
+
+
+class InputFolderMissing(ConfigError):
+    """A configured folder a run reads from does not exist (or is not a folder): an unmounted share, a typo.
+
+    Never created on the fly: creating it would turn a broken mount into a green run that read nothing.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        what = "is not a folder" if folder.exists() else "does not exist"
+        super().__init__(
+            f"input folder {str(folder)!r} {what}: check that the share is mounted and the path in the "
+            "config is right (Backroom does not create input folders)"
+        )
+        self.folder = str(folder)
 
 
 def _under(path: Path, tree: Path) -> bool:

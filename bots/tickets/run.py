@@ -69,18 +69,22 @@ def run_fill_action(ctx: Context, config: TicketsConfig, params: TicketsParams) 
 def _fill_report(ctx: Context, outcome: FillOutcome) -> Path:
     from openpyxl import Workbook
 
-    from backroom.bots.reports import RED_FILL, YELLOW_FILL, highlight_rows, write_table
+    from backroom.bots.reports import RED_FILL, YELLOW_FILL, cell_value, highlight_rows, period_filename, write_table
+    from backroom.bots.sdk.masking import mask_personal
     from backroom.bots.tickets.fill import rows_for_report
 
     wb = Workbook()
     ws = wb.active
     ws.title = "Fill"
-    last = write_table(
-        ws, ["Ticket", "Status", "Written", "Review", "Missing required", "Detail"], rows_for_report(outcome)
-    )
+    # the values written are 身份证号 and mobile numbers too: the report keeps their last four digits only
+    rows = [
+        [mask_personal(v) if isinstance(v := cell_value(value), str) else v for value in row]
+        for row in rows_for_report(outcome)
+    ]
+    last = write_table(ws, ["Ticket", "Status", "Written", "Review", "Missing required", "Detail"], rows)
     highlight_rows(ws, "B", 2, last, "review", YELLOW_FILL)
     highlight_rows(ws, "B", 2, last, "error", RED_FILL)
-    path = ctx.artifact("tickets-fill.xlsx")
+    path = ctx.artifact(period_filename("工单字段填写", f"{ctx.local_now():%Y-%m-%d}"))
     wb.save(path)
     return path
 
@@ -161,7 +165,7 @@ def run_autoclose(ctx: Context, config: TicketsConfig, params: TicketsParams) ->
 def _autoclose_report(ctx: Context, outcome: AutocloseOutcome) -> Path:
     from openpyxl import Workbook
 
-    from backroom.bots.reports import GREEN_FILL, RED_FILL, YELLOW_FILL, highlight_rows, write_table
+    from backroom.bots.reports import GREEN_FILL, RED_FILL, YELLOW_FILL, highlight_rows, period_filename, write_table
 
     wb = Workbook()
     ws = wb.active
@@ -197,6 +201,6 @@ def _autoclose_report(ctx: Context, outcome: AutocloseOutcome) -> Path:
     highlight_rows(ws, "B", 2, last, "skipped_changed", RED_FILL)
     ws = wb.create_sheet("Actions")
     write_table(ws, ["Ticket", "Action", "Detail"], outcome.events)
-    path = ctx.artifact("tickets-autoclose.xlsx")
+    path = ctx.artifact(period_filename("投诉工单回访结案", f"{ctx.local_now():%Y-%m-%d}"))
     wb.save(path)
     return path

@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 
 from backroom.schedules.history import Run
 from backroom.schedules.runner import Runner
-from backroom.schedules.status import ACTIVE, FINISHED, RunStatus
+from backroom.schedules.status import ACTIVE, FINISHED, OK, RunStatus
 
 __all__ = ["BUCKETS", "HistoryCollector", "render"]
 
@@ -40,7 +40,7 @@ class HistoryCollector(Collector):
                 .group_by(Run.bot)
             ).all()
             last_ok = s.execute(
-                select(Run.bot, func.max(Run.finished_at)).where(Run.status == RunStatus.SUCCEEDED).group_by(Run.bot)
+                select(Run.bot, func.max(Run.finished_at)).where(Run.status.in_(OK)).group_by(Run.bot)
             ).all()
 
         runs = CounterMetricFamily(

@@ -318,7 +318,7 @@ class RunStore(Store):
         rates: dict[str, tuple[int, int]] = {}
         for bot, status, count in rows:
             ok, total = rates.get(bot, (0, 0))
-            rates[bot] = (ok + (count if status == RunStatus.SUCCEEDED else 0), total + count)
+            rates[bot] = (ok + (count if RunStatus(status).ok else 0), total + count)
         return rates
 
     def interrupt_orphans(

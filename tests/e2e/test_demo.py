@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -30,11 +31,14 @@ def test_demo_once_runs_every_bot_successfully(tmp_path: Path, chromium_availabl
     assert {"metrics", "migrate", "expenses", "reconcile", "tickets", "payslips", "onboarding", "profiles"} <= bots
     for bot in bots:
         assert bot in result.stdout
-    assert "failed" not in result.stdout.split("Backroom demo")[-1].split("schedule it would follow")[0]
+    table = result.stdout.split("Backroom demo")[-1].split("schedule it would follow")[0]
+    statuses = dict(re.findall(r"^│ (\w+) +│ (\w+) +│", table, re.MULTILINE))  # the status column, not summaries
+    assert set(statuses) >= bots and set(statuses.values()) <= {"succeeded", "with_warnings"}, statuses
+    assert statuses["expenses"] == "with_warnings"  # the demo's failed audits are not silently green
     from backroom.schedules.history import History
 
     history = History(f"sqlite:///{workdir / 'backroom.db'}")
     runs = history.list_runs(limit=100).runs
-    assert {r.bot for r in runs if r.status == "succeeded"} >= bots
+    assert {r.bot for r in runs if r.status in ("succeeded", "with_warnings")} >= bots  # warnings: left for people
     reports = [a for r in runs for a in history.artifacts(r.id) if a.name.endswith(".xlsx")]
     assert len(reports) >= 4  # each bot that reports leaves a workbook behind

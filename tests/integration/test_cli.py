@@ -130,3 +130,14 @@ def test_run_works_beside_a_serving_runner_and_records_through_it(config: Path) 
     assert run.started_at is not None and run.duration_s is not None and history.artifacts(run.id)
     entry = history.audit_log(limit=1)[0]
     assert (entry.action, entry.source, entry.detail["run_id"]) == ("run", "cli", run.id)
+
+
+def test_a_run_that_left_failed_audits_ends_with_warnings_and_says_what_failed(config: Path) -> None:
+    result = cli.invoke(app, ["run", "auditor", "--config", str(config)])
+    assert result.exit_code == 0, result.output  # finished its work: not a failure for scripts
+    assert "with_warnings" in result.output
+    assert "needs attention: 3 failed the audit" in result.output
+    run = History(f"sqlite:///{config.parent}/backroom.db").list_runs(bot="auditor").runs[0]
+    assert run.status == "with_warnings"
+    shown = cli.invoke(app, ["history", "--config", str(config)], env={"LANG": "zh_CN.UTF-8"})
+    assert "with_warnings" in shown.output

@@ -198,3 +198,19 @@ def test_password_guessing_is_throttled_per_user_and_address(console_harness: Co
         assert client.post("/login", data=right).status_code == 303
     finally:
         h.now[0] -= 301
+
+
+def test_a_run_with_warnings_is_amber_and_says_what_is_left_in_chinese(console_harness: ConsoleHarness) -> None:
+    h = console_harness
+    run = h.runner.history.create_run("echo", trigger="schedule")
+    h.runner.history.update_run(
+        run.id, status="with_warnings", counts={"documents": 6, "pass": 3, "fail": 3, "values_stored": 2}
+    )
+    client = h.login("ada")
+    zh = client.get(f"/runs/{run.id}", headers={"Accept-Language": "zh-CN"}).text
+    assert 'class="badge s-with_warnings">需关注' in zh
+    assert "已读取单据: 6" in zh and "未通过审核: 3" in zh and "已存储数值: 2" in zh
+    assert re.search(r'<dd id="attention" class="warn">3 张未通过审核</dd>', zh)
+    assert "values_stored:" not in zh and "with_warnings<" not in zh
+    en = client.get(f"/runs/{run.id}", headers={"Accept-Language": "en"}).text
+    assert "Needs attention" in en and "3 failed the audit" in en

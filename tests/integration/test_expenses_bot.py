@@ -32,8 +32,8 @@ def params_at(home: Path, **values: Any) -> ExpensesParams:
     return ExpensesParams.model_validate(values, context={"roots": Roots(dict.fromkeys(ROOT_NAMES, home))})
 
 
-def rows_of(book: Path) -> dict[str, dict[str, Any]]:
-    sheet = load_workbook(book)["Documents"]
+def rows_of(book: Path, sheet_name: str = "Documents") -> dict[str, dict[str, Any]]:
+    sheet = load_workbook(book)[sheet_name]
     header = [c.value for c in sheet[1]]
     return {
         r[header.index("file")]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)
@@ -58,6 +58,7 @@ def test_demo_run_verdicts(demo: dict[str, Any]) -> None:
     result = demo["result"]
     assert result.status == "succeeded"
     assert result.counts == {"documents": 6, "pass": 3, "review": 0, "fail": 3, "rejected": 1, "corrected": 0}
+    assert "3 张未通过审核" in result.summary and "1 个文件无法读取" in result.summary  # what failed, in words
     rows = rows_of(Path(result.outputs["workbook"]))
     # the copy that arrived later is the duplicate, and it names the first (issue 18)
     assert rows["zhang-hotel-again.jpg"]["verdict"] == "fail"
@@ -72,7 +73,10 @@ def test_demo_run_verdicts(demo: dict[str, Any]) -> None:
 
 def test_demo_workbook_layout(demo: dict[str, Any]) -> None:
     book = load_workbook(demo["result"].outputs["workbook"])
-    assert book.sheetnames == ["Documents", "Summary", "Rejected"]
+    assert book.sheetnames == ["Summary", "Documents", "Confidences", "Rejected"]  # what a manager reads first
+    assert book.active.title == "Summary" and book["Confidences"].sheet_state == "hidden"
+    assert Path(demo["result"].outputs["workbook"]).name == "费用报销审核_2024-05.xlsx"  # by business period
+    assert not any(str(h).endswith(" conf") for h in next(book["Documents"].iter_rows(max_row=1, values_only=True)))
     sheet = book["Documents"]
     verdicts = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert verdicts == sorted(verdicts, key=["fail", "review", "pass"].index)  # red rows first
@@ -82,6 +86,11 @@ def test_demo_workbook_layout(demo: dict[str, Any]) -> None:
     assert sheet["B2"].hyperlink is not None and "processed" in sheet["B2"].hyperlink.target
     summary = {(r[0], r[1]): r for r in book["Summary"].iter_rows(min_row=4, values_only=True)}
     assert summary[("张三", "travel")][2] == 3  # documents
+    assert book["Summary"]["A1"].value == "费用报销审核汇总（2024-05）"  # the period, never a run id
+    grand = summary[("合计", None)]
+    details = [r for k, r in summary.items() if isinstance(r[2], int) and k[0] != "合计"]
+    assert grand[2] == 6 and grand[3] == sum(r[3] for r in details)
+    assert any(str(c.value).startswith("编制") for row in book["Summary"].iter_rows() for c in row if c.value)
     assert next(book["Rejected"].iter_rows(min_row=2, values_only=True))[0] == "li-upload-failed.jpg"
 
 
@@ -121,7 +130,7 @@ def test_corrections_then_the_same_invoice_next_month(demo: dict[str, Any]) -> N
     assert rows["li-other-company.jpg"]["rule buyer"] is None  # the reviewer's verdict replaced the rules
     assert rows["li-other-company.jpg"]["reasons"] == "reviewer: subsidiary invoice, approved by finance"
     assert rows["zhang-taxi.jpg"]["seller_name"] == "上海强生出租汽车有限公司"
-    assert rows["zhang-taxi.jpg"]["seller_name conf"] == 1
+    assert rows_of(Path(second.outputs["workbook"]), "Confidences")["zhang-taxi.jpg"]["seller_name conf"] == 1
     assert (inbox / "processed" / "expenses-2024-05-reviewed.xlsx").is_file()
 
     write_fapiao(

@@ -22,6 +22,7 @@ def _config(ledger: Path, opening: Decimal | None = None, **kw) -> ReconcileConf
 
 
 def _run(tmp_path: Path, config: ReconcileConfig, **params):
+    (tmp_path / "var" / "inbox" / "reconcile").mkdir(parents=True, exist_ok=True)  # a missing inbox fails the run
     ctx = make_context(tmp_path, "reconcile", config=config)
     try:
         return Reconcile().run(ctx, make_params(ReconcileParams, ctx, **params)), ctx

@@ -188,12 +188,12 @@ def test_failure_notifications_reach_webhook_and_smtp(
     run = runner.trigger("failer", {})
     posted = webhook_receiver.wait_for(1)
     body = posted[0]["body"]
-    assert "failer failed" in body["title"]
+    assert "failer 失败" in body["title"]  # alerts are Chinese by default ([notify] language)
     assert "the ledger total does not add up" in body["message"]
     assert f"/runs/{run.id}" in body["message"]
     message = smtp_server.wait_for(1)[0]
     subject = str(make_header(decode_header(message["Subject"])))
-    assert subject == "❌ Backroom · failer failed"
+    assert subject == "❌ Backroom · failer 失败"
 
 
 def test_interrupted_runs_are_requeued_only_for_idempotent_bots(make_settings, start_runner) -> None:

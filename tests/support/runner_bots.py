@@ -62,6 +62,14 @@ class Sleeper(Bot[SleepParams]):
         return Result(summary="woke up")
 
 
+class Auditor(Bot[Params]):
+    name = "auditor"
+    summary = "Finishes, but half of what it read failed its audit (a run that must not look plain green)"
+
+    def run(self, ctx: Context, params: Params) -> Result:
+        return Result(summary="6 read, 3 fail", counts={"documents": 6, "pass": 3, "fail": 3})
+
+
 class Failer(Bot[Params]):
     name = "failer"
     summary = "Raises"

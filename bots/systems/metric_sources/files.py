@@ -75,7 +75,7 @@ def read_table(path: Path, options: Options) -> tuple[list[str], list[dict[str, 
 def _pull_sync(ctx: Context, source: SourceConfig, window: Window) -> PullResult:
     options = Options.model_validate(source.options)
     where = f"source {source.name!r}"
-    files = ctx.inputs(options.folder, options.patterns)
+    files = ctx.inputs(options.folder, options.patterns, missing_ok=True)  # reported below, per source
     folder = options.folder if options.folder.is_absolute() else ctx.home / options.folder
     if not folder.is_dir():
         raise MetricSourceError(f"{where}: folder {folder} does not exist")
