@@ -41,8 +41,21 @@ __all__ = ["DEFAULT_RULES", "RULES", "extract_receipt", "receipt_score"]
 #:   line that starts with "NO"/"LOT"/"UNIT"/a number is a branch or building name, not the address;
 #: - ``address_commas``: OCR reads the comma between address parts as a full stop ("PUDU. 55100");
 #: - ``company_suffix_space``: a legal suffix glued to the name ("IMPRESSIONSDN BHD") gets its space.
-RULES = frozenset({"address_words", "address_start", "address_commas", "company_suffix_space"})
-DEFAULT_RULES = frozenset({"address_start", "address_commas", "company_suffix_space"})
+#: - ``company_line_above``: a name-like line in the same type right above the name is its first half;
+#: - ``company_glued_words``: a name OCR read without its spaces is split around its trade words.
+RULES = frozenset(
+    {
+        "address_words",
+        "address_start",
+        "address_commas",
+        "company_suffix_space",
+        "company_line_above",
+        "company_glued_words",
+    }
+)
+DEFAULT_RULES = frozenset(
+    {"address_start", "address_commas", "company_suffix_space", "company_line_above", "company_glued_words"}
+)
 
 COMPANY_WORDS = re.compile(
     r"\b(SDN\.?\s*BHD|BHD|BERHAD|S/B|LTD|LIMITED|INC|LLC|PLC|GMBH|CO\.|COMPANY|CORP|ENTERPRISES?|TRADING|"
@@ -253,8 +266,21 @@ def _header(rows: list[Row], rules: frozenset[str] = DEFAULT_RULES) -> _Header:
         name = _clean_company(f"{name} {nxt.text}")  # "PASARAYA BORONG PINTAR" / "SDN BHD"
         used += nxt
         index += 1
+    above = rows[best[1] - 1] if best[1] > 0 else None
+    complete = re.search(r"\b(BHD|BERHAD|LTD|LIMITED|S/B|INC|LLC|PLC|GMBH)\W*$|公司$", name, re.I)
+    if (
+        "company_line_above" in rules
+        and above is not None
+        and len(used) == len(rows[best[1]])
+        and not complete  # a name with its legal suffix is whole: the line above is a trading name
+        and _continues_name(above, rows[best[1]])
+    ):
+        name = _clean_company(f"{above.text} {name}")  # "RESTAURANT JIAWEI" / "JIAWEI HOUSE"
+        used += above
     if "company_suffix_space" in rules:
         name = GLUED_SUFFIX.sub(r"\1 \2", name)
+    if "company_glued_words" in rules:
+        name = re.sub(r"\b[A-Z]{12,}\b", _split_glued, name)
     conf = min(ln.confidence for ln in used) * (1.0 if best[0] >= 4 else 0.75)
     address = _address(rows, index + 1, rules) or _address(rows[: best[1]], 0, rules)
     registration = None
@@ -264,6 +290,36 @@ def _header(rows: list[Row], rules: frozenset[str] = DEFAULT_RULES) -> _Header:
             registration = Field.from_line(number, row[0], factor=0.9)
             break
     return _Header(index, Field(name, round(conf, 3), _union(used)), address, registration)
+
+
+#: Words of trade that OCR glues to their neighbours when it loses the spaces of a name.
+GLUED_WORDS = re.compile(
+    r"(STATIONERY|ENTERPRISES?|TRADING|RESTAURANT|RESTORAN|HARDWARE|BAKERY|PHARMACY|SUPERMARKET|"
+    r"MINIMARKET|KEDAI|TRADERS|MARKETING|SERVICES|ELECTRICAL|HOLDINGS|INDUSTRIES|SHOP)"
+)
+
+
+def _split_glued(match: re.Match[str]) -> str:
+    """A long run of capitals split around the trade words inside it ("SANYUSTATIONERYSHOP")."""
+    return " ".join(GLUED_WORDS.sub(r" \1 ", match.group(0)).split())
+
+
+def _continues_name(above: Row, row: Row) -> bool:
+    """Whether ``above`` is the first half of a name printed on two lines: name-like, in type as
+    large as the name's, right on top of it (no gap of a line) and centred on the same axis."""
+    text = above.text
+    if not _name_like(text) or re.search(r"\.COM\b|HOURS|THANK|WELCOME|\bTQ\b", text, re.I):
+        return False
+    if COMPANY_WORDS.search(text) and re.search(r"BHD|BERHAD|LTD|LIMITED|S/B|公司", text, re.I):
+        return False  # a whole company name of its own (the owner above a trading name)
+    h_above = max(ln.height for ln in above)
+    h_row = max(ln.height for ln in row)
+    if not 0.8 <= h_above / h_row <= 1.25:
+        return False
+    gap = min(ln.y0 for ln in row) - max(ln.y1 for ln in above)
+    centre_above = (min(ln.x0 for ln in above) + max(ln.x1 for ln in above)) / 2
+    centre_row = (min(ln.x0 for ln in row) + max(ln.x1 for ln in row)) / 2
+    return gap < h_row * 0.5 and abs(centre_above - centre_row) < h_row * 1.5
 
 
 def _union(lines: Sequence[Line]) -> tuple[float, float, float, float]:

@@ -31,7 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +127,7 @@ def _fold_scores(hits: dict[str, dict[str, bool]], stems_by_fold: list[list[str]
 
 
 def _kfold(
-    results: dict[frozenset[str], dict[str, dict[str, bool]]],
+    results: Callable[[frozenset[str]], dict[str, dict[str, bool]]],
     baseline: dict[str, dict[str, bool]],
     stems_by_fold: list[list[str]],
     all_rules: frozenset[str],
@@ -133,8 +135,9 @@ def _kfold(
 ) -> dict[str, Any]:
     """The k-fold table: each rule set's accuracy per held-out fold (mean ± sd); each switchable
     rule's gain (the default rules with it against without it, fold by fold); and the rules as they would be
-    chosen by cross-validation: for each fold, the subset of switchable rules that scores best on
-    the other folds, scored on that fold."""
+    chosen by cross-validation: for each fold, the switchable rules picked on the other folds
+    (greedy forward selection: add the rule that raises their score most, while one does), scored
+    on that fold. ``results`` gives every receipt's hits under a rule set."""
 
     def table(hits: dict[str, dict[str, bool]]) -> dict[str, dict[str, float]]:
         return {f: _mean_sd(v) for f, v in _fold_scores(hits, stems_by_fold).items()}
@@ -145,24 +148,30 @@ def _kfold(
     out: dict[str, Any] = {
         "folds": [len(f) for f in stems_by_fold],
         "previous_code": table(baseline),
-        "no_switchable_rules": table(results[frozenset()]),
-        "default_rules": table(results[default_rules]),
-        "all_switchable_rules": table(results[all_rules]),
+        "no_switchable_rules": table(results(frozenset())),
+        "default_rules": table(results(default_rules)),
+        "all_switchable_rules": table(results(all_rules)),
         "default": sorted(default_rules),
     }
     gains = {}
     for rule in sorted(all_rules):
-        full = _fold_scores(results[default_rules | {rule}], stems_by_fold)
-        without = _fold_scores(results[default_rules - {rule}], stems_by_fold)
+        full = _fold_scores(results(default_rules | {rule}), stems_by_fold)
+        without = _fold_scores(results(default_rules - {rule}), stems_by_fold)
         gains[rule] = {f: _mean_sd([a - b for a, b in zip(full[f], without[f], strict=True)]) for f in full}
     out["rule_gain_per_fold"] = gains
     chosen_hits: dict[str, dict[str, bool]] = {}
     chosen = []
     for k, held in enumerate(stems_by_fold):
         train = [s for j, stems in enumerate(stems_by_fold) if j != k for s in stems]
-        best = max(results, key=lambda rules: (total(results[rules], train), -len(rules)))
+        best: frozenset[str] = frozenset()
+        while True:
+            options = [best | {rule} for rule in sorted(all_rules - best)]
+            top = max(options, key=lambda rules: total(results(rules), train), default=None)
+            if top is None or total(results(top), train) <= total(results(best), train):
+                break
+            best = top
         chosen.append(sorted(best))
-        chosen_hits.update({s: results[best][s] for s in held})
+        chosen_hits.update({s: results(best)[s] for s in held})
     out["rules_chosen_on_training_folds"] = {"per_fold": chosen, "held_out": table(chosen_hits)}
     return out
 
@@ -176,21 +185,24 @@ def main(argv: list[str] | None = None) -> int:
     if not (RECEIPTS / "img").is_dir():
         print(json.dumps({"skipped": f"shared receipts not found at {RECEIPTS}"}))
         return 0
-    from itertools import combinations
-
     from backroom.ocr.engines import get_engine
     from backroom.ocr.receipts import DEFAULT_RULES, RULES, extract_receipt
 
     baseline = _baseline_extractor(args.baseline)
-    from functools import cache
-
     engine = cache(lambda: get_engine("rapid"))
     started = time.perf_counter()
     totals: dict[str, dict[str, dict[str, int]]] = {}
     counts = {"dev": 0, "held_out": 0}
     misses = []
-    rule_sets = [frozenset(c) for n in range(len(RULES) + 1) for c in combinations(sorted(RULES), n)]
-    by_rules: dict[frozenset[str], dict[str, dict[str, bool]]] = {r: {} for r in rule_sets}
+    read: dict[str, tuple[list[Any], dict[str, str]]] = {}
+
+    @cache
+    def by_rules(rules: frozenset[str]) -> dict[str, dict[str, bool]]:
+        return {
+            stem: score({n: f.value for n, f in extract_receipt(lines, rules=rules).fields.items()}, key)
+            for stem, (lines, key) in read.items()
+        }
+
     by_baseline: dict[str, dict[str, bool]] = {}
     stems_by_fold: list[list[str]] = [[] for _ in range(FOLDS)]
     for image in sorted((RECEIPTS / "img").glob("*.jpg")):
@@ -199,11 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         stems_by_fold[fold_of(image.stem)].append(image.stem)
         key = json.loads((RECEIPTS / "key" / f"{image.stem}.json").read_text())
         lines = _lines(image, args.cache, engine)
-        for rules in rule_sets:
-            fields = {n: f.value for n, f in extract_receipt(lines, rules=rules).fields.items()}
-            by_rules[rules][image.stem] = score(fields, key)
+        read[image.stem] = (lines, key)
+        current = score({n: f.value for n, f in extract_receipt(lines).fields.items()}, key)
         by_baseline[image.stem] = score({n: f.value for n, f in baseline(lines).fields.items()}, key)
-        for name, hits in (("current", by_rules[DEFAULT_RULES][image.stem]), ("baseline", by_baseline[image.stem])):
+        for name, hits in (("current", current), ("baseline", by_baseline[image.stem])):
             bucket = totals.setdefault(name, {}).setdefault(half, {})
             for field, ok in hits.items():
                 bucket[field] = bucket.get(field, 0) + int(ok)

@@ -293,3 +293,27 @@ def test_address_words_rule_undoes_one_misread_letter_when_switched_on() -> None
     assert "Kawassn" in extract_receipt(lines).value("address")  # off by default: cross-validation rejected it
     ambiguous = _header_lines("KEDAI MAJU", "NO 15 JALAN BANDAR KAWANG 10, 48000 SELANGOR")
     assert "KAWANG" in extract_receipt(ambiguous, rules=rules).value("address")  # RAWANG or KAJANG: left alone
+
+
+def test_a_name_read_without_spaces_is_split_around_its_trade_words() -> None:
+    lines = _header_lines("SANYUSTATIONERYSHOP", "NO. 31G, JALAN SETIA INDAH, 40170 SHAH ALAM")
+    assert extract_receipt(lines).value("company") == "SANYU STATIONERY SHOP"
+    assert extract_receipt(lines, rules=frozenset()).value("company") == "SANYUSTATIONERYSHOP"
+
+
+def test_a_name_printed_on_two_lines_is_joined_but_not_a_trading_name_above_its_owner() -> None:
+    two_lines = [
+        line("RESTAURANT JIAWEI", 120, 20, height=34),
+        line("JIAWEI HOUSE", 150, 56, height=34),
+        line("002693074-K", 160, 92),
+        line("13, JLN TASIK UTAMA 8, 57000 KUALA LUMPUR", 60, 120),
+    ]
+    assert extract_receipt(two_lines).value("company") == "RESTAURANT JIAWEI JIAWEI HOUSE"
+    assert extract_receipt(two_lines, rules=frozenset()).value("company") == "JIAWEI HOUSE"
+    owner = [
+        line("AA PHARMACY", 150, 20, height=34),
+        line("SUBANG HEALTHCARE SDN BHD", 100, 56, height=34),
+        line("(1234567-X)", 160, 92),
+        line("NO. 1, JALAN SS15/4B, 47500 SUBANG JAYA", 60, 120),
+    ]
+    assert extract_receipt(owner).value("company") == "SUBANG HEALTHCARE SDN BHD"  # whole with its suffix
