@@ -21,6 +21,7 @@ from backroom.ocr.documents import SUFFIXES
 from backroom.ocr.engines import ENGINES, get_engine
 from backroom.ocr.errors import EngineUnavailable
 from backroom.ocr.fields import jsonable
+from backroom.ocr.privacy import mask_tree
 
 __all__ = ["expand_paths", "ocr_command"]
 
@@ -40,8 +41,9 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
 def ocr_command(
     paths: Sequence[Path | str], engine: str = "rapid", as_json: bool = False, *, out: TextIO | None = None
 ) -> int:
-    """Read each document and print its fields. Returns the exit status: 0 when every document was
-    read, 1 when some could not be, 2 for a usage problem (no files, unavailable engine)."""
+    """Read each document and print its fields, personal data masked (:mod:`ocr.privacy`). Returns
+    the exit status: 0 when every document was read, 1 when some could not be, 2 for a usage problem
+    (no files, unavailable engine)."""
     from backroom.ocr.pipeline import read_document
 
     out = out or sys.stdout
@@ -64,7 +66,7 @@ def ocr_command(
         if result.error:
             status = 1
         if as_json:
-            out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            out.write(json.dumps(mask_tree(result.to_json()), ensure_ascii=False) + "\n")
             out.flush()
         else:
             _print_table(result, out)
@@ -75,7 +77,7 @@ def _print_table(result: object, out: TextIO) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    data = result.to_json()  # type: ignore[attr-defined]
+    data = mask_tree(result.to_json())  # type: ignore[attr-defined]
     table = Table(title=f"{data['file']} — {data['type']}", title_justify="left")
     table.add_column("field")
     table.add_column("value", overflow="fold")

@@ -256,3 +256,64 @@ def test_address_ends_with_its_country_and_glued_words_are_split() -> None:
         line("TEL: 03-8070 9188", 100, 150),
     ]
     assert extract_receipt(lines).value("address") == "LOT 276 JALAN BANTING, 56000 KUALA LUMPUR, MALAYSIA"
+
+
+def _header_lines(company: str, *address: str) -> list[Line]:
+    rows = [line(company, 100, 20, height=34)]
+    rows += [line(text, 100, 60 + 30 * i) for i, text in enumerate(address)]
+    rows.append(line("TEL: 03-8070 9188", 100, 60 + 30 * len(address)))
+    return rows
+
+
+def test_a_legal_suffix_glued_to_the_name_gets_its_space() -> None:
+    lines = _header_lines("EDEN IMPRESSIONSDN BHD", "NO 1, JALAN DUTAMAS, 50480 KUALA LUMPUR")
+    assert extract_receipt(lines).value("company") == "EDEN IMPRESSION SDN BHD"
+    assert extract_receipt(lines, rules=frozenset()).value("company") == "EDEN IMPRESSIONSDN BHD"
+
+
+def test_a_full_stop_between_address_parts_is_the_comma_ocr_misread() -> None:
+    lines = _header_lines("KEDAI MAJU", "NO. 19, JALAN KANCIL, OFF JALAN PUDU. 55100 KUALA LUMPUR.")
+    # "NO." and the final full stop are the receipt's own; the one before the postcode was a comma
+    assert extract_receipt(lines).value("address") == "NO. 19, JALAN KANCIL, OFF JALAN PUDU, 55100 KUALA LUMPUR."
+    assert extract_receipt(lines, rules=frozenset()).value("address").endswith("PUDU. 55100 KUALA LUMPUR.")
+
+
+def test_the_address_begins_at_its_number_not_at_the_branch_name_above() -> None:
+    lines = _header_lines("MYNEWS RETAIL SDN BHD", "PUSAT DAGANGAN PHILEO", "UNIT 105, BLOCK A, 46350 PETALING JAYA")
+    assert extract_receipt(lines).value("address") == "UNIT 105, BLOCK A, 46350 PETALING JAYA"
+    assert extract_receipt(lines, rules=frozenset()).value("address").startswith("PUSAT DAGANGAN PHILEO UNIT 105")
+
+
+def test_address_words_rule_undoes_one_misread_letter_when_switched_on() -> None:
+    lines = _header_lines("KEDAI MAJU", "12, Jalan Tampoi 7/4, Kawassn Perindustrian, 81200 Johor Bahru, SE1ANGOR")
+    rules = frozenset({"address_words"})
+    assert extract_receipt(lines, rules=rules).value("address") == (
+        "12, Jalan Tampoi 7/4, Kawasan Perindustrian, 81200 Johor Bahru, SELANGOR"
+    )
+    assert "Kawassn" in extract_receipt(lines).value("address")  # off by default: cross-validation rejected it
+    ambiguous = _header_lines("KEDAI MAJU", "NO 15 JALAN BANDAR KAWANG 10, 48000 SELANGOR")
+    assert "KAWANG" in extract_receipt(ambiguous, rules=rules).value("address")  # RAWANG or KAJANG: left alone
+
+
+def test_a_name_read_without_spaces_is_split_around_its_trade_words() -> None:
+    lines = _header_lines("SANYUSTATIONERYSHOP", "NO. 31G, JALAN SETIA INDAH, 40170 SHAH ALAM")
+    assert extract_receipt(lines).value("company") == "SANYU STATIONERY SHOP"
+    assert extract_receipt(lines, rules=frozenset()).value("company") == "SANYUSTATIONERYSHOP"
+
+
+def test_a_name_printed_on_two_lines_is_joined_but_not_a_trading_name_above_its_owner() -> None:
+    two_lines = [
+        line("RESTAURANT JIAWEI", 120, 20, height=34),
+        line("JIAWEI HOUSE", 150, 56, height=34),
+        line("002693074-K", 160, 92),
+        line("13, JLN TASIK UTAMA 8, 57000 KUALA LUMPUR", 60, 120),
+    ]
+    assert extract_receipt(two_lines).value("company") == "RESTAURANT JIAWEI JIAWEI HOUSE"
+    assert extract_receipt(two_lines, rules=frozenset()).value("company") == "JIAWEI HOUSE"
+    owner = [
+        line("AA PHARMACY", 150, 20, height=34),
+        line("SUBANG HEALTHCARE SDN BHD", 100, 56, height=34),
+        line("(1234567-X)", 160, 92),
+        line("NO. 1, JALAN SS15/4B, 47500 SUBANG JAYA", 60, 120),
+    ]
+    assert extract_receipt(owner).value("company") == "SUBANG HEALTHCARE SDN BHD"  # whole with its suffix
