@@ -133,13 +133,13 @@ def parse_swift_parts(path: Path, data: bytes | None = None) -> tuple[list[State
         except StatementError as exc:
             errors.append(exc)
             if open_group is not None:  # a bad page breaks the statement it belongs to
-                errors.append(_unfinished(path, open_group))
+                _close(path, open_group, groups, errors)
                 open_group = None
             continue
         meta = page.meta
         continues = "intermediate_opening_balance" in meta and "final_opening_balance" not in meta
         if open_group is not None and not continues:
-            errors.append(_unfinished(path, open_group))
+            _close(path, open_group, groups, errors)
             open_group = None
         if open_group is not None:
             open_group.append(page)
@@ -158,7 +158,7 @@ def parse_swift_parts(path: Path, data: bytes | None = None) -> tuple[list[State
             )
             open_group = None
     if open_group is not None:
-        errors.append(_unfinished(path, open_group))
+        _close(path, open_group, groups, errors)
     statements = []
     for group in groups:
         try:
@@ -180,6 +180,21 @@ def _name(page: _Page) -> str:
     ref = page.meta.get("transaction_reference") or page.text[4:40].split("\n")[0]
     seq = page.meta.get("statement_number")
     return f"{page.number} (:20: {ref}" + (f", :28C: {seq}/{page.meta.get('sequence_number')}" if seq else "") + ")"
+
+
+def _close(path: Path, group: list[_Page], groups: list[list[_Page]], errors: list[StatementError]) -> None:
+    """A statement left open at :62M: with no next page: a statement part, or a truncated file.
+
+    Banks (ABN AMRO's downloads, for one) cut a long statement at the end of the requested period:
+    the file then holds a page that opens with :60M: and closes with :62M:, the rest of the
+    statement coming in the next download. Such a part is read on its intermediate balances. A
+    statement that *began* in this file (:60F:) and stops at :62M: lost its last pages: an error.
+    """
+    first = group[0].meta
+    if "final_opening_balance" not in first and "intermediate_opening_balance" in first:
+        groups.append(group)
+    else:
+        errors.append(_unfinished(path, group))
 
 
 def _unfinished(path: Path, group: list[_Page]) -> StatementError:
@@ -264,7 +279,8 @@ def _statement(path: Path, data: bytes, pages: list[_Page]) -> Statement:
         format="mt942" if first.is_942 else "mt940",
         digest=file_digest(data),
         statement_id=f"{first.meta.get('transaction_reference', '')}/{first.meta.get('statement_number', '')}",
-        notes=[f"{len(pages)} pages joined"] if len(pages) > 1 else [],
+        notes=([f"{len(pages)} pages joined"] if len(pages) > 1 else [])
+        + (["a part of a longer statement (:60M: to :62M:)"] if _is_part(last) else []),
     )
 
 
@@ -313,3 +329,8 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _is_part(last: _Page) -> bool:
+    """An MT940 statement whose last page closes with :62M: (MT942 reports have no :62F: at all)."""
+    return not last.is_942 and "final_closing_balance" not in last.meta
