@@ -189,3 +189,13 @@ def test_abnamro_statement_part_ending_at_62m_is_read_not_rejected() -> None:
     first, part = _read("mt940/jejik_abnamro.sta")
     assert part.opening_balance == Decimal("2876.84") and part.closing_balance == Decimal("1849.75")
     assert any(":62M:" in note for note in part.notes) and not first.notes
+
+
+def test_investment_ofx_is_refused_with_its_reason() -> None:
+    """Fidelity's brokerage statement is not a bank account's: refused by name, not imported as one."""
+    from backroom.bots.formats.statements import StatementError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(StatementError, match=r"only an investment statement \(<INVSTMTRS>, account X0000001\)"):
+            read_statements(PUBLIC / "ofx/fidelity-savings.ofx")
