@@ -199,3 +199,11 @@ def test_investment_ofx_is_refused_with_its_reason() -> None:
         warnings.simplefilter("ignore")
         with pytest.raises(StatementError, match=r"only an investment statement \(<INVSTMTRS>, account X0000001\)"):
             read_statements(PUBLIC / "ofx/fidelity-savings.ofx")
+
+
+@pytest.mark.parametrize("name", [row[0] for row in TABLE])
+def test_every_line_of_a_public_file_has_its_own_stable_key(name: str) -> None:
+    """No two lines share a key (cmxl's sample writes the bank reference //55555 on two lines); a reload agrees."""
+    keys = [ln.key for st in _read(name) for ln in st.lines]
+    assert len(keys) == len(set(keys))
+    assert keys == [ln.key for st in _read(name) for ln in st.lines]
