@@ -207,3 +207,12 @@ def test_every_line_of_a_public_file_has_its_own_stable_key(name: str) -> None:
     keys = [ln.key for st in _read(name) for ln in st.lines]
     assert len(keys) == len(set(keys))
     assert keys == [ln.key for st in _read(name) for ln in st.lines]
+
+
+def test_triodos_numbered_subfields_with_angle_brackets() -> None:
+    """Triodos writes :86: as ``000>10account>20text>21text``: the account and the text are read out."""
+    (st,) = _read("mt940/jejik_triodos.sta")
+    fee, rent = st.lines
+    assert fee.counterparty_account == "0987654321"
+    assert fee.purpose == "ALGEMENE TUSSENREKENING KOSTEN VAN 01-10-2010 TOT EN MET 31-12-2010"
+    assert (rent.counterparty_account, rent.purpose) == ("0133967858", "HUUR KANTOOR - FEB 2010")

@@ -41,17 +41,22 @@ _ENVELOPE_TAIL = re.compile(r"-\}(?:\{5:(?:\{[^}]*\})*\})?")
 def structured_details(details: str) -> dict[str, str]:
     """``:86:`` to ``name``, ``account``, ``reference``, ``purpose`` (whatever is there)."""
     flat = details.replace("\r", "").replace("\n", "")
-    if re.match(r"^(?:\d{3})?\?\d\d", flat):
-        return _question_mark(flat)
+    subfields = re.match(r"^(?:\d{3})?([?>])\d\d", flat)
+    if subfields:
+        return _question_mark(flat, subfields.group(1))
     if _SLASH.search(flat):
         return _slashes(flat)
     return {"purpose": re.sub(r"\s+", " ", details).strip()}
 
 
-def _question_mark(flat: str) -> dict[str, str]:
-    """German/SEPA ``:86:``: ``166?00GUTSCHRIFT?20EREF+X?21SVWZ+Rechnung?32Name?31IBAN``."""
+def _question_mark(flat: str, separator: str = "?") -> dict[str, str]:
+    """German/SEPA ``:86:``: ``166?00GUTSCHRIFT?20EREF+X?21SVWZ+Rechnung?32Name?31IBAN``.
+
+    Triodos writes the same numbered subfields with ``>`` (``000>100133967858>20 HUUR>21 KANTOOR``),
+    its ``>10`` being the counterparty's account (``?10`` is a batch number in the German scheme).
+    """
     parts: dict[int, str] = {}
-    pieces = _QMARK.split(flat)
+    pieces = (_QMARK if separator == "?" else re.compile(r">(\d\d)")).split(flat)
     for code, value in zip(pieces[1::2], pieces[2::2], strict=False):
         parts[int(code)] = parts.get(int(code), "") + value
     text = "".join(parts.get(i, "") for i in [*range(20, 30), *range(60, 64)])
@@ -63,9 +68,10 @@ def _question_mark(flat: str) -> dict[str, str]:
     if reference.upper() == "NOTPROVIDED":
         reference = ""
     purpose = sepa.get("SVWZ") or (split[0].strip() if split[0].strip() else text.strip())
+    purpose = re.sub(r"\s+", " ", purpose)
     return {
         "name": (parts.get(32, "") + parts.get(33, "")).strip(),
-        "account": parts.get(31, "").strip(),
+        "account": (parts.get(10, "") if separator == ">" else parts.get(31, "")).strip(),
         "reference": reference or sepa.get("KREF", ""),
         "purpose": purpose,
         "booking_text": parts.get(0, "").strip(),
