@@ -216,3 +216,11 @@ def test_triodos_numbered_subfields_with_angle_brackets() -> None:
     assert fee.counterparty_account == "0987654321"
     assert fee.purpose == "ALGEMENE TUSSENREKENING KOSTEN VAN 01-10-2010 TOT EN MET 31-12-2010"
     assert (rent.counterparty_account, rent.purpose) == ("0133967858", "HUUR KANTOOR - FEB 2010")
+
+
+def test_rabobank_empty_remi_is_no_purpose_not_the_raw_field() -> None:
+    first, _ = _read("mt940/jejik_rabobank-iban.sta")
+    transfer, payment = first.lines
+    assert (transfer.counterparty_name, transfer.purpose) == ("CONTRA ACCOUNT HOLDER", "")
+    assert transfer.reference == "01-01-2013 12:00 0030000987654321"
+    assert (payment.counterparty_name, payment.purpose) == ("JOHN DOE", "Reference 201301234")

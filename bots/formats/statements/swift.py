@@ -95,7 +95,8 @@ def _slashes(flat: str) -> dict[str, str]:
         "name": values.get("NAME") or values.get("ORDP") or values.get("BENM") or (cntp[2] if len(cntp) > 2 else ""),
         "account": values.get("IBAN") or values.get("ACCT") or (cntp[0] if cntp[0] else ""),
         "reference": reference or values.get("CREF", "") or values.get("PREF", ""),
-        "purpose": remi or re.sub(r"\s+", " ", flat).strip(),
+        # an empty /REMI/ (Rabobank's "/REMI//ISDT/...") says there is no text; no /REMI/ at all keeps the field
+        "purpose": remi if "REMI" in values else re.sub(r"\s+", " ", flat).strip(),
     }
 
 
