@@ -10,6 +10,7 @@ database, so each day's run only works on what is new or still open.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -492,14 +493,22 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
         recs = {f"{g.account} {g.currency}": reconciliation(data, g) for g in groups} or {"": reconciliation(data)}
         known = [r["difference"] for r in recs.values() if r["difference"] is not None]
         difference = sum(known, Decimal(0)) if known else None
-        rejected_files = sum(1 for c in checks if c.get("rejected"))
+        lost = [c for c in checks if c.get("rejected") and _real_rejection(c)]
+        already = sum(1 for c in checks if c.get("rejected") and not _real_rejection(c))
         # all rejected (not merely already imported): nothing of what was given got in — the run failed
-        failed = bool(rejected_files) and not imported and any(_real_rejection(c) for c in checks if c.get("rejected"))
+        failed = bool(lost) and not imported
         headline = (
             f"{len(matched_rows) + len(new_rows)} matched, {len(review_rows)} to review, "
             f"{len(outcome.unmatched_bank)} bank / {len(outcome.unmatched_ledger)} ledger unmatched"
-            + (f", {rejected_files} statement(s) rejected" if rejected_files else "")
+            + (f", {len(imported)} statement(s) imported" if imported else "")
+            + (f", {len(lost)} statement(s) rejected ({_rejected_names(lost)})" if lost else "")
+            + (f", {already} already imported before" if already else "")
             + (" — every statement was rejected, nothing imported" if failed else "")
+            + (
+                " — the others were imported; the rejected ones are in rejected/ with the reason"
+                if lost and imported
+                else ""
+            )
         )
         lines_out = [
             f"调节后差额 difference: {r['difference']}" + (f" ({name})" if name else "")
@@ -521,7 +530,8 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
                 "unmatched_bank": len(outcome.unmatched_bank),
                 "unmatched_ledger": len(outcome.unmatched_ledger),
                 "statements_imported": len(imported),
-                "statements_rejected": rejected_files,
+                "statements_rejected": len(lost),  # lost to an error: with_warnings when others got in
+                "statements_already_imported": already,  # the same statement given again: nothing lost
                 "decisions_applied": decided,
             },
             outputs={
@@ -530,6 +540,16 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
                 "differences": {n: None if r["difference"] is None else str(r["difference"]) for n, r in recs.items()},
             },
         )
+
+
+def _rejected_names(lost: list[dict[str, Any]]) -> str:
+    """Which statements were rejected, by file and statement number or period (no account numbers)."""
+    names = []
+    for check in lost:
+        found = re.search(r"statement \d+", str(check.get("findings", "")))
+        where = found.group(0) if found else (check.get("period") or "")
+        names.append(f"{check['file']} {where}".strip())
+    return ", ".join(dict.fromkeys(names))
 
 
 def _real_rejection(check: dict[str, Any]) -> bool:

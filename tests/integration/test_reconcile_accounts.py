@@ -145,7 +145,9 @@ def test_partly_broken_mt940_imports_the_good_statements(tmp_path: Path) -> None
     # opening balance does not continue statement 1's closing (statement 3 is missing in between)
     assert result.status == "succeeded"
     assert result.counts["statements_imported"] == 1 and result.counts["statements_rejected"] == 2
-    assert "2 statement(s) rejected" in result.summary
+    assert "2 statement(s) rejected (abn.sta statement 3, abn.sta 2011-05-24 ~ 2011-05-25)" in result.summary, (
+        result.summary
+    )
     why = next((tmp_path / "runs").rglob("abn.sta.why.txt")).read_text("utf-8")
     assert "line 37" in why and "statement 3" in why
     book = load_workbook(result.outputs["workbook"], read_only=True)

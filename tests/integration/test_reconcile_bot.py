@@ -82,7 +82,9 @@ def test_same_statement_twice_and_broken_continuity(tmp_path, write_bank_stateme
     first, _ = _run(tmp_path, config, statement=path)
     again, _ = _run(tmp_path, config, statement=path)
     assert first.counts["statements_imported"] == 1
-    assert again.counts["statements_imported"] == 0 and again.counts["statements_rejected"] == 1
+    assert again.counts["statements_imported"] == 0 and again.counts["statements_already_imported"] == 1
+    assert again.counts["statements_rejected"] == 0 and again.status == "succeeded"  # nothing was lost
+    assert "1 already imported before" in again.summary
     checks = _sheet(again.outputs["workbook"], "对账单检查")
     assert "duplicate-file" in checks[1][8]
     same_as_mt940 = write_bank_statement("mt940", MARCH[0], dt.date(2024, 3, 10))
@@ -126,7 +128,32 @@ def test_inbox_file_with_two_statements(tmp_path, bank_data, march_ledger) -> No
     copy = tmp_path / "copy.sta"
     copy.write_bytes((inbox / "march.sta").read_bytes())
     again, _ = _run(tmp_path, _config(march_ledger, first.opening), statement=copy)
-    assert again.counts["statements_rejected"] == 2 and again.counts["statements_imported"] == 0
+    assert again.counts["statements_already_imported"] == 2 and again.counts["statements_imported"] == 0
+    assert again.counts["statements_rejected"] == 0
+
+
+def test_camt_file_with_one_bad_statement_imports_the_other_and_says_so(tmp_path, bank_data, march_ledger) -> None:
+    """Some rejected: the run succeeds (the runner records it with_warnings) and its summary names which."""
+    import re
+
+    from backroom.sandbox.bank import write_statement
+
+    first = bank_data.statement(ACCOUNT, dt.date(2024, 3, 1), dt.date(2024, 3, 15))
+    second = bank_data.statement(ACCOUNT, dt.date(2024, 3, 16), dt.date(2024, 3, 31))
+    one = write_statement(first, "camt053").decode("utf-8")
+    two = write_statement(second, "camt053").decode("utf-8")
+    stmt = re.search(r"<Stmt>.*</Stmt>", two, re.S).group(0)
+    broken = re.sub(r"(<Ntry>\s*<Amt[^>]*>)[^<]+", r"\g<1>12,3O", stmt, count=1)
+    assert broken != stmt
+    path = tmp_path / "march.xml"
+    path.write_text(one.replace("</Stmt>", "</Stmt>" + broken, 1), "utf-8")
+    result, _ = _run(tmp_path, _config(march_ledger, first.opening), statement=path)
+    assert result.status == "succeeded"
+    assert result.counts["statements_imported"] == 1 and result.counts["statements_rejected"] == 1
+    assert "1 statement(s) rejected (march.xml statement 2)" in result.summary
+    assert "the others were imported" in result.summary
+    why = next(Path(result.outputs["workbook"]).parent.glob("rejected/march.xml.why.txt")).read_text("utf-8")
+    assert "statement 2" in why and "line" in why
 
 
 def test_review_decisions_are_read_back(tmp_path, write_bank_statement) -> None:

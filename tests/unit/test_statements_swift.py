@@ -160,6 +160,27 @@ def test_camt_currency_from_balances_and_structured_reference(tmp_path: Path) ->
     assert len({ln.key for ln in st.lines}) == 2 and check_statement(st) == []
 
 
+def test_bad_camt_statement_rejects_only_itself(tmp_path: Path) -> None:
+    """Two accounts' statements in one camt file: a bad amount in the second keeps the first."""
+    first = CAMT_NO_CCY.split("<Stmt>", 1)[1].split("</Stmt>", 1)[0]
+    second = first.replace("<Id>S1</Id>", "<Id>S2</Id>").replace("DE89370400440532013000", "DE02120300000000202051")
+    second = second.replace(
+        '<Ntry><Amt Ccy="EUR">25.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt>',
+        '<Ntry><Amt Ccy="EUR">25,OO</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt>',
+        1,
+    )
+    text = CAMT_NO_CCY.replace("</Stmt>", f"</Stmt>\n<Stmt>{second}</Stmt>", 1)
+    path = tmp_path / "two.xml"
+    path.write_text(text, "utf-8")
+    good, errors = read_statements(path)
+    assert [st.statement_id for st in good] == ["S1"] and len(good[0].lines) == 2
+    (err,) = errors
+    bad_line = text.splitlines().index(next(x for x in text.splitlines() if "25,OO" in x)) + 1
+    assert "statement 2 (<Id> S2)" in str(err) and err.line == bad_line and err.field == "Ntry"
+    with pytest.raises(StatementError, match="statement 2"):
+        parse_statement(path)  # the strict reader refuses the whole file
+
+
 def test_camt_reference_is_used_for_matching() -> None:
     from backroom.bots.reconcile.matching import Item, MatchSettings, match_items
 

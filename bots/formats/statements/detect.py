@@ -47,8 +47,8 @@ def read_statements(
 ) -> tuple[list[Statement], list[StatementError]]:
     """The statements of a file that could be read, and an error for each that could not.
 
-    A file that cannot be read at all raises :class:`StatementError`; only formats holding several
-    statements (MT940/MT942) can come back partly read.
+    A file that cannot be read at all raises :class:`StatementError`; formats holding several
+    statements (MT940/MT942, camt) can come back partly read.
     """
     path = Path(path)
     try:
@@ -60,9 +60,11 @@ def read_statements(
     kind = detect_format(path, data)
     errors: list[StatementError] = []
     if kind == "camt":
-        from backroom.bots.formats.statements.camt import parse_camt
+        from backroom.bots.formats.statements.camt import parse_camt_parts
 
-        result = parse_camt(path, data)
+        result, errors = parse_camt_parts(path, data)
+        if not result:
+            raise errors[0]
     elif kind == "ofx":
         from backroom.bots.formats.statements.ofx import parse_ofx
 

@@ -57,16 +57,17 @@ class StatementLine:
     def key(self) -> str:
         """A stable identity for state and idempotency.
 
-        The bank's line id when the format has one; else the content (date, amount, counterparty,
-        texts), the running balance where printed, and the rank among identical lines of the
-        statement — so the same line downloaded again in an overlapping period gets the same key,
+        The bank's line id when the format has one (with its rank when the bank wrote the same id on
+        several lines of the statement, as the cmxl sample's two ``//55555`` lines); else the content
+        (date, amount, counterparty, texts), the running balance where printed, and the rank among
+        identical lines of the statement — so the same line downloaded again in an overlapping period gets the same key,
         and two identical 10.00 fees on one day get two. A line read back from the state keeps the
         key it was stored under, whatever the formula has become since.
         """
         if self.stored_key:
             return self.stored_key
-        if self.bank_line_id:
-            return f"{self.account}|{self.bank_line_id}"
+        if self.bank_line_id:  # banks reuse their reference within a statement (a batch's, a standing order's)
+            return f"{self.account}|{self.bank_line_id}" + (f"#{self.occurrence}" if self.occurrence else "")
         raw = "|".join(
             [
                 self.account,

@@ -16,7 +16,7 @@ __all__ = ["parse_ofx"]
 
 
 def parse_ofx(path: Path, data: bytes | None = None) -> list[Statement]:
-    from ofxparse import OfxParser
+    from ofxparse import AccountType, OfxParser
 
     path = Path(path)
     data = path.read_bytes() if data is None else data
@@ -25,9 +25,13 @@ def parse_ofx(path: Path, data: bytes | None = None) -> list[Statement]:
     except Exception as exc:
         raise StatementError(path, f"OFX is malformed or truncated: {exc}") from exc
     statements = []
+    investment = []
     for account in ofx.accounts:
         st = account.statement
         if st is None:
+            continue
+        if account.type == AccountType.Investment:  # a brokerage account: not a bank account's movements
+            investment.append(str(account.account_id))
             continue
         currency = (getattr(st, "currency", "") or "CNY").upper()
         lines = [
@@ -58,6 +62,12 @@ def parse_ofx(path: Path, data: bytes | None = None) -> list[Statement]:
                 format="ofx",
                 digest=file_digest(data),
             )
+        )
+    if not statements and investment:
+        raise StatementError(
+            path,
+            f"OFX file holds only an investment statement (<INVSTMTRS>, account {', '.join(investment)}); "
+            "expected a bank or credit-card statement (<STMTRS>/<CCSTMTRS>)",
         )
     if not statements:
         raise StatementError(path, "OFX file holds no bank statement (<STMTRS>)")

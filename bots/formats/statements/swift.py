@@ -41,17 +41,22 @@ _ENVELOPE_TAIL = re.compile(r"-\}(?:\{5:(?:\{[^}]*\})*\})?")
 def structured_details(details: str) -> dict[str, str]:
     """``:86:`` to ``name``, ``account``, ``reference``, ``purpose`` (whatever is there)."""
     flat = details.replace("\r", "").replace("\n", "")
-    if re.match(r"^(?:\d{3})?\?\d\d", flat):
-        return _question_mark(flat)
+    subfields = re.match(r"^(?:\d{3})?([?>])\d\d", flat)
+    if subfields:
+        return _question_mark(flat, subfields.group(1))
     if _SLASH.search(flat):
         return _slashes(flat)
     return {"purpose": re.sub(r"\s+", " ", details).strip()}
 
 
-def _question_mark(flat: str) -> dict[str, str]:
-    """German/SEPA ``:86:``: ``166?00GUTSCHRIFT?20EREF+X?21SVWZ+Rechnung?32Name?31IBAN``."""
+def _question_mark(flat: str, separator: str = "?") -> dict[str, str]:
+    """German/SEPA ``:86:``: ``166?00GUTSCHRIFT?20EREF+X?21SVWZ+Rechnung?32Name?31IBAN``.
+
+    Triodos writes the same numbered subfields with ``>`` (``000>100133967858>20 HUUR>21 KANTOOR``),
+    its ``>10`` being the counterparty's account (``?10`` is a batch number in the German scheme).
+    """
     parts: dict[int, str] = {}
-    pieces = _QMARK.split(flat)
+    pieces = (_QMARK if separator == "?" else re.compile(r">(\d\d)")).split(flat)
     for code, value in zip(pieces[1::2], pieces[2::2], strict=False):
         parts[int(code)] = parts.get(int(code), "") + value
     text = "".join(parts.get(i, "") for i in [*range(20, 30), *range(60, 64)])
@@ -63,9 +68,10 @@ def _question_mark(flat: str) -> dict[str, str]:
     if reference.upper() == "NOTPROVIDED":
         reference = ""
     purpose = sepa.get("SVWZ") or (split[0].strip() if split[0].strip() else text.strip())
+    purpose = re.sub(r"\s+", " ", purpose)
     return {
         "name": (parts.get(32, "") + parts.get(33, "")).strip(),
-        "account": parts.get(31, "").strip(),
+        "account": (parts.get(10, "") if separator == ">" else parts.get(31, "")).strip(),
         "reference": reference or sepa.get("KREF", ""),
         "purpose": purpose,
         "booking_text": parts.get(0, "").strip(),
@@ -89,7 +95,8 @@ def _slashes(flat: str) -> dict[str, str]:
         "name": values.get("NAME") or values.get("ORDP") or values.get("BENM") or (cntp[2] if len(cntp) > 2 else ""),
         "account": values.get("IBAN") or values.get("ACCT") or (cntp[0] if cntp[0] else ""),
         "reference": reference or values.get("CREF", "") or values.get("PREF", ""),
-        "purpose": remi or re.sub(r"\s+", " ", flat).strip(),
+        # an empty /REMI/ (Rabobank's "/REMI//ISDT/...") says there is no text; no /REMI/ at all keeps the field
+        "purpose": remi if "REMI" in values else re.sub(r"\s+", " ", flat).strip(),
     }
 
 
@@ -133,13 +140,13 @@ def parse_swift_parts(path: Path, data: bytes | None = None) -> tuple[list[State
         except StatementError as exc:
             errors.append(exc)
             if open_group is not None:  # a bad page breaks the statement it belongs to
-                errors.append(_unfinished(path, open_group))
+                _close(path, open_group, groups, errors)
                 open_group = None
             continue
         meta = page.meta
         continues = "intermediate_opening_balance" in meta and "final_opening_balance" not in meta
         if open_group is not None and not continues:
-            errors.append(_unfinished(path, open_group))
+            _close(path, open_group, groups, errors)
             open_group = None
         if open_group is not None:
             open_group.append(page)
@@ -158,7 +165,7 @@ def parse_swift_parts(path: Path, data: bytes | None = None) -> tuple[list[State
             )
             open_group = None
     if open_group is not None:
-        errors.append(_unfinished(path, open_group))
+        _close(path, open_group, groups, errors)
     statements = []
     for group in groups:
         try:
@@ -180,6 +187,21 @@ def _name(page: _Page) -> str:
     ref = page.meta.get("transaction_reference") or page.text[4:40].split("\n")[0]
     seq = page.meta.get("statement_number")
     return f"{page.number} (:20: {ref}" + (f", :28C: {seq}/{page.meta.get('sequence_number')}" if seq else "") + ")"
+
+
+def _close(path: Path, group: list[_Page], groups: list[list[_Page]], errors: list[StatementError]) -> None:
+    """A statement left open at :62M: with no next page: a statement part, or a truncated file.
+
+    Banks (ABN AMRO's downloads, for one) cut a long statement at the end of the requested period:
+    the file then holds a page that opens with :60M: and closes with :62M:, the rest of the
+    statement coming in the next download. Such a part is read on its intermediate balances. A
+    statement that *began* in this file (:60F:) and stops at :62M: lost its last pages: an error.
+    """
+    first = group[0].meta
+    if "final_opening_balance" not in first and "intermediate_opening_balance" in first:
+        groups.append(group)
+    else:
+        errors.append(_unfinished(path, group))
 
 
 def _unfinished(path: Path, group: list[_Page]) -> StatementError:
@@ -264,7 +286,8 @@ def _statement(path: Path, data: bytes, pages: list[_Page]) -> Statement:
         format="mt942" if first.is_942 else "mt940",
         digest=file_digest(data),
         statement_id=f"{first.meta.get('transaction_reference', '')}/{first.meta.get('statement_number', '')}",
-        notes=[f"{len(pages)} pages joined"] if len(pages) > 1 else [],
+        notes=([f"{len(pages)} pages joined"] if len(pages) > 1 else [])
+        + (["a part of a longer statement (:60M: to :62M:)"] if _is_part(last) else []),
     )
 
 
@@ -313,3 +336,8 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _is_part(last: _Page) -> bool:
+    """An MT940 statement whose last page closes with :62M: (MT942 reports have no :62F: at all)."""
+    return not last.is_942 and "final_closing_balance" not in last.meta
