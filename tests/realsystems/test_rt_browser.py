@@ -140,7 +140,7 @@ def test_a_missing_selector_fails_at_once_naming_it(
 
     error = _with_desk(rt, tmp_path, work, title="#no-such-title")
     assert "selector title = '#no-such-title' finds nothing" in str(error)
-    assert sorted(p.suffix for p in tmp_path.glob("helpdesk-missing-title-*")) == [".html", ".png"]
+    assert sorted(p.suffix for p in tmp_path.glob("helpdesk-open-*-missing-title-*")) == [".html", ".png"]
 
 
 def test_a_wrong_password_is_a_refused_login(rt: RequestTracker, tmp_path: Path, chromium_available: None) -> None:

@@ -203,6 +203,7 @@ class BrowserHelpdesk(Helpdesk):
         self._chromium: Any = None
         self.page: Any = None
         self.logins = 0
+        self._doing = "check"  # the step under way, in evidence names
         self._said = ""  # the page's message after the last submit (RT's per-field results)
 
     @classmethod
@@ -286,7 +287,7 @@ class BrowserHelpdesk(Helpdesk):
         locator = self.page.locator(self.sel(key, **fmt))
         if await locator.count():
             return locator.first
-        kept = await self._evidence(f"missing-{key}")
+        kept = await self._evidence(f"{self._doing}-missing-{key}")
         shown = f"{key} ({', '.join(f'{k}={v}' for k, v in fmt.items())})" if fmt else key
         where = f"; screenshot and HTML: {', '.join(str(p) for p in kept)}" if kept else ""
         raise _SelectorMissing(f"selector {shown} = {self.sel(key, **fmt)!r} finds nothing on {self.page.url}{where}")
@@ -295,6 +296,7 @@ class BrowserHelpdesk(Helpdesk):
         """Run one step; a session lost on submit means log in and redo it once (the site refused
         the stale form, so nothing was applied). On failure keep a screenshot + HTML, re-raise."""
         async with self._lock:
+            self._doing = name
             try:
                 for attempt in range(3):
                     try:
