@@ -153,8 +153,9 @@ def test_a_wrong_password_is_a_refused_login(rt: RequestTracker, tmp_path: Path,
         finally:
             await desk.aclose()
 
-    with pytest.raises(HelpdeskError, match="refused the bot's login"):
+    with pytest.raises(HelpdeskError, match="refused the bot's login") as refused:
         asyncio.run(go())
+    assert str(refused.value).endswith("reference)")  # RT's own error box seen (login_error), not a guess
 
 
 def test_the_tickets_bot_fills_and_autocloses_through_rt_pages(
@@ -203,3 +204,40 @@ def test_the_tickets_bot_fills_and_autocloses_through_rt_pages(
     before = {tid: len(_history(rt, tid)) for tid in [new, *done]}
     second = run()
     assert {tid: len(_history(rt, tid)) for tid in [new, *done]} == before, second  # a re-run changes nothing
+
+
+def test_check_online_tries_the_rt5_profile_on_rt_pages(
+    rt: RequestTracker, tmp_path: Path, chromium_available: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``backroom check --online`` with the helpdesk as ``kind = "browser"``: it logs in through RT's
+    form and finds every selector the bot will use on the search, ticket, edit, comment and history
+    pages; a selector that misses is named with the page."""
+    from typer.testing import CliRunner
+
+    import backroom.schedules.cli
+    from backroom.schedules.cli import app
+    from tests.realsystems.test_rt_check_online import _config
+
+    _create(rt, "网速慢，手机13800000001")
+    for name in ("DIALER_TOKEN", "DIALER_WEBHOOK_SECRET", "TICKETS_WECOM_URL"):
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("RT_PASSWORD", rt.bot_password)
+    monkeypatch.setenv("RT_TOKEN", "unused-by-the-browser")
+    monkeypatch.setattr(backroom.schedules.cli.console, "width", 250)
+    monkeypatch.setattr(backroom.schedules.cli.err_console, "width", 250)
+    browser = (
+        'kind = "browser"\nusername = "backroom-bot"\npassword = "env:RT_PASSWORD"\n'
+        'options = { profile = { base = "rt5", timezone = "UTC" }, selectors = { comment_box = "%s" } }\n#'
+    )
+    kind = 'kind = "rt-rest"'
+    for sub in ("good", "bad"):
+        (tmp_path / sub).mkdir()
+    good = _config(tmp_path / "good", rt, **{kind: browser % "textarea[name=UpdateContent]"})
+    result = CliRunner().invoke(app, ["check", "--online", "-c", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "helpdesk: online OK" in result.output
+    bad = _config(tmp_path / "bad", rt, **{kind: browser % "#no-such-box"})
+    result = CliRunner().invoke(app, ["check", "--online", "-c", str(bad)])
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert "selector comment_box = '#no-such-box' finds nothing on ticket page /Ticket/Update.html?id=1" in out

@@ -251,7 +251,7 @@ class BrowserHelpdesk(Helpdesk):
     async def _login(self) -> None:
         page = self.page
         if not await self._at_login():
-            await page.goto(f"{self.base}{self.profile.login_path}")
+            await self._to_login_form()
         await (await self._need("login_user")).fill(self.settings.username or "")
         await (await self._need("login_password")).fill(self._secret(self.settings.password or ""))
         await (await self._need("login_submit")).click()
@@ -264,6 +264,15 @@ class BrowserHelpdesk(Helpdesk):
         if "login_form" in self.selectors and await self._at_login():
             raise HelpdeskError(f"{refused}: the login form is still shown")
         self.logins += 1
+
+    async def _to_login_form(self) -> None:
+        """Show the login form: the start page's, where the site shows it at any URL (RT logs in from
+        there, back to that page; a login posted on a bare login URL leads nowhere), else its own page."""
+        if "login_form" in self.selectors:
+            await self.page.goto(f"{self.base}{self.profile.home_path}")
+            if await self._at_login():
+                return
+        await self.page.goto(f"{self.base}{self.profile.login_path}")
 
     async def _open(self, path: str) -> None:
         """Go to ``path``, logging in (again) when the site shows us its login form."""
@@ -572,7 +581,7 @@ class BrowserHelpdesk(Helpdesk):
         await self._start()
         problems: list[str] = []
         login = f"the login page {self.profile.login_path}"
-        await self.page.goto(f"{self.base}{self.profile.login_path}")
+        await self._to_login_form()
         problems += await self._missing([(k, {}) for k in ("login_user", "login_password", "login_submit")], login)
         if problems:
             await self._evidence("check-login")

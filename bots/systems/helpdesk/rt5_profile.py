@@ -66,7 +66,7 @@ RT5_PROFILE: dict[str, Any] = {
         "login_user": "form#login input[name=user]",
         "login_password": "form#login input[name=pass]",
         "login_submit": "form#login [type=submit]",
-        "login_error": "form#login ~ .error, #login-box .error, .action-results .error",
+        "login_error": "#body > .results .error",
         "search_box": "#simple-search input[name=q]",
         "search_submit": "#simple-search [type=submit]",
         "result_link": "table.ticket-list td:first-child a[href*='Display.html?id=']",
