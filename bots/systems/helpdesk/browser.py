@@ -203,6 +203,7 @@ class BrowserHelpdesk(Helpdesk):
         self._chromium: Any = None
         self.page: Any = None
         self.logins = 0
+        self.page_loads = 0  # pages opened and forms submitted (the web UI's "requests")
         self._doing = "check"  # the step under way, in evidence names
         self._said = ""  # the page's message after the last submit (RT's per-field results)
 
@@ -277,6 +278,7 @@ class BrowserHelpdesk(Helpdesk):
     async def _open(self, path: str) -> None:
         """Go to ``path``, logging in (again) when the site shows us its login form."""
         await self._start()
+        self.page_loads += 1
         response = await self.page.goto(f"{self.base}{path}")
         if await self._at_login():
             await self._login()
@@ -499,6 +501,7 @@ class BrowserHelpdesk(Helpdesk):
             raise TicketChanged(f"ticket {ticket_id} changed since it was read (version {if_match} -> {current})")
 
     async def _after_submit(self, ticket_id: int) -> None:
+        self.page_loads += 1
         await self.page.wait_for_load_state()
         if await self._at_login():
             raise _SessionLost(f"session expired while saving ticket {ticket_id}")
