@@ -255,8 +255,7 @@ class BrowserHelpdesk(Helpdesk):
             await self._to_login_form()
         await (await self._need("login_user")).fill(self.settings.username or "")
         await (await self._need("login_password")).fill(self._secret(self.settings.password or ""))
-        await (await self._need("login_submit")).click()
-        await page.wait_for_load_state()
+        await self._submit("login_submit")
         refused = "the helpdesk refused the bot's login (check username and password reference)"
         if await page.locator(self.sel("login_error")).count():
             raise HelpdeskError(refused)
@@ -302,6 +301,13 @@ class BrowserHelpdesk(Helpdesk):
         shown = f"{key} ({', '.join(f'{k}={v}' for k, v in fmt.items())})" if fmt else key
         where = f"; screenshot and HTML: {', '.join(str(p) for p in kept)}" if kept else ""
         raise _SelectorMissing(f"selector {shown} = {self.sel(key, **fmt)!r} finds nothing on {self.page.url}{where}")
+
+    async def _submit(self, key: str, **fmt: str) -> None:
+        """Click a form's button and wait for the answer page itself (not the page the click left):
+        its message is the site's verdict, and a read-back must not overtake the write."""
+        control = await self._need(key, **fmt)
+        async with self.page.expect_navigation():
+            await control.click()
 
     async def _step(self, name: str, action: Callable[[], Any]) -> Any:
         """Run one step; a session lost on submit means log in and redo it once (the site refused
@@ -414,8 +420,8 @@ class BrowserHelpdesk(Helpdesk):
             nxt = self.page.locator(self.sel("next_page")) if "next_page" in self.selectors else None
             if nxt is None or not await nxt.count():
                 return found
-            await nxt.first.click()
-            await self.page.wait_for_load_state()
+            async with self.page.expect_navigation():
+                await nxt.first.click()
 
     async def _search_ids(self, query: str, status: str) -> list[int]:
         if self.profile.search_path:
@@ -423,8 +429,7 @@ class BrowserHelpdesk(Helpdesk):
             return await self._result_ids()
         await self._open(self.profile.home_path)
         await (await self._need("search_box")).fill(status)
-        await (await self._need("search_submit")).click()
-        await self.page.wait_for_load_state()
+        await self._submit("search_submit")
         return await self._result_ids()
 
     async def search(self, query: str) -> list[TicketRecord]:
@@ -526,7 +531,7 @@ class BrowserHelpdesk(Helpdesk):
         async def apply() -> None:
             if progress["saved"]:
                 await self._open(form_path)
-                await (await self._need("status_button", status=str(changes["Status"]))).click()
+                await self._submit("status_button", status=str(changes["Status"]))
                 await self._after_submit(ticket_id)
                 return
             if form_path != self._ticket_path(ticket_id) and if_match is not None:
@@ -550,11 +555,11 @@ class BrowserHelpdesk(Helpdesk):
                 await self._set("status_select", str(changes["Status"]))
                 needs_save = True
             if needs_save:
-                await (await self._need("save_fields")).click()
+                await self._submit("save_fields")
                 await self._after_submit(ticket_id)
                 progress["saved"] = "Status" in changes and not by_select
             if "Status" in changes and not by_select:
-                await (await self._need("status_button", status=str(changes["Status"]))).click()
+                await self._submit("status_button", status=str(changes["Status"]))
                 await self._after_submit(ticket_id)
 
         self._said = ""
@@ -660,7 +665,7 @@ class BrowserHelpdesk(Helpdesk):
         async def apply() -> None:
             await self._open(self._path("comment_path", ticket_id))
             await (await self._need("comment_box")).fill(text)
-            await (await self._need("comment_submit")).click()
+            await self._submit("comment_submit")
             await self._after_submit(ticket_id)
 
         await self._step(f"comment-{ticket_id}", apply)
