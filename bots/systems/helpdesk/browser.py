@@ -346,8 +346,7 @@ class BrowserHelpdesk(Helpdesk):
         """An input's or select's value, any other element's text; a profile's "no value" text is ''."""
         tag = (await element.evaluate("e => e.tagName")).lower()
         raw = await element.input_value() if tag in ("input", "select", "textarea") else await element.inner_text()
-        text = " ".join(raw.replace("\xa0", " ").split())
-        return "" if text in self.profile.empty_values else text
+        return self._clean(raw)
 
     async def _text(self, name: str) -> str:
         locator = self.page.locator(self.sel(name))
@@ -368,6 +367,26 @@ class BrowserHelpdesk(Helpdesk):
         return await chosen.get_attribute(self.profile.version_attribute)
 
     async def _fields(self) -> dict[str, str]:
+        """Every custom field on the page; in one round trip to the page where the selectors are plain
+        CSS (a page has dozens of fields, and each Playwright call is a round trip)."""
+        try:
+            if "field_rows" in self.selectors:
+                pairs = await self.page.locator(self.sel("field_rows")).evaluate_all(
+                    _ROWS_JS, [self.sel("field_row_label"), self.sel("field_row_value")]
+                )
+                named = [(str(label).strip().removesuffix(":").strip(), value) for label, value in pairs]
+            else:
+                pairs = await self.page.locator(self.sel("field_inputs")).evaluate_all(_INPUTS_JS)
+                named = [(str(ident).removeprefix(self.profile.field_id_prefix), value) for ident, value in pairs]
+        except Exception:  # a selector only Playwright understands (:has-text...): element by element
+            return await self._fields_one_by_one()
+        return {name: self._clean(str(value)) for name, value in named}
+
+    def _clean(self, raw: str) -> str:
+        text = " ".join(raw.replace("\xa0", " ").split())
+        return "" if text in self.profile.empty_values else text
+
+    async def _fields_one_by_one(self) -> dict[str, str]:
         fields: dict[str, str] = {}
         if "field_rows" in self.selectors:
             for row in await self.page.locator(self.sel("field_rows")).all():
@@ -674,6 +693,16 @@ class BrowserHelpdesk(Helpdesk):
         if not any(wanted in " ".join(c.split()) for c in await self.comments(ticket_id)):
             raise HelpdeskError(f"ticket {ticket_id}: the comment does not show in its history after saving it")
 
+
+#: (label, value) of each custom field row; value: an input's, a select's or the element's text
+_ROWS_JS = """(rows, [labelSel, valueSel]) => rows.flatMap(row => {
+    const label = row.querySelector(labelSel), value = row.querySelector(valueSel);
+    if (!label || !value) return [];
+    const tag = value.tagName.toLowerCase();
+    return [[label.innerText, ['input', 'select', 'textarea'].includes(tag) ? value.value : value.innerText]];
+})"""
+_INPUTS_JS = """els => els.map(e => [e.id, ['input', 'select', 'textarea'].includes(e.tagName.toLowerCase())
+    ? e.value : e.innerText])"""
 
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
 
