@@ -20,7 +20,9 @@ Full size (the issue's figures): ``--texts 10000 --tickets 10000`` (several minu
    bot as the non-root ``backroom-bot``; tickets/minute, HTTP requests per ticket, and fill accuracy
    against the generated texts' labels read back through REST2. Baseline ``token`` auth (RT checks
    the token on every request) against ``session`` (one login per run), on an RT whose hashes were
-   made at ``--rt-bcrypt-cost`` (12 is RT's default).
+   made at ``--rt-bcrypt-cost`` (12 is RT's default). ``--rt-browser-tickets N``: N of them also
+   filled and closed through RT's web UI (browser adapter, shipped ``rt5`` profile), with pages
+   opened + forms submitted per ticket, compared with ``session`` REST2 in the same run.
 """
 
 from __future__ import annotations
@@ -314,16 +316,21 @@ def bench_browser(n: int, tmp: Path) -> dict[str, Any]:
 
 
 def _rt_run(rt: Any, tmp: Path, dialer: Any, action: str, auth: str) -> tuple[Any, int, float]:
-    """One bot run against ``rt``; (result, HTTP requests the helpdesk adapter sent, seconds)."""
+    """One bot run against ``rt``; (result, HTTP requests the helpdesk adapter sent, seconds).
+
+    ``auth = "browser"``: through RT's web UI with the shipped ``rt5`` profile; the count is then
+    pages opened plus forms submitted."""
     from backroom.bots.sdk.testing import make_context
+    from backroom.bots.systems.helpdesk.browser import BrowserHelpdesk
     from backroom.bots.systems.helpdesk.rt import RTHelpdesk
     from backroom.bots.tickets import Tickets, TicketsConfig, TicketsParams
 
     sent: list[int] = []
-    original = RTHelpdesk.aclose
+    adapter: Any = BrowserHelpdesk if auth == "browser" else RTHelpdesk
+    original = adapter.aclose
 
-    async def counting_aclose(self: RTHelpdesk) -> None:
-        sent.append(self.requests)
+    async def counting_aclose(self: Any) -> None:
+        sent.append(self.page_loads if auth == "browser" else self.requests)
         await original(self)
 
     archive = tmp / "archive"
@@ -345,7 +352,16 @@ def _rt_run(rt: Any, tmp: Path, dialer: Any, action: str, auth: str) -> tuple[An
         }
     )
     helpdesk: dict[str, Any] = {"kind": "rt-rest", "url": rt.url, "retries": 2, "auth": auth, "concurrency": 4}
-    if auth == "token":
+    if auth == "browser":
+        helpdesk = {
+            "kind": "browser",
+            "url": rt.url,
+            "username": rt.bot_username,
+            "password": "env:RT_PASSWORD",
+            "timeout": 30,
+            "options": {"profile": {"base": "rt5", "timezone": "UTC"}},
+        }
+    elif auth == "token":
         helpdesk["token"] = "env:RT_TOKEN"
     else:
         helpdesk.update(username=rt.bot_username, password="env:RT_PASSWORD")
@@ -353,17 +369,17 @@ def _rt_run(rt: Any, tmp: Path, dialer: Any, action: str, auth: str) -> tuple[An
     environ = {"RT_TOKEN": rt.bot_token, "RT_PASSWORD": rt.bot_password, "DL": "sandbox-dialer-token"}
     clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # noqa: E731 - RT's clock is the real one
     ctx = make_context(tmp, "tickets", systems=systems, config=config, environ=environ, clock=clock)
-    RTHelpdesk.aclose = counting_aclose  # type: ignore[method-assign]
+    adapter.aclose = counting_aclose
     try:
         started = time.perf_counter()
         result = Tickets().run(ctx, TicketsParams(action=action))
         return result, sum(sent), time.perf_counter() - started
     finally:
-        RTHelpdesk.aclose = original  # type: ignore[method-assign]
+        adapter.aclose = original
         ctx.close()
 
 
-def bench_rt(n: int, bcrypt_cost: int, tmp: Path) -> dict[str, Any]:
+def bench_rt(n: int, bcrypt_cost: int, tmp: Path, browser_n: int = 0) -> dict[str, Any]:
     import httpx
 
     from backroom.sandbox.dialer import create_app as dialer_app
@@ -380,10 +396,10 @@ def bench_rt(n: int, bcrypt_cost: int, tmp: Path) -> dict[str, Any]:
     right = wrong = total = 0
     try:
         root = httpx.Client(base_url=server.rest_url, headers=server.headers, timeout=120)
-        for auth in ("token", "session"):
+        for auth in ("token", "session", "browser") if browser_n else ("token", "session"):
             server.reset()
             ids = []
-            for item in texts:
+            for item in texts[:browser_n] if auth == "browser" else texts:
                 made = root.post(
                     "ticket", json={"Queue": "Complaints", "Subject": item.text[:30], "Content": item.text}
                 )
@@ -407,18 +423,22 @@ def bench_rt(n: int, bcrypt_cost: int, tmp: Path) -> dict[str, Any]:
                 root.put(f"ticket/{tid}", json={"CustomFields": {"Mobile": phone, "Category": "network"}})
                 root.put(f"ticket/{tid}", json={"Status": "resolved"})
             close, close_requests, close_s = _rt_run(server, tmp / f"close-{auth}", dl, "autoclose", auth)
+            m = len(ids)
             out[auth] = {
+                "tickets": m,
                 "fill_counts": dict(fill.counts),
-                "fill_tickets_per_minute": round(n / fill_s * 60, 1),
-                "fill_requests_per_ticket": round(fill_requests / n, 2),
+                "fill_tickets_per_minute": round(m / fill_s * 60, 1),
+                "fill_requests_per_ticket": round(fill_requests / m, 2),
                 "autoclose_archived": close.counts.get("archived", 0),
                 "autoclose_tickets_per_minute": round(close.counts.get("archived", 0) / close_s * 60, 1),
-                "autoclose_requests_per_ticket": round(close_requests / n, 2),
+                "autoclose_requests_per_ticket": round(close_requests / m, 2),
             }
         out["fill_values"] = {"expected": total, "right": right, "wrong": wrong, "share_right": round(right / total, 3)}
         for phase in ("fill", "autoclose"):
             key = f"{phase}_tickets_per_minute"
             out[f"session_vs_token_{phase}_speedup"] = round(out["session"][key] / max(1e-9, out["token"][key]), 2)
+            if browser_n:  # the web UI against REST2 with one login per run, same RT, same run
+                out[f"browser_vs_session_{phase}"] = round(out["browser"][key] / max(1e-9, out["session"][key]), 3)
         return out
     finally:
         server.stop()
@@ -440,15 +460,12 @@ def main() -> None:
     parser.add_argument("--rt-tickets", type=int, default=0, help="tickets on a real RT 5 (0: skip)")
     parser.add_argument("--rt-bcrypt-cost", type=int, default=12, help="RT's $BcryptCost for the bot's credentials")
     parser.add_argument("--only-rt", action="store_true", help="run only the real-RT section")
+    parser.add_argument("--rt-browser-tickets", type=int, default=0, help="of them also through RT's web UI")
     args = parser.parse_args()
     if args.only_rt:
         with tempfile.TemporaryDirectory() as tmp_name:
-            print(
-                json.dumps(
-                    {"benchmark": "tickets", "rt": bench_rt(args.rt_tickets, args.rt_bcrypt_cost, Path(tmp_name))},
-                    indent=2,
-                )
-            )
+            rt = bench_rt(args.rt_tickets, args.rt_bcrypt_cost, Path(tmp_name), args.rt_browser_tickets)
+            print(json.dumps({"benchmark": "tickets", "rt": rt}, indent=2))
         return
     out: dict[str, Any] = {"benchmark": "tickets"}
     out["extraction"] = bench_extraction(args.texts, args.labelled)
@@ -474,7 +491,7 @@ def main() -> None:
         if args.browser_tickets:
             out["browser"] = bench_browser(args.browser_tickets, tmp)
         if args.rt_tickets:
-            out["rt"] = bench_rt(args.rt_tickets, args.rt_bcrypt_cost, tmp)
+            out["rt"] = bench_rt(args.rt_tickets, args.rt_bcrypt_cost, tmp, args.rt_browser_tickets)
     print(json.dumps(out, indent=2, ensure_ascii=False))
 
 

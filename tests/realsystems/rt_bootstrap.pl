@@ -39,9 +39,13 @@ for my $name ('Complaints', 'Complaints-L2', 'Complaints-Archive') {
 # -- the bot's user: privileged (REST2 needs it), rights on the three queues only
 my $bot = RT::User->new(RT->SystemUser);
 ($ok, $msg) = $bot->Create(
-    Name => 'backroom-bot', Password => $bot_password, Privileged => 1, EmailAddress => 'backroom-bot@backroom.test'
+    Name => 'backroom-bot', Password => $bot_password, Privileged => 1, EmailAddress => 'backroom-bot@backroom.test',
+    Lang => 'en',  # the browser profile reads RT's English words (statuses, "(no value)", history)
 );
 die "user: $msg\n" unless $ok;
+# the browser adapter types comments into a plain textarea (not CKEditor) and reads ISO dates
+($ok, $msg) = $bot->SetPreferences(RT->System, { MessageBoxRichText => 0, DateTimeFormat => 'ISO' });
+die "preferences: $msg\n" unless $ok;
 # -- custom fields: name => [type, values or pattern]
 my %select = (
     Category  => [qw(billing network refund delivery service)],
