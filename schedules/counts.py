@@ -35,6 +35,7 @@ COUNT_LABELS: dict[str, tuple[str, str]] = {
     "unmatched_ledger": ("ledger entries unmatched", "企业未达"),
     "statements_imported": ("statements imported", "已导入对账单"),
     "statements_rejected": ("statements rejected", "被退回的对账单"),
+    "statements_already_imported": ("statements already imported", "已导入过的对账单"),
     "decisions_applied": ("review decisions applied", "已应用的复核结论"),
     # tickets
     "filled": ("tickets filled", "已填写工单"),
