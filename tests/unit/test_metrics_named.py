@@ -221,3 +221,53 @@ def test_a_derived_metric_is_guarded_by_its_volume() -> None:
     assert {d for _r, _s, d in judged} == {'{"queue":"b"}'}  # queue a, two calls, is not judged at all
     with pytest.raises(ValidationError, match="min_volume applies to derived metrics"):
         MetricDef(name="x", label="x", source="node", min_volume=5)
+
+
+def test_check_validates_label_filters_on_built_in_kpi_rules() -> None:
+    """A rule on a KPI may filter only on the dimensions of the sources storing that KPI's counts."""
+    wfm = {
+        "name": "wfm",
+        "kind": "sql",
+        "options": {
+            "url": "env:WFM",
+            "query": "select 1",
+            "fields": {"offered": "calls_in"},
+            "dimensions": {"team": "t"},
+        },
+    }
+    csat = {
+        "name": "survey",
+        "kind": "sql",
+        "options": {
+            "url": "env:SURVEY",
+            "query": "select 1",
+            "fields": {"csat_responses": "n", "csat_satisfied": "top2"},
+            "dimensions": {"channel": "c"},
+        },
+    }
+    ok = Config.model_validate(
+        {
+            "sources": [wfm, csat],
+            "rules": [{"kind": "threshold", "metric": "offered", "max": 9, "labels": {"team": "a"}}],
+        }
+    )
+    assert ok.rules[0].labels == {"team": "a"}
+    with pytest.raises(
+        ValidationError, match=r"rule #1 \(.*\): metric 'abandonment_rate' has no label\(s\) queue; its labels: team"
+    ):
+        Config.model_validate(
+            {
+                "sources": [wfm, csat],
+                "rules": [{"kind": "threshold", "metric": "abandonment_rate", "max": 0.1, "labels": {"queue": "vip"}}],
+            }
+        )
+    with pytest.raises(ValidationError, match=r"metric 'csat' has no label\(s\) team; its labels: channel"):
+        Config.model_validate(
+            {"sources": [wfm, csat], "rules": [{"kind": "robust", "metric": "csat", "labels": {"team": "a"}}]}
+        )
+    # a Prometheus source keeping every label: only data can tell, so check lets the filter pass
+    prom = {"name": "cc", "kind": "prometheus", "system": "prom", "options": {"queries": {"offered": "cc_offered"}}}
+    open_labels = Config.model_validate(
+        {"sources": [prom], "rules": [{"kind": "threshold", "metric": "offered", "max": 9, "labels": {"queue": "vip"}}]}
+    )
+    assert open_labels.rules[0].labels == {"queue": "vip"}
