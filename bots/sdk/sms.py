@@ -407,21 +407,39 @@ class SmsOutbox:
 
         return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
 
-    def _record(self, key: str, entry: dict[str, Any], results: Sequence[SmsResult]) -> None:
-        done = set(entry.get("done", []))
-        done.update(r.recipient for r in results if r.ok)
-        failed = sorted({r.recipient for r in results if not r.ok} - done)
-        entry = {**entry, "done": sorted(done), "failed": failed, "attempts": int(entry.get("attempts", 0)) + 1}
+    def _deliver(self, key: str, entry: dict[str, Any], targets: Collection[str]) -> list[SmsResult]:
+        """Send the entry's text to ``targets`` (recipient ids), recording after every request: the
+        owed ids are written before the first one, so a run killed half-way leaves the rest owed, not
+        forgotten, and those already answered are not asked again."""
+        entry = {
+            **entry,
+            "failed": sorted(set(entry.get("failed", [])) | set(targets)),
+            "attempts": int(entry.get("attempts", 0)) + 1,
+        }
         self.state.set(self.PREFIX + key, entry)  # kept when complete too: the key must not send again
+        order = [i for i in (self.sender.recipient_id(n) for n in self.sender._numbers()) if i in targets]
+        gone = set(targets) - set(order)  # numbers since removed from the config: nobody to owe
+        step = self.sender.settings.batch_size if self.sender.settings.provider == "tencent" else 1
+        out: list[SmsResult] = []
+        for start in range(0, len(order), step):
+            part = order[start : start + step]
+            results = self.sender.send(entry["text"], only=set(part))
+            ok = {r.recipient for r in results if r.ok}
+            done = set(entry.get("done", [])) | ok
+            failed = (set(entry["failed"]) - ok - gone) | {r.recipient for r in results if not r.ok}
+            entry = {**entry, "done": sorted(done), "failed": sorted(failed - done)}
+            self.state.set(self.PREFIX + key, entry)
+            out.extend(results)
+        if gone:
+            entry = {**entry, "failed": sorted(set(entry["failed"]) - gone)}
+            self.state.set(self.PREFIX + key, entry)
+        return out
 
     def send(self, key: str, text: str) -> list[SmsResult]:
         """Send a new message to every recipient that has not had it under ``key`` yet."""
         entry = self.state.get(self.PREFIX + key) or {"text": text, "done": [], "attempts": 0, "at": self.sender._now()}
-        done = set(entry.get("done", []))
         everyone = {self.sender.recipient_id(n) for n in self.sender._numbers()}
-        results = self.sender.send(entry["text"], only=everyone - done)
-        self._record(key, entry, results)
-        return results
+        return self._deliver(key, entry, everyone - set(entry.get("done", [])))
 
     def pending(self) -> int:
         """Recipients still owed a message, over all stored messages."""
@@ -441,8 +459,5 @@ class SmsOutbox:
                 self.state.delete(name)
                 self.given_up.append(key)
                 continue
-            done = set(entry.get("done", []))
-            sent = self.sender.send(entry["text"], only=set(entry.get("failed", [])) - done)
-            self._record(key, entry, sent)
-            results.extend(sent)
+            results.extend(self._deliver(key, entry, set(entry["failed"]) - set(entry.get("done", []))))
         return results

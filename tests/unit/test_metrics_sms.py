@@ -220,3 +220,28 @@ def test_a_message_failing_for_max_attempts_runs_is_given_up_and_said(gateway: S
     assert len(SmsOutbox(state, _sender(settings), max_attempts=2).resend_pending()) == 1  # attempt 2
     last = SmsOutbox(state, _sender(settings), max_attempts=2)
     assert last.resend_pending() == [] and last.given_up == ["k1"] and last.pending() == 0
+
+
+def test_a_run_killed_half_way_owes_the_rest_and_does_not_repeat_the_first(gateway: SmsGateway, tmp_path: Any) -> None:
+    from backroom.bots.sdk.checkpoint import Checkpoint
+    from backroom.bots.sdk.sms import SmsOutbox
+
+    gateway.refused.clear()
+    state = Checkpoint(f"sqlite:///{tmp_path / 'state.db'}", "metrics")
+    settings = _settings("aliyun", f"{gateway.url}/")
+    dying = SmsOutbox(state, _sender(settings))
+    real_send, calls = dying.sender.send, []
+
+    def send_then_die(text: str, only: Any = None) -> Any:
+        calls.append(only)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the worker is killed before the second request
+        return real_send(text, only=only)
+
+    dying.sender.send = send_then_die  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        dying.send("k", TEXT)
+    assert [n for n, _ in gateway.delivered] == ["13800138000"]
+    after = SmsOutbox(state, _sender(settings))
+    assert [(r.phone, r.ok) for r in after.resend_pending()] == [("139****9000", True)]
+    assert [n for n, _ in gateway.delivered] == ["13800138000", "13900139000"] and after.pending() == 0
