@@ -202,6 +202,13 @@ class Metrics(Bot[Params, Config]):
         report_path: Path | None = None
         sent = False
         sms: list[dict[str, Any]] = []
+        outbox = self._outbox(ctx, config)
+        if outbox is not None:  # numbers an earlier message failed for get it now, before anything new
+            sms = [{**r.as_dict(), "resent": True} for r in outbox.resend_pending()]
+            for key in outbox.given_up:
+                ctx.log.warning(
+                    "SMS message %s given up after %d runs failed for some numbers", key, outbox.max_attempts
+                )
         shot = next((p for p in evidence if p.suffix == ".png"), None)
         if params.report:
             day = params.day or (now.astimezone(tz).date() - dt.timedelta(days=config.report_day == "yesterday"))
@@ -263,14 +270,20 @@ class Metrics(Bot[Params, Config]):
                 attachments = [report_path] if config.attach_workbook else []
                 if shot is not None:
                     attachments.append(shot)
-                sms = self._send(ctx, config, f"数据通报 {day.isoformat()}", text, attachments, shot, short)
+                key = ("digest", day.isoformat(), short)
+                sms += self._send(
+                    ctx, config, f"数据通报 {day.isoformat()}", text, attachments, shot, short, outbox, key
+                )
                 state.set(done_key, now.isoformat())
                 sent = True
         elif (alerts.new or recovered_to_say) and not ctx.dry_run:
             from backroom.bots.metrics.digest import alert_text, sms_text
 
             short = sms_text("异常告警", alerts.new, [], recovered_to_say, 0)
-            sms = self._send(ctx, config, "异常告警", alert_text(alerts.new, recovered_to_say), [], None, short)
+            key = ("alerts", short, sorted((a["key"], a["opened_at"]) for a in (*alerts.new, *recovered_to_say)))
+            sms += self._send(
+                ctx, config, "异常告警", alert_text(alerts.new, recovered_to_say), [], None, short, outbox, key
+            )
             sent = True
         if sent:
             book.mark_announced([a["key"] for a in alerts.new])
@@ -305,6 +318,7 @@ class Metrics(Bot[Params, Config]):
                 "no_data": len(gaps),
                 "sms_delivered": sum(r["ok"] for r in sms),
                 "sms_failed": sum(not r["ok"] for r in sms),
+                "sms_pending": outbox.pending() if outbox is not None else 0,
                 "anomalies_ongoing": len(alerts.ongoing),
                 "anomalies_recovered": len(alerts.recovered),
             },
@@ -318,7 +332,8 @@ class Metrics(Bot[Params, Config]):
                 "stale_sources": sorted(stale),
                 "report": str(report_path) if report_path else None,
                 "sent": sent,
-                "sms": sms,  # one entry per number: masked phone, ok, provider code and message
+                "sms": sms,  # one entry per number: masked phone, ok, provider code and message (resent: a retry)
+                "sms_given_up": outbox.given_up if outbox is not None else [],
             },
         )
 
@@ -331,6 +346,8 @@ class Metrics(Bot[Params, Config]):
         attachments: list[Path],
         shot: Path | None,
         short: str = "",
+        outbox: Any = None,
+        key: tuple[Any, ...] = (),
     ) -> list[dict[str, Any]]:
         """Deliver to every channel; returns the SMS results, one per number (masked)."""
         from backroom.bots.sdk.secrets import resolve_if_ref
@@ -345,15 +362,22 @@ class Metrics(Bot[Params, Config]):
                 for hook in config.group_webhooks:
                     url = resolve_if_ref(hook.url, ctx.secret)
                     post_group(client, url, hook.style, title, text, shot if hook.send_image else None)
-        if config.sms is None:
+        if outbox is None:
             return []
-        from backroom.bots.sdk.sms import SmsSender
-
-        results = [r.as_dict() for r in SmsSender(config.sms, ctx.secret).send(short or title)]
+        results = [r.as_dict() for r in outbox.send(outbox.message_key(*key), short or title)]
         for r in results:
             if not r["ok"]:
                 ctx.log.warning("SMS to %s not delivered: %s %s", r["phone"], r["code"], r["message"])
         return results
+
+    @staticmethod
+    def _outbox(ctx: Context, config: Config) -> Any:
+        """The SMS ledger (:class:`~backroom.bots.sdk.sms.SmsOutbox`); None without SMS or in a dry run."""
+        if config.sms is None or ctx.dry_run:
+            return None
+        from backroom.bots.sdk.sms import SmsOutbox, SmsSender
+
+        return SmsOutbox(ctx.checkpoint, SmsSender(config.sms, ctx.secret))
 
 
 def _stale_queries(found: dict[str, dict[str, Any]]) -> dict[str, str]:

@@ -134,17 +134,21 @@ class Config(BaseModel):
                     f"{', '.join(named) or '(none)'}; KPIs: {', '.join(kpis)}"
                 )
                 continue
-            if rule.labels and rule.kpi in named:
+            if not rule.labels:
+                continue
+            if rule.kpi in named:
                 metric = named[rule.kpi]
                 known = metric.labels_known()
                 if known is None and metric.source in sources:
                     known = _source_labels(sources[metric.source])
-                unknown = sorted(set(rule.labels) - set(known)) if known is not None else []
-                if unknown:
-                    problems.append(
-                        f"rule #{number} ({rule.key}): metric {rule.kpi!r} has no label(s) {', '.join(unknown)}; "
-                        f"its labels: {', '.join(known or []) or 'none'}"
-                    )
+            else:
+                known = _kpi_labels(kpis[rule.kpi], self.sources)
+            unknown = sorted(set(rule.labels) - set(known)) if known is not None else []
+            if unknown:
+                problems.append(
+                    f"rule #{number} ({rule.key}): metric {rule.kpi!r} has no label(s) {', '.join(unknown)}; "
+                    f"its labels: {', '.join(known or []) or 'none'}"
+                )
         if problems:
             raise ValueError(" | ".join(problems))
         return self
@@ -182,6 +186,23 @@ def _source_metrics(source: SourceConfig) -> list[str] | None:
         if isinstance(names, dict):
             return [str(n) for n in names]
     return None
+
+
+def _kpi_labels(kpi: object, sources: list[SourceConfig]) -> list[str] | None:
+    """The labels a built-in KPI's series carry: the dimensions of every source that stores its
+    counts (or might: a source whose metric names only data can tell). None when some such source
+    keeps labels that only data can tell — then a rule's filter cannot be checked before a run."""
+    counts = {getattr(kpi, "numerator", ""), getattr(kpi, "denominator", "")} - {""}
+    known: set[str] = set()
+    for source in sources:
+        stored = _source_metrics(source)
+        if stored is not None and not counts & set(stored):
+            continue
+        labels = _source_labels(source)
+        if labels is None:
+            return None
+        known.update(labels)
+    return sorted(known)
 
 
 def _source_labels(source: SourceConfig) -> list[str] | None:

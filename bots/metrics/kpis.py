@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["KPI_NAMES", "RAW_METRICS", "Kpi", "compute", "definitions", "format_value"]
+    from backroom.bots.metrics.named import MetricDef
+
+__all__ = ["KPI_METRICS", "KPI_NAMES", "RAW_METRICS", "Kpi", "compute", "definitions", "format_value", "kpi_metrics"]
 
 RAW_METRICS = (
     "offered",
@@ -68,18 +70,49 @@ class Kpi:
         return format_value(value, self.unit)
 
 
+# The KPIs, written exactly as a ``[[bots.metrics.config.metrics]]`` entry is (see
+# :mod:`bots.metrics.named`): a derived metric is ``numerator`` / ``denominator`` summed per interval,
+# ``volume`` the count the ``min_volume`` guard looks at. ``source = "*"``: every source's counts.
+# ``{t}`` is the service-level threshold in seconds. These ship as the defaults; a site that wants a
+# variant writes the same entry, with its own name and source, under [[bots.metrics.config.metrics]].
+KPI_METRICS: tuple[dict[str, object], ...] = (
+    {"name": "offered", "label": "呼入量", "series": "offered", "aggregation": "sum", "unit": "count",
+     "higher_is_better": True, "volume": "offered"},
+    {"name": "service_level", "label": "服务水平({t}秒)", "numerator": "answered_within_{t}s",
+     "denominator": "offered", "unit": "ratio", "higher_is_better": True},
+    {"name": "abandonment_rate", "label": "放弃率", "numerator": "abandoned", "denominator": "offered",
+     "unit": "ratio"},
+    {"name": "aht", "label": "平均处理时长", "numerator": "handle_seconds", "denominator": "answered",
+     "unit": "seconds"},
+    {"name": "fcr", "label": "首解率", "numerator": "fcr_resolved", "denominator": "answered", "unit": "ratio",
+     "higher_is_better": True},
+    {"name": "occupancy", "label": "占用率", "numerator": "handle_seconds", "denominator": "staffed_seconds",
+     "unit": "ratio", "higher_is_better": True, "volume": "answered"},
+    {"name": "csat", "label": "满意度", "numerator": "csat_satisfied", "denominator": "csat_responses",
+     "unit": "ratio", "higher_is_better": True},
+)  # fmt: skip
+
+
+def kpi_metrics(service_level_seconds: int = 20) -> list[MetricDef]:
+    """The shipped KPI entries as validated metric definitions, service level at ``service_level_seconds``."""
+    from backroom.bots.metrics.named import MetricDef
+
+    t = str(service_level_seconds)
+    out = []
+    for entry in KPI_METRICS:
+        filled = {k: v.replace("{t}", t) if isinstance(v, str) else v for k, v in entry.items()}
+        out.append(MetricDef.model_validate({"source": "*", **filled}))
+    return out
+
+
 def definitions(service_level_seconds: int = 20) -> dict[str, Kpi]:
-    """The KPI set, with service level measured at ``service_level_seconds``."""
-    t = service_level_seconds
-    kpis = [
-        Kpi("offered", "呼入量", "offered", "", "count", True),
-        Kpi("service_level", f"服务水平({t}秒)", f"answered_within_{t}s", "offered", "ratio", True),
-        Kpi("abandonment_rate", "放弃率", "abandoned", "offered", "ratio", False),
-        Kpi("aht", "平均处理时长", "handle_seconds", "answered", "seconds", False, "answered"),
-        Kpi("fcr", "首解率", "fcr_resolved", "answered", "ratio", True, "answered"),
-        Kpi("occupancy", "占用率", "handle_seconds", "staffed_seconds", "ratio", True, "answered"),
-        Kpi("csat", "满意度", "csat_satisfied", "csat_responses", "ratio", True, "csat_responses"),
-    ]
+    """The KPI set, with service level measured at ``service_level_seconds``: each shipped entry of
+    :data:`KPI_METRICS` in the shape rules and formatting take."""
+    kpis = []
+    for m in kpi_metrics(service_level_seconds):
+        numerator = m.numerator or m.series or m.name
+        volume = m.volume or m.denominator or numerator
+        kpis.append(Kpi(m.name, m.label, numerator, m.denominator or "", m.unit, m.higher_is_better, volume))
     return {k.name: k for k in kpis}
 
 

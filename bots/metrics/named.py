@@ -72,6 +72,9 @@ class MetricDef(BaseModel):
     # derived metrics: an interval whose denominator sum is below this is not judged (like the KPIs'
     # min_volume: one abandoned call of two is not a 50% panic); rules may override it
     min_volume: float | None = Field(default=None, ge=0)
+    # the count that guard looks at, when not the denominator (the KPIs: occupancy is judged by calls
+    # answered, not by staffed seconds; the call count ``offered`` by itself)
+    volume: str | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> MetricDef:
@@ -79,7 +82,7 @@ class MetricDef(BaseModel):
             raise ValueError(f"metric {self.name!r}: 'numerator' and 'denominator' go together")
         if self.numerator and self.series:
             raise ValueError(f"metric {self.name!r}: either 'series' or 'numerator'/'denominator', not both")
-        if self.min_volume is not None and not self.denominator:
+        if self.min_volume is not None and not (self.denominator or self.volume):
             raise ValueError(f"metric {self.name!r}: min_volume applies to derived metrics (numerator/denominator)")
         return self
 
@@ -87,8 +90,10 @@ class MetricDef(BaseModel):
     def stored(self) -> list[str]:
         """The stored metric names this metric reads."""
         if self.numerator and self.denominator:
-            return [self.numerator, self.denominator]
-        return [self.series or self.name]
+            names = [self.numerator, self.denominator]
+        else:
+            names = [self.series or self.name]
+        return [*names, self.volume] if self.volume and self.volume not in names else names
 
     def labels_known(self) -> list[str] | None:
         """Labels a rule may filter on, when config alone says (``by``); None when only data can tell."""
@@ -98,7 +103,7 @@ class MetricDef(BaseModel):
 def as_kpi(metric: MetricDef) -> Kpi:
     """The metric in the shape anomaly rules and formatting take. A derived metric is guarded by
     its denominator's volume (``<name>:volume`` in its grid); a plain series is judged wherever it has a value."""
-    derived = bool(metric.denominator)
+    derived = bool(metric.denominator or metric.volume)
     return Kpi(
         name=metric.name,
         label=metric.label,
@@ -121,8 +126,9 @@ def metric_grid(
 
     keys, values = aggregate(rows, metric, start, step_s, n)
     sums = {metric.name: values}
-    if metric.denominator:
-        buckets = _buckets(rows, metric, metric.denominator, start, step_s, n)
+    guard = metric.volume or metric.denominator
+    if guard:
+        buckets = _buckets(rows, metric, guard, start, step_s, n)
         volume = np.full(values.shape, np.nan)
         where = {k: i for i, (_s, k) in enumerate(keys)}
         for (key, index), points in buckets.items():

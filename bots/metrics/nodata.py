@@ -2,9 +2,10 @@
 
 A pull that failed, a query that answered nothing, a query whose newest point is too old, a
 Prometheus scrape target at ``up == 0``: each becomes a **no-data** finding keyed
-``nodata|SOURCE|QUERY`` (``*`` for a whole source), and goes through the same alert book as the
-anomalies — announced once while it lasts, its recovery announced when the data is back. A part
-of a source that delivered in this run is "judged", which is what lets its open alert close.
+``nodata|SOURCE|QUERY`` (``*`` for a whole source, ``QUERY@TARGET`` for one scrape target's
+series), and goes through the same alert book as the anomalies — announced once while it lasts,
+its recovery announced when the data is back. A part of a source that delivered in this run is
+"judged", which is what lets its open alert close.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = ["RULE", "NoData", "reason_text"]
 
 RULE = "nodata"
 WHOLE = "*"
+TARGET = "@"  # as metric_sources.prometheus.TARGET_MARK: "query@target" is one scrape target's part
 
 
 def reason_text(reason: str, tz: dt.tzinfo | None = None) -> str:
@@ -53,6 +55,9 @@ class NoData:
         self.delivered: set[str] = set()  # sources that answered (wholly or partly)
 
     def _label(self, source: str, query: str) -> str:
+        query = query.split(TARGET, 1)[0]  # "query@instance": that query's series from one target
+        if query == "targets":  # a target down that no query's answer shows (prometheus.TARGETS)
+            return "采集目标"
         names = [m.label for m in self.metrics if m.source == source and (query == WHOLE or query in m.stored)]
         return "、".join(names) if names else (query if query != WHOLE else "全部数据")
 
@@ -63,7 +68,8 @@ class NoData:
         self.found[alert_key(RULE, source, query)] = {
             "rule": RULE,
             "kind": RULE,
-            "kpi": query,
+            "kpi": query.split(TARGET, 1)[0],
+            "target": query.split(TARGET, 1)[1] if TARGET in query else "",
             "kpi_label": label,
             "source": source,
             "dims": {},

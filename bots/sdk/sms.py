@@ -17,7 +17,7 @@ partial failure is recorded, never reported as success, and never hidden behind 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backroom.bots.sdk.secrets import resolve_if_ref
 
-__all__ = ["SmsResult", "SmsSender", "SmsSettings", "fit_sms"]
+__all__ = ["SmsOutbox", "SmsResult", "SmsSender", "SmsSettings", "fit_sms"]
 
 SMS_PROVIDERS = ("aliyun", "tencent", "generic")
 
@@ -75,6 +75,7 @@ class SmsResult:
     code: str
     message: str = ""
     request_id: str = ""
+    recipient: str = ""  # a keyed hash of the number (:meth:`SmsSender.recipient_id`): what ledgers store
 
     def as_dict(self) -> dict[str, Any]:
         return {"phone": self.phone, "ok": self.ok, "code": self.code, "message": self.message}
@@ -188,25 +189,43 @@ class SmsSender:
             self.waited += delay
             self._sleep(delay)
 
-    def send(self, text: str) -> list[SmsResult]:
-        """Send ``text`` (cut to fit) to every recipient; a refused number is a result, not an exception."""
+    def recipient_id(self, number: str) -> str:
+        """A number's identity in delivery ledgers: HMAC-SHA256 keyed with the account's secret, so a
+        checkpoint can say who still needs a message without holding the number (personal data) —
+        a plain hash of an 11-digit mobile number is reversed by trying them all."""
+        import hashlib
+        import hmac
+
+        bare = number.strip().removeprefix("+86")
+        key = self._secret(self.settings.access_key_secret).encode()
+        return hmac.new(key, bare.encode(), hashlib.sha256).hexdigest()[:20]
+
+    def send(self, text: str, only: Collection[str] | None = None) -> list[SmsResult]:
+        """Send ``text`` (cut to fit) to every recipient — or only to those whose
+        :meth:`recipient_id` is in ``only``; a refused number is a result, not an exception."""
         import httpx
 
         message = fit_sms(text, self.settings.max_chars)
         numbers = self._numbers()
+        ids = {n: self.recipient_id(n) for n in numbers}
+        if only is not None:
+            numbers = [n for n in numbers if ids[n] in only]
         own = self._client is None
         client = self._client or httpx.Client(timeout=15)
         try:
+            results: list[SmsResult] = []
             if self.settings.provider == "tencent":
-                results: list[SmsResult] = []
                 for i in range(0, len(numbers), self.settings.batch_size):
                     results.extend(self._tencent(client, numbers[i : i + self.settings.batch_size], message))
-                return results
-            send_one = self._aliyun if self.settings.provider == "aliyun" else self._generic
-            return [send_one(client, number, message) for number in numbers]
+            else:
+                send_one = self._aliyun if self.settings.provider == "aliyun" else self._generic
+                results = [send_one(client, number, message) for number in numbers]
         finally:
             if own:
                 client.close()
+        for number, result in zip(numbers, results, strict=True):  # every provider answers in order
+            result.recipient = ids[number]
+        return results
 
     def _failure(self, numbers: Sequence[str], exc: Exception) -> list[SmsResult]:
         from backroom.bots.sdk.masking import mask_personal
@@ -357,3 +376,88 @@ def httpx_errors() -> tuple[type[Exception], ...]:
     import httpx
 
     return (httpx.HTTPError,)
+
+
+class SmsOutbox:
+    """Which recipients still lack which message, kept in a bot's checkpoint, so a number the gateway
+    refused (or that a timeout left unknown) gets the message on a later run — and a number that got
+    it never gets it twice.
+
+    A message is stored under ``sms_outbox:<key>`` with its text, the recipients that got it and the
+    recipients that did not (a complete entry is kept ``keep_days``, so the same key never goes out
+    twice); :meth:`resend_pending` retries the latter on each run until they succeed or
+    ``max_attempts`` runs have tried (then the entry is dropped and reported as given up, not hidden).
+    Numbers are stored only as :meth:`SmsSender.recipient_id` hashes.
+    """
+
+    PREFIX = "sms_outbox:"
+
+    def __init__(self, state: Any, sender: SmsSender, *, max_attempts: int = 10, keep_days: float = 35) -> None:
+        self.state = state
+        self.keep_days = keep_days
+        self.sender = sender
+        self.max_attempts = max_attempts
+        self.given_up: list[str] = []  # keys of messages dropped after max_attempts
+
+    @staticmethod
+    def message_key(*parts: object) -> str:
+        """A stable key for one message (its kind, day, text, alert keys ...)."""
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+    def _deliver(self, key: str, entry: dict[str, Any], targets: Collection[str]) -> list[SmsResult]:
+        """Send the entry's text to ``targets`` (recipient ids), recording after every request: the
+        owed ids are written before the first one, so a run killed half-way leaves the rest owed, not
+        forgotten, and those already answered are not asked again."""
+        entry = {
+            **entry,
+            "failed": sorted(set(entry.get("failed", [])) | set(targets)),
+            "attempts": int(entry.get("attempts", 0)) + 1,
+        }
+        self.state.set(self.PREFIX + key, entry)  # kept when complete too: the key must not send again
+        order = [i for i in (self.sender.recipient_id(n) for n in self.sender._numbers()) if i in targets]
+        gone = set(targets) - set(order)  # numbers since removed from the config: nobody to owe
+        step = self.sender.settings.batch_size if self.sender.settings.provider == "tencent" else 1
+        out: list[SmsResult] = []
+        for start in range(0, len(order), step):
+            part = order[start : start + step]
+            results = self.sender.send(entry["text"], only=set(part))
+            ok = {r.recipient for r in results if r.ok}
+            done = set(entry.get("done", [])) | ok
+            failed = (set(entry["failed"]) - ok - gone) | {r.recipient for r in results if not r.ok}
+            entry = {**entry, "done": sorted(done), "failed": sorted(failed - done)}
+            self.state.set(self.PREFIX + key, entry)
+            out.extend(results)
+        if gone:
+            entry = {**entry, "failed": sorted(set(entry["failed"]) - gone)}
+            self.state.set(self.PREFIX + key, entry)
+        return out
+
+    def send(self, key: str, text: str) -> list[SmsResult]:
+        """Send a new message to every recipient that has not had it under ``key`` yet."""
+        entry = self.state.get(self.PREFIX + key) or {"text": text, "done": [], "attempts": 0, "at": self.sender._now()}
+        everyone = {self.sender.recipient_id(n) for n in self.sender._numbers()}
+        return self._deliver(key, entry, everyone - set(entry.get("done", [])))
+
+    def pending(self) -> int:
+        """Recipients still owed a message, over all stored messages."""
+        return sum(len(entry.get("failed", [])) for _, entry in self.state.items(self.PREFIX))
+
+    def resend_pending(self) -> list[SmsResult]:
+        """Retry every stored message to the recipients it failed for (numbers since removed from the
+        config are dropped with them)."""
+        results: list[SmsResult] = []
+        for name, entry in list(self.state.items(self.PREFIX)):
+            key = name.removeprefix(self.PREFIX)
+            if not entry.get("failed"):  # complete: kept as the key's proof for ``keep_days``, then pruned
+                if self.sender._now() - float(entry.get("at", 0)) > self.keep_days * 86400:
+                    self.state.delete(name)
+                continue
+            if int(entry.get("attempts", 0)) >= self.max_attempts:
+                self.state.delete(name)
+                self.given_up.append(key)
+                continue
+            results.extend(self._deliver(key, entry, set(entry["failed"]) - set(entry.get("done", []))))
+        return results

@@ -38,6 +38,7 @@ def run_bot(
     notify: tuple[str, ...] = (),
     params: Params | None = None,
     database_url: str | None = None,
+    environ: dict[str, str] | None = None,
     **config: Any,
 ) -> tuple[Any, Any]:
     cfg = Config.model_validate({"sources": sources, "history_days": 30, **config})
@@ -45,7 +46,7 @@ def run_bot(
         tmp_path,
         "metrics",
         systems=systems or sandbox.systems(),
-        environ=sandbox.environ,
+        environ={**sandbox.environ, **(environ or {})},
         config=cfg,
         clock=lambda: sandbox.now,
         notify_targets=notify,
@@ -162,6 +163,65 @@ def test_alert_is_announced_once_then_recovers(
     assert rows == [("closed", True)]
 
 
+def test_an_sms_refused_for_one_number_is_resent_next_run_and_nobody_gets_it_twice(
+    tmp_path: Path, metrics_sandbox: MetricsSandbox
+) -> None:
+    from backroom.sandbox.metrics_source.sms_gateway import start_gateway
+
+    gateway = start_gateway("AKID", "sms-secret", {"13900139000"})
+    try:
+        sms = {
+            "provider": "aliyun",
+            "url": f"{gateway.url}/",
+            "access_key_id": "AKID",
+            "access_key_secret": "env:SMS_SECRET",
+            "sign_name": "后台数据",
+            "template_code": "SMS_1",
+            "recipients": ["13800138000", "13900139000"],
+        }
+        metrics_sandbox.app.state.data.anomalies = [
+            Anomaly(
+                "billing",
+                dt.datetime(2026, 11, 23, 22, tzinfo=UTC),
+                dt.datetime(2026, 11, 25, tzinfo=UTC),
+                "abandon",
+                4.0,
+            )
+        ]
+        rules = [{"kind": "robust", "kpi": "abandonment_rate", "z": 4.0, "id": "abandon-robust"}]
+
+        def run() -> Any:
+            result, _ = run_bot(
+                tmp_path,
+                metrics_sandbox,
+                [json_source()],
+                params=Params(report=False),
+                rules=rules,
+                sms=sms,
+                environ={"SMS_SECRET": "sms-secret"},
+            )
+            return result
+
+        first = run()
+        assert [(r["phone"], r["ok"]) for r in first.outputs["sms"]] == [("138****8000", True), ("139****9000", False)]
+        assert first.counts["sms_pending"] == 1 and [n for n, _ in gateway.delivered] == ["13800138000"]
+
+        gateway.refused.clear()  # the number is taken off the gateway's blacklist
+        metrics_sandbox.set_now(METRICS_NOW + dt.timedelta(hours=2))
+        second = run()  # nothing new to announce: only the owed message goes out, to the one number
+        assert second.outputs["anomalies"] == [] and len(second.outputs["ongoing"]) == 1
+        assert [(r["phone"], r["ok"], r.get("resent")) for r in second.outputs["sms"]] == [("139****9000", True, True)]
+        assert [n for n, _ in gateway.delivered] == ["13800138000", "13900139000"]
+        assert gateway.delivered[0][1] == gateway.delivered[1][1]  # the same message
+        assert second.counts["sms_pending"] == 0 and second.counts["sms_delivered"] == 1
+
+        metrics_sandbox.set_now(METRICS_NOW + dt.timedelta(hours=3))
+        third = run()
+        assert third.outputs["sms"] == [] and len(gateway.delivered) == 2
+    finally:
+        gateway.stop()
+
+
 def test_one_source_down_report_still_goes_out_and_source_is_stale(
     tmp_path: Path, metrics_sandbox: MetricsSandbox, webhook_receiver: Any
 ) -> None:
@@ -209,7 +269,9 @@ def test_retries_through_429_and_duplicate_pulls_never_duplicate(
     tmp_path: Path, metrics_sandbox: MetricsSandbox
 ) -> None:
     faults = metrics_sandbox.app.state.faults
-    faults.update({"rate_limit_every": 5, "retry_after_s": 0})
+    # every second request: the pull makes two (the sandbox's request count runs on across tests, so
+    # "every fifth" hit this test only when earlier tests happened to leave the count right)
+    faults.update({"rate_limit_every": 2, "retry_after_s": 0})
     metrics_sandbox.app.state.glitches.duplicate_rows = True
     first, ctx = run_bot(tmp_path, metrics_sandbox, [json_source()], params=Params(report=False, backfill_days=10))
     assert first.status == "succeeded" and faults.counters.get("429", 0) >= 1

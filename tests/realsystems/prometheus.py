@@ -1,6 +1,7 @@
 """Prometheus and node-exporter from Debian's packages, each on a free loopback port.
 
-Prometheus gets a configuration of its own (one job ``node``, scraped every second) and keeps its
+Prometheus gets a configuration of its own (job ``node``, and job ``prometheus`` scraping itself — a
+second target that stays up while node-exporter is stopped — each scraped every second) and keeps its
 TSDB in the instance folder. node-exporter is a separate ``Process`` so a test can stop it and watch
 ``up{job="node"}`` fall to 0, then start it again on the same port.
 """
@@ -105,6 +106,9 @@ scrape_configs:
   - job_name: node
     static_configs:
       - targets: ["127.0.0.1:{exporter_port}"]
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:{prometheus_port}"]
 """,
         encoding="utf-8",
     )

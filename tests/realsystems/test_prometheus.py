@@ -23,8 +23,9 @@ def test_instant_queries(prometheus_server: Prometheus) -> None:
 
 def test_range_query(prometheus_server: Prometheus) -> None:
     prometheus_server.wait_for("count_over_time(up[1m])", lambda r: bool(r) and float(r[0]["value"][1]) >= 3)
-    # another test may have stopped node-exporter within the minute asked for below
-    prometheus_server.wait_for('min_over_time(up{job="node"}[1m])', lambda r: bool(r) and r[0]["value"][1] == "1", 90)
+    # another test may have stopped node-exporter within the minute asked for below (a range's first
+    # point takes the sample before it, hence a look a little further back than the minute)
+    prometheus_server.wait_for('min_over_time(up{job="node"}[75s])', lambda r: bool(r) and r[0]["value"][1] == "1", 110)
     end = time.time()
     answer = httpx.get(
         f"{prometheus_server.url}/api/v1/query_range",

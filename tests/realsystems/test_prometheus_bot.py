@@ -108,7 +108,9 @@ class Desk:
 
     def run(self, now: dt.datetime, *, report: bool, **thresholds: float) -> tuple[Any, Any]:
         # the run may look at `now` only once Prometheus has scraped past it
-        self.prometheus.wait_for("timestamp(up)", lambda r: bool(r) and float(r[0]["value"][1]) > now.timestamp())
+        self.prometheus.wait_for(
+            'timestamp(up{job="node"})', lambda r: bool(r) and float(r[0]["value"][1]) > now.timestamp()
+        )
         ctx = make_context(
             self.tmp_path,
             "metrics",

@@ -147,3 +147,39 @@ def test_per_cpu_series_keep_every_label_and_a_collision_names_the_labels(
     total = {s.dims: s.value for s in summed.samples}
     idle = sum(float(s["value"][1]) for s in series if s["metric"]["mode"] == "idle")
     assert total['{"mode":"idle"}'] == pytest.approx(idle)
+
+
+def test_a_stopped_exporter_is_no_data_for_its_own_series_only(tmp_path: Path, prometheus_server: Prometheus) -> None:
+    """Two targets (node-exporter, Prometheus itself) both export go_goroutines; with node-exporter
+    stopped, only its series are missing — Prometheus's own keep coming and are not called missing."""
+    exporter = prometheus_server.node_exporter
+    node, itself = exporter.url.removeprefix("http://"), prometheus_server.url.removeprefix("http://")
+    prometheus_server.wait_for('up{job="prometheus"}', lambda r: bool(r) and r[0]["value"][1] == "1")
+    _wait_up_for(prometheus_server, 20)
+    source = SourceConfig(
+        name="mixed",
+        kind="prometheus",
+        system="prom",
+        options={
+            "queries": {"load": "node_load1", "goroutines": "go_goroutines"},
+            "step_seconds": 1,
+            "targets_query": "up",
+        },
+    )
+    exporter.stop()
+    try:
+        down = prometheus_server.wait_for('up{job="node"}', lambda r: bool(r) and r[0]["value"][1] == "0")
+        end = dt.datetime.fromtimestamp(float(down[0]["value"][0]), dt.UTC)
+        result = asyncio.run(
+            adapter("prometheus").pull(
+                _ctx(tmp_path, prometheus_server), source, Window(end - dt.timedelta(seconds=20), end)
+            )
+        )
+    finally:
+        exporter.start()
+        # the tests after this one expect a scraped node-exporter
+        prometheus_server.wait_for('up{job="node"}', lambda r: bool(r) and r[0]["value"][1] == "1")
+    assert set(result.stale) == {f"load@{node}", f"goroutines@{node}"}, result.stale
+    assert all(f"scrape target {node} is down" in reason for reason in result.stale.values())
+    instances = {s.dims for s in result.samples if s.metric == "goroutines"}
+    assert any(f'"instance":"{itself}"' in d for d in instances) and any(f'"instance":"{node}"' in d for d in instances)

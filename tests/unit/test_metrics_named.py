@@ -221,3 +221,97 @@ def test_a_derived_metric_is_guarded_by_its_volume() -> None:
     assert {d for _r, _s, d in judged} == {'{"queue":"b"}'}  # queue a, two calls, is not judged at all
     with pytest.raises(ValidationError, match="min_volume applies to derived metrics"):
         MetricDef(name="x", label="x", source="node", min_volume=5)
+
+
+def test_check_validates_label_filters_on_built_in_kpi_rules() -> None:
+    """A rule on a KPI may filter only on the dimensions of the sources storing that KPI's counts."""
+    wfm = {
+        "name": "wfm",
+        "kind": "sql",
+        "options": {
+            "url": "env:WFM",
+            "query": "select 1",
+            "fields": {"offered": "calls_in"},
+            "dimensions": {"team": "t"},
+        },
+    }
+    csat = {
+        "name": "survey",
+        "kind": "sql",
+        "options": {
+            "url": "env:SURVEY",
+            "query": "select 1",
+            "fields": {"csat_responses": "n", "csat_satisfied": "top2"},
+            "dimensions": {"channel": "c"},
+        },
+    }
+    ok = Config.model_validate(
+        {
+            "sources": [wfm, csat],
+            "rules": [{"kind": "threshold", "metric": "offered", "max": 9, "labels": {"team": "a"}}],
+        }
+    )
+    assert ok.rules[0].labels == {"team": "a"}
+    with pytest.raises(
+        ValidationError, match=r"rule #1 \(.*\): metric 'abandonment_rate' has no label\(s\) queue; its labels: team"
+    ):
+        Config.model_validate(
+            {
+                "sources": [wfm, csat],
+                "rules": [{"kind": "threshold", "metric": "abandonment_rate", "max": 0.1, "labels": {"queue": "vip"}}],
+            }
+        )
+    with pytest.raises(ValidationError, match=r"metric 'csat' has no label\(s\) team; its labels: channel"):
+        Config.model_validate(
+            {"sources": [wfm, csat], "rules": [{"kind": "robust", "metric": "csat", "labels": {"team": "a"}}]}
+        )
+    # a Prometheus source keeping every label: only data can tell, so check lets the filter pass
+    prom = {"name": "cc", "kind": "prometheus", "system": "prom", "options": {"queries": {"offered": "cc_offered"}}}
+    open_labels = Config.model_validate(
+        {"sources": [prom], "rules": [{"kind": "threshold", "metric": "offered", "max": 9, "labels": {"queue": "vip"}}]}
+    )
+    assert open_labels.rules[0].labels == {"queue": "vip"}
+
+
+def test_the_built_in_kpis_are_metric_entries_a_user_could_write() -> None:
+    """Each shipped KPI is a [[metrics]] entry: copied into config under another name and source, it
+    gives the built-in KPI's values and volume guard, interval by interval."""
+    import numpy as np
+
+    from backroom.bots.metrics.kpis import KPI_METRICS, compute, definitions, kpi_metrics
+    from backroom.bots.metrics.named import metric_grid
+    from backroom.bots.metrics.series import build_grid
+
+    counts = {
+        "offered": 40,
+        "answered_within_20s": 25,
+        "abandoned": 6,
+        "answered": 34,
+        "handle_seconds": 9000,
+        "fcr_resolved": 20,
+        "staffed_seconds": 12000,
+        "csat_responses": 10,
+        "csat_satisfied": 7,
+    }
+    rows = [  # three rows per hour and queue, so per-interval sums matter, and a gap in the last hour
+        _row(metric, {"queue": queue}, hour * 3600 + part * 1200, (value + hour * 7 + part) * scale, source="cc")
+        for queue, scale in (("billing", 1.0), ("sales", 0.5))
+        for hour in range(3)
+        for part in range(3)
+        for metric, value in counts.items()
+        if not (hour == 2 and metric == "csat_responses")
+    ]
+    grid = build_grid(rows, T0, T0 + dt.timedelta(hours=3), 3600)
+    shipped = definitions()
+    assert [m.name for m in kpi_metrics()] == list(shipped) == [e["name"] for e in KPI_METRICS]
+    for entry in kpi_metrics():
+        kpi = shipped[entry.name]
+        mine = MetricDef.model_validate(
+            {**entry.model_dump(exclude_none=True), "name": f"my_{entry.name}", "source": "cc"}
+        )
+        own, _ = metric_grid(rows, mine, T0, 3600, 3)
+        assert own.series == grid.series
+        expected = compute(kpi, grid.sums)
+        assert np.allclose(own.sums[mine.name], expected, equal_nan=True), entry.name
+        assert np.allclose(own.sums[f"{mine.name}:volume"], grid.sums[kpi.volume], equal_nan=True), entry.name
+    assert np.isnan(compute(shipped["csat"], grid.sums)[:, 2]).all()  # the gap stays a gap

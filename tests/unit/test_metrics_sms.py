@@ -166,3 +166,82 @@ def test_aliyun_signature_matches_the_documented_example() -> None:
         "Version": "2017-05-25",
     }
     assert aliyun_signature(params, "testSecret") == "zJDF+Lrzhj/ThnlvIToysFRq6t4="
+
+
+@pytest.mark.parametrize("provider", ["aliyun", "tencent"])
+def test_a_number_that_failed_gets_the_message_on_the_next_run_and_no_one_gets_it_twice(
+    gateway: SmsGateway, provider: str, tmp_path: Any
+) -> None:
+    from backroom.bots.sdk.checkpoint import Checkpoint
+    from backroom.bots.sdk.sms import SmsOutbox
+
+    state = Checkpoint(f"sqlite:///{tmp_path / 'state.db'}", "metrics")
+    extra = {"sdk_app_id": "1400000000"} if provider == "tencent" else {}
+    path = "/tencent" if provider == "tencent" else "/"
+    settings = _settings(provider, f"{gateway.url}{path}", **extra)
+
+    def outbox() -> SmsOutbox:  # each run builds its own, as the bot does
+        return SmsOutbox(state, _sender(settings))
+
+    first = outbox()
+    assert first.resend_pending() == []
+    results = first.send(SmsOutbox.message_key("digest", "2026-11-29", TEXT), TEXT)
+    assert [(r.phone, r.ok) for r in results] == [("138****8000", True), ("139****9000", False)]
+    assert [n for n, _ in gateway.delivered] == ["13800138000"] and first.pending() == 1
+    stored = json.dumps(dict(state.items(SmsOutbox.PREFIX)), ensure_ascii=False)
+    assert "13900139000" not in stored and "13800138000" not in stored  # numbers only as keyed hashes
+
+    # next run, the gateway still refuses: retried for that number only, still pending
+    second = outbox()
+    assert [(r.phone, r.ok) for r in second.resend_pending()] == [("139****9000", False)]
+    assert second.pending() == 1 and [n for n, _ in gateway.delivered] == ["13800138000"]
+
+    # the refusal is lifted: the number gets the same text once; the ledger is then empty
+    gateway.refused.clear()
+    third = outbox()
+    assert [(r.phone, r.ok) for r in third.resend_pending()] == [("139****9000", True)]
+    assert [n for n, _ in gateway.delivered] == ["13800138000", "13900139000"]
+    assert gateway.delivered[0][1] == gateway.delivered[1][1] == fit_sms(TEXT, 20)
+    assert third.pending() == 0 and outbox().resend_pending() == []
+
+    # the same message sent again under its key reaches nobody twice; a new message reaches everyone
+    assert outbox().send(SmsOutbox.message_key("digest", "2026-11-29", TEXT), TEXT) == []
+    again = outbox().send(SmsOutbox.message_key("digest", "2026-11-30", TEXT), TEXT)
+    assert [r.ok for r in again] == [True, True] and len(gateway.delivered) == 4
+
+
+def test_a_message_failing_for_max_attempts_runs_is_given_up_and_said(gateway: SmsGateway, tmp_path: Any) -> None:
+    from backroom.bots.sdk.checkpoint import Checkpoint
+    from backroom.bots.sdk.sms import SmsOutbox
+
+    state = Checkpoint(f"sqlite:///{tmp_path / 'state.db'}", "metrics")
+    settings = _settings("aliyun", f"{gateway.url}/")
+    SmsOutbox(state, _sender(settings), max_attempts=2).send("k1", TEXT)  # attempt 1
+    assert len(SmsOutbox(state, _sender(settings), max_attempts=2).resend_pending()) == 1  # attempt 2
+    last = SmsOutbox(state, _sender(settings), max_attempts=2)
+    assert last.resend_pending() == [] and last.given_up == ["k1"] and last.pending() == 0
+
+
+def test_a_run_killed_half_way_owes_the_rest_and_does_not_repeat_the_first(gateway: SmsGateway, tmp_path: Any) -> None:
+    from backroom.bots.sdk.checkpoint import Checkpoint
+    from backroom.bots.sdk.sms import SmsOutbox
+
+    gateway.refused.clear()
+    state = Checkpoint(f"sqlite:///{tmp_path / 'state.db'}", "metrics")
+    settings = _settings("aliyun", f"{gateway.url}/")
+    dying = SmsOutbox(state, _sender(settings))
+    real_send, calls = dying.sender.send, []
+
+    def send_then_die(text: str, only: Any = None) -> Any:
+        calls.append(only)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the worker is killed before the second request
+        return real_send(text, only=only)
+
+    dying.sender.send = send_then_die  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        dying.send("k", TEXT)
+    assert [n for n, _ in gateway.delivered] == ["13800138000"]
+    after = SmsOutbox(state, _sender(settings))
+    assert [(r.phone, r.ok) for r in after.resend_pending()] == [("139****9000", True)]
+    assert [n for n, _ in gateway.delivered] == ["13800138000", "13900139000"] and after.pending() == 0

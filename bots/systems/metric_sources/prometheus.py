@@ -9,8 +9,11 @@ max). Nothing is merged silently.
 Each query stands alone: one that Prometheus refuses, or that answers nothing, is reported in
 :attr:`PullResult.stale` and the others are kept; only a source whose every query failed raises.
 ``targets_query`` (say ``up{job="node"}``) is asked at the window's end: a target at 0 is a scrape
-target down, and every query of the source is then reported stale with that reason — the last
-values before the outage are not "today's figures".
+target down, and each query with series from that target (told by ``instance`` / ``job``) is reported
+stale *for that target* (``query@instance``) — the other targets' series are fine, and the last values
+before the outage are not "today's figures". A query whose series do not say their target (an
+aggregate) is reported stale as a whole; a down target that no query's answer shows (an instant
+query asked after its series went stale) is reported as ``targets@instance``.
 
 Contact-centre gauges describe a finished interval, so by default a sample at time T is taken as
 the interval ``[T − step, T)`` (``timestamp_marks = "end"``).
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 
     from backroom.bots.sdk.context import Context
 
-__all__ = ["Options", "PrometheusSource", "pull", "series_dims"]
+__all__ = ["TARGET_MARK", "Options", "PrometheusSource", "from_target", "pull", "series_dims"]
 
 
 class Options(BaseModel):
@@ -160,14 +163,44 @@ async def pull(ctx: Context, source: SourceConfig, window: Window) -> PullResult
             result.issues.append(f"{where}: targets query failed: {answer}")
         else:
             gone = [s.get("metric", {}) for s in answer if parse_number(s.get("value", [0, "1"])[1]) == 0]
-            if not answer:
-                gone = [{"query": options.targets_query}]
+            if not answer:  # no target at all: nothing can be told apart, every query is in doubt
+                reason = f"{where}: scrape target {options.targets_query} is down (up == 0)"
+                for metric in options.queries:
+                    result.stale.setdefault(metric, reason)
+            raw = {m: [s.get("metric", {}) for part in parts for s in part] for m, parts in by_metric.items()}
             for labels in gone:
                 who = labels.get("instance") or labels.get("job") or dims_key(labels)
                 reason = f"{where}: scrape target {who} is down (up == 0)"
+                named = False
                 for metric in options.queries:
-                    result.stale.setdefault(metric, reason)
+                    if metric in result.stale:
+                        continue  # already missing for its own reason
+                    hit = from_target(raw.get(metric, []), labels)
+                    if hit is None:  # its series do not say which target they come from (aggregated)
+                        result.stale[metric] = reason
+                    elif hit:
+                        result.stale[f"{metric}{TARGET_MARK}{who}"] = reason
+                    named = named or hit is not False
+                if not named:  # no query shows the target's series (an instant query after the outage)
+                    result.stale[f"{TARGETS}{TARGET_MARK}{who}"] = reason
     return result
+
+
+TARGET_MARK = "@"  # a stale key "query@target": that query's series from that scrape target
+TARGETS = "targets"  # "targets@instance": a target down whose series no query's answer shows
+
+
+def from_target(series: Sequence[dict[str, str]], target: dict[str, str]) -> bool | None:
+    """Whether any of a query's series comes from the scrape ``target`` (an ``up`` series' labels),
+    told by the labels that name a target (``instance``, ``job``); None when the series do not carry
+    them (``sum(...)`` and the like) — then only the whole query can be called in doubt."""
+    names = [k for k in ("instance", "job") if k in target]
+    if not names:
+        return None
+    told = [s for s in series if all(k in s for k in names)]
+    if not told:
+        return None
+    return any(all(s[k] == target[k] for k in names) for s in told)
 
 
 def _samples(
