@@ -53,6 +53,7 @@ ZH: dict[str, str] = {
     "standby": "备用",
     "Process": "进程",
     "Heartbeat lease ends": "心跳租约到期",
+    "Queues taken": "可接队列",
     "Alive": "存活",
     "Current runs": "当前运行",
     "Queue": "队列",
