@@ -170,6 +170,12 @@ class SchedulerState(Store):
             )
 
     # -- job definitions ------------------------------------------------------------------------
+    def last_fire_times(self) -> dict[str, dt.datetime]:
+        """job id → the latest fire time claimed (every fire recorded, run or skip, claims its time)."""
+        with self.session() as s:
+            rows = s.execute(select(Fire.job_id, func.max(Fire.fire_time)).group_by(Fire.job_id)).all()
+        return {job_id: last for job_id, last in rows if last is not None}
+
     def job_digests(self) -> dict[str, str]:
         with self.session() as s:
             return dict(s.execute(select(JobDefinition.job_id, JobDefinition.digest)).all())
