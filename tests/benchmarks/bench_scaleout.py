@@ -155,18 +155,6 @@ def connections(url: str) -> dict[str, int]:
     return {name: n for name, n in rows}
 
 
-def commits(url: str) -> int:
-    """Transactions committed in the benchmark's database so far (what each run costs PostgreSQL)."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    info = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(info) as conn:
-        conn.execute("select pg_stat_clear_snapshot()")
-        row = conn.execute("select xact_commit from pg_stat_database where datname = current_database()").fetchone()
-    return int(row[0]) if row else 0
-
-
 def bench_local(home: Path, url: str, n: int) -> dict[str, Any]:
     from backroom.schedules.runner import Runner
 
@@ -174,11 +162,9 @@ def bench_local(home: Path, url: str, n: int) -> dict[str, Any]:
     runner.start(schedule=False, watch=False)
     try:
         runner.executor.warm()
-        before = commits(url)
         ids = [runner.trigger("noop", actor="bench").id for _ in range(n)]
         runner.wait_idle(120)
-        cost = {"db_commits_per_run": round((commits(url) - before) / n, 1)}
-        return {**figures(runner.history, ids), **cost, **latency(runner, n // 3)}
+        return {**figures(runner.history, ids), **latency(runner, n // 3)}
     finally:
         runner.shutdown(wait=True)
 
@@ -195,12 +181,9 @@ def bench_workers(home: Path, url: str, n: int, workers: int) -> dict[str, Any]:
         # workers ready: each has registered with procrastinate and warmed its forkserver
         warm = [runner.trigger("noop", actor="bench").id for _ in range(workers * 2)]
         wait_finished(runner.history, warm)
-        before = commits(url)
         ids = [runner.trigger("noop", actor="bench").id for _ in range(n)]
         wait_finished(runner.history, ids)
         result = figures(runner.history, ids)
-        # every process's commits in the burst, polling included: the database's cost per run
-        result["db_commits_per_run"] = round((commits(url) - before) / n, 1)
         result["db_connections"] = connections(url)
         result.update(latency(runner, n // 3))
         return result

@@ -1,9 +1,13 @@
 """Scale-out on the real PostgreSQL: serve instances with a leader, workers as real processes.
 
-Three serve (a leader, two standbys) and workers on one machine, each its own process: runs
-spread over the workers, a worker without the "browser" queue never takes the browser bot, kill -9 of a worker
-mid-run leaves that run interrupted, a cancel from this process reaches a run on a worker, kill -9 of
-the leader (twice) lets a standby take over, and every fire time appears once in history.
+Three serve (a leader, two standbys) and workers on one machine, each its own process: runs spread
+over the workers, which advertise their queues with their heartbeat; a worker without the
+"browser" queue never takes the browser bot; kill -9 of the browser worker mid-run, three times
+(the first two together with the leader): each time that run becomes interrupted, every process
+the worker started (the run's own, the forkserver) ends with it, a standby takes the lead and a
+new worker the next run; a cancel from this process reaches a run on a worker. Then: no run left
+queued or running (none lost), no run interrupted on a live worker, every fire time of every job
+once in history, from the first to the last without a gap (none lost, none twice).
 """
 
 from __future__ import annotations
