@@ -60,6 +60,7 @@ ZH: dict[str, str] = {
     "Heartbeat lease ends": "心跳租约到期",
     "Alive": "存活",
     "Current runs": "当前运行",
+    "Queues taken": "可接队列",
     "Queue": "队列",
     "Consumers": "消费者",
     "Oldest waiting": "最早等待",

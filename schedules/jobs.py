@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,10 @@ from backroom.schedules.history import SchedulerState, make_engine
 from backroom.schedules.jobstore import BatchJobStore
 from backroom.schedules.settings import Settings
 from backroom.schedules.triggers import parse_schedule
+
+log = logging.getLogger(__name__)
+
+UNRECORDED_MAX = 10_000  # fires recovered per job at a takeover (intake coalesces them anyway)
 
 __all__ = ["JOB_TABLE", "JobSpec", "JobSync", "effective_params", "job_specs", "scheduled_fire"]
 
@@ -141,13 +146,47 @@ class JobSync:
             job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 100_000},
             timezone=self.settings.zone,
         )
+        unrecorded = self.unrecorded_fires(self.state.last_fire_times())
         self.sync(paused)
 
         def submitted(event: JobSubmissionEvent) -> None:
             on_fires(event.job_id, list(event.scheduled_run_times))
 
         self.scheduler.add_listener(submitted, EVENT_JOB_SUBMITTED)
+        for job_id, times in unrecorded.items():
+            on_fires(job_id, times)
         self.scheduler.start()
+
+    def unrecorded_fires(self, last_fires: dict[str, dt.datetime]) -> dict[str, list[dt.datetime]]:
+        """Fires between each job's last one in history and its next run time in the store.
+
+        The store's next run time is committed before the fires are announced and recorded, so a
+        runner killed in between (kill -9 of a leader) leaves fires that no one would record: the
+        next owner hands them to intake like any late fire (recorded, run within the grace, or
+        skipped as missed). Only jobs whose definition is unchanged: their times are the ones the
+        stored trigger produced.
+        """
+        assert self.store is not None
+        states = self.store.job_states()
+        digests = self.state.job_digests()
+        found: dict[str, list[dt.datetime]] = {}
+        for job_id, spec in self.specs.items():
+            next_run, last = states.get(job_id), last_fires.get(job_id)
+            if next_run is None or last is None or digests.get(job_id) != spec.digest:
+                continue
+            trigger = parse_schedule(spec.schedule, self.settings.zone, spec.calendar)
+            end = dt.datetime.fromtimestamp(next_run, dt.UTC)
+            times: list[dt.datetime] = []
+            fire = trigger.get_next_fire_time(last, last)
+            while fire is not None and fire < end and len(times) < UNRECORDED_MAX:
+                times.append(fire)
+                fire = trigger.get_next_fire_time(fire, fire)
+            if times:
+                found[job_id] = times
+                log.warning(
+                    "job %s: %d fire(s) from %s were never recorded: handed to intake", job_id, len(times), times[0]
+                )
+        return found
 
     def shutdown(self) -> None:
         if self.scheduler is not None and self.scheduler.running:

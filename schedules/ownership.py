@@ -159,6 +159,7 @@ class SupervisorLease:
         self.lease_s = lease_s
         self.clock = clock
         self.owner = process_owner()
+        self.capabilities: str | None = None  # what a worker advertises with every renewal
         self._next: dt.datetime | None = None
 
     def renew(self, *, force: bool = False) -> None:
@@ -166,7 +167,7 @@ class SupervisorLease:
         now = self.clock()
         if not force and self._next is not None and now < self._next:
             return
-        self.state.renew_process_lease(self.owner, self.lease_s, now)
+        self.state.renew_process_lease(self.owner, self.lease_s, now, self.capabilities)
         self._next = now + dt.timedelta(seconds=renew_interval(self.lease_s))
 
     def drop(self) -> None:

@@ -23,6 +23,7 @@ from backroom.schedules.settings import BotSettings, ConfigProblem, Settings
 __all__ = [
     "RUN_TASK",
     "close_jobs",
+    "close_jobs_of_dead_workers",
     "conninfo",
     "defer_run",
     "ensure_schema",
@@ -106,6 +107,26 @@ def close_jobs(app: procrastinate.App, run_ids: list[str]) -> None:
         "update procrastinate_jobs set status = 'failed' where status = 'doing' and args->>'run_id' = any(%(run_ids)s)",
         run_ids=run_ids,
     )
+
+
+def close_jobs_of_dead_workers(app: procrastinate.App, live_worker_s: float) -> int:
+    """Mark ``failed`` every job ``doing`` on a worker whose heartbeat stopped; how many.
+
+    A worker killed after taking a job and before marking its run running leaves that job
+    ``doing`` with no run to interrupt: it would hold its bot's ``lock`` for ever, and no later run
+    of that bot would start. Its run is still ``queued`` and is deferred again by the sweep
+    (:func:`runs_without_job`). Should a worker only be late with its heartbeat, history still
+    guards the run: it is marked running once, within ``max_instances``.
+    """
+    rows = app.connector.execute_query_all(  # type: ignore[attr-defined]
+        "update procrastinate_jobs j set status = 'failed' where j.status = 'doing' "
+        "and not exists (select 1 from procrastinate_workers w where w.id = j.worker_id "
+        "  and w.last_heartbeat > now() - make_interval(secs => %(live)s)) returning j.id",
+        live=live_worker_s,
+    )
+    if rows:
+        log.warning("closed %d job(s) held by workers that are gone", len(rows))
+    return len(rows)
 
 
 def runs_without_job(app: procrastinate.App, older_than_s: float, live_worker_s: float) -> list[tuple[str, str]]:

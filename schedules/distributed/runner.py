@@ -18,7 +18,13 @@ from typing import Any
 
 from backroom.schedules.distributed.dispatch import QueueDispatcher
 from backroom.schedules.distributed.leader import Leadership
-from backroom.schedules.distributed.queue import close_jobs, conninfo, ensure_schema, make_app
+from backroom.schedules.distributed.queue import (
+    close_jobs,
+    close_jobs_of_dead_workers,
+    conninfo,
+    ensure_schema,
+    make_app,
+)
 from backroom.schedules.ownership import OwnerLease
 from backroom.schedules.runner import Runner
 from backroom.schedules.settings import Settings
@@ -97,6 +103,7 @@ class DistributedRunner(Runner):
         for run in interrupted:
             log.warning("run %s of %s was interrupted: its worker (%s) is gone", run.id[:8], run.bot, run.owner)
             self.dispatcher.requeue_interrupted(run, self.bots.get(run.bot))
+        close_jobs_of_dead_workers(self.app, self.settings.owner_lease)  # taken, its run never started
         replayed = self.dispatcher.replay_queued(older_than_s=self.settings.owner_lease)  # type: ignore[attr-defined]
         if replayed:
             log.warning("deferred %d queued run(s) that no job would have started", replayed)

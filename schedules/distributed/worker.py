@@ -4,9 +4,10 @@
                     from history every second, logs streamed into history) ── notices, retries, chains
 
 The worker holds a supervisor lease on its host:pid (:class:`~schedules.ownership.SupervisorLease`),
-renewed every sixth of ``owner_lease``: when it dies (kill -9, its machine gone) the leader finds
-the lease expired (on this host: the pid dead), marks its running runs ``interrupted`` and requeues
-those whose bot is idempotent with ``on_interrupted = "requeue"``.
+renewed every sixth of ``owner_lease`` with the queues it takes (what ``backroom workers`` shows):
+when it dies (kill -9, its machine gone) the leader finds the lease expired (on this host: the pid
+dead), marks its running runs ``interrupted`` and requeues those whose bot is idempotent with
+``on_interrupted = "requeue"``. The run's own process ends with it (it reads the worker's pipe).
 """
 
 from __future__ import annotations
@@ -23,11 +24,16 @@ from backroom.schedules.history import process_owner
 from backroom.schedules.settings import BotSettings, Settings
 from backroom.schedules.status import RunStatus
 
-__all__ = ["Worker"]
+__all__ = ["Worker", "advertised"]
 
 log = logging.getLogger(__name__)
 
 RETRY_WHEN_FULL = dt.timedelta(seconds=0.5)  # a run refused for lack of room waits this long in the queue
+
+
+def advertised(queues: Sequence[str] | None) -> str:
+    """What a worker stores with its heartbeat: the queues (capabilities) it takes, "*" for all."""
+    return ",".join(queues) if queues else "*"
 
 
 class Worker:
@@ -78,6 +84,7 @@ class Worker:
         ensure_schema(self.settings, self.runner.app)
         self.runner.executor.warm()
         lease = self.settings.owner_lease
+        self.runner.supervisor.capabilities = advertised(self.queues)
         with self.runner.supervisor.held():
             self.app.run_worker(
                 queues=self.queues,

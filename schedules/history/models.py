@@ -250,13 +250,16 @@ class ProcessLease(Base):
     """A process that supervises runs (``serve``, ``backroom run``), alive while ``expires_at`` is ahead.
 
     ``owner`` is the ``host:pid`` its runs carry in ``Run.owner``. A run whose owner's lease has
-    expired is interrupted by the runner that owns the job store, whatever host it was on.
+    expired is interrupted by the runner that owns the job store, whatever host it was on. A
+    ``backroom worker`` advertises what it can take in ``capabilities`` with every renewal.
     """
 
     __tablename__ = "backroom_process_leases"
 
     owner: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # the queues a worker takes, comma-separated ("*": all); NULL for serve and ``backroom run``
+    capabilities: Mapped[str | None] = mapped_column(String(500))
 
 
 # The owner lock of the job store (one row, name = "main"). A Core table with the same columns it

@@ -170,6 +170,12 @@ class SchedulerState(Store):
             )
 
     # -- job definitions ------------------------------------------------------------------------
+    def last_fire_times(self) -> dict[str, dt.datetime]:
+        """job id → the latest fire time claimed (every fire recorded, run or skip, claims its time)."""
+        with self.session() as s:
+            rows = s.execute(select(Fire.job_id, func.max(Fire.fire_time)).group_by(Fire.job_id)).all()
+        return {job_id: last for job_id, last in rows if last is not None}
+
     def job_digests(self) -> dict[str, str]:
         with self.session() as s:
             return dict(s.execute(select(JobDefinition.job_id, JobDefinition.digest)).all())
@@ -263,15 +269,18 @@ class SchedulerState(Store):
             conn.execute(table.update().where(*where).values(owner="", expires_at=utcnow()))
 
     # -- leases of processes that supervise runs ---------------------------------------------------
-    def renew_process_lease(self, owner: str, lease_s: float, now: dt.datetime | None = None) -> None:
-        """Record that ``owner`` (host:pid) is alive for ``lease_s`` more seconds."""
+    def renew_process_lease(
+        self, owner: str, lease_s: float, now: dt.datetime | None = None, capabilities: str | None = None
+    ) -> None:
+        """Record that ``owner`` (host:pid) is alive for ``lease_s`` more seconds, and what it takes."""
         expires = _after(now or utcnow(), lease_s)
         with self.session() as s, s.begin():
             lease = s.get(ProcessLease, owner)
             if lease is None:
-                s.add(ProcessLease(owner=owner, expires_at=expires))
+                s.add(ProcessLease(owner=owner, expires_at=expires, capabilities=capabilities))
             else:
                 lease.expires_at = expires
+                lease.capabilities = capabilities
 
     def drop_process_lease(self, owner: str) -> None:
         with self.session() as s, s.begin():
@@ -281,6 +290,11 @@ class SchedulerState(Store):
         """owner (host:pid) → when its lease ends."""
         with self.session() as s:
             return dict(s.execute(select(ProcessLease.owner, ProcessLease.expires_at)).all())
+
+    def process_capabilities(self) -> dict[str, str | None]:
+        """owner (host:pid) → the queues it advertised (comma-separated, "*" for all; None: serve, run)."""
+        with self.session() as s:
+            return dict(s.execute(select(ProcessLease.owner, ProcessLease.capabilities)).all())
 
     def prune_process_leases(self, before: dt.datetime) -> int:
         """Forget leases that ended before ``before`` (their runs were interrupted long since)."""

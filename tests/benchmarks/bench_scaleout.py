@@ -2,9 +2,14 @@
 (measured in the same run, on the same PostgreSQL), enqueue-to-start p50/p99, the database
 connections each process holds, and the failover time after kill -9 of the leading serve.
 
+Then the same for a CPU-bound bot: a real OCR (rapidocr, one thread per run) of the first
+``--ocr-docs`` shared receipts (../shared/data/receipts/img), as documents per minute with the
+local backend and with 1 and 2 workers; each run is a process of its own, so the models load in
+every run (that is part of the figure). ``--ocr-docs 0`` leaves it out.
+
 Prints one JSON document. Usage::
 
-    python -m tests.benchmarks.bench_scaleout [--runs 60] [--workers 1,2] [--postgres URL]
+    python -m tests.benchmarks.bench_scaleout [--runs 60] [--workers 1,2] [--ocr-docs 6] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
 database = "{url}"
 home = "{home}"
-bot_modules = ["tests.support.runner_bots"]
-max_parallel_runs = 4
+bot_modules = ["tests.support.runner_bots", "tests.support.scaleout_bots"]
+max_parallel_runs = {parallel}
 owner_lease = "3s"
 
 [execution]
@@ -41,7 +46,12 @@ worker_concurrency = 2
 
 [bots.noop]
 max_instances = 100000
+
+[bots.ocr_receipt]
+max_instances = 100000
+timeout = "30m"
 """
+RECEIPTS = ROOT.parent / "shared" / "data" / "receipts" / "img"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -66,9 +76,9 @@ def fresh_database(url: str) -> tuple[str, Any]:
     return make_url(url).set(database=name).render_as_string(hide_password=False), drop
 
 
-def write_config(home: Path, url: str, backend: str) -> Path:
+def write_config(home: Path, url: str, backend: str, parallel: int = 4) -> Path:
     path = home / f"{backend}.toml"
-    path.write_text(CONFIG.format(url=url, home=home, backend=backend), encoding="utf-8")
+    path.write_text(CONFIG.format(url=url, home=home, backend=backend, parallel=parallel), encoding="utf-8")
     return path
 
 
@@ -213,10 +223,58 @@ def bench_failover(home: Path, url: str) -> dict[str, Any]:
         history.engine.dispose()
 
 
+def ocr_figures(history: History, ids: list[str]) -> dict[str, Any]:
+    runs = [history.get_run(i) for i in ids]
+    done = [r for r in runs if r is not None and r.status == "succeeded"]
+    first = min(r.queued_at for r in runs if r is not None)
+    last = max(r.finished_at for r in done)
+    return {
+        "documents": len(ids),
+        "read": len(done),
+        "docs_per_min": round(len(done) / (last - first).total_seconds() * 60, 2),
+        "seconds_per_doc_p50": round(pct([(r.finished_at - r.started_at).total_seconds() for r in done], 0.5), 2),
+    }
+
+
+def bench_ocr(home: Path, url: str, files: list[Path], workers: int) -> dict[str, Any]:
+    """Documents/min reading ``files``: the local backend (``workers`` = 0, two runs at once, as
+    two workers of concurrency 1 have) or ``workers`` worker processes of concurrency 1."""
+    from backroom.schedules.distributed.queue import ensure_schema
+    from backroom.schedules.distributed.runner import DistributedRunner
+    from backroom.schedules.runner import Runner
+
+    params = [{"file": str(f)} for f in files]
+    if workers == 0:
+        runner = Runner(load_settings(write_config(home, url, "local", parallel=2)))
+        runner.start(schedule=False, watch=False)
+        try:
+            runner.executor.warm()
+            ids = [runner.trigger("ocr_receipt", p, actor="bench").id for p in params]
+            runner.wait_idle(1800)
+            return ocr_figures(runner.history, ids)
+        finally:
+            runner.shutdown(wait=True)
+    config = write_config(home, url, "procrastinate", parallel=workers)
+    runner = DistributedRunner(load_settings(config))
+    ensure_schema(runner.settings, runner.app)
+    procs = [spawn(config, "worker", "--concurrency", "1") for _ in range(workers)]
+    try:
+        warm = [runner.trigger("noop", actor="bench").id for _ in range(workers * 2)]
+        wait_finished(runner.history, warm)
+        ids = [runner.trigger("ocr_receipt", p, actor="bench").id for p in params]
+        wait_finished(runner.history, ids, timeout=1800)
+        return ocr_figures(runner.history, ids)
+    finally:
+        stop(procs)
+        runner.app.close()
+        runner.history.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--ocr-docs", type=int, default=6)
     parser.add_argument("--postgres", default=os.environ.get("BACKROOM_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     if not args.postgres:
@@ -233,6 +291,16 @@ def main() -> None:
                 result["ratio_vs_local"] = round(result["runs_per_s"] / local["runs_per_s"], 2)
                 report[f"procrastinate_{k}_workers"] = result
             report.update(bench_failover(home, url))
+            files = sorted(RECEIPTS.glob("*.jpg"))[: args.ocr_docs]
+            if args.ocr_docs and files:
+                ocr: dict[str, Any] = {"local": bench_ocr(home, url, files, 0)}
+                for k in [int(x) for x in args.workers.split(",")]:
+                    result = bench_ocr(home, url, files, k)
+                    result["ratio_vs_local"] = round(result["docs_per_min"] / ocr["local"]["docs_per_min"], 2)
+                    ocr[f"procrastinate_{k}_workers"] = result
+                report["ocr"] = ocr
+            elif args.ocr_docs:
+                report["ocr"] = f"no receipts at {RECEIPTS}"
         finally:
             drop()
     print(json.dumps(report, indent=2))

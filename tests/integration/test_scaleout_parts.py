@@ -223,8 +223,8 @@ def test_backroom_workers_lists_processes_leases_and_current_runs(pg_database: s
     history = History(pg_database)
     here = socket.gethostname()
     alive, dead = f"{here}:{os.getpid()}", f"{here}:{2**22 + 9}"
-    history.renew_process_lease(alive, 30)
-    history.renew_process_lease(dead, 30)  # its lease runs, but the pid is gone (kill -9)
+    history.renew_process_lease(alive, 30, capabilities="default,browser")
+    history.renew_process_lease(dead, 30, capabilities="ocr")  # its lease runs, but the pid is gone (kill -9)
     run = history.create_run("sleeper", trigger=Trigger.API)
     history.mark_running(run.id, str(tmp_path), alive)
     result = CliRunner().invoke(app, ["workers", "--config", str(tmp_path / "backroom.toml")], terminal_width=200)
@@ -233,6 +233,9 @@ def test_backroom_workers_lists_processes_leases_and_current_runs(pg_database: s
     assert set(lines) == {alive, dead}
     assert f"sleeper {run.id[:8]} (browser)" in lines[alive] and "yes" in lines[alive]
     assert "no" in lines[dead] and "sleeper" not in lines[dead]
+    assert "default,browser" in lines[alive] and "ocr" in lines[dead]  # the queues each advertised
+    history.renew_process_lease(alive, 30)  # a renewal without capabilities (serve) clears them
+    assert history.process_capabilities()[alive] is None
     history.engine.dispose()
 
 
@@ -297,6 +300,8 @@ def test_a_queued_run_no_job_will_start_is_deferred_again_by_the_sweep(pg_databa
         todo = [row[0] for row in jobs(pg_database) if row[4] == "todo"]
         assert sorted(todo) == sorted([lost.id, taken.id, waiting.id])
         assert fresh.id not in todo
+        # the dead worker's job is closed: it would hold its bot's lock for ever
+        assert [row[4] for row in jobs(pg_database) if row[0] == taken.id] == ["failed", "todo"]
         runner._recover(startup=False)  # again: nothing more (each has its job now)
         assert len(jobs(pg_database)) == 4
     finally:
@@ -315,7 +320,7 @@ def test_the_console_workers_page_on_a_standby(pg_database: str, tmp_path: Path)
     settings = console_settings(tmp_path, users=False, database=pg_database, execution={"backend": "procrastinate"})
     runner = DistributedRunner(settings, bots=console_bots())  # not elected: a standby
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    runner.history.renew_process_lease(worker, 30)
+    runner.history.renew_process_lease(worker, 30, capabilities="default,ocr")
     run = runner.history.create_run("echo", trigger=Trigger.API)
     runner.history.mark_running(run.id, str(tmp_path), worker)
     client = TestClient(create_app(runner, environ=console_environ()), base_url="http://127.0.0.1:8600")
@@ -324,6 +329,7 @@ def test_the_console_workers_page_on_a_standby(pg_database: str, tmp_path: Path)
         assert zh.status_code == 200
         assert "执行节点" in zh.text and "备用" in zh.text and "procrastinate" in zh.text
         assert worker in zh.text and f"echo {run.id[:8]} (default)" in zh.text
+        assert "可接队列" in zh.text and "default,ocr" in zh.text
         en = client.get("/workers", headers={"Accept-Language": "en"}).text
         assert "Heartbeat lease ends" in en and "standby" in en
     finally:
