@@ -19,6 +19,7 @@ from openpyxl import Workbook, load_workbook
 from backroom.bots.onboarding import Onboarding, OnboardingConfig, OnboardingParams
 from backroom.bots.onboarding.config import Position
 from backroom.bots.sdk.testing import make_context, make_params
+from backroom.schedules.history import History
 from tests.realsystems.rt import RequestTracker, _environment
 
 pytestmark = [pytest.mark.realsystem, pytest.mark.slow]
@@ -60,6 +61,8 @@ def _hires(path: Path, rows: list[list[object]]) -> Path:
 
 
 def _run(tmp_path: Path, rt: RequestTracker, config: OnboardingConfig, smtp_port: int = 1, **params: object):
+    History(f"sqlite:///{tmp_path / 'backroom.db'}")  # Backroom's database, with the work-item queue
+    params.setdefault("today", TODAY)
     ctx = make_context(
         tmp_path,
         "onboarding",
@@ -72,7 +75,7 @@ def _run(tmp_path: Path, rt: RequestTracker, config: OnboardingConfig, smtp_port
         clock=lambda: dt.datetime(2026, 3, 16, 10, 0, tzinfo=dt.UTC),
     )
     try:
-        return Onboarding().run(ctx, make_params(OnboardingParams, ctx, today=TODAY, **params))
+        return Onboarding().run(ctx, make_params(OnboardingParams, ctx, **params))
     finally:
         ctx.close()
 
@@ -129,7 +132,7 @@ def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(
         before = rt.get(f"user/{agent}").json()
 
     again = _run(tmp_path, rt_server, config, smtp_server.port, hires="hires.xlsx")
-    assert again.counts["done"] == 0 and again.counts["done_earlier"] == 6
+    assert again.counts["queued"] == 0 and again.counts["done"] == 0  # each hire is one item, queued once
     assert len(smtp_server.messages) == 2  # no second welcome mail
     with _client(rt_server) as rt:
         assert rt.get(f"user/{agent}").json() == before
@@ -162,7 +165,8 @@ def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(
     assert handover[5] == "完成" and f"{ticket}→{manager}" in handover[7]
     assert any(r[3].startswith("收回工牌") and r[5] == "待办（人工）" and r[8] == "行政" for r in rows[1:])
 
-    # a re-run changes nothing; an account re-enabled behind the bot's back is disabled again
+    # a re-run changes nothing; an account re-enabled behind the bot's back is disabled again the next day
+    # (the leaver is queued once per day from their last day on)
     with _client(rt_server) as rt:
         before = rt.get(f"user/{agent}").json()
     assert _run(tmp_path, rt_server, config, leavers="leavers.xlsx").counts["done"] == 0
@@ -170,8 +174,8 @@ def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(
         assert rt.get(f"user/{agent}").json() == before
         assert rt.put(f"user/{before['id']}", json={"Disabled": 0}).status_code == 200
         assert int(rt.get(f"user/{agent}").json()["Disabled"]) == 0
-    redo = _run(tmp_path, rt_server, config, leavers="leavers.xlsx")
-    assert redo.counts["done"] == 1
+    redo = _run(tmp_path, rt_server, config, leavers="leavers.xlsx", today=TODAY + dt.timedelta(days=1))
+    assert redo.counts["queued"] == 1 and redo.counts["done"] == 1 and redo.counts["done_earlier"] == 1
     with _client(rt_server) as rt:
         assert int(rt.get(f"user/{agent}").json()["Disabled"]) == 1
 
