@@ -8,6 +8,7 @@ stops working; a re-run changes nothing, and an account someone re-enabled is di
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -60,19 +61,31 @@ def _hires(path: Path, rows: list[list[object]]) -> Path:
     return path
 
 
-def _run(tmp_path: Path, rt: RequestTracker, config: OnboardingConfig, smtp_port: int = 1, **params: object):
+AT = dt.datetime(2026, 3, 16, 10, 0, tzinfo=dt.UTC)
+
+
+def _run(
+    tmp_path: Path,
+    rt: RequestTracker,
+    config: OnboardingConfig,
+    smtp_port: int = 1,
+    *,
+    rt_url: str | None = None,
+    at: dt.datetime = AT,
+    **params: object,
+):
     History(f"sqlite:///{tmp_path / 'backroom.db'}")  # Backroom's database, with the work-item queue
     params.setdefault("today", TODAY)
     ctx = make_context(
         tmp_path,
         "onboarding",
         systems={
-            "helpdesk": {"kind": "rt-rest", "url": rt.url, "token": "env:RT_TOKEN"},
+            "helpdesk": {"kind": "rt-rest", "url": rt_url or rt.url, "token": "env:RT_TOKEN"},
             "mail": {"kind": "smtp", "url": f"smtp://127.0.0.1:{smtp_port}"},
         },
         config=config,
         environ={"RT_TOKEN": rt.token},
-        clock=lambda: dt.datetime(2026, 3, 16, 10, 0, tzinfo=dt.UTC),
+        clock=lambda: at,
     )
     try:
         return Onboarding().run(ctx, make_params(OnboardingParams, ctx, **params))
@@ -189,3 +202,28 @@ def test_a_leaver_unknown_to_backroom_fails_the_run_and_says_so(tmp_path: Path, 
     assert result.status == "failed" and result.counts["failed"] == 1
     rows = list(load_workbook(result.outputs["checklist"]).active.iter_rows(values_only=True))
     assert "disable by hand" in rows[1][7]
+
+
+def test_rt_down_leaves_the_hire_to_be_retried_and_the_retry_creates_the_user_once(
+    tmp_path: Path, rt_server: RequestTracker
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    login = f"retry-{tag}@example.com"
+    row = ["赵专员", f"R{tag}", "310101199001010013", "客服部", "客服专员", "2026-03-16", "", "", login]
+    _hires(tmp_path / "hires.xlsx", [row])
+    with socket.socket() as probe:  # a loopback port nobody listens on: RT "down"
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    first = _run(tmp_path, rt_server, OnboardingConfig(), rt_url=down, hires="hires.xlsx")
+    assert first.status == "failed" and first.counts["items_retrying"] == 1 and first.counts["done"] == 0
+    with _client(rt_server) as rt:
+        assert rt.get(f"user/{login}").status_code == 404
+    # RT is back; the runner starts the bot when the item is due (60 s later), without the list
+    retried = _run(tmp_path, rt_server, OnboardingConfig(), at=AT + dt.timedelta(seconds=60))
+    assert retried.status == "succeeded", retried.summary
+    assert retried.counts["items_done"] == 1 and retried.counts["done"] == 1
+    with _client(rt_server) as rt:
+        user = rt.get(f"user/{login}").json()
+        assert int(user["Disabled"]) == 0 and user["EmailAddress"] == login
+    again = _run(tmp_path, rt_server, OnboardingConfig(), at=AT + dt.timedelta(hours=1), hires="hires.xlsx")
+    assert again.counts["queued"] == 0 and again.counts["done"] == 0
