@@ -8,9 +8,9 @@ re-run changes nothing and an interrupted run picks up where it stopped.
   groups carry the queue rights), and open items for the steps a person does (badge, laptop);
 * leavers, from their last working day: their open tickets go to their manager, then every account
   is disabled and read back disabled (its tokens stop working with it). A disabled account is checked
-  again on every later run and disabled again if someone re-enabled it: a leaver's account left
-  active is the failure this bot exists to prevent. What could not be done is a failed row and makes
-  the run fail.
+  again on every later day the leaver is listed, and disabled again if someone re-enabled it: a
+  leaver's account left active is the failure this bot exists to prevent. What could not be done is
+  a failed row and makes the run fail.
 
 One work item per employee (the ``onboarding`` queue, :mod:`backroom.bots.sdk.workitems`): the run
 first queues the people of its lists (key ``hire:NO:START``, and ``leave:NO:LAST_DAY@TODAY`` so a
