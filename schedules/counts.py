@@ -90,6 +90,13 @@ COUNT_LABELS: dict[str, tuple[str, str]] = {
     "done_earlier": ("done earlier", "此前已完成"),
     "open": ("open for people", "待人工处理"),
     "scheduled": ("scheduled", "已排期"),
+    # work-item queues (onboarding: one item per employee)
+    "queued": ("queued", "已入队"),
+    "retrying": ("to retry", "稍后重试"),
+    "items_done": ("items done", "已完成事项"),
+    "items_business_failed": ("items reported", "已报告的事项"),
+    "items_retrying": ("items to retry", "待重试事项"),
+    "items_failed": ("items failed after retries", "重试后仍失败的事项"),
 }
 
 #: keys that, above zero in a succeeded run, leave work for a person → (English, 简体中文) phrase.
@@ -110,6 +117,9 @@ ATTENTION: dict[str, tuple[str, str]] = {
     "no_password": ("{n} without a password", "{n} 人缺少打开密码"),
     "incomplete": ("{n} incomplete", "{n} 份信息不完整"),
     "open": ("{n} open for people", "{n} 项待人工处理"),
+    "items_business_failed": ("{n} items reported", "{n} 个事项已报告"),
+    "items_retrying": ("{n} items to retry", "{n} 个事项待重试"),
+    "items_failed": ("{n} items failed after retries", "{n} 个事项重试后仍失败"),
 }
 
 _PREFIXES: dict[str, tuple[str, str]] = {"fill_": ("fill", "填写")}

@@ -8,12 +8,21 @@ re-run changes nothing and an interrupted run picks up where it stopped.
   groups carry the queue rights), and open items for the steps a person does (badge, laptop);
 * leavers, from their last working day: their open tickets go to their manager, then every account
   is disabled and read back disabled (its tokens stop working with it). A disabled account is checked
-  again on every later run and disabled again if someone re-enabled it: a leaver's account left
-  active is the failure this bot exists to prevent. What could not be done is a failed row and makes
-  the run fail.
+  again on every later day the leaver is listed, and disabled again if someone re-enabled it: a
+  leaver's account left active is the failure this bot exists to prevent. What could not be done is
+  a failed row and makes the run fail.
 
-Personal data from the lists (ID number, mobile) is never stored or logged; the checkpoint keeps the
-login, name and manager needed to offboard the person later.
+One work item per employee (the ``onboarding`` queue, :mod:`backroom.bots.sdk.workitems`): the run
+first queues the people of its lists (key ``hire:NO:START``, and ``leave:NO:LAST_DAY@TODAY`` so a
+leaver is queued again on each later day and a re-enabled account is found), then consumes the queue
+one employee at a time. An employee whose steps could not be done (a disabled account in the way, a
+leaver unknown to Backroom) ends business-failed and is reported without stopping the others; an
+account system that is down leaves that employee's item to be retried with backoff (the runner starts
+the bot again when it is due), resuming at the first step not done. A re-run the same day queues
+nothing again and so changes nothing.
+
+Personal data from the lists (ID number, mobile) is never stored or logged; neither the items nor the
+checkpoint carry them: the checkpoint keeps the login, name and manager needed to offboard the person.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from backroom.bots.onboarding.checklist import Step, write_checklist
 from backroom.bots.onboarding.config import OnboardingConfig, OnboardingParams
 from backroom.bots.onboarding.people import Hire, Leaver, hires_from_api, leavers_from_api, read_hires, read_leavers
 from backroom.bots.sdk.bot import Bot, Result
+from backroom.bots.sdk.context import RunCancelled
 from backroom.bots.sdk.errors import ApplicationError, BusinessError
 from backroom.bots.systems.accounts.base import AccountDirectory, NewAccount
 from backroom.bots.systems.registry import backend_class
@@ -33,7 +43,84 @@ if TYPE_CHECKING:
     from backroom.bots.payslips.mailer import Mailer
     from backroom.bots.sdk.context import Context
 
-__all__ = ["Onboarding"]
+__all__ = ["QUEUE", "Onboarding"]
+
+#: The work-item queue of employees to onboard or offboard (the console's queue page shows it).
+QUEUE = "onboarding"
+#: An account system down is tried again after 60 s, then 120 s; the third failure is reported.
+MAX_ATTEMPTS = 3
+BACKOFF_SECONDS = 60.0
+_ITEM_COUNT = {
+    "done": "items_done",
+    "business_failed": "items_business_failed",
+    "pending": "items_retrying",
+    "failed": "items_failed",
+}
+
+
+def _hire_payload(hire: Hire) -> dict[str, Any]:
+    """What an item needs to onboard a hire: no ID number, no mobile (they are never stored)."""
+    return {
+        "employee_no": hire.employee_no,
+        "name": hire.name,
+        "department": hire.department,
+        "position": hire.position,
+        "start": hire.start.isoformat(),
+        "manager_no": hire.manager_no,
+        "email": hire.email,
+        "line": hire.line,
+    }
+
+
+def _hire_from_payload(payload: dict[str, Any]) -> Hire:
+    try:
+        return Hire(
+            int(payload.get("line", 0)),
+            str(payload["name"]),
+            str(payload["employee_no"]),
+            str(payload["department"]),
+            str(payload["position"]),
+            dt.date.fromisoformat(str(payload["start"])),
+            str(payload.get("manager_no", "")),
+            str(payload["email"]),
+        )
+    except (KeyError, ValueError) as exc:
+        raise BusinessError(f"the item does not describe a hire: {exc}") from None
+
+
+class _Systems:
+    """The account directories and the mailer, opened on the first item that needs them, closed at the end."""
+
+    def __init__(self, ctx: Context[OnboardingConfig], config: OnboardingConfig) -> None:
+        self.ctx, self.config = ctx, config
+        self._directories: dict[str, AccountDirectory] | None = None
+        self._mailer: Mailer | None = None
+
+    def directories(self) -> dict[str, AccountDirectory]:
+        if self._directories is None:
+            self._directories = {}
+            for system in self.config.systems:
+                settings = self.ctx.system(system)
+                cls = backend_class("accounts", settings.kind, where=f"[systems.{system}]")
+                self._directories[system] = cls(settings, self.ctx.secret)
+        return self._directories
+
+    def mailer(self) -> Mailer | None:
+        if self._mailer is None and self.config.mail_system:
+            from backroom.bots.payslips.mailer import Mailer
+
+            mail = self.ctx.system(self.config.mail_system)
+            self._mailer = Mailer(mail, self.ctx.secret(mail.password) if mail.password else None)
+        return self._mailer
+
+    def __enter__(self) -> _Systems:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for directory in (self._directories or {}).values():
+            directory.close()
+        if self._mailer is not None:
+            self._mailer.close()
 
 
 class Onboarding(Bot[OnboardingParams, OnboardingConfig]):
@@ -43,6 +130,8 @@ class Onboarding(Bot[OnboardingParams, OnboardingConfig]):
     Config = OnboardingConfig
     idempotent = True
 
+    consumes = QUEUE
+
     def run(self, ctx: Context[OnboardingConfig], params: OnboardingParams) -> Result:
         config = ctx.config
         today = params.today or ctx.local_now().date()
@@ -50,53 +139,113 @@ class Onboarding(Bot[OnboardingParams, OnboardingConfig]):
         leavers = read_leavers(ctx.file(params.leavers)) if params.leavers is not None else []
         if params.hires is None and params.leavers is None and config.hr_api is not None:
             hires, leavers = self._from_api(ctx, config)
-        directories: dict[str, AccountDirectory] = {}
         steps: list[Step] = []
-        mailer: Mailer | None = None
-        try:
-            if config.mail_system and hires:
-                from backroom.bots.payslips.mailer import Mailer
-
-                mail = ctx.system(config.mail_system)
-                mailer = Mailer(mail, ctx.secret(mail.password) if mail.password else None)
-            for system in config.systems:
-                settings = ctx.system(system)
-                cls = backend_class("accounts", settings.kind, where=f"[systems.{system}]")
-                directories[system] = cls(settings, ctx.secret)
-            for hire in hires:  # remember every hire first: a manager may be hired in the same batch
-                ctx.checkpoint.set(
-                    f"person:{hire.employee_no}",
-                    {"login": hire.login, "name": hire.name, "manager": hire.manager_no},
-                )
-            for hire in hires:
-                ctx.raise_if_cancelled()
-                steps += self._hire(ctx, config, directories, hire)
-                if mailer is not None:
-                    steps.append(self._welcome(ctx, config, hire, mailer))
-            for leaver in leavers:
-                ctx.raise_if_cancelled()
-                steps += self._leave(ctx, config, directories, leaver, today)
-        finally:
-            for directory in directories.values():
-                directory.close()
-            if mailer is not None:
-                mailer.close()
+        queued = self._produce(ctx, hires, leavers, today, steps)
+        items = {"items_done": 0, "items_business_failed": 0, "items_retrying": 0, "items_failed": 0}
+        with _Systems(ctx, config) as systems:
+            for item in ctx.items(QUEUE, max_attempts=MAX_ATTEMPTS, backoff=BACKOFF_SECONDS):
+                with item:
+                    self._consume(ctx, config, systems, item.payload, today, item.attempt, steps)
+                items[_ITEM_COUNT.get(item.state, "items_failed")] += 1
 
         book = write_checklist(ctx.artifact(f"onboarding-{today:%Y-%m-%d}.xlsx"), f"{today}", steps, ctx.timezone)
-        counts: dict[str, int] = {"hires": len(hires), "leavers": len(leavers)}
-        for status in ("done", "done_earlier", "failed", "open", "scheduled", "skipped"):
+        counts: dict[str, int] = {"hires": len(hires), "leavers": len(leavers), "queued": queued, **items}
+        for status in ("done", "done_earlier", "failed", "open", "scheduled", "skipped", "retrying"):
             counts[status] = sum(1 for s in steps if s.status == status)
         summary = (
-            f"{counts['hires']} hires, {counts['leavers']} leavers: {counts['done']} steps done, "
-            f"{counts['done_earlier']} done earlier, {counts['failed']} failed, {counts['open']} open for people"
+            f"{counts['hires']} hires, {counts['leavers']} leavers, {queued} queued: {counts['done']} steps done, "
+            f"{counts['done_earlier']} done earlier, {counts['failed']} failed, {counts['open']} open for people; "
+            f"{items['items_retrying']} employees to retry"
         )
         ctx.log.info("onboarding: %s", summary)
+        unfinished = counts["failed"] or items["items_retrying"] or items["items_failed"]
         return Result(
-            status="failed" if counts["failed"] else "succeeded",
+            status="failed" if unfinished else "succeeded",
             summary=summary,
             counts=counts,
             outputs={"checklist": str(book)},
         )
+
+    # -- the queue -------------------------------------------------------------------------------
+    @staticmethod
+    def _produce(
+        ctx: Context[OnboardingConfig], hires: list[Hire], leavers: list[Leaver], today: dt.date, steps: list[Step]
+    ) -> int:
+        """Queue one item per employee; leavers whose last day is still ahead are rows only ("scheduled").
+
+        Every hire is remembered first: a manager may be hired in the same batch, and a leaver's
+        logins are found from it later. The items carry no ID number or mobile.
+        """
+        for hire in hires:
+            ctx.checkpoint.set(
+                f"person:{hire.employee_no}",
+                {"login": hire.login, "name": hire.name, "manager": hire.manager_no},
+            )
+        items: list[tuple[str, dict[str, Any]]] = [
+            (f"hire:{h.employee_no}:{h.start.isoformat()}", {"action": "hire", **_hire_payload(h)}) for h in hires
+        ]
+        for leaver in leavers:
+            if leaver.last_day > today:
+                person = ctx.checkpoint.get(f"person:{leaver.employee_no}") or {}
+                steps.append(
+                    Step(
+                        leaver.employee_no,
+                        person.get("name", ""),
+                        "离职",
+                        "accounts",
+                        "*",
+                        "scheduled",
+                        evidence=f"last day {leaver.last_day}",
+                    )
+                )
+                continue
+            key = f"leave:{leaver.employee_no}:{leaver.last_day.isoformat()}@{today.isoformat()}"
+            payload = {"action": "leave", "employee_no": leaver.employee_no, "last_day": str(leaver.last_day)}
+            items.append((key, payload))
+        return ctx.queue(QUEUE).put_many(items) if items else 0
+
+    def _consume(
+        self,
+        ctx: Context[OnboardingConfig],
+        config: OnboardingConfig,
+        systems: _Systems,
+        payload: dict[str, Any],
+        today: dt.date,
+        attempt: int,
+        out: list[Step],
+    ) -> None:
+        """One employee's steps, added to ``out``; BusinessError when any could not be done (the item is reported).
+
+        Any other error (an account system down) is the item's to retry: it stands on the checklist
+        as ``retrying`` (or ``failed`` on the last attempt) and goes on to :class:`WorkItem`.
+        """
+        ctx.raise_if_cancelled()
+        number = str(payload.get("employee_no", ""))
+        kind = "入职" if payload.get("action") == "hire" else "离职"
+        try:
+            if payload.get("action") == "hire":
+                hire = _hire_from_payload(payload)
+                steps = self._hire(ctx, config, systems.directories(), hire)
+                mailer = systems.mailer()
+                if mailer is not None:
+                    steps.append(self._welcome(ctx, config, hire, mailer))
+            elif payload.get("action") == "leave":
+                leaver = Leaver(0, number, dt.date.fromisoformat(payload["last_day"]))
+                steps = self._leave(ctx, config, systems.directories(), leaver, today)
+            else:
+                raise BusinessError(f"not an onboarding item: action {payload.get('action')!r}")
+        except (BusinessError, RunCancelled):
+            raise
+        except Exception as exc:  # an account system down: the item is retried, and the checklist says so
+            status = "failed" if attempt >= MAX_ATTEMPTS else "retrying"
+            evidence = f"{type(exc).__name__}: {exc} (attempt {attempt} of {MAX_ATTEMPTS})"
+            out.append(Step(number, str(payload.get("name", "")), kind, "*", "*", status, ctx.now(), evidence))
+            ctx.log.warning("onboarding: %s attempt %d failed: %s", number, attempt, exc)
+            raise
+        out.extend(steps)
+        failed = [s for s in steps if s.status == "failed"]
+        if failed:
+            raise BusinessError("; ".join(f"{s.step}@{s.system}: {s.evidence}" for s in failed))
 
     # -- hires -----------------------------------------------------------------------------------
     def _hire(

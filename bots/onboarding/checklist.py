@@ -25,6 +25,7 @@ STATUS_ZH = {
     "open": "待办（人工）",
     "scheduled": "未到日期",
     "skipped": "不适用",
+    "retrying": "稍后重试",
 }
 
 
@@ -65,6 +66,7 @@ def write_checklist(path: Path, title: str, steps: Sequence[Step], zone: ZoneInf
     )
     highlight_rows(ws, "F", 2, last, STATUS_ZH["failed"], RED_FILL)
     highlight_rows(ws, "F", 2, last, STATUS_ZH["open"], YELLOW_FILL)
+    highlight_rows(ws, "F", 2, last, STATUS_ZH["retrying"], YELLOW_FILL)
     highlight_rows(ws, "F", 2, last, STATUS_ZH["done"], GREEN_FILL)
     book.save(path)
     return path

@@ -53,7 +53,9 @@ def test_the_onboarding_demo_onboards_and_offboards(tmp_path: Path) -> None:
 
     from backroom.bots.onboarding import Onboarding, OnboardingConfig, OnboardingParams
     from backroom.sandbox.demo_onboarding import prepare
+    from backroom.schedules.history import History
 
+    History(f"sqlite:///{tmp_path / 'backroom.db'}")  # Backroom's database: onboarding queues its employees there
     part = prepare(tmp_path / "demo")
     try:
         config = OnboardingConfig.model_validate(part.bot_table["config"])

@@ -9,13 +9,17 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from backroom.bots.onboarding import Onboarding, OnboardingConfig, OnboardingParams
+from backroom.bots.onboarding.bot import QUEUE
 from backroom.bots.onboarding.config import Position
 from backroom.bots.sdk.testing import make_context, make_params
+from backroom.bots.sdk.workitems import WorkQueue
 from backroom.sandbox.server import running
 from backroom.sandbox.wecom_contacts import WecomWorld, make_app
+from backroom.schedules.history import History
 
 
 def _run(tmp_path: Path, url: str, **params: object):
+    History(f"sqlite:///{tmp_path / 'backroom.db'}")  # Backroom's database, with the work-item queue
     config = OnboardingConfig(systems=["directory"], positions={"客服专员": Position(groups={"directory": ["客服"]})})
     ctx = make_context(
         tmp_path,
@@ -64,9 +68,17 @@ def test_a_refusal_in_a_200_answer_is_a_failed_step_and_a_rerun_resumes(tmp_path
     with running(make_app(world)) as server:
         result = _run(tmp_path, server.url, hires="hires.xlsx")
         assert result.status == "failed" and result.counts["failed"] == 1 and result.counts["done"] == 1
-        # the directory's admin creates the tag; the next run resumes with the failed step only
+        # the person is reported, not retried by itself: a re-run of the list leaves them be
+        clock = lambda: dt.datetime(2026, 3, 16, 1, tzinfo=dt.UTC)  # noqa: E731 - the runs' clock
+        queue = WorkQueue(History(f"sqlite:///{tmp_path / 'backroom.db'}").engine, QUEUE, clock=clock)
+        (reported,) = queue.reported()
+        assert reported["state"] == "business_failed" and "客服" in reported["error"]
+        assert _run(tmp_path, server.url, hires="hires.xlsx").counts["queued"] == 0
+        # the directory's admin creates the tag and retries the item (the console's queue page); the
+        # next run resumes with the failed step only
         world.add_tag("客服")
-        resumed = _run(tmp_path, server.url, hires="hires.xlsx")
+        assert queue.retry(queue.list(state="business_failed")[0]["id"])
+        resumed = _run(tmp_path, server.url)
     assert resumed.status == "succeeded" and resumed.counts["done"] == 1 and resumed.counts["done_earlier"] == 1
     assert world.calls == ["create zhou@example.com", "tag 1 ['zhou@example.com']"]
 
@@ -111,6 +123,7 @@ def test_hires_and_leavers_from_an_hr_systems_api(tmp_path: Path) -> None:
         positions={"客服专员": Position(groups={"directory": ["客服"]})},
         hr_api=HrApi(system="hr"),
     )
+    History(f"sqlite:///{tmp_path / 'backroom.db'}")
     with running(make_app(world)) as wecom, running(hr) as hr_server:
         ctx = make_context(
             tmp_path,

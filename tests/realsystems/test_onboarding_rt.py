@@ -8,6 +8,7 @@ stops working; a re-run changes nothing, and an account someone re-enabled is di
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from backroom.bots.onboarding import Onboarding, OnboardingConfig, OnboardingParams
 from backroom.bots.onboarding.config import Position
 from backroom.bots.sdk.testing import make_context, make_params
+from backroom.schedules.history import History
 from tests.realsystems.rt import RequestTracker, _environment
 
 pytestmark = [pytest.mark.realsystem, pytest.mark.slow]
@@ -59,20 +61,34 @@ def _hires(path: Path, rows: list[list[object]]) -> Path:
     return path
 
 
-def _run(tmp_path: Path, rt: RequestTracker, config: OnboardingConfig, smtp_port: int = 1, **params: object):
+AT = dt.datetime(2026, 3, 16, 10, 0, tzinfo=dt.UTC)
+
+
+def _run(
+    tmp_path: Path,
+    rt: RequestTracker,
+    config: OnboardingConfig,
+    smtp_port: int = 1,
+    *,
+    rt_url: str | None = None,
+    at: dt.datetime = AT,
+    **params: object,
+):
+    History(f"sqlite:///{tmp_path / 'backroom.db'}")  # Backroom's database, with the work-item queue
+    params.setdefault("today", TODAY)
     ctx = make_context(
         tmp_path,
         "onboarding",
         systems={
-            "helpdesk": {"kind": "rt-rest", "url": rt.url, "token": "env:RT_TOKEN"},
+            "helpdesk": {"kind": "rt-rest", "url": rt_url or rt.url, "token": "env:RT_TOKEN"},
             "mail": {"kind": "smtp", "url": f"smtp://127.0.0.1:{smtp_port}"},
         },
         config=config,
         environ={"RT_TOKEN": rt.token},
-        clock=lambda: dt.datetime(2026, 3, 16, 10, 0, tzinfo=dt.UTC),
+        clock=lambda: at,
     )
     try:
-        return Onboarding().run(ctx, make_params(OnboardingParams, ctx, today=TODAY, **params))
+        return Onboarding().run(ctx, make_params(OnboardingParams, ctx, **params))
     finally:
         ctx.close()
 
@@ -129,7 +145,7 @@ def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(
         before = rt.get(f"user/{agent}").json()
 
     again = _run(tmp_path, rt_server, config, smtp_server.port, hires="hires.xlsx")
-    assert again.counts["done"] == 0 and again.counts["done_earlier"] == 6
+    assert again.counts["queued"] == 0 and again.counts["done"] == 0  # each hire is one item, queued once
     assert len(smtp_server.messages) == 2  # no second welcome mail
     with _client(rt_server) as rt:
         assert rt.get(f"user/{agent}").json() == before
@@ -162,7 +178,8 @@ def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(
     assert handover[5] == "完成" and f"{ticket}→{manager}" in handover[7]
     assert any(r[3].startswith("收回工牌") and r[5] == "待办（人工）" and r[8] == "行政" for r in rows[1:])
 
-    # a re-run changes nothing; an account re-enabled behind the bot's back is disabled again
+    # a re-run changes nothing; an account re-enabled behind the bot's back is disabled again the next day
+    # (the leaver is queued once per day from their last day on)
     with _client(rt_server) as rt:
         before = rt.get(f"user/{agent}").json()
     assert _run(tmp_path, rt_server, config, leavers="leavers.xlsx").counts["done"] == 0
@@ -170,8 +187,8 @@ def test_onboarding_creates_and_offboarding_disables_a_real_rt_user(
         assert rt.get(f"user/{agent}").json() == before
         assert rt.put(f"user/{before['id']}", json={"Disabled": 0}).status_code == 200
         assert int(rt.get(f"user/{agent}").json()["Disabled"]) == 0
-    redo = _run(tmp_path, rt_server, config, leavers="leavers.xlsx")
-    assert redo.counts["done"] == 1
+    redo = _run(tmp_path, rt_server, config, leavers="leavers.xlsx", today=TODAY + dt.timedelta(days=1))
+    assert redo.counts["queued"] == 1 and redo.counts["done"] == 1 and redo.counts["done_earlier"] == 1
     with _client(rt_server) as rt:
         assert int(rt.get(f"user/{agent}").json()["Disabled"]) == 1
 
@@ -185,3 +202,28 @@ def test_a_leaver_unknown_to_backroom_fails_the_run_and_says_so(tmp_path: Path, 
     assert result.status == "failed" and result.counts["failed"] == 1
     rows = list(load_workbook(result.outputs["checklist"]).active.iter_rows(values_only=True))
     assert "disable by hand" in rows[1][7]
+
+
+def test_rt_down_leaves_the_hire_to_be_retried_and_the_retry_creates_the_user_once(
+    tmp_path: Path, rt_server: RequestTracker
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    login = f"retry-{tag}@example.com"
+    row = ["赵专员", f"R{tag}", "310101199001010013", "客服部", "客服专员", "2026-03-16", "", "", login]
+    _hires(tmp_path / "hires.xlsx", [row])
+    with socket.socket() as probe:  # a loopback port nobody listens on: RT "down"
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    first = _run(tmp_path, rt_server, OnboardingConfig(), rt_url=down, hires="hires.xlsx")
+    assert first.status == "failed" and first.counts["items_retrying"] == 1 and first.counts["done"] == 0
+    with _client(rt_server) as rt:
+        assert rt.get(f"user/{login}").status_code == 404
+    # RT is back; the runner starts the bot when the item is due (60 s later), without the list
+    retried = _run(tmp_path, rt_server, OnboardingConfig(), at=AT + dt.timedelta(seconds=60))
+    assert retried.status == "succeeded", retried.summary
+    assert retried.counts["items_done"] == 1 and retried.counts["done"] == 1
+    with _client(rt_server) as rt:
+        user = rt.get(f"user/{login}").json()
+        assert int(user["Disabled"]) == 0 and user["EmailAddress"] == login
+    again = _run(tmp_path, rt_server, OnboardingConfig(), at=AT + dt.timedelta(hours=1), hires="hires.xlsx")
+    assert again.counts["queued"] == 0 and again.counts["done"] == 0
