@@ -230,6 +230,13 @@ class Migration(_Strict):
         "not seen (verify=true always compares with the target)",
     )
     diff_samples: int = Field(default=5, ge=0, description="sample changes per field in a dry-run")
+    deletion_check: Literal["count", "keys", "off"] = Field(
+        default="count",
+        description="SQL source and target, incremental upsert runs: how rows deleted at the source are found. "
+        "'count' compares two count(*)s and compares the key sets only when they differ or rejects are "
+        "pending (exact while the target holds only this migration's rows); 'keys' always compares the key "
+        "sets; 'off' leaves it to full/verify runs",
+    )
 
     @field_validator("key", mode="before")
     @classmethod

@@ -202,6 +202,25 @@ class SqlReader(SourceReader):
             extra = conn.execute(sa.select(*[self.table.c[n] for n in self._names]).where(cond)).all()
         return [r for r in fetched if tuple(r[i] for i in idx) != tail] + list(extra)
 
+    def count(self) -> int:
+        """How many rows the source has now (the cheap half of the deletion check)."""
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar_one())
+
+    def key_rows(self, columns: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """Every source row's ``columns`` (those the key fields read), streamed, not held at once."""
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=50_000).execute(
+                sa.select(*[self.table.c[n] for n in columns])
+            )
+            for part in result.partitions():
+                for r in part:
+                    yield dict(zip(columns, r, strict=True))
+
     def fetch_keys(self, keys: list[list[Any]]) -> list[dict[str, Any]]:
         """The current source rows of these key values (pending rejects are retried from here)."""
         import sqlalchemy as sa
