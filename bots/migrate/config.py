@@ -121,7 +121,14 @@ class RestTarget(_Strict):
     )
     id_field: str = Field(default="id", description="where the created record's id is in the (unwrapped) answer")
     find_path: str | None = Field(
-        default=None, description="e.g. '/projects/{key}.json': adopt an existing record before creating one"
+        default=None,
+        description="e.g. '/projects/{key}.json' or '/issues.json?cf_1={key}&status_id=*': looked up before "
+        "every create, so a record created by a run killed before its id was saved is adopted, not doubled",
+    )
+    find_items: str | None = Field(
+        default=None,
+        description="find_path answers a list here (Redmine: 'issues'): none → create, one → adopt, "
+        "several → reject (the target already holds duplicates)",
     )
     read_back: dict[str, str] = Field(default_factory=dict, description="field → dotted path in the read-back answer")
     compare: list[str] | None = Field(default=None, description="fields the read-back proof compares (default: all)")
