@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backroom.bots.migrate.config import FileSource, RestSource, SqlSource
+from backroom.bots.migrate.links import next_link
 from backroom.bots.sdk.errors import ConfigError, TransientError
 from backroom.bots.systems.registry import backend_class, define_kind
 
@@ -239,6 +240,13 @@ class SqlReader(SourceReader):
         self.engine.dispose()
 
 
+def _origin(url: str) -> tuple[str, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
 def flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested objects become dotted columns: ``{"project": {"id": 1}}`` → ``{"project.id": 1}``."""
     out: dict[str, Any] = {}
@@ -340,7 +348,12 @@ class RestReader(SourceReader):
                 # the announced total is
                 done = not items or (announced is not None and read >= announced)
             else:
-                nxt = resp.links.get("next", {}).get("url")
+                nxt = next_link(resp.headers.get_list("link"), str(resp.url))
+                if nxt and (resp.url.scheme, resp.url.netloc.decode()) != _origin(nxt):
+                    # the system's credentials go with every request: never to a host it names
+                    raise ConfigError(
+                        f"source {spec.system!r} {spec.path}: the next page is on another host ({nxt}); not followed"
+                    )
                 at, done = nxt, not nxt
             if done:
                 got = at if spec.paging == "offset" else read
