@@ -598,10 +598,16 @@ def _incremental_gone(
     if not inputs:
         return []  # a constant key: nothing to compare
     seen: set[tuple[str, ...]] = set()
-    for row in source.key_rows(inputs):
-        k = _key_only(key_fns, mig.key, row)
-        if k is not None:
-            seen.add(k)
+    if all(mig.fields[k].model_fields_set <= {"source"} for k in mig.key):
+        # plain copies (the usual key): the mapping is strip + canonical, no compiled field per row
+        order = [inputs.index(mig.fields[k].source or k) for k in mig.key]
+        for row in source.key_rows(inputs):
+            seen.add(tuple(canonical(v.strip() if isinstance(v, str) else v) for v in (row[i] for i in order)))
+    else:
+        for row in source.key_rows(inputs):
+            k = _key_only(key_fns, mig.key, dict(zip(inputs, row, strict=True)))
+            if k is not None:
+                seen.add(k)
     return [k for k in target.all_keys() if tuple(canonical(v) for v in k) not in seen]
 
 

@@ -210,8 +210,8 @@ class SqlReader(SourceReader):
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar_one())
 
-    def key_rows(self, columns: Sequence[str]) -> Iterator[dict[str, Any]]:
-        """Every source row's ``columns`` (those the key fields read), streamed, not held at once."""
+    def key_rows(self, columns: Sequence[str]) -> Iterator[Sequence[Any]]:
+        """Every source row's ``columns`` (those the key fields read) as tuples, streamed, not held at once."""
         import sqlalchemy as sa
 
         with self.engine.connect() as conn:
@@ -219,8 +219,7 @@ class SqlReader(SourceReader):
                 sa.select(*[self.table.c[n] for n in columns])
             )
             for part in result.partitions():
-                for r in part:
-                    yield dict(zip(columns, r, strict=True))
+                yield from part
 
     def fetch_keys(self, keys: list[list[Any]]) -> list[dict[str, Any]]:
         """The current source rows of these key values (pending rejects are retried from here)."""

@@ -210,6 +210,11 @@ def test_source_deletions_are_reported_by_incremental_upsert_runs(tmp_path: Path
     assert balanced.outputs["gone_from_source"] == ["7", "33"]
 
     assert _run(tmp_path, db, _config(db, deletion_check="keys")).outputs["gone_from_source"] == ["7", "33"]
+    # a key field that is mapped, not copied: the source keys go through its mapping first
+    _decimal = {"amount": {"from": "amount", "type": "decimal"}}
+    typed = {"id": {"from": "id", "type": "int"}, "name": {"from": "name", "required": True}, **_decimal}
+    mapped = _run(tmp_path, db, _config(db, deletion_check="keys", fields=typed))
+    assert mapped.outputs["gone_from_source"] == ["7", "33"]
     off = _run(tmp_path, db, _config(db, deletion_check="off"))
     assert off.counts["gone"] == 0 and "deletion_check" not in off.outputs["timings_s"]
 
