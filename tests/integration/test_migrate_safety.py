@@ -245,3 +245,42 @@ def test_the_count_check_reads_no_keys_when_nothing_was_deleted(tmp_path: Path, 
         assert keyed.counts["gone"] == 0 and calls == ["key set"]
     finally:
         SqlReader.key_rows, Plan.gone_keys = read_keys, anti_join  # type: ignore[method-assign]
+
+
+def test_the_in_database_proof_hashes_values_and_probes_the_types_first(tmp_path: Path, migrate_pg: PgSchema) -> None:
+    """PostgreSQL: rows are hashed by value (hash_record_extended, no text printed per row) when
+    every column's type has a hash function; a json column has none, and the text is hashed."""
+    import json
+    from types import SimpleNamespace
+
+    import sqlalchemy as sa
+
+    from backroom.bots.migrate.targets import SqlWriter
+
+    db = migrate_pg
+    _tables(db)
+    _insert(db, _rows(12))
+    probed: list[bool] = []
+    original = SqlWriter._hashable_row
+
+    def spy(self: SqlWriter, conn: Any) -> bool:
+        probed.append(original(self, conn))
+        return probed[-1]
+
+    SqlWriter._hashable_row = spy  # type: ignore[method-assign]
+    try:
+        result = _run(tmp_path, db, _config(db))
+    finally:
+        SqlWriter._hashable_row = original  # type: ignore[method-assign]
+    assert result.counts["inserted"] == 12 and probed and all(probed)
+    proof = json.loads(Path(result.outputs["proof_file"]).read_text(encoding="utf-8"))["batches"][0]
+    assert proof["source_checksum"] == proof["target_checksum"] and proof["differing"] == 0
+
+    db.sql(f"CREATE TABLE {db.t('docs')} (id INTEGER PRIMARY KEY, body JSON)")
+    with db.engine.begin() as conn:
+        writer = SqlWriter.__new__(SqlWriter)
+        writer.spec = SimpleNamespace(table=db.t("docs"))  # type: ignore[assignment]
+        writer.columns = ["id", "body"]
+        writer.table = sa.Table("docs", sa.MetaData(), schema=db.t("docs").split(".")[0], autoload_with=conn)
+        assert writer._hashable_row(conn) is False
+        assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1  # the failed probe left the transaction usable
