@@ -121,7 +121,14 @@ class RestTarget(_Strict):
     )
     id_field: str = Field(default="id", description="where the created record's id is in the (unwrapped) answer")
     find_path: str | None = Field(
-        default=None, description="e.g. '/projects/{key}.json': adopt an existing record before creating one"
+        default=None,
+        description="e.g. '/projects/{key}.json' or '/issues.json?cf_1={key}&status_id=*': looked up before "
+        "every create, so a record created by a run killed before its id was saved is adopted, not doubled",
+    )
+    find_items: str | None = Field(
+        default=None,
+        description="find_path answers a list here (Redmine: 'issues'): none → create, one → adopt, "
+        "several → reject (the target already holds duplicates)",
     )
     read_back: dict[str, str] = Field(default_factory=dict, description="field → dotted path in the read-back answer")
     compare: list[str] | None = Field(default=None, description="fields the read-back proof compares (default: all)")
@@ -230,6 +237,13 @@ class Migration(_Strict):
         "not seen (verify=true always compares with the target)",
     )
     diff_samples: int = Field(default=5, ge=0, description="sample changes per field in a dry-run")
+    deletion_check: Literal["count", "keys", "off"] = Field(
+        default="count",
+        description="SQL source and target, incremental upsert runs: how rows deleted at the source are found. "
+        "'count' compares two count(*)s and compares the key sets only when they differ or rejects are "
+        "pending (exact while the target holds only this migration's rows); 'keys' always compares the key "
+        "sets; 'off' leaves it to full/verify runs",
+    )
 
     @field_validator("key", mode="before")
     @classmethod

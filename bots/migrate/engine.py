@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from backroom.bots.migrate.config import Lookup, Migration
 from backroom.bots.migrate.proof import canonical, decode_position, encode_position, key_of
 from backroom.bots.migrate.rejects import RejectBook
-from backroom.bots.migrate.sources import REF, Batch, SourceReader, open_source
+from backroom.bots.migrate.sources import REF, Batch, SourceReader, SqlReader, open_source
 from backroom.bots.migrate.targets import PendingChange, SqlWriter, open_target
 from backroom.bots.migrate.transforms import FieldError, Mapper
 from backroom.bots.sdk.bot import Result
@@ -442,7 +442,6 @@ def run_migration(
         write_path = "rows"
         if not dry and not mirror and isinstance(target, SqlWriter) and target.spec.pushdown:
             from backroom.bots.migrate.pushdown import plan_pushdown
-            from backroom.bots.migrate.sources import SqlReader
 
             if isinstance(source, SqlReader):
                 plan = plan_pushdown(source, target, mig)
@@ -491,6 +490,17 @@ def run_migration(
                     gone = plan.gone_keys(conn, target, mig.key)
             else:
                 gone = [k for k in target.all_keys() if tuple(canonical(v) for v in k) not in mirror_keys]
+            gone_note = _report_gone(ctx, name, gone, keyless_rejects, totals)
+        elif (
+            complete
+            and mig.mode == "upsert"
+            and mig.deletion_check != "off"
+            and isinstance(target, SqlWriter)
+            and isinstance(source, SqlReader)
+        ):
+            clock = time.perf_counter()
+            gone = _incremental_gone(mig, source, target, key_fns, plan, pending)
+            timings["deletion_check"] = time.perf_counter() - clock
             gone_note = _report_gone(ctx, name, gone, keyless_rejects, totals)
         if not dry:
             ctx.checkpoint.set(f"{name}:schema", [c for c in source.columns() if not c.startswith("__")])
@@ -559,6 +569,46 @@ def run_migration(
             "path": write_path,
         },
     )
+
+
+def _incremental_gone(
+    mig: Migration,
+    source: SqlReader,
+    target: SqlWriter,
+    key_fns: dict[str, Any],
+    plan: Any,
+    pending: _Pending | None,
+) -> list[tuple[Any, ...]]:
+    """Target rows whose source row is gone, found in an incremental run (which reads only changes).
+
+    A keyset read after the last position never sees a deleted row, so without this an upsert
+    target keeps rows the source deleted without a word until someone runs ``full``. After a
+    complete pass every source row is in the target unless it is a pending reject, so with no
+    pending rejects equal counts mean nothing is gone and the key sets need not be read
+    (``deletion_check = "count"``, two ``count(*)``); otherwise the key sets are compared: by an
+    anti-join when both tables are in one database, else keys streamed through the key mapping.
+    """
+    no_pending = pending is None or not pending.book
+    if mig.deletion_check == "count" and no_pending and source.count() == target.count():
+        return []
+    if plan is not None and plan.same_database:
+        with target.engine.connect() as conn:
+            return plan.gone_keys(conn, target, mig.key)
+    inputs = list(dict.fromkeys(c for k in mig.key for c in mig.fields[k].inputs()))
+    if not inputs:
+        return []  # a constant key: nothing to compare
+    seen: set[tuple[str, ...]] = set()
+    if all(mig.fields[k].model_fields_set <= {"source"} for k in mig.key):
+        # plain copies (the usual key): the mapping is strip + canonical, no compiled field per row
+        order = [inputs.index(mig.fields[k].source or k) for k in mig.key]
+        for row in source.key_rows(inputs):
+            seen.add(tuple(canonical(v.strip() if isinstance(v, str) else v) for v in (row[i] for i in order)))
+    else:
+        for row in source.key_rows(inputs):
+            k = _key_only(key_fns, mig.key, dict(zip(inputs, row, strict=True)))
+            if k is not None:
+                seen.add(k)
+    return [k for k in target.all_keys() if tuple(canonical(v) for v in k) not in seen]
 
 
 def _report_gone(ctx: Context, name: str, gone: list[tuple[Any, ...]], keyless: int, totals: Totals) -> str:

@@ -10,7 +10,8 @@ after every create, so a re-run updates rather than creates again), and
   comparing every field: a write is never counted on the status code alone;
 * compares first and sends nothing when the target already holds the values (``unchanged``);
 * re-creates a record whose id answers 404 (deleted in the target), and adopts an existing record
-  found by ``find_path`` before creating a duplicate;
+  found by ``find_path`` before creating one: with the source key in the body (a Redmine custom
+  field) a run killed between the 201 and saving the id never creates the record twice;
 * turns 400/404/422 answers into rejects that name the field the application complained about.
 """
 
@@ -35,12 +36,23 @@ if TYPE_CHECKING:
 
 __all__ = ["RestItemWriter", "dig", "fill_template", "placeholders"]
 
+_DUPLICATED = object()  # _find: the target holds a key more than once
 _PLACEHOLDER = re.compile(r"^\{([A-Za-z0-9_.]+)\}$")
 
 
 def dig(data: Any, path: str) -> Any:
-    """``dig({"project": {"id": 3}}, "project.id") == 3``; None where a step is missing."""
+    """``dig({"project": {"id": 3}}, "project.id") == 3``; None where a step is missing.
+
+    A step ``name=value`` picks the element of a list whose ``name`` is ``value`` (compared as
+    text): ``custom_fields.id=1.value`` reads Redmine's custom field 1.
+    """
     for part in path.split("."):
+        if isinstance(data, list) and "=" in part:
+            name, _, value = part.partition("=")
+            data = next((e for e in data if isinstance(e, dict) and canonical(e.get(name)) == value), None)
+            if data is None:
+                return None
+            continue
         if not isinstance(data, dict) or part not in data:
             return None
         data = data[part]
@@ -113,6 +125,13 @@ class RestItemWriter(TargetWriter):
         self.columns: list[str] = []
         self._ids_key = f"{name}:target_ids"
         self.ids: dict[str, Any] = dict(ctx.checkpoint.get(self._ids_key) or {})
+        if not spec.find_path:
+            ctx.log.warning(
+                "migration %s: REST target %s has no find_path: a run killed between a create and saving "
+                "its id would create that record again (put the key in the body and look it up)",
+                name,
+                spec.path,
+            )
 
     def check_schema(self, fields: Sequence[str]) -> None:
         self.columns = list(fields)
@@ -203,10 +222,9 @@ class RestItemWriter(TargetWriter):
         label = self._label(row)
         target_id = self.ids.get(label)
         if target_id is None and self.spec.find_path:
-            await limiter.wait()
-            found = await self._request(client, "GET", self.spec.find_path.replace("{key}", label), None)
-            if found.status_code == 200:
-                target_id = dig(self._unwrap(found), self.spec.id_field)
+            target_id = await self._find(client, limiter, row, label, out)
+            if target_id is _DUPLICATED:
+                return
         held = None
         if target_id is not None:
             await limiter.wait()
@@ -249,8 +267,7 @@ class RestItemWriter(TargetWriter):
                 target_id = location.rstrip("/").rsplit("/", 1)[-1].split(".")[0] or None
             if target_id is None:
                 raise TransientError(f"target {self.spec.system!r} created {label} but said no id ({resp.status_code})")
-            self.ids[label] = target_id
-            self.ctx.checkpoint.set(self._ids_key, self.ids)  # at once: a re-run must not create it twice
+            self._remember(label, target_id)
             kind = "inserted"
         if not self.proof:
             setattr(out, kind, getattr(out, kind) + 1)
@@ -262,6 +279,43 @@ class RestItemWriter(TargetWriter):
             failures += [f"key {label} field {f}: sent {new!r}, read back {old!r}" for f, new, old in diffs]
             return
         setattr(out, kind, getattr(out, kind) + 1)
+
+    def _remember(self, label: str, target_id: Any) -> None:
+        """Save the new record's id at once. A kill before this line is what ``find_path`` is for:
+        the re-run finds the record by the key the body carried and adopts it instead of creating
+        a second one."""
+        self.ids[label] = target_id
+        self.ctx.checkpoint.set(self._ids_key, self.ids)
+
+    async def _find(
+        self, client: httpx.AsyncClient, limiter: RateLimiter, row: dict[str, Any], label: str, out: Outcome
+    ) -> Any:
+        """The target's id for a key it may already hold (created by a run killed before the id was
+        saved, or by hand): None when it holds none; ``_DUPLICATED`` (and a reject) when several."""
+        await limiter.wait()
+        found = await self._request(client, "GET", self.spec.find_path.replace("{key}", label), None)  # type: ignore[union-attr]
+        if found.status_code != 200:
+            return None
+        body = found.json() if self.spec.find_items else self._unwrap(found)
+        if not self.spec.find_items:
+            return dig(body, self.spec.id_field)
+        items = dig(body, self.spec.find_items)
+        if not isinstance(items, list):
+            raise TransientError(
+                f"target {self.spec.system!r}: {self.spec.find_path} answered no list at {self.spec.find_items!r}"
+            )
+        if len(items) > 1:
+            ids = [dig(i, self.spec.id_field) for i in items]
+            out.rejected.append(
+                (
+                    row,
+                    ",".join(self.key),
+                    f"the target already holds {len(items)} records with key {label} (ids {ids}); "
+                    "none was written: which one is meant cannot be decided here",
+                )
+            )
+            return _DUPLICATED
+        return dig(items[0], self.spec.id_field) if items else None
 
     def _refused(self, resp: httpx.Response, row: dict[str, Any], out: Outcome) -> bool:
         if resp.status_code in (400, 404, 409, 422):

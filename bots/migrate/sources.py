@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backroom.bots.migrate.config import FileSource, RestSource, SqlSource
+from backroom.bots.migrate.links import next_link
 from backroom.bots.sdk.errors import ConfigError, TransientError
 from backroom.bots.systems.registry import backend_class, define_kind
 
@@ -202,6 +203,24 @@ class SqlReader(SourceReader):
             extra = conn.execute(sa.select(*[self.table.c[n] for n in self._names]).where(cond)).all()
         return [r for r in fetched if tuple(r[i] for i in idx) != tail] + list(extra)
 
+    def count(self) -> int:
+        """How many rows the source has now (the cheap half of the deletion check)."""
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar_one())
+
+    def key_rows(self, columns: Sequence[str]) -> Iterator[Sequence[Any]]:
+        """Every source row's ``columns`` (those the key fields read) as tuples, streamed, not held at once."""
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=50_000).execute(
+                sa.select(*[self.table.c[n] for n in columns])
+            )
+            for part in result.partitions():
+                yield from part
+
     def fetch_keys(self, keys: list[list[Any]]) -> list[dict[str, Any]]:
         """The current source rows of these key values (pending rejects are retried from here)."""
         import sqlalchemy as sa
@@ -218,6 +237,13 @@ class SqlReader(SourceReader):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _origin(url: str) -> tuple[str, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
 
 
 def flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -321,7 +347,12 @@ class RestReader(SourceReader):
                 # the announced total is
                 done = not items or (announced is not None and read >= announced)
             else:
-                nxt = resp.links.get("next", {}).get("url")
+                nxt = next_link(resp.headers.get_list("link"), str(resp.url))
+                if nxt and (resp.url.scheme, resp.url.netloc.decode()) != _origin(nxt):
+                    # the system's credentials go with every request: never to a host it names
+                    raise ConfigError(
+                        f"source {spec.system!r} {spec.path}: the next page is on another host ({nxt}); not followed"
+                    )
                 at, done = nxt, not nxt
             if done:
                 got = at if spec.paging == "offset" else read

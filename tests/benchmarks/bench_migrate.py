@@ -15,6 +15,8 @@ Measured in the same run, on the same database:
                             mapped and compared; nothing rewritten);
 * ``bot_rerun_incremental`` the bot again incrementally (its cursor says nothing is new);
 * memory: peak RSS of the bot's process at ``--rows`` and at a tenth of it (flat = similar);
+* ``--deletion-check-only``  what finding source deletions costs an incremental run at ``--rows``
+                            (``deletion_check`` off / count / keys), against ``off`` in the same run;
 * ``mariadb_*``             PostgreSQL → MariaDB (``--mysql-url``): the bot against a raw PyMySQL
                             multi-row ``INSERT ... ON DUPLICATE KEY UPDATE`` of the same rows.
 
@@ -41,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 BOT = """
-import json, sys, time
+import json, os, sys, time
 from pathlib import Path
 from backroom.bots.migrate import Config, Migrate, MigrateParams
 from backroom.bots.sdk.testing import make_context
@@ -50,8 +52,10 @@ proof = sys.argv[6] == "1"
 target_url, target_table = (sys.argv[7], sys.argv[8]) if len(sys.argv) > 8 else (url, f"{schema}.dst")
 cfg = Config.model_validate({"migrations": {"bench": {
     "source": {"kind": "sql", "system": "db", "table": f"{schema}.src", "cursor": "id"},
-    "target": {"kind": "sql", "system": "out", "table": target_table},
+    "target": {"kind": "sql", "system": "out", "table": target_table,
+               "pushdown": os.environ.get("BENCH_PUSHDOWN", "1") == "1"},
     "key": "id", "batch_size": batch, "max_reject_ratio": 0, "proof": proof,
+    "deletion_check": os.environ.get("BENCH_DELETION_CHECK", "count"),
     "fields": {"id": "id", "amount": {"from": "amount", "type": "decimal", "min": 0},
                "code": {"from": "code", "max_length": 12}, "updated_at": {"from": "updated_at", "type": "datetime"}},
 }}})
@@ -63,6 +67,7 @@ seconds = time.perf_counter() - t
 # VmHWM: this process's own peak resident memory (ru_maxrss would include the parent's, kept over exec)
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 print(json.dumps({"seconds": seconds, "counts": result.counts, "status": result.status,
+                  "gone": result.outputs["gone_from_source"],
                   "timings": result.outputs["timings_s"], "path": result.outputs["path"],
                   "peak_rss_mb": hwm / 1024}))
 """
@@ -194,8 +199,9 @@ def run_bot(
     full: bool,
     proof: bool = True,
     target: tuple[str, str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     argv = [sys.executable, "-c", BOT, url, str(tmp), schema, str(batch), "1" if full else "0", "1" if proof else "0"]
     out = subprocess.run(
         argv + list(target or ()),
@@ -208,6 +214,49 @@ def run_bot(
     if out.returncode != 0:
         raise SystemExit(f"bot run failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_deletion_check(url: str, schema: str, batch: int, rows: int) -> dict[str, Any]:
+    """What finding source deletions costs an incremental run (``deletion_check``), at ``rows`` rows.
+
+    The target is full and up to date; each incremental run reads nothing new. ``off`` is the
+    baseline; ``count`` compares two count(*)s; ``keys`` compares key sets (anti-join in one
+    database; with pushdown off, keys streamed through Python as for two databases). Then two
+    source rows are deleted: ``count`` must find them, through the key comparison the counts trigger.
+    """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    out: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            first = run_bot(url, Path(tmp), schema, batch, full=False)
+            assert first["counts"]["inserted"] == rows, first
+            variants = [("off", "1"), ("count", "1"), ("keys", "1"), ("keys", "0")]
+            for check, push in variants:
+                env = {"BENCH_DELETION_CHECK": check, "BENCH_PUSHDOWN": push}
+                result = run_bot(url, Path(tmp), schema, batch, full=False, env=env)
+                assert result["counts"]["gone"] == 0 and result["counts"]["read"] == 0, result
+                name = f"{check}{'' if push == '1' else '_streamed_keys'}"
+                out[f"incremental_{name}_seconds"] = result["seconds"]
+                out[f"incremental_{name}_check_seconds"] = result["timings"].get("deletion_check", 0.0)
+            _sql(engine, f"DELETE FROM {schema}.src WHERE id IN (7, {rows // 2})")
+            for check, push in (("count", "1"), ("count", "0")):
+                env = {"BENCH_DELETION_CHECK": check, "BENCH_PUSHDOWN": push}
+                found = run_bot(url, Path(tmp), schema, batch, full=False, env=env)
+                assert found["gone"] == ["7", str(rows // 2)], found
+                name = "anti_join" if push == "1" else "streamed_keys"
+                out[f"incremental_count_after_deletes_{name}_check_seconds"] = found["timings"]["deletion_check"]
+        out["deletion_check_rows"] = rows
+        base = out["incremental_off_seconds"]
+        out["deletion_check_ratios_vs_off"] = {
+            k.removeprefix("incremental_").removesuffix("_seconds"): round(v / base, 2)
+            for k, v in out.items()
+            if k.startswith("incremental_") and k.endswith("_seconds") and "check" not in k
+        }
+    finally:
+        engine.dispose()
+    return out
 
 
 def bench_mariadb(pg_url: str, mysql_url: str, schema: str, rows: int, batch: int) -> dict[str, Any]:
@@ -348,6 +397,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-sandbox", action="store_true", help="skip the REST and web-form sandbox targets")
     parser.add_argument("--mysql-url", default=os.environ.get("BACKROOM_TEST_MYSQL_URL"), help="MariaDB target")
     parser.add_argument("--mariadb-rows", type=int, default=50_000, help="rows PostgreSQL → MariaDB")
+    parser.add_argument(
+        "--deletion-check-only", action="store_true", help="only what finding source deletions costs at --rows"
+    )
     args = parser.parse_args(argv)
 
     import sqlalchemy as sa
@@ -355,6 +407,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     engine = sa.create_engine(args.url)
     schema = f"bench_migrate_{os.getpid()}"
     figures: dict[str, Any] = {"rows": args.rows, "batch": args.batch, "cpus": os.cpu_count()}
+    if args.deletion_check_only:
+        try:
+            _tables(engine, schema, args.rows)
+            figures.update(bench_deletion_check(args.url, schema, args.batch, args.rows))
+        finally:
+            _sql(engine, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            engine.dispose()
+        print(json.dumps(figures, indent=1))
+        return figures
     try:
         _tables(engine, schema, args.rows)
         sample = _source_rows(engine, schema, args.rows)  # the raw paths move every row, like the bot

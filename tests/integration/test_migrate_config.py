@@ -23,7 +23,12 @@ def test_the_redmine_example_is_valid_and_keeps_secrets_as_references() -> None:
     config = Config.model_validate(data["bots"]["migrate"]["config"])
     target = config.migrations["tickets_to_redmine"].target
     assert target.kind == "rest" and target.item_path == "/issues/{id}.json" and target.envelope == "issue"
-    assert placeholders(target.template) == {"project_id", "tracker_id", "subject", "description", "done_ratio"}
+    sent = {"project_id", "tracker_id", "subject", "description", "done_ratio", "ticket_no"}
+    assert placeholders(target.template) == sent
+    # the key travels in a custom field and is looked up before every create (a killed run adopts)
+    assert target.find_items == "issues" and "{key}" in (target.find_path or "")
+    held = {"custom_fields": [{"id": 4, "value": "x"}, {"id": 5, "value": "T0001"}]}
+    assert dig(held, target.read_back["ticket_no"]) == "T0001"
     source = config.migrations["issues_to_reports"].source
     assert source.kind == "rest" and source.paging == "offset" and source.since_format == ">={}"
     systems = {name: SystemSettings.model_validate(table) for name, table in data["systems"].items()}

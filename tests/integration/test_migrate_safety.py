@@ -185,3 +185,102 @@ def test_source_deletions_are_reported_in_upsert_and_applied_in_mirror(tmp_path:
     assert _count(db) == 40  # kept: upsert never deletes
     mirror = _run(tmp_path, db, _config(db, mode="mirror"))
     assert mirror.counts["deleted"] == 2 and _count(db) == 38
+
+
+def test_source_deletions_are_reported_by_incremental_upsert_runs(tmp_path: Path, db: PgSchema) -> None:
+    _tables(db)
+    _insert(db, _rows(40))
+    assert _run(tmp_path, db, _config(db)).counts["gone"] == 0
+    db.sql(f"DELETE FROM {db.t('src')} WHERE id IN (3, 33)")
+    # an incremental run reads nothing new; before, it said nothing about the two deleted rows
+    counted = _run(tmp_path, db, _config(db))
+    assert counted.counts["read"] == 0
+    assert counted.counts["gone"] == 2 and counted.outputs["gone_from_source"] == ["3", "33"]
+    assert "2 target rows are no longer in the source" in counted.summary
+    assert "deletion_check" in counted.outputs["timings_s"]
+    assert _count(db) == 40  # upsert reports, never deletes
+
+    # one deletion balanced by one new row that the target refuses: equal counts, but a pending
+    # reject makes the count check compare the key sets
+    db.sql(f"INSERT INTO {db.t('src')} VALUES (3, '客户3𠮷', '3.50', '2024-03-01 08:00:03')")
+    db.sql(f"DELETE FROM {db.t('src')} WHERE id = 7")
+    _insert(db, [(50, "客户50", "坏", "2024-03-01 09:00:00")])
+    balanced = _run(tmp_path, db, _config(db))
+    assert balanced.counts["rejected"] == 1 and balanced.counts["pending"] == 1
+    assert balanced.outputs["gone_from_source"] == ["7", "33"]
+
+    assert _run(tmp_path, db, _config(db, deletion_check="keys")).outputs["gone_from_source"] == ["7", "33"]
+    # a key field that is mapped, not copied: the source keys go through its mapping first
+    _decimal = {"amount": {"from": "amount", "type": "decimal"}}
+    typed = {"id": {"from": "id", "type": "int"}, "name": {"from": "name", "required": True}, **_decimal}
+    mapped = _run(tmp_path, db, _config(db, deletion_check="keys", fields=typed))
+    assert mapped.outputs["gone_from_source"] == ["7", "33"]
+    off = _run(tmp_path, db, _config(db, deletion_check="off"))
+    assert off.counts["gone"] == 0 and "deletion_check" not in off.outputs["timings_s"]
+
+
+def test_the_count_check_reads_no_keys_when_nothing_was_deleted(tmp_path: Path, db: PgSchema) -> None:
+    from backroom.bots.migrate.pushdown import Plan
+    from backroom.bots.migrate.sources import SqlReader
+
+    _tables(db)
+    _insert(db, _rows(20))
+    _run(tmp_path, db, _config(db))
+    calls: list[str] = []
+    read_keys, anti_join = SqlReader.key_rows, Plan.gone_keys
+
+    def spy_keys(self: SqlReader, columns: Any) -> Any:
+        calls.append("key set")
+        return read_keys(self, columns)
+
+    def spy_join(self: Plan, *args: Any) -> Any:
+        calls.append("key set")
+        return anti_join(self, *args)
+
+    SqlReader.key_rows, Plan.gone_keys = spy_keys, spy_join  # type: ignore[method-assign]
+    try:
+        quiet = _run(tmp_path, db, _config(db))
+        assert quiet.counts["gone"] == 0 and calls == []  # two count(*)s agreed: no key read
+        keyed = _run(tmp_path, db, _config(db, deletion_check="keys"))
+        assert keyed.counts["gone"] == 0 and calls == ["key set"]
+    finally:
+        SqlReader.key_rows, Plan.gone_keys = read_keys, anti_join  # type: ignore[method-assign]
+
+
+def test_the_in_database_proof_hashes_values_and_probes_the_types_first(tmp_path: Path, migrate_pg: PgSchema) -> None:
+    """PostgreSQL: rows are hashed by value (hash_record_extended, no text printed per row) when
+    every column's type has a hash function; a json column has none, and the text is hashed."""
+    import json
+    from types import SimpleNamespace
+
+    import sqlalchemy as sa
+
+    from backroom.bots.migrate.targets import SqlWriter
+
+    db = migrate_pg
+    _tables(db)
+    _insert(db, _rows(12))
+    probed: list[bool] = []
+    original = SqlWriter._hashable_row
+
+    def spy(self: SqlWriter, conn: Any) -> bool:
+        probed.append(original(self, conn))
+        return probed[-1]
+
+    SqlWriter._hashable_row = spy  # type: ignore[method-assign]
+    try:
+        result = _run(tmp_path, db, _config(db))
+    finally:
+        SqlWriter._hashable_row = original  # type: ignore[method-assign]
+    assert result.counts["inserted"] == 12 and probed and all(probed)
+    proof = json.loads(Path(result.outputs["proof_file"]).read_text(encoding="utf-8"))["batches"][0]
+    assert proof["source_checksum"] == proof["target_checksum"] and proof["differing"] == 0
+
+    db.sql(f"CREATE TABLE {db.t('docs')} (id INTEGER PRIMARY KEY, body JSON)")
+    with db.engine.begin() as conn:
+        writer = SqlWriter.__new__(SqlWriter)
+        writer.spec = SimpleNamespace(table=db.t("docs"))  # type: ignore[assignment]
+        writer.columns = ["id", "body"]
+        writer.table = sa.Table("docs", sa.MetaData(), schema=db.t("docs").split(".")[0], autoload_with=conn)
+        assert writer._hashable_row(conn) is False
+        assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1  # the failed probe left the transaction usable

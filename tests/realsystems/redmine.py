@@ -85,7 +85,10 @@ def _instance(folder: Path) -> tuple[Path, dict[str, str]]:
         (folder / sub).mkdir(parents=True, exist_ok=True)
     database = folder / "db" / "redmine.sqlite3"
     (folder / "config" / "database.yml").write_text(
-        f"production:\n  adapter: sqlite3\n  database: {database}\n  encoding: utf8\n", encoding="utf-8"
+        # timeout: SQLite's busy timeout (ms); without it a write meeting another thread's write
+        # fails at once with "database is locked" (a 500) when clients write concurrently
+        f"production:\n  adapter: sqlite3\n  database: {database}\n  encoding: utf8\n  timeout: 15000\n",
+        encoding="utf-8",
     )
     (folder / "config" / "configuration.yml").write_text(
         f"production:\n  attachments_storage_path: {folder / 'files'}\n  email_delivery:\n    delivery_method: :test\n",
