@@ -31,6 +31,9 @@ class Faults:
     fail_next: int = 0  # the next N requests answer error_status
     session_ttl_s: float = 0.0  # web sessions expire after this many seconds (0 = never)
     layout_variant: int = 0  # 0 = normal pages; 1 = moved/renamed controls
+    #: a web form is saved, then its session ends before the answer page: the bot sees the login
+    #: form although its write landed (what a TTL running out mid-request does, on every write)
+    session_ends_after_write: bool = False
     duplicate_webhooks: bool = False  # deliver every outbound webhook twice
     seed: int = 7
     counters: dict[str, int] = field(default_factory=dict)
@@ -61,6 +64,7 @@ class Faults:
                 "fail_next": 0,
                 "session_ttl_s": 0.0,
                 "layout_variant": 0,
+                "session_ends_after_write": False,
                 "duplicate_webhooks": False,
             }
         )

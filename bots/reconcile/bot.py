@@ -212,6 +212,8 @@ class Reconcile(Bot[ReconcileParams, ReconcileConfig]):
                 "*.bai",
                 "*.bai2",
             ],
+            # fetching from the portal is this run's source: the inbox is then an optional extra
+            missing_ok=params.fetch,
         ):
             from backroom.bots.formats.statements.model import file_digest
 

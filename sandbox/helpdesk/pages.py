@@ -36,6 +36,11 @@ def add_pages(app: FastAPI, desk: Helpdesk, faults: Faults) -> None:
             return None
         return user, csrf
 
+    def after_write(request: Request, response: Response) -> Response:
+        if faults.session_ends_after_write:
+            sessions.pop(request.cookies.get("hd_session", ""), None)
+        return response
+
     def page(title: str, body: str) -> HTMLResponse:
         return HTMLResponse(
             f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
@@ -200,7 +205,7 @@ value="{csrf}"><input type="hidden" name="version" value="{version}">{status_but
             changes["Queue"] = str(form["queue"])
         if str(form.get("priority", "")).strip().lstrip("-").isdigit():
             changes["Priority"] = int(str(form["priority"]))
-        return update_if_current(tid, form, changes, user, "已保存")
+        return after_write(request, update_if_current(tid, form, changes, user, "已保存"))
 
     @app.post("/ticket/{tid}/comment")
     async def add_comment(tid: int, request: Request) -> Response:
@@ -213,7 +218,7 @@ value="{csrf}"><input type="hidden" name="version" value="{version}">{status_but
             return RedirectResponse(f"/ticket/{tid}?msg=备注不能为空", status_code=303)
         desk.ticket(tid)
         desk.add_message(tid, "Comment", content, user)
-        return RedirectResponse(f"/ticket/{tid}?msg=备注已添加", status_code=303)
+        return after_write(request, RedirectResponse(f"/ticket/{tid}?msg=备注已添加", status_code=303))
 
     @app.post("/ticket/{tid}/status")
     async def set_status(tid: int, request: Request) -> Response:
@@ -221,4 +226,6 @@ value="{csrf}"><input type="hidden" name="version" value="{version}">{status_but
         if isinstance(got, Response):
             return got
         user, form = got
-        return update_if_current(tid, form, {"Status": str(form.get("status", ""))}, user, "状态已更新")
+        return after_write(
+            request, update_if_current(tid, form, {"Status": str(form.get("status", ""))}, user, "状态已更新")
+        )

@@ -90,6 +90,56 @@ def test_fill_and_autoclose_through_the_web_ui(make_tickets_world: Any, chromium
         assert any("客户回访确认满意" in desk.transactions[i].content for i in desk.by_ticket[tid])
 
 
+def test_a_write_that_landed_as_the_session_ran_out_is_not_repeated(
+    make_tickets_world: Any, chromium_available: None
+) -> None:
+    """Every form is saved and its session ends before the answer page: the bot sees the login form
+    after each write. It must read what landed instead of assuming nothing did (which either posted a
+    comment twice or took its own write for a human's edit and gave the ticket up)."""
+    from backroom.bots.tickets import Tickets, TicketsParams
+
+    world: TicketsWorld = make_tickets_world(tickets=0)
+    desk = world.desk
+    now = world.clock()
+    new = desk.create(
+        subject="投诉", queue=2, creator="agent01", content="客户赵敏来电反映：网速慢。手机：13711112222。"
+    ).id
+    closed_ids = []
+    for i in range(2):
+        mobile = f"1360000001{i}"
+        t = desk.create(
+            subject=f"网速慢 {i}",
+            queue=2,
+            content="网速慢",
+            creator="agent01",
+            cf={"Category": "network", "Mobile": mobile, "Amount": "50"},
+            created=now - dt.timedelta(days=3),
+        )
+        with desk.lock:
+            t.status = "resolved"
+            t.resolved = t.last_updated = now - dt.timedelta(days=2)
+        world.calls.script(mobile, ["satisfied"])
+        closed_ids.append(t.id)
+    world.helpdesk.app.state.faults.update({"session_ends_after_write": True})
+    result = Tickets().run(_browser_context(world, world.config()), TicketsParams(action="all"))
+
+    assert result.counts.get("fill_filled") == 1, (result.counts, result.summary)
+    assert result.counts.get("archived") == 2, (result.counts, result.summary)
+    assert desk.tickets[new].cf["Mobile"] == "13711112222"
+
+    def comments(tid: int, text: str) -> int:
+        return sum(
+            1
+            for i in desk.by_ticket[tid]
+            if desk.transactions[i].type == "Comment" and text in desk.transactions[i].content
+        )
+
+    assert comments(new, "Backroom 自动填写工单字段") == 1
+    for tid in closed_ids:
+        assert desk.tickets[tid].status == "archived"
+        assert comments(tid, "客户回访确认满意") == 1
+
+
 def test_failed_step_keeps_screenshot_and_html(make_tickets_world: Any, chromium_available: None) -> None:
     from backroom.bots.tickets import Tickets, TicketsParams
 

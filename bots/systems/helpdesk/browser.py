@@ -543,13 +543,27 @@ class BrowserHelpdesk(Helpdesk):
             await control.fill(value)
 
     async def update(self, ticket_id: int, changes: dict[str, Any], *, if_match: str | None = None) -> str | None:
-        progress = {"saved": False}  # a redo after a lost session must not re-check our own change
+        from backroom.bots.systems.helpdesk.rt import not_applied
+
+        # a redo after a lost session must not re-check our own change, nor post a form that landed
+        progress = {"saved": False, "posted": False}
         by_select = self.profile.status_control == "select"
         form_path = self._path("update_path", ticket_id)
 
         async def apply() -> None:
+            if progress["posted"]:
+                # the last form went out and the login page came back: the site may have saved it
+                # before the session ran out, so what the ticket shows decides, not an assumption
+                progress["posted"] = False
+                shown = await self._read(ticket_id)
+                if not not_applied(changes, shown):
+                    return
+                form_part = {k: v for k, v in changes.items() if k != "Status"}
+                if "Status" in changes and not by_select and not not_applied(form_part, shown):
+                    progress["saved"] = True  # the fields form landed: only the status button is left
             if progress["saved"]:
                 await self._open(form_path)
+                progress["posted"] = True
                 await self._submit("status_button", status=str(changes["Status"]))
                 await self._after_submit(ticket_id)
                 return
@@ -574,12 +588,16 @@ class BrowserHelpdesk(Helpdesk):
                 await self._set("status_select", str(changes["Status"]))
                 needs_save = True
             if needs_save:
+                progress["posted"] = True
                 await self._submit("save_fields")
                 await self._after_submit(ticket_id)
+                progress["posted"] = False
                 progress["saved"] = "Status" in changes and not by_select
             if "Status" in changes and not by_select:
+                progress["posted"] = True
                 await self._submit("status_button", status=str(changes["Status"]))
                 await self._after_submit(ticket_id)
+                progress["posted"] = False
 
         self._said = ""
         await self._step(f"update-{ticket_id}", apply)
@@ -681,15 +699,27 @@ class BrowserHelpdesk(Helpdesk):
         return current.etag
 
     async def comment(self, ticket_id: int, text: str) -> None:
+        wanted = " ".join(text.split())
+        posted = {"yes": False}
+
+        async def shown() -> bool:
+            await self._open(self._path("history_path", ticket_id))
+            items = await self.page.locator(self.sel("history_item")).all()
+            entries = [await self._entry(item, True) for item in items]
+            return any(e.type == "Comment" and wanted in " ".join(e.content.split()) for e in entries)
+
         async def apply() -> None:
+            # a comment posted just as the session ran out may have landed: never post it twice
+            if posted["yes"] and await shown():
+                return
             await self._open(self._path("comment_path", ticket_id))
             await (await self._need("comment_box")).fill(text)
+            posted["yes"] = True
             await self._submit("comment_submit")
             await self._after_submit(ticket_id)
 
         await self._step(f"comment-{ticket_id}", apply)
         # confirmed only when the history shows it (a site may answer the form and keep nothing)
-        wanted = " ".join(text.split())
         if not any(wanted in " ".join(c.split()) for c in await self.comments(ticket_id)):
             raise HelpdeskError(f"ticket {ticket_id}: the comment does not show in its history after saving it")
 
