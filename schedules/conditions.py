@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backroom.bots.sdk.errors import ConfigError
-from backroom.bots.sdk.secrets import SecretResolver
 from backroom.bots.sdk.system import SystemSettings
-from backroom.schedules.history import History, Run, utcnow
+from backroom.schedules.history import Run
 from backroom.schedules.history.models import ConditionState
-from backroom.schedules.settings import Settings, WhenSettings
+from backroom.schedules.settings import WhenSettings
+from backroom.schedules.watcher import TriggerWatcher
 
 __all__ = ["ConditionWatcher", "Evaluation", "condition_problems", "evaluate"]
 
@@ -240,29 +240,12 @@ def condition_problems(when: WhenSettings, systems: dict[str, SystemSettings]) -
     return problems
 
 
-class ConditionWatcher:
+class ConditionWatcher(TriggerWatcher):
     """Evaluates each bot's condition when due and starts the bot on its edge (module docstring)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        history: History,
-        submit: Callable[[str, dict[str, Any], str], Run | None],
-        *,
-        is_paused: Callable[[str], bool] = lambda bot: False,
-        clock: Callable[[], dt.datetime] = utcnow,
-        secret: Callable[[str], str] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.history = history
-        self.submit = submit
-        self.is_paused = is_paused
-        self.clock = clock
-        self._resolver = SecretResolver()
-        self.secret = secret or self._resolver.resolve
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._engines: dict[str, Any] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def watched(self) -> dict[str, WhenSettings]:
         return {name: b.when for name, b in self.settings.bots.items() if b.enabled and b.when is not None}

@@ -232,16 +232,7 @@ class Dispatcher:
     def _retry(self, run: Run) -> None:
         if self.stop.is_set():
             return
-        again = self.history.create_run(
-            run.bot,
-            trigger=Trigger.RETRY,
-            params=run.params,
-            job_id=run.job_id,
-            attempt=run.attempt + 1,
-            parent_run_id=run.id,
-            triggered_by=run.triggered_by,
-            dry_run=run.dry_run,
-        )
+        again = self.history.create_retry(run)
         self.enqueue(again)
 
     # -- for tests and the demo ----------------------------------------------------------------

@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from backroom.bots.sdk.errors import ConfigError
-from backroom.bots.sdk.secrets import SecretResolver
-from backroom.schedules.history import History, Run, utcnow
-from backroom.schedules.settings import MailSettings, Settings
+from backroom.schedules.history import Run
+from backroom.schedules.settings import MailSettings
 from backroom.schedules.status import ACTIVE, RunStatus
+from backroom.schedules.watcher import TriggerWatcher
 
 __all__ = ["Attachment", "MailWatcher", "attachments_of", "connect", "message_key"]
 
@@ -155,30 +155,13 @@ def _safe_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-class MailWatcher:
+class MailWatcher(TriggerWatcher):
     """Polls each bot's mailbox; one run per matching message, the message filed after success."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        history: History,
-        submit: Callable[[str, dict[str, Any], str], Run | None],
-        *,
-        is_paused: Callable[[str], bool] = lambda bot: False,
-        clock: Callable[[], dt.datetime] = utcnow,
-        secret: Callable[[str], str] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.history = history
-        self.submit = submit
-        self.is_paused = is_paused
-        self.clock = clock
-        self._resolver = SecretResolver()
-        self.secret = secret or self._resolver.resolve
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.errors: dict[str, str] = {}  # bot -> the last poll's error (cleared by a good poll)
-        self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._idlers: list[threading.Thread] = []
         self.idling: dict[str, threading.Event] = {}  # bot -> set while its IDLE session waits
 

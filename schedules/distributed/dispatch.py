@@ -23,7 +23,6 @@ from backroom.schedules.execution import ProcessExecutor
 from backroom.schedules.history import History, Run, utcnow
 from backroom.schedules.outcome import LogEntry, RunOutcome
 from backroom.schedules.settings import BotSettings, Settings
-from backroom.schedules.status import Trigger
 
 __all__ = ["QueueDispatcher"]
 
@@ -68,16 +67,7 @@ class QueueDispatcher(Dispatcher):
         if not outcome.transient or run.attempt > bot_settings.retries:
             return
         delay = bot_settings.retry_backoff * (2 ** (run.attempt - 1))
-        again = self.history.create_run(
-            run.bot,
-            trigger=Trigger.RETRY,
-            params=run.params,
-            job_id=run.job_id,
-            attempt=run.attempt + 1,
-            parent_run_id=run.id,
-            triggered_by=run.triggered_by,
-            dry_run=run.dry_run,
-        )
+        again = self.history.create_retry(run)
         defer_run(self.app, self.settings, again.id, again.bot, delay=dt.timedelta(seconds=delay))
         note = (
             f"transient failure; retry {run.attempt} of {bot_settings.retries} in {delay:.0f} s "

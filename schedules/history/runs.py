@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, func, or_, select, text, update
 from backroom.schedules.history.engine import Store, owner_alive, process_owner, utcnow
 from backroom.schedules.history.models import Artifact, LogLine, ProcessLease, Run
 from backroom.schedules.outcome import RunOutcome
-from backroom.schedules.status import ACTIVE, FINISHED, RunStatus
+from backroom.schedules.status import ACTIVE, FINISHED, RunStatus, Trigger
 
 __all__ = ["RunPage", "RunStore", "new_run", "supervising"]
 
@@ -133,6 +133,19 @@ class RunStore(Store):
         with self.session() as s, s.begin():
             s.add(run)
         return run
+
+    def create_retry(self, run: Run) -> Run:
+        """The next attempt of a failed ``run``: same bot, parameters and job, linked to it."""
+        return self.create_run(
+            run.bot,
+            trigger=Trigger.RETRY,
+            params=run.params,
+            job_id=run.job_id,
+            attempt=run.attempt + 1,
+            parent_run_id=run.id,
+            triggered_by=run.triggered_by,
+            dry_run=run.dry_run,
+        )
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with id ``run_id``, or the one whose id starts with it (6 to 31 characters).
